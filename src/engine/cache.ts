@@ -1,0 +1,85 @@
+// KV caches for the three decode paths of Multi-head Latent Attention.
+// - absorbed / decompressed: the latent cache, per token per layer only the normalised c_KV
+//   [d_c] and the rotated, head-shared k_rope [d_h^R]: (d_c + d_h^R) numbers.
+// - full-cache: K [n_h, qk_nope + qk_rope] and V [n_h, v_head_dim] per token per layer, as plain
+//   multi-head attention caches them.
+import { type DeepSeekConfig, qkHeadDim } from './config.js';
+
+export type AttentionPath = 'absorbed' | 'decompressed' | 'full-cache';
+export const ATTENTION_PATHS: readonly AttentionPath[] = ['absorbed', 'decompressed', 'full-cache'];
+
+/** Growable row storage: `rows` rows of `width` floats, capacity doubling. */
+class Rows {
+  data: Float32Array;
+  constructor(readonly width: number, capacity: number) {
+    this.data = new Float32Array(width * capacity);
+  }
+  ensure(rows: number): void {
+    if (rows * this.width <= this.data.length) return;
+    let cap = Math.max(1, this.data.length / Math.max(1, this.width));
+    while (cap < rows) cap *= 2;
+    const next = new Float32Array(cap * this.width);
+    next.set(this.data);
+    this.data = next;
+  }
+  /** The first `rows` rows, as a view (no copy). */
+  view(rows: number): Float32Array { return this.data.subarray(0, rows * this.width); }
+}
+
+/** One decoder layer's cache. `length` is the number of tokens it holds. */
+export class LayerCache {
+  length = 0;
+  readonly ckv: Rows; // latent paths: [T, d_c]
+  readonly kpe: Rows; // latent paths: [T, d_h^R]
+  readonly k: Rows[]; // full-cache: per head [T, qk]
+  readonly v: Rows[]; // full-cache: per head [T, d_v]
+
+  constructor(readonly path: AttentionPath, cfg: DeepSeekConfig, capacity = 16) {
+    const latent = path !== 'full-cache';
+    this.ckv = new Rows(cfg.kv_lora_rank, latent ? capacity : 0);
+    this.kpe = new Rows(cfg.qk_rope_head_dim, latent ? capacity : 0);
+    const heads = latent ? 0 : cfg.num_attention_heads;
+    this.k = Array.from({ length: heads }, () => new Rows(qkHeadDim(cfg), capacity));
+    this.v = Array.from({ length: heads }, () => new Rows(cfg.v_head_dim, capacity));
+  }
+
+  /** Numbers stored per cached token (elements, not bytes). */
+  get elementsPerToken(): number {
+    if (this.path === 'full-cache') return this.k.length * (this.k[0]?.width ?? 0) + this.v.length * (this.v[0]?.width ?? 0);
+    return this.ckv.width + this.kpe.width;
+  }
+
+  reserve(tokens: number): void {
+    if (this.path === 'full-cache') {
+      for (const r of this.k) r.ensure(tokens);
+      for (const r of this.v) r.ensure(tokens);
+    } else {
+      this.ckv.ensure(tokens);
+      this.kpe.ensure(tokens);
+    }
+  }
+}
+
+/** The cache of a stack of layers (the main model's, or an MTP module's). */
+export class KVCache {
+  readonly layers: LayerCache[];
+  constructor(readonly path: AttentionPath, cfg: DeepSeekConfig, layerCount: number) {
+    if (!ATTENTION_PATHS.includes(path)) throw new Error(`unknown attention path "${path}" (use ${ATTENTION_PATHS.join(', ')})`);
+    this.layers = Array.from({ length: layerCount }, () => new LayerCache(path, cfg));
+  }
+  /** Tokens cached (every layer holds the same number). */
+  get length(): number { return this.layers[0]?.length ?? 0; }
+  /** Drop every token from position `n` on (speculative decoding rolls back rejected drafts). */
+  truncate(n: number): void {
+    if (n < 0 || n > this.length) throw new RangeError(`truncate(${n}) outside 0..${this.length}`);
+    for (const l of this.layers) l.length = n;
+  }
+  /** Float32 bytes held for the cached tokens, all layers. */
+  get bytes(): number {
+    return this.layers.reduce((acc, l) => acc + l.length * l.elementsPerToken * 4, 0);
+  }
+  /** Float32 bytes per cached token, all layers. */
+  get bytesPerToken(): number {
+    return this.layers.reduce((acc, l) => acc + l.elementsPerToken * 4, 0);
+  }
+}

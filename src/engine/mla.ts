@@ -1,0 +1,191 @@
+// Multi-head Latent Attention (DeepSeek-V2 §2.1, DeepSeek-V3 §2.1.1) with decoupled RoPE.
+//   c_Q = RMSNorm(W_DQ h)           q^C = W_UQ c_Q  (or q = W_Q h without a query latent)
+//   [c_KV ; k^R] = W_DKV h          c_KV = RMSNorm(c_KV), k^R = RoPE(k^R), shared by all heads
+//   k^C_i = W_UK,i c_KV, v^C_i = W_UV,i c_KV  (kv_b_proj holds W_UK,i then W_UV,i per head i)
+//   score_i(t, j) = (q^C_i,t . k^C_i,j + q^R_i,t . k^R_j) / sqrt(d_h + d_h^R)
+// Three ways to decode, all equal up to float rounding:
+//   full-cache:   cache k_i = [k^C_i ; k^R] and v^C_i per head (what plain MHA caches);
+//   decompressed: cache c_KV and k^R, rebuild every k^C_i, v^C_i from c_KV at every step;
+//   absorbed:     cache c_KV and k^R; q^C_i . (W_UK,i c_KV) = (W_UK,i^T q^C_i) . c_KV, so the
+//                 query is moved into latent space and attention runs over c_KV directly; the
+//                 weighted sum of c_KV is lifted by W_UV,i afterwards (then W_O). RoPE sits only
+//                 on the decoupled q^R/k^R, so nothing position-dependent lies between W_UQ and W_UK.
+import type { Backend } from '../../kernels/backend.js';
+import { type DeepSeekConfig, qkHeadDim } from './config.js';
+import type { AttentionPath, LayerCache } from './cache.js';
+import type { AttentionWeights } from './weights.js';
+
+/** What a lesson may want to see of one attention call (only filled when asked for). */
+export interface AttentionTrace {
+  /** Normalised c_KV of the new tokens [T, d_c]. */
+  ckv: Float32Array;
+  /** Rotated k^R of the new tokens [T, d_h^R]. */
+  kRope: Float32Array;
+  /** Queries of the new tokens after RoPE on their rope part [T, n_h * (d_h + d_h^R)]. */
+  q: Float32Array;
+  /** Absorbed path only: W_UK,i^T q^C_i per head [n_h, T, d_c]. */
+  qLatent: Float32Array | null;
+  /** Attention probabilities [n_h, T, N] over all N visible tokens (zeros where masked). */
+  weights: Float32Array;
+  /** Tokens attended over (cache plus new). */
+  keys: number;
+}
+
+/** Copy columns [start, start+count) of a row-major [rows, cols] matrix. */
+export function sliceColumns(src: Float32Array, rows: number, cols: number, start: number, count: number, out?: Float32Array): Float32Array {
+  const dst = out ?? new Float32Array(rows * count);
+  for (let r = 0; r < rows; r++) dst.set(src.subarray(r * cols + start, r * cols + start + count), r * count);
+  return dst;
+}
+
+/** Write a [rows, count] block into columns [start, start+count) of dst [rows, cols]. */
+function putColumns(dst: Float32Array, cols: number, src: Float32Array, rows: number, start: number, count: number): void {
+  for (let r = 0; r < rows; r++) dst.set(src.subarray(r * count, (r + 1) * count), r * cols + start);
+}
+
+interface Projected {
+  /** q per token [T, n_h * qk] with RoPE applied to each head's rope part. */
+  q: Float32Array;
+  /** Normalised c_KV [T, d_c]. */
+  ckv: Float32Array;
+  /** Rotated k^R [T, d_h^R]. */
+  kpe: Float32Array;
+}
+
+/** The projections every path shares: queries, c_KV and k^R of the new tokens. */
+function project(be: Backend, cfg: DeepSeekConfig, w: AttentionWeights, x: Float32Array, T: number, start: number): Projected {
+  const d = cfg.hidden_size, nh = cfg.num_attention_heads, qk = qkHeadDim(cfg);
+  const nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dc = cfg.kv_lora_rank;
+  let q: Float32Array;
+  if (w.q) {
+    q = be.matmulT(x, w.q, T, d, nh * qk);
+  } else {
+    const rq = cfg.q_lora_rank!;
+    const cq = be.rmsNorm(be.matmulT(x, w.qA!, T, d, rq), w.qANorm!, T, rq, cfg.rms_norm_eps);
+    q = be.matmulT(cq, w.qB!, T, rq, nh * qk);
+  }
+  const kvA = be.matmulT(x, w.kvA, T, d, dc + dr);
+  const ckv = be.rmsNorm(sliceColumns(kvA, T, dc + dr, 0, dc), w.kvANorm, T, dc, cfg.rms_norm_eps);
+  const positions = Array.from({ length: T }, (_, t) => start + t);
+  const kpe = be.rope(sliceColumns(kvA, T, dc + dr, dc, dr), T, dr, positions, cfg.rope_theta);
+  if (dr > 0) {
+    // Rotate every head's q^R in one call: rows (t, head) with position start + t.
+    const rows = T * nh;
+    const qpe = sliceColumns(q, rows, qk, nope, dr);
+    const qpePos = Array.from({ length: rows }, (_, r) => start + Math.floor(r / nh));
+    putColumns(q, qk, be.rope(qpe, rows, dr, qpePos, cfg.rope_theta), rows, nope, dr);
+  }
+  return { q, ckv, kpe };
+}
+
+/**
+ * Attention of T new tokens at positions start..start+T-1, for one layer. With a cache the new
+ * tokens are appended and attend over everything cached; without one (the full recompute) they
+ * attend over themselves, so `start` must be 0. Returns W_O applied to the heads' outputs [T, d].
+ */
+export function mlaForward(
+  be: Backend, cfg: DeepSeekConfig, w: AttentionWeights,
+  x: Float32Array, T: number, start: number,
+  cache: LayerCache | null, trace: boolean,
+): { out: Float32Array; trace: AttentionTrace | null } {
+  const nh = cfg.num_attention_heads, qk = qkHeadDim(cfg);
+  const nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dc = cfg.kv_lora_rank, dv = cfg.v_head_dim;
+  const scale = 1 / Math.sqrt(qk);
+  if (cache && cache.length !== start) throw new Error(`mlaForward: cache holds ${cache.length} tokens but the new tokens start at ${start}`);
+  if (!cache && start !== 0) throw new Error('mlaForward: without a cache the tokens must start at position 0');
+
+  const { q, ckv, kpe } = project(be, cfg, w, x, T, start);
+  const N = start + T; // tokens visible to the last query
+  const path: AttentionPath | 'recompute' = cache ? cache.path : 'recompute';
+  const heads = new Float32Array(T * nh * dv); // [T, n_h * d_v]
+  const weights = trace ? new Float32Array(nh * T * N) : undefined;
+  let qLatent: Float32Array | null = null;
+
+  // Per-head query rows [T, qk] (contiguous), shared by the decompressed and full paths.
+  const headQuery = (h: number) => sliceColumns(q, T, nh * qk, h * qk, qk);
+
+  if (path === 'absorbed') {
+    const c = cache!;
+    c.reserve(N);
+    c.ckv.data.set(ckv, start * dc);
+    c.kpe.data.set(kpe, start * dr);
+    c.length = N;
+    const ckvAll = c.ckv.view(N), kpeAll = c.kpe.view(N);
+    // Stack heads as rows (head-major): qLat [n_h*T, d_c], qRope [n_h*T, d_h^R].
+    const qLat = new Float32Array(nh * T * dc);
+    const qRope = new Float32Array(nh * T * dr);
+    for (let h = 0; h < nh; h++) {
+      const qh = headQuery(h);
+      const wUK = w.kvB.subarray(h * (nope + dv) * dc, (h * (nope + dv) + nope) * dc); // [nope, d_c]
+      be.matmul(sliceColumns(qh, T, qk, 0, nope), wUK, T, nope, dc, qLat.subarray(h * T * dc, (h + 1) * T * dc));
+      sliceColumns(qh, T, qk, nope, dr, qRope.subarray(h * T * dr, (h + 1) * T * dr));
+    }
+    const scores = be.matmulT(qLat, ckvAll, nh * T, dc, N);
+    if (dr > 0) {
+      const ropeScores = be.matmulT(qRope, kpeAll, nh * T, dr, N);
+      for (let i = 0; i < scores.length; i++) scores[i] += ropeScores[i];
+    }
+    for (let r = 0; r < nh * T; r++) {
+      const t = r % T;
+      for (let j = 0; j < N; j++) scores[r * N + j] = j <= start + t ? scores[r * N + j] * scale : -Infinity;
+    }
+    const probs = be.softmaxRows(scores, nh * T, N);
+    if (weights) weights.set(probs);
+    const oLat = be.matmul(probs, ckvAll, nh * T, N, dc); // [n_h*T, d_c]
+    for (let h = 0; h < nh; h++) {
+      const wUV = w.kvB.subarray((h * (nope + dv) + nope) * dc, (h + 1) * (nope + dv) * dc); // [d_v, d_c]
+      const oh = be.matmulT(oLat.subarray(h * T * dc, (h + 1) * T * dc), wUV, T, dc, dv);
+      putColumns(heads, nh * dv, oh, T, h * dv, dv);
+    }
+    if (trace) qLatent = qLat;
+  } else {
+    // K and V per head, from the cached (or given) latents, or from the full cache.
+    let keysOf: (h: number) => Float32Array;
+    let valuesOf: (h: number) => Float32Array;
+    const decompress = (ckvAll: Float32Array, kpeAll: Float32Array, rows: number) => {
+      const kv = be.matmulT(ckvAll, w.kvB, rows, dc, nh * (nope + dv)); // [rows, n_h*(nope+v)]
+      const K = (h: number) => {
+        const k = new Float32Array(rows * qk);
+        putColumns(k, qk, sliceColumns(kv, rows, nh * (nope + dv), h * (nope + dv), nope), rows, 0, nope);
+        putColumns(k, qk, kpeAll, rows, nope, dr);
+        return k;
+      };
+      const V = (h: number) => sliceColumns(kv, rows, nh * (nope + dv), h * (nope + dv) + nope, dv);
+      return { K, V };
+    };
+    if (path === 'recompute') {
+      ({ K: keysOf, V: valuesOf } = decompress(ckv, kpe, T));
+    } else if (path === 'decompressed') {
+      const c = cache!;
+      c.reserve(N);
+      c.ckv.data.set(ckv, start * dc);
+      c.kpe.data.set(kpe, start * dr);
+      c.length = N;
+      ({ K: keysOf, V: valuesOf } = decompress(c.ckv.view(N), c.kpe.view(N), N));
+    } else {
+      const c = cache!;
+      c.reserve(N);
+      const fresh = decompress(ckv, kpe, T);
+      for (let h = 0; h < nh; h++) {
+        c.k[h].data.set(fresh.K(h), start * qk);
+        c.v[h].data.set(fresh.V(h), start * dv);
+      }
+      c.length = N;
+      keysOf = (h) => c.k[h].view(N);
+      valuesOf = (h) => c.v[h].view(N);
+    }
+    for (let h = 0; h < nh; h++) {
+      const oh = be.causalAttention(
+        headQuery(h), keysOf(h), valuesOf(h), T, N, qk, dv, scale, start,
+        undefined, weights?.subarray(h * T * N, (h + 1) * T * N),
+      );
+      putColumns(heads, nh * dv, oh, T, h * dv, dv);
+    }
+  }
+
+  const out = be.matmulT(heads, w.o, T, nh * dv, cfg.hidden_size);
+  return {
+    out,
+    trace: trace ? { ckv, kRope: kpe, q, qLatent, weights: weights!, keys: N } : null,
+  };
+}

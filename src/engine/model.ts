@@ -1,0 +1,181 @@
+// The tiny DeepSeek-V3: embedding, decoder blocks (RMSNorm -> MLA -> residual, RMSNorm -> dense
+// MLP or DeepSeekMoE -> residual), final RMSNorm, lm_head; and the MTP modules (DeepSeek-V3 §2.2).
+import type { Backend } from '../../kernels/backend.js';
+import { referenceBackend } from '../../kernels/reference.js';
+import { type DeepSeekConfig, isMoeLayer } from './config.js';
+import { type AttentionPath, KVCache } from './cache.js';
+import { EngineInputError } from './errors.js';
+import { moeForward, swigluMlp } from './ffn.js';
+import { type AttentionTrace, mlaForward } from './mla.js';
+import { type RouterSettings, type Routing, routerSettings } from './router.js';
+import { type LayerWeights, type ModelWeights, type Tensor, bindWeights } from './weights.js';
+
+export interface LayerTrace {
+  /** Decoder layer index (num_hidden_layers + k for MTP module k). */
+  layer: number;
+  attention: AttentionTrace;
+  /** Routing of a DeepSeekMoE layer, null for a dense one. */
+  routing: Routing | null;
+}
+
+export interface ForwardOptions {
+  /** Cache to read and extend; without one the tokens are a whole sequence from position 0. */
+  cache?: KVCache | null;
+  /** Return the internals lessons show. Off by default: nothing is kept when not asked for. */
+  trace?: boolean;
+}
+
+export interface ForwardResult {
+  tokens: number;
+  /** Logits [T, vocab] for the new tokens. */
+  logits: Float32Array;
+  /** Final hidden states after model.norm [T, d] (what lm_head multiplies; the MTP input). */
+  hidden: Float32Array;
+  /** Routing of each DeepSeekMoE layer, keyed by its weight prefix `model.layers.{i}.mlp`. */
+  routing: Record<string, Routing>;
+  trace: LayerTrace[] | null;
+}
+
+export interface MtpResult {
+  tokens: number;
+  /** Logits [T, vocab]; row i predicts the token two ahead of position i (t_{i+k+1} for depth k). */
+  logits: Float32Array;
+  /** The module's block output [T, d] before shared_head.norm: the next depth's input. */
+  hidden: Float32Array;
+  routing: Routing | null;
+  trace: LayerTrace | null;
+}
+
+export class Model {
+  readonly router: RouterSettings | null;
+
+  constructor(readonly config: DeepSeekConfig, readonly weights: ModelWeights, readonly backend: Backend = referenceBackend) {
+    this.router = config.n_routed_experts === null ? null : routerSettings(config);
+  }
+
+  /** Bind checkpoint tensors (checked by name and shape) to a config. */
+  static fromTensors(config: DeepSeekConfig, tensors: ReadonlyMap<string, Tensor>, options: { file?: string; backend?: Backend } = {}): Model {
+    return new Model(config, bindWeights(config, tensors, options.file), options.backend);
+  }
+
+  /** The same weights computed on another backend. */
+  withBackend(backend: Backend): Model {
+    return new Model(this.config, this.weights, backend);
+  }
+
+  createCache(path: AttentionPath = 'absorbed'): KVCache {
+    return new KVCache(path, this.config, this.config.num_hidden_layers);
+  }
+
+  /** A cache for MTP module k (one decoder layer). */
+  createMtpCache(path: AttentionPath = 'absorbed'): KVCache {
+    return new KVCache(path, this.config, 1);
+  }
+
+  /** Throw a clear error for an empty list or an id outside the vocabulary. */
+  checkTokens(tokens: readonly number[], what = 'input_ids'): void {
+    if (tokens.length === 0) throw new EngineInputError(`${what} is empty: give at least one token id`);
+    const V = this.config.vocab_size;
+    tokens.forEach((t, i) => {
+      if (!Number.isInteger(t) || t < 0 || t >= V) {
+        throw new EngineInputError(`${what}[${i}] = ${JSON.stringify(t)} is not a token id in 0..${V - 1} (vocab_size ${V})`);
+      }
+    });
+  }
+
+  private embed(table: Float32Array, tokens: readonly number[]): Float32Array {
+    const d = this.config.hidden_size;
+    const h = new Float32Array(tokens.length * d);
+    tokens.forEach((t, i) => h.set(table.subarray(t * d, (t + 1) * d), i * d));
+    return h;
+  }
+
+  /** One decoder block, updating h [T, d] in place. */
+  private block(w: LayerWeights, h: Float32Array, T: number, start: number, cache: KVCache | null, cacheLayer: number, trace: boolean) {
+    const be = this.backend, cfg = this.config, d = cfg.hidden_size, eps = cfg.rms_norm_eps;
+    const attn = mlaForward(be, cfg, w.attn, be.rmsNorm(h, w.inputNorm, T, d, eps), T, start, cache ? cache.layers[cacheLayer] : null, trace);
+    for (let i = 0; i < h.length; i++) h[i] += attn.out[i];
+    const x = be.rmsNorm(h, w.postAttentionNorm, T, d, eps);
+    let routing: Routing | null = null;
+    let ffn: Float32Array;
+    if (w.moe) {
+      const r = moeForward(be, this.router!, w.moe, x, T, d);
+      ffn = r.out;
+      routing = r.routing;
+    } else {
+      ffn = swigluMlp(be, w.mlp!, x, T, d);
+    }
+    for (let i = 0; i < h.length; i++) h[i] += ffn[i];
+    return { routing, trace: attn.trace ? { layer: w.index, attention: attn.trace, routing } : null };
+  }
+
+  /** Run the main model over new tokens (positions continue from the cache). */
+  forward(tokens: readonly number[], options: ForwardOptions = {}): ForwardResult {
+    this.checkTokens(tokens);
+    const cfg = this.config, be = this.backend, d = cfg.hidden_size, T = tokens.length;
+    const cache = options.cache ?? null;
+    if (cache && cache.layers.length !== cfg.num_hidden_layers) throw new Error('forward: the cache is not this model\'s main cache');
+    const start = cache ? cache.length : 0;
+    const trace = options.trace ?? false;
+    const h = this.embed(this.weights.embed, tokens);
+    const routing: Record<string, Routing> = {};
+    const traces: LayerTrace[] = [];
+    this.weights.layers.forEach((w, l) => {
+      const r = this.block(w, h, T, start, cache, l, trace);
+      if (r.routing) routing[`model.layers.${l}.mlp`] = r.routing;
+      if (r.trace) traces.push(r.trace);
+    });
+    const hidden = be.rmsNorm(h, this.weights.norm, T, d, cfg.rms_norm_eps);
+    const logits = be.matmulT(hidden, this.weights.lmHead, T, d, cfg.vocab_size);
+    return { tokens: T, logits, hidden, routing, trace: trace ? traces : null };
+  }
+
+  /**
+   * MTP module k (0-based) over T positions: row i combines the previous depth's hidden state at
+   * position i (`prevHidden` [T, d]: the main model's after model.norm for k = 0) with the
+   * embedding of the token one ahead (`nextTokens[i]`). x_i = eh_proj([enorm(Emb(t)) ; hnorm(h_i)]),
+   * then the module's own decoder block (causal, its own cache), then shared_head.
+   */
+  mtpForward(k: number, prevHidden: Float32Array, nextTokens: readonly number[], options: ForwardOptions = {}): MtpResult {
+    const cfg = this.config, be = this.backend, d = cfg.hidden_size, eps = cfg.rms_norm_eps;
+    const m = this.weights.mtp[k];
+    if (!m) throw new EngineInputError(`this model has ${this.weights.mtp.length} MTP module(s) (num_nextn_predict_layers); module ${k} does not exist`);
+    this.checkTokens(nextTokens, 'MTP input tokens');
+    const T = nextTokens.length;
+    if (prevHidden.length !== T * d) throw new Error(`mtpForward: prevHidden has ${prevHidden.length} values, expected ${T} x ${d}`);
+    const cache = options.cache ?? null;
+    if (cache && cache.layers.length !== 1) throw new Error('mtpForward: the cache is not an MTP module cache');
+    const start = cache ? cache.length : 0;
+    const e = be.rmsNorm(this.embed(m.embed, nextTokens), m.enorm, T, d, eps);
+    const hn = be.rmsNorm(prevHidden, m.hnorm, T, d, eps);
+    const cat = new Float32Array(T * 2 * d);
+    for (let i = 0; i < T; i++) {
+      cat.set(e.subarray(i * d, (i + 1) * d), i * 2 * d);
+      cat.set(hn.subarray(i * d, (i + 1) * d), i * 2 * d + d);
+    }
+    const h = be.matmulT(cat, m.ehProj, T, 2 * d, d);
+    const r = this.block(m.layer, h, T, start, cache, 0, options.trace ?? false);
+    const logits = be.matmulT(be.rmsNorm(h, m.headNorm, T, d, eps), m.head, T, d, cfg.vocab_size);
+    return { tokens: T, logits, hidden: h, routing: r.routing, trace: r.trace };
+  }
+
+  /** Does decoder layer `l` use DeepSeekMoE? */
+  isMoe(l: number): boolean {
+    return isMoeLayer(this.config, l);
+  }
+}
+
+/** Index of the largest value in row `row` of a [rows, cols] matrix (first one on ties). */
+export function argmaxRow(x: Float32Array, row: number, cols: number): number {
+  let best = 0, max = -Infinity;
+  for (let j = 0; j < cols; j++) {
+    const v = x[row * cols + j];
+    if (v > max) { max = v; best = j; }
+  }
+  return best;
+}
+
+/** Row `row` of a [rows, cols] matrix as a view. */
+export function rowOf(x: Float32Array, row: number, cols: number): Float32Array {
+  return x.subarray(row * cols, (row + 1) * cols);
+}
