@@ -1,0 +1,243 @@
+// The engine on the command line (`npm run -s engine -- COMMAND ...`). JSON on stdout with --json;
+// errors on stderr. Bad input (config, checkpoint, token ids, options) exits with code 2.
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Backend } from '../../kernels/backend.js';
+import { referenceBackend } from '../../kernels/reference.js';
+import {
+  ATTENTION_PATHS, type AttentionPath, type DecodeMode, type Drafter, EngineInputError, type Model, ModelDrafter, MtpDrafter,
+  type SamplingOptions, argmaxRow, configToJson, decodeCost, formatBytes, generate, initTensors, kvCacheTable, loadModel,
+  parseConfigText, speculate, writeSafetensors,
+} from '../engine/index.js';
+
+/** A mistake in how the command was called. */
+class UsageError extends EngineInputError {}
+
+const USAGE = `nanoseek engine
+
+  forward   --model DIR --input input.json [--json]
+  generate  --model DIR --input input.json --max-new-tokens N (--greedy | --temperature T --seed S [--top-k K] [--top-p P])
+            [--attention absorbed|decompressed|full-cache|recompute] [--json]
+  speculate --model DIR --input input.json --max-new-tokens N --draft mtp|DRAFT_DIR [--gamma K]
+            (--greedy | --temperature T --seed S) [--trace] [--json]
+  kv-table  --config config.json --context N [--bytes-per-element B] [--gqa-groups 8,16] [--json]
+  cost      --config config.json --context N [--json]      (cache bytes and attention FLOPs per decode step, per path)
+  init      --config config.json --seed S --out DIR
+
+  --backend reference|auto|NAME  compute backend (default reference; auto measures and picks per op)
+DIR holds config.json and model.safetensors; input.json is {"input_ids": [...]}.`;
+
+const OPTIONS = {
+  model: { type: 'string' }, input: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' },
+  'max-new-tokens': { type: 'string' }, greedy: { type: 'boolean' }, temperature: { type: 'string' },
+  seed: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, attention: { type: 'string' },
+  draft: { type: 'string' }, gamma: { type: 'string' }, context: { type: 'string' },
+  'bytes-per-element': { type: 'string' }, 'gqa-groups': { type: 'string' }, backend: { type: 'string' },
+  json: { type: 'boolean' }, trace: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function need(flags: Flags, name: keyof Flags): string {
+  const v = flags[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${String(name)} is required`);
+  return v;
+}
+
+function numberFlag(flags: Flags, name: keyof Flags, opts: { integer?: boolean; min?: number; fallback?: number }): number {
+  const raw = flags[name];
+  if (raw === undefined) {
+    if (opts.fallback !== undefined) return opts.fallback;
+    throw new UsageError(`--${String(name)} is required`);
+  }
+  const v = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(v) || (opts.integer && !Number.isInteger(v))) {
+    throw new UsageError(`--${String(name)} must be ${opts.integer ? 'an integer' : 'a number'} (got ${JSON.stringify(raw)})`);
+  }
+  if (opts.min !== undefined && v < opts.min) throw new UsageError(`--${String(name)} must be >= ${opts.min} (got ${v})`);
+  return v;
+}
+
+function readText(path: string, what: string): string {
+  if (!existsSync(path)) throw new UsageError(`${what} not found: ${path}`);
+  if (statSync(path).isDirectory()) throw new UsageError(`${what} is a directory, expected a file: ${path}`);
+  return readFileSync(path, 'utf8');
+}
+
+async function makeBackend(name: string | undefined): Promise<Backend> {
+  if (!name || name === 'reference') return referenceBackend;
+  const { selectBackend } = await import('../../kernels/select.js');
+  return name === 'auto' ? selectBackend({ quick: true }) : selectBackend({ force: name });
+}
+
+async function loadModelDir(dir: string, backend: Backend): Promise<Model> {
+  const configFile = join(dir, 'config.json'), weightsFile = join(dir, 'model.safetensors');
+  const configText = readText(configFile, 'config.json');
+  if (!existsSync(weightsFile)) throw new UsageError(`model.safetensors not found: ${weightsFile}`);
+  return loadModel(configText, new Uint8Array(readFileSync(weightsFile)), { configFile, weightsFile, backend });
+}
+
+function readInputIds(path: string): number[] {
+  const text = readText(path, 'input file');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new EngineInputError(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+  const ids = (raw as { input_ids?: unknown } | null)?.input_ids;
+  if (!Array.isArray(ids)) throw new EngineInputError(`${path}: "input_ids" must be an array of token ids`);
+  if (ids.length === 0) throw new EngineInputError(`${path}: "input_ids" is empty: give at least one token id`);
+  ids.forEach((t, i) => {
+    if (typeof t !== 'number' || !Number.isInteger(t)) throw new EngineInputError(`${path}: input_ids[${i}] = ${JSON.stringify(t)} is not an integer token id`);
+  });
+  return ids as number[];
+}
+
+function samplingFrom(flags: Flags): { sampling: SamplingOptions; seed: number } {
+  if (flags.greedy) {
+    if (flags.temperature !== undefined) throw new UsageError('give either --greedy or --temperature, not both');
+    return { sampling: { temperature: 0 }, seed: 0 };
+  }
+  if (flags.temperature === undefined) throw new UsageError('give --greedy, or --temperature T with --seed S');
+  const temperature = numberFlag(flags, 'temperature', { min: 0 });
+  const seed = numberFlag(flags, 'seed', { integer: true });
+  const topK = numberFlag(flags, 'top-k', { integer: true, min: 0, fallback: 0 });
+  const topP = numberFlag(flags, 'top-p', { fallback: 1 });
+  if (!(topP > 0 && topP <= 1)) throw new UsageError(`--top-p must be in (0, 1] (got ${topP})`);
+  return { sampling: { temperature, topK, topP }, seed };
+}
+
+function rows(x: Float32Array, n: number, cols: number): number[][] {
+  return Array.from({ length: n }, (_, i) => Array.from(x.subarray(i * cols, (i + 1) * cols)));
+}
+
+const print = (json: boolean, value: unknown, text: () => string) => {
+  process.stdout.write(json ? JSON.stringify(value) + '\n' : text() + '\n');
+};
+
+async function run(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  let flags: Flags;
+  try {
+    flags = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const json = flags.json ?? false;
+
+  switch (command) {
+    case 'forward': {
+      const model = await loadModelDir(need(flags, 'model'), await makeBackend(flags.backend));
+      const ids = readInputIds(need(flags, 'input'));
+      const cfg = model.config, V = cfg.vocab_size, T = ids.length;
+      const out = model.forward(ids);
+      const routing = Object.fromEntries(Object.entries(out.routing).map(([k, r]) => [k, { experts: r.experts, weights: r.weights, groups: r.groups }]));
+      const result: Record<string, unknown> = { logits: rows(out.logits, T, V), routing };
+      if (model.weights.mtp.length > 0) {
+        // Row i reads t_{i+1}; the last row reads the first greedy token.
+        const next = [...ids.slice(1), argmaxRow(out.logits, T - 1, V)];
+        const mtp = model.mtpForward(0, out.hidden, next);
+        result.mtp = {
+          input_next_tokens: next,
+          logits: rows(mtp.logits, T, V),
+          routing: mtp.routing ? { experts: mtp.routing.experts, weights: mtp.routing.weights, groups: mtp.routing.groups } : null,
+        };
+      }
+      print(json, result, () => ids.map((t, i) => `position ${i} token ${t}: argmax ${argmaxRow(out.logits, i, V)}`).join('\n'));
+      return;
+    }
+    case 'generate': {
+      const model = await loadModelDir(need(flags, 'model'), await makeBackend(flags.backend));
+      const ids = readInputIds(need(flags, 'input'));
+      const maxNewTokens = numberFlag(flags, 'max-new-tokens', { integer: true, min: 0 });
+      const { sampling, seed } = samplingFrom(flags);
+      const attention = (flags.attention ?? 'absorbed') as DecodeMode;
+      if (![...ATTENTION_PATHS, 'recompute'].includes(attention)) {
+        throw new UsageError(`--attention must be one of ${[...ATTENTION_PATHS, 'recompute'].join(', ')} (got ${JSON.stringify(attention)})`);
+      }
+      const out = generate(model, ids, { maxNewTokens, sampling, seed, attention });
+      print(json, { tokens: out.tokens, cache_bytes: out.steps.map((s) => s.cacheBytes) }, () => out.tokens.join(' '));
+      return;
+    }
+    case 'speculate': {
+      const backend = await makeBackend(flags.backend);
+      const model = await loadModelDir(need(flags, 'model'), backend);
+      const ids = readInputIds(need(flags, 'input'));
+      const maxNewTokens = numberFlag(flags, 'max-new-tokens', { integer: true, min: 0 });
+      const { sampling, seed } = samplingFrom(flags);
+      const draft = need(flags, 'draft');
+      const attention = (flags.attention ?? 'absorbed') as AttentionPath;
+      if (!ATTENTION_PATHS.includes(attention)) throw new UsageError(`--attention must be one of ${ATTENTION_PATHS.join(', ')} (got ${JSON.stringify(attention)})`);
+      const drafter: Drafter = draft === 'mtp'
+        ? new MtpDrafter(model, attention)
+        : new ModelDrafter(await loadModelDir(draft, backend), model, attention, draft);
+      const gamma = numberFlag(flags, 'gamma', { integer: true, min: 1, fallback: draft === 'mtp' ? 1 : 4 });
+      const out = speculate(model, ids, { maxNewTokens, gamma, drafter, sampling, seed, attention, trace: flags.trace });
+      const steps = out.steps.map((s) => ({
+        proposed: s.proposed, accepted: s.accepted, emitted: s.emitted, last: s.last,
+        ...(s.decisions ? { decisions: s.decisions } : {}),
+      }));
+      print(json, { tokens: out.tokens, steps, acceptance_rate: out.acceptanceRate, target_passes: out.targetPasses },
+        () => `${out.tokens.join(' ')}\naccepted ${out.accepted}/${out.proposed} drafts (${(100 * out.acceptanceRate).toFixed(1)}%) in ${out.targetPasses} target passes`);
+      return;
+    }
+    case 'kv-table': {
+      const file = need(flags, 'config');
+      const cfg = parseConfigText(readText(file, 'config'), { file, allowRopeScaling: true });
+      const context = numberFlag(flags, 'context', { integer: true, min: 0 });
+      const bytesPerElement = numberFlag(flags, 'bytes-per-element', { min: 0, fallback: 2 });
+      const gqaGroups = flags['gqa-groups'] === undefined ? undefined : flags['gqa-groups'].split(',').map((g) => {
+        const v = Number(g);
+        if (!Number.isInteger(v) || v < 1) throw new UsageError(`--gqa-groups must be a comma-separated list of positive integers (got ${JSON.stringify(flags['gqa-groups'])})`);
+        return v;
+      });
+      const table = kvCacheTable(cfg, { context, bytesPerElement, gqaGroups });
+      print(json, { config: file, context, bytes_per_element: bytesPerElement, rows: table }, () => [
+        `KV cache at ${context} tokens, ${bytesPerElement} bytes per number, ${table[0]?.layers ?? 0} layers (${file})`,
+        ...table.map((r) => `${r.scheme.padEnd(7)} ${String(r.elementsPerTokenPerLayer).padStart(7)} per token per layer   ${formatBytes(r.totalBytes).padStart(12)}   ${r.ratioToMla.toFixed(1)}x MLA`),
+      ].join('\n'));
+      return;
+    }
+    case 'cost': {
+      const file = need(flags, 'config');
+      const cfg = parseConfigText(readText(file, 'config'), { file, allowRopeScaling: true });
+      const context = numberFlag(flags, 'context', { integer: true, min: 1 });
+      const costs = ATTENTION_PATHS.map((p) => decodeCost(cfg, p, context));
+      print(json, { config: file, context, paths: costs }, () => costs.map((c) =>
+        `${c.path.padEnd(13)} cache ${formatBytes(c.cacheBytes).padStart(10)}   attention ${(c.attentionFlops / 1e6).toFixed(2)} MFLOP per step`).join('\n'));
+      return;
+    }
+    case 'init': {
+      const file = need(flags, 'config');
+      const text = readText(file, 'config');
+      const cfg = parseConfigText(text, { file });
+      const seed = numberFlag(flags, 'seed', { integer: true });
+      const dir = need(flags, 'out');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(configToJson(cfg), null, 2) + '\n');
+      writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(initTensors(cfg, { seed })));
+      print(json, { out: dir, seed }, () => `wrote ${dir}/config.json and ${dir}/model.safetensors (seed ${seed})`);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (e: unknown) => {
+    if (e instanceof EngineInputError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,70 @@
+// Autoregressive decoding: prefill the prompt, then one token per step, with a KV cache on one of
+// the three attention paths, or with no cache at all (the whole sequence recomputed every step:
+// what the cache saves).
+import type { AttentionPath } from './cache.js';
+import { EngineInputError } from './errors.js';
+import { type Model, rowOf } from './model.js';
+import { type Rng, type SamplingOptions, argmax, createRng, sampleFrom, samplingDistribution } from './sampling.js';
+
+export type DecodeMode = AttentionPath | 'recompute';
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** temperature 0 is greedy. */
+  sampling?: SamplingOptions;
+  seed?: number;
+  /** Which cache the decode uses; 'recompute' runs the whole sequence again at every step. */
+  attention?: DecodeMode;
+  /** Stop early after emitting one of these. */
+  stopTokens?: readonly number[];
+}
+
+export interface GenerateStep {
+  token: number;
+  /** Tokens the model ran over to produce this one (the prompt for the first, then 1, or all with recompute). */
+  processed: number;
+  /** Float32 KV-cache bytes held after the step (0 with recompute). */
+  cacheBytes: number;
+}
+
+export interface GenerateResult {
+  tokens: number[];
+  steps: GenerateStep[];
+}
+
+/** Pick the next token from a logits row. */
+export function pickToken(logits: ArrayLike<number>, sampling: SamplingOptions, rng: Rng): number {
+  if (!(sampling.temperature > 0)) return argmax(logits);
+  return sampleFrom(samplingDistribution(logits, sampling), rng);
+}
+
+export function checkMaxNewTokens(n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new EngineInputError(`max new tokens must be a non-negative integer (got ${n})`);
+}
+
+export function generate(model: Model, prompt: readonly number[], options: GenerateOptions): GenerateResult {
+  model.checkTokens(prompt);
+  checkMaxNewTokens(options.maxNewTokens);
+  const sampling = options.sampling ?? { temperature: 0 };
+  const rng = createRng(options.seed ?? 0);
+  const V = model.config.vocab_size;
+  const mode = options.attention ?? 'absorbed';
+  const stop = new Set(options.stopTokens ?? []);
+  const tokens: number[] = [];
+  const steps: GenerateStep[] = [];
+  const seq = [...prompt];
+
+  const cache = mode === 'recompute' ? null : model.createCache(mode);
+  let pending: number[] = [...prompt]; // tokens not yet run through the model
+  while (tokens.length < options.maxNewTokens) {
+    const input = cache ? pending : seq;
+    const out = model.forward(input, { cache });
+    const next = pickToken(rowOf(out.logits, out.tokens - 1, V), sampling, rng);
+    tokens.push(next);
+    seq.push(next);
+    steps.push({ token: next, processed: input.length, cacheBytes: cache ? cache.bytes : 0 });
+    pending = [next];
+    if (stop.has(next)) break;
+  }
+  return { tokens, steps };
+}

@@ -1,0 +1,103 @@
+// Seeded randomness and the sampling distribution of a logits row. Every random choice in the
+// engine goes through an Rng made from a seed, so a lesson link or a test reproduces its numbers.
+
+/** A seeded uniform generator on [0, 1). */
+export interface Rng {
+  (): number;
+}
+
+/** sfc32 (Chris Doty-Humphrey's small fast counter), seeded through splitmix32. */
+export function createRng(seed: number): Rng {
+  let s = (Math.trunc(seed) >>> 0) ^ 0x9e3779b9;
+  const split = () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let a = split(), b = split(), c = split(), d = split();
+  const next = () => {
+    const t = (((a + b) >>> 0) + d) >>> 0;
+    d = (d + 1) >>> 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) >>> 0;
+    c = ((c << 21) | (c >>> 11)) >>> 0;
+    c = (c + t) >>> 0;
+    return t / 4294967296;
+  };
+  for (let i = 0; i < 12; i++) next();
+  return next;
+}
+
+/** A standard normal draw (Box-Muller). */
+export function normal(rng: Rng): number {
+  const u = 1 - rng(); // (0, 1]
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+}
+
+export interface SamplingOptions {
+  /** 0 (or greedy) means argmax. */
+  temperature: number;
+  /** Keep only the k most likely tokens (0: off). */
+  topK?: number;
+  /** Keep the smallest set of most likely tokens whose mass reaches p (1: off). */
+  topP?: number;
+}
+
+/**
+ * The distribution a sampler draws from, over the whole vocabulary, in float64: softmax(logits / T)
+ * restricted to the top-k and then to the top-p nucleus, renormalised. Temperature 0 gives a one-hot
+ * on the argmax. Speculative decoding uses this same function for target and drafter.
+ */
+export function samplingDistribution(logits: ArrayLike<number>, opts: SamplingOptions): Float64Array {
+  const V = logits.length;
+  const p = new Float64Array(V);
+  if (!(opts.temperature > 0)) {
+    p[argmax(logits)] = 1;
+    return p;
+  }
+  let max = -Infinity;
+  for (let i = 0; i < V; i++) max = Math.max(max, logits[i]);
+  let sum = 0;
+  for (let i = 0; i < V; i++) { p[i] = Math.exp((logits[i] - max) / opts.temperature); sum += p[i]; }
+  for (let i = 0; i < V; i++) p[i] /= sum;
+  const topK = opts.topK ?? 0, topP = opts.topP ?? 1;
+  if ((topK > 0 && topK < V) || topP < 1) {
+    const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => p[b] - p[a] || a - b);
+    let keep = topK > 0 ? Math.min(topK, V) : V;
+    if (topP < 1) {
+      let mass = 0, n = 0;
+      while (n < keep) { mass += p[order[n]]; n++; if (mass >= topP) break; }
+      keep = n;
+    }
+    const kept = new Set(order.slice(0, keep));
+    let s = 0;
+    for (let i = 0; i < V; i++) { if (!kept.has(i)) p[i] = 0; s += p[i]; }
+    for (let i = 0; i < V; i++) p[i] /= s;
+  }
+  return p;
+}
+
+/** Draw an index from a (not necessarily normalised) non-negative weight vector. */
+export function sampleFrom(weights: ArrayLike<number>, rng: Rng): number {
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) total += weights[i];
+  if (!(total > 0)) throw new Error('sampleFrom: the weights sum to zero');
+  let u = rng() * total;
+  let last = 0;
+  for (let i = 0; i < weights.length; i++) {
+    if (weights[i] <= 0) continue;
+    last = i;
+    u -= weights[i];
+    if (u < 0) return i;
+  }
+  return last; // rounding left a sliver of mass: the last positive index
+}
+
+/** Index of the largest value (first on ties). */
+export function argmax(x: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
