@@ -68,17 +68,25 @@ function readText(path: string, what: string): string {
 async function makeBackend(name: string | undefined): Promise<Backend> {
   if (!name || name === 'reference') return referenceBackend;
   const { selectBackend } = await import('../../kernels/select.js');
-  return name === 'auto' ? selectBackend({ quick: true }) : selectBackend({ force: name });
+  if (name === 'auto') return selectBackend({ quick: true });
+  const selected = await selectBackend({ force: name, warn: () => {} });
+  const refused = selected.report.fallbacks.find((f) => f.op === '*');
+  if (refused) throw new UsageError(`--backend ${JSON.stringify(name)} cannot be used: ${refused.reason}`);
+  return selected;
 }
 
 async function loadModelDir(dir: string, backend: Backend): Promise<Model> {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new UsageError(`--model must be a folder holding config.json and model.safetensors (got a file: ${dir})`);
+  }
   const configFile = join(dir, 'config.json'), weightsFile = join(dir, 'model.safetensors');
   const configText = readText(configFile, 'config.json');
   if (!existsSync(weightsFile)) throw new UsageError(`model.safetensors not found: ${weightsFile}`);
   return loadModel(configText, new Uint8Array(readFileSync(weightsFile)), { configFile, weightsFile, backend });
 }
 
-function readInputIds(path: string): number[] {
+/** The prompt of input.json, checked against the model's vocabulary. */
+function readInputIds(path: string, model: Model): number[] {
   const text = readText(path, 'input file');
   let raw: unknown;
   try {
@@ -86,11 +94,18 @@ function readInputIds(path: string): number[] {
   } catch (e) {
     throw new EngineInputError(`${path}: not valid JSON: ${(e as Error).message}`);
   }
-  const ids = (raw as { input_ids?: unknown } | null)?.input_ids;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new EngineInputError(`${path}: must be a JSON object {"input_ids": [...]}`);
+  }
+  const ids = (raw as { input_ids?: unknown }).input_ids;
   if (!Array.isArray(ids)) throw new EngineInputError(`${path}: "input_ids" must be an array of token ids`);
   if (ids.length === 0) throw new EngineInputError(`${path}: "input_ids" is empty: give at least one token id`);
   ids.forEach((t, i) => {
     if (typeof t !== 'number' || !Number.isInteger(t)) throw new EngineInputError(`${path}: input_ids[${i}] = ${JSON.stringify(t)} is not an integer token id`);
+  });
+  const V = model.config.vocab_size;
+  ids.forEach((t: number, i) => {
+    if (t < 0 || t >= V) throw new EngineInputError(`${path}: input_ids[${i}] = ${t} is not a token id in 0..${V - 1} (the model's vocab_size is ${V})`);
   });
   return ids as number[];
 }
@@ -125,16 +140,18 @@ async function run(argv: string[]): Promise<void> {
   }
   let flags: Flags;
   try {
-    flags = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true }).values;
+    const parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
+    if (parsed.positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
+    flags = parsed.values;
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(`${(e as Error).message}\n\n${USAGE}`);
   }
   const json = flags.json ?? false;
 
   switch (command) {
     case 'forward': {
       const model = await loadModelDir(need(flags, 'model'), await makeBackend(flags.backend));
-      const ids = readInputIds(need(flags, 'input'));
+      const ids = readInputIds(need(flags, 'input'), model);
       const cfg = model.config, V = cfg.vocab_size, T = ids.length;
       const out = model.forward(ids);
       const routing = Object.fromEntries(Object.entries(out.routing).map(([k, r]) => [k, { experts: r.experts, weights: r.weights, groups: r.groups }]));
@@ -154,7 +171,7 @@ async function run(argv: string[]): Promise<void> {
     }
     case 'generate': {
       const model = await loadModelDir(need(flags, 'model'), await makeBackend(flags.backend));
-      const ids = readInputIds(need(flags, 'input'));
+      const ids = readInputIds(need(flags, 'input'), model);
       const maxNewTokens = numberFlag(flags, 'max-new-tokens', { integer: true, min: 0 });
       const { sampling, seed } = samplingFrom(flags);
       const attention = (flags.attention ?? 'absorbed') as DecodeMode;
@@ -168,12 +185,16 @@ async function run(argv: string[]): Promise<void> {
     case 'speculate': {
       const backend = await makeBackend(flags.backend);
       const model = await loadModelDir(need(flags, 'model'), backend);
-      const ids = readInputIds(need(flags, 'input'));
+      const ids = readInputIds(need(flags, 'input'), model);
       const maxNewTokens = numberFlag(flags, 'max-new-tokens', { integer: true, min: 0 });
       const { sampling, seed } = samplingFrom(flags);
       const draft = need(flags, 'draft');
       const attention = (flags.attention ?? 'absorbed') as AttentionPath;
       if (!ATTENTION_PATHS.includes(attention)) throw new UsageError(`--attention must be one of ${ATTENTION_PATHS.join(', ')} (got ${JSON.stringify(attention)})`);
+      const modelDir = need(flags, 'model');
+      if (draft === 'mtp' && model.weights.mtp.length === 0) {
+        throw new UsageError(`${join(modelDir, 'config.json')}: "num_nextn_predict_layers" is 0, so this model has no MTP module to draft with: pass --draft DRAFT_DIR (a smaller model) instead`);
+      }
       const drafter: Drafter = draft === 'mtp'
         ? new MtpDrafter(model, attention)
         : new ModelDrafter(await loadModelDir(draft, backend), model, attention, draft);

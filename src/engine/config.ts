@@ -104,6 +104,14 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): DeepSeekC
   const num_attention_heads = int('num_attention_heads', 1);
   const n_routed_experts = intOrNull('n_routed_experts', 1, null);
   const moe = n_routed_experts !== null;
+  // Hugging Face's DeepseekV3Config fills absent MoE keys with DeepSeek-V3's own values (8 groups,
+  // 2.5, ...); guessing either way would route silently wrong, so a MoE config must state them.
+  if (moe) {
+    const grouped = r['topk_method'] !== 'greedy';
+    for (const key of ['n_shared_experts', 'routed_scaling_factor', 'first_k_dense_replace', ...(grouped ? ['n_group', 'topk_group'] : [])]) {
+      if (r[key] === undefined) fail(key, `is missing (a config with n_routed_experts must give it)`);
+    }
+  }
   const cfg: DeepSeekConfig = {
     vocab_size: int('vocab_size', 1),
     hidden_size: int('hidden_size', 1),

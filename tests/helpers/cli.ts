@@ -1,0 +1,77 @@
+// Run the engine's CLI (src/cli/main.ts) as a child process, the way a user would, and capture what
+// it says. `node --import tsx` directly: about 4x faster to start than `npm run engine`.
+// At most MAX_PARALLEL processes run at once (this machine has 2 cores).
+import { spawn } from 'node:child_process';
+import { repoRoot } from './paths.js';
+
+export interface CliResult {
+  /** Exit code (null if killed by a signal). */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Wall time in milliseconds. */
+  ms: number;
+}
+
+export interface CliOptions {
+  /** Kill the process after this many milliseconds (default 30 s). */
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+const MAX_PARALLEL = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function acquire(): Promise<void> {
+  if (running < MAX_PARALLEL) {
+    running++;
+    return;
+  }
+  await new Promise<void>((resolve) => waiting.push(resolve));
+}
+
+function release(): void {
+  const next = waiting.shift();
+  if (next) next(); // hand the slot over; `running` stays the same
+  else running--;
+}
+
+/** `nanoseek ARGS...` from the repository root. Never rejects for a non-zero exit. */
+export async function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  await acquire();
+  try {
+    return await new Promise<CliResult>((resolve, reject) => {
+      const t0 = performance.now();
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
+      delete env.NODE_OPTIONS; // vitest's loader hooks must not leak into the child
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+        cwd: options.cwd ?? repoRoot,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (b: Buffer) => out.push(b));
+      child.stderr.on('data', (b: Buffer) => err.push(b));
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({
+          code,
+          signal,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+          ms: performance.now() - t0,
+        });
+      });
+    });
+  } finally {
+    release();
+  }
+}
