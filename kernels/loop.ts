@@ -1,0 +1,172 @@
+// The tuned plain loop: the same ops as reference.ts, written for speed in plain TypedArray loops.
+// At the engine's sizes (decode is dozens of tiny products per token) per-call overhead and loop
+// shape decide the speed, not arithmetic. Tricks, each checked against the reference in tests:
+// - products are register-blocked: 4 output columns share one load of the left operand;
+// - RoPE's inverse frequencies are computed once per (dim, theta), not per element;
+// - softmax takes one exp per element and writes straight into the output.
+import { type Backend, outBuffer } from './backend.js';
+
+/** C[m,n] = A[m,k] @ B[n,k]^T, four columns of C per pass over a row of A. */
+export function matmulT(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
+  const c = outBuffer(out, m * n, 'matmulT');
+  const n4 = n - (n % 4);
+  for (let i = 0; i < m; i++) {
+    const ao = i * k, co = i * n;
+    let j = 0;
+    for (; j < n4; j += 4) {
+      const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let p = 0; p < k; p++) {
+        const x = a[ao + p];
+        s0 += x * b[b0 + p];
+        s1 += x * b[b1 + p];
+        s2 += x * b[b2 + p];
+        s3 += x * b[b3 + p];
+      }
+      c[co + j] = s0; c[co + j + 1] = s1; c[co + j + 2] = s2; c[co + j + 3] = s3;
+    }
+    for (; j < n; j++) {
+      const bo = j * k;
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[ao + p] * b[bo + p];
+      c[co + j] = s;
+    }
+  }
+  return c;
+}
+
+/** C[m,n] = A[m,k] @ B[k,n]: rows of B scaled and added into a float64 row accumulator. */
+export function matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
+  const c = outBuffer(out, m * n, 'matmul');
+  const row = new Float64Array(n);
+  const k4 = k - (k % 4);
+  for (let i = 0; i < m; i++) {
+    row.fill(0);
+    const ao = i * k;
+    let p = 0;
+    for (; p < k4; p += 4) {
+      const x0 = a[ao + p], x1 = a[ao + p + 1], x2 = a[ao + p + 2], x3 = a[ao + p + 3];
+      const o0 = p * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
+      for (let j = 0; j < n; j++) row[j] += x0 * b[o0 + j] + x1 * b[o1 + j] + x2 * b[o2 + j] + x3 * b[o3 + j];
+    }
+    for (; p < k; p++) {
+      const x = a[ao + p], o = p * n;
+      for (let j = 0; j < n; j++) row[j] += x * b[o + j];
+    }
+    const co = i * n;
+    for (let j = 0; j < n; j++) c[co + j] = row[j];
+  }
+  return c;
+}
+
+export function softmaxRows(x: Float32Array, rows: number, cols: number, out?: Float32Array): Float32Array {
+  const y = outBuffer(out, rows * cols, 'softmaxRows');
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let max = -Infinity;
+    for (let j = 0; j < cols; j++) if (x[o + j] > max) max = x[o + j];
+    let sum = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = Math.exp(x[o + j] - max);
+      y[o + j] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let j = 0; j < cols; j++) y[o + j] *= inv;
+  }
+  return y;
+}
+
+export function rmsNorm(x: Float32Array, weight: Float32Array, rows: number, cols: number, eps: number, out?: Float32Array): Float32Array {
+  const y = outBuffer(out, rows * cols, 'rmsNorm');
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let ss = 0;
+    for (let j = 0; j < cols; j++) ss += x[o + j] * x[o + j];
+    const inv = 1 / Math.sqrt(ss / cols + eps);
+    for (let j = 0; j < cols; j++) y[o + j] = weight[j] * (x[o + j] * inv);
+  }
+  return y;
+}
+
+const inverseFrequencies = new Map<string, Float64Array>();
+
+/** theta^(-2i/dim) for i < dim/2, cached per (dim, theta). */
+function frequencies(dim: number, theta: number): Float64Array {
+  const key = `${dim}:${theta}`;
+  let f = inverseFrequencies.get(key);
+  if (!f) {
+    f = Float64Array.from({ length: dim / 2 }, (_, i) => Math.pow(theta, (-2 * i) / dim));
+    inverseFrequencies.set(key, f);
+  }
+  return f;
+}
+
+export function rope(x: Float32Array, rows: number, dim: number, positions: ArrayLike<number>, theta: number, out?: Float32Array): Float32Array {
+  if (dim % 2 !== 0) throw new RangeError(`rope: dim ${dim} must be even`);
+  const y = outBuffer(out, rows * dim, 'rope');
+  const freq = frequencies(dim, theta);
+  for (let r = 0; r < rows; r++) {
+    const pos = positions[r], o = r * dim;
+    for (let i = 0; i < dim / 2; i++) {
+      const angle = pos * freq[i];
+      const c = Math.cos(angle), s = Math.sin(angle);
+      const x0 = x[o + 2 * i], x1 = x[o + 2 * i + 1];
+      y[o + 2 * i] = x0 * c - x1 * s;
+      y[o + 2 * i + 1] = x0 * s + x1 * c;
+    }
+  }
+  return y;
+}
+
+export function swiglu(gate: Float32Array, up: Float32Array, n: number, out?: Float32Array): Float32Array {
+  const y = outBuffer(out, n, 'swiglu');
+  for (let i = 0; i < n; i++) {
+    const g = gate[i];
+    y[i] = (g / (1 + Math.exp(-g))) * up[i];
+  }
+  return y;
+}
+
+export function causalAttention(
+  q: Float32Array, k: Float32Array, v: Float32Array,
+  nq: number, nk: number, dk: number, dv: number,
+  scale: number, offset: number,
+  out?: Float32Array, weights?: Float32Array,
+): Float32Array {
+  const o = outBuffer(out, nq * dv, 'causalAttention');
+  if (weights && weights.length !== nq * nk) throw new RangeError(`causalAttention: weights has length ${weights.length}, expected ${nq * nk}`);
+  const p = new Float64Array(nk);
+  const acc = new Float64Array(dv);
+  for (let i = 0; i < nq; i++) {
+    const last = Math.min(nk - 1, offset + i);
+    const qo = i * dk;
+    let max = -Infinity;
+    for (let j = 0; j <= last; j++) {
+      const ko = j * dk;
+      let s = 0;
+      for (let t = 0; t < dk; t++) s += q[qo + t] * k[ko + t];
+      s *= scale;
+      p[j] = s;
+      if (s > max) max = s;
+    }
+    let sum = 0;
+    for (let j = 0; j <= last; j++) { const e = Math.exp(p[j] - max); p[j] = e; sum += e; }
+    const inv = 1 / sum;
+    acc.fill(0);
+    for (let j = 0; j <= last; j++) {
+      const w = p[j] * inv, vo = j * dv;
+      for (let t = 0; t < dv; t++) acc[t] += w * v[vo + t];
+      if (weights) weights[i * nk + j] = w;
+    }
+    if (weights) for (let j = last + 1; j < nk; j++) weights[i * nk + j] = 0;
+    for (let t = 0; t < dv; t++) o[i * dv + t] = acc[t];
+  }
+  return o;
+}
+
+/** The tuned loop as one backend ("loop" in reports: the plain TypedArray loop of the benchmarks). */
+export const loopBackend: Backend = {
+  name: 'loop',
+  matmul, matmulT, softmaxRows, rmsNorm, rope, swiglu, causalAttention,
+};
