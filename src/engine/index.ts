@@ -15,3 +15,4 @@ export * from './cost.js';
 export * from './memory.js';
 export * from './safetensors.js';
 export * from './load.js';
+export * from './absorption.js';
