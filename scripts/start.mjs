@@ -1,0 +1,30 @@
+// `npm start`: build the site if build/ is missing or older than the sources, then serve it on
+// 127.0.0.1 (PORT, default 4173, or the next free port) and print the URL.
+import { BUILD_DIR, ensureBuild, serveStatic } from './serve.mjs';
+
+const port = process.env.PORT ? Number(process.env.PORT) : 4173;
+const host = process.env.HOST || '127.0.0.1';
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`[nanoseek] PORT must be a port number, got ${JSON.stringify(process.env.PORT)}`);
+  process.exit(1);
+}
+
+try {
+  await ensureBuild();
+} catch (err) {
+  console.error(`[nanoseek] ${err.message}`);
+  process.exit(1);
+}
+
+const { url, close } = await serveStatic({ dir: BUILD_DIR, host, port, quiet: !process.env.VERBOSE });
+console.log(`\n  nanoseek is being served at ${url}\n  (static files from build/; Ctrl+C to stop)\n`);
+
+let closing = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, async () => {
+    if (closing) process.exit(1);
+    closing = true;
+    await close();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,2 @@
+// Every page is prerendered to static HTML (adapter-static writes build/).
+export const prerender = true;

@@ -1,0 +1,140 @@
+// Shared pieces of the browser tests: launching Debian's Chromium through playwright-core,
+// collecting console/page errors, running axe-core, and finding the site's pages.
+// Run by scripts/test-browser.mjs, which sets NANOSEEK_URL and NANOSEEK_CHROMIUM.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+
+export const BASE_URL = process.env.NANOSEEK_URL ?? '';
+export const SCREENSHOT_DIR = process.env.NANOSEEK_SCREENSHOTS ?? join(process.cwd(), 'screenshots');
+const EXECUTABLE = process.env.NANOSEEK_CHROMIUM || process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+if (!BASE_URL) throw new Error('NANOSEEK_URL is not set: run the browser tests with `npm run test:browser`');
+
+const ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--enable-unsafe-swiftshader',
+];
+
+/** Absolute URL of a site path ("/", "lessons", "lessons/kv-cache"). */
+export function siteUrl(path = '/') {
+  return new URL(path.replace(/^\//, ''), BASE_URL).href;
+}
+
+/**
+ * A fresh Chromium profile in a temp dir. Options go to launchPersistentContext (viewport,
+ * colorScheme, reducedMotion, ...). Returns { context, page, close }.
+ */
+export async function launch(options = {}) {
+  const profile = await mkdtemp(join(tmpdir(), 'nanoseek-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: EXECUTABLE,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1280, height: 800 },
+    ...options,
+  });
+  context.setDefaultTimeout(30_000);
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    close: async () => {
+      await context.close().catch(() => {});
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Start recording a page's console errors, uncaught exceptions, failed requests and HTTP errors. */
+export function watchErrors(page) {
+  const errors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console.error: ${msg.text()} (${msg.location().url || 'no location'})`);
+  });
+  page.on('pageerror', (err) => errors.push(`uncaught: ${err.stack || err.message}`));
+  page.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
+  page.on('response', (res) => {
+    if (res.status() >= 400) errors.push(`HTTP ${res.status()}: ${res.url()}`);
+  });
+  return errors;
+}
+
+/** Open a site path and wait until SvelteKit has hydrated it. */
+export async function open(page, path) {
+  const response = await page.goto(siteUrl(path), { waitUntil: 'load' });
+  if (!response || !response.ok()) throw new Error(`GET ${path}: HTTP ${response?.status()}`);
+  // SvelteKit starts from an inline module script; the badge's data-status leaves "idle" on mount.
+  await page.waitForFunction(() => document.querySelector('[data-testid="backend-badge"]')?.getAttribute('data-status') !== 'idle' || !document.querySelector('[data-testid="backend-badge"]'));
+  return response;
+}
+
+/** Wait for the backend badge (if the page has one) to finish measuring. */
+export async function waitForBackend(page, timeout = 60_000) {
+  const badge = page.getByTestId('backend-badge').first();
+  if ((await badge.count()) === 0) return null;
+  await page.waitForFunction(
+    () => {
+      const s = document.querySelector('[data-testid="backend-badge"]')?.getAttribute('data-status');
+      return s === 'ready' || s === 'failed';
+    },
+    undefined,
+    { timeout },
+  );
+  return badge.getAttribute('data-status');
+}
+
+/** Wait two animation frames (style and layout done). */
+export async function settle(page) {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+const AXE_PATH = require.resolve('axe-core/axe.min.js');
+
+/** axe-core's serious and critical violations on the current page. */
+export async function seriousViolations(page) {
+  // Inject once per document: a second copy of axe-core on the same page reports stale colours.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_PATH });
+  const result = await page.evaluate(async () => {
+    // @ts-ignore axe is injected above
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')} — ${n.failureSummary?.split('\n').slice(1).join(' ') ?? ''}`),
+    }));
+  });
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+export function describeViolations(violations) {
+  return violations.map((v) => `[${v.impact}] ${v.id}: ${v.help}\n    ${v.nodes.join('\n    ')}`).join('\n');
+}
+
+/** Every page of the site, found by following the links on /lessons: ["/", "/lessons", "/lessons/x", ...]. */
+export async function sitePaths(page) {
+  await page.goto(siteUrl('lessons'), { waitUntil: 'load' });
+  const hrefs = await page.$$eval('main a[href]', (as) => as.map((a) => /** @type {HTMLAnchorElement} */ (a).href));
+  const base = new URL(BASE_URL);
+  const lessons = [...new Set(hrefs)]
+    .map((h) => new URL(h))
+    .filter((u) => u.origin === base.origin && /\/lessons\/[^/]+$/.test(u.pathname))
+    .map((u) => u.pathname)
+    .sort();
+  return ['/', '/lessons', ...lessons];
+}
+
+/** A file-name-safe name for a site path: "/" -> "index", "/lessons/kv-cache" -> "lessons-kv-cache". */
+export function pageName(path) {
+  return path.replace(/^\/+|\/+$/g, '').replace(/[^a-z0-9-]+/gi, '-') || 'index';
+}
