@@ -180,6 +180,12 @@ export interface SelectOptions {
   reps?: number;
   /** gpu.js modes to try (default: all of GPUJS_MODES); `false` or [] for none. */
   gpujs?: readonly string[] | false;
+  /**
+   * Reuse the choices of an earlier report (e.g. this session's first page) instead of measuring:
+   * only the candidates it chose are built and probed; a choice that no longer works here falls
+   * back to the reference, with a note.
+   */
+  reuse?: SelectionReport;
   /** Include the tuned plain loop (loop.ts) as a candidate (default true). */
   loop?: boolean;
   /** Extra candidates (custom kernels, or deliberately failing ones in tests). Names must be unique. */
@@ -246,6 +252,8 @@ export interface FallbackRecord {
 export interface SelectionReport {
   name: string;
   forced: string | null;
+  /** The choices were taken from an earlier report (options.reuse), not measured now. */
+  reused: boolean;
   environment: 'browser' | 'worker' | 'node' | 'unknown';
   budgetMs: number;
   /** Construction + probes + measurement, ms. */
@@ -629,6 +637,23 @@ function measureCell(
   return cell;
 }
 
+/** The per-op, per-bucket choices of an earlier report, if it is complete; else null. */
+function reusableChoices(report: SelectionReport | undefined): { names: Set<string>; cells: Record<OpName, Record<BucketName, CellReport>> } | null {
+  if (!report || typeof report !== 'object' || !report.ops) return null;
+  const names = new Set<string>();
+  const cells = {} as Record<OpName, Record<BucketName, CellReport>>;
+  for (const op of OP_NAMES) {
+    const buckets = report.ops[op]?.buckets;
+    if (!buckets) return null;
+    for (const b of BUCKET_NAMES) {
+      if (typeof buckets[b]?.chosen !== 'string') return null;
+      names.add(buckets[b].chosen);
+    }
+    cells[op] = buckets;
+  }
+  return { names, cells };
+}
+
 /**
  * Measure what works here and return a Backend that routes each op, by size, to the fastest
  * working candidate (or to `options.force` for every op). Never rejects because a gpu.js mode
@@ -647,7 +672,12 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
   };
   const warn = options.warn ?? ((m: string) => console.warn(m));
   const loadMs = { value: null as number | null };
-  const candidates = await gatherCandidates(options, loadMs);
+  const reuse = options.force === undefined ? reusableChoices(options.reuse) : null;
+  const candidates = await gatherCandidates(reuse ? {
+    ...options,
+    loop: reuse.names.has(loopBackend.name),
+    gpujs: [...reuse.names].filter((n) => n.startsWith('gpu.js ')).map((n) => n.slice('gpu.js '.length)),
+  } : options, loadMs);
 
   const buckets = {} as SelectionReport['buckets'];
   for (const b of BUCKET_NAMES) {
@@ -658,6 +688,7 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
   const report: SelectionReport = {
     name: options.force ?? 'auto',
     forced: options.force ?? null,
+    reused: reuse !== null,
     environment: environment(),
     budgetMs: settings.budgetMs,
     elapsedMs: 0,
@@ -698,6 +729,25 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
         cells[b] = { chosen: be.name, measured: false, shape: MEASURE_SHAPES[op][b].join('x'), timingsMs: {}, notes: { [be.name]: usable ? 'forced' : 'forced candidate unusable for this op' } };
       }
       report.ops[op] = { chosen: be.name, timingsMs: {}, buckets: cells };
+    }
+  } else if (reuse) {
+    for (const op of OP_NAMES) {
+      const cells = {} as Record<BucketName, CellReport>;
+      route[op] = { small: referenceBackend, medium: referenceBackend, large: referenceBackend };
+      for (const b of BUCKET_NAMES) {
+        const earlier = reuse.cells[op][b];
+        const c = byName.get(earlier.chosen);
+        const works = c !== undefined && c.report.available && c.ok.has(op);
+        const be = works ? c.backend : referenceBackend;
+        route[op][b] = be;
+        cells[b] = {
+          ...earlier,
+          chosen: be.name,
+          measured: false,
+          notes: { [be.name]: works ? 'reused from an earlier measurement in this session' : `${earlier.chosen} no longer works here: reference` },
+        };
+      }
+      report.ops[op] = { ...summarize(cells), buckets: cells };
     }
   } else {
     const deadline = Math.max(t0 + settings.budgetMs, tm + settings.budgetMs / 4);

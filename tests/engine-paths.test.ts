@@ -3,7 +3,7 @@
 // what the design says; the trace is consistent; the cost model counts what the code multiplies.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../kernels/backend.js';
+import { countingBackend } from '../kernels/counting.js';
 import { referenceBackend } from '../kernels/reference.js';
 import { ATTENTION_PATHS, type AttentionPath } from '../src/engine/cache.js';
 import { qkHeadDim } from '../src/engine/config.js';
@@ -158,33 +158,11 @@ describe('caches hold what MLA promises', () => {
   });
 });
 
-/** A backend that counts the multiply-adds of the matrix products it runs. */
-function countingBackend(): Backend & { macs: number } {
-  const be = {
-    ...referenceBackend,
-    name: 'counting',
-    macs: 0,
-    matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array) {
-      be.macs += m * k * n;
-      return referenceBackend.matmul(a, b, m, k, n, out);
-    },
-    matmulT(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array) {
-      be.macs += m * k * n;
-      return referenceBackend.matmulT(a, b, m, k, n, out);
-    },
-    causalAttention(q: Float32Array, k: Float32Array, v: Float32Array, nq: number, nk: number, dk: number, dv: number, scale: number, offset: number, out?: Float32Array, w?: Float32Array) {
-      for (let i = 0; i < nq; i++) be.macs += Math.min(nk, offset + i + 1) * (dk + dv);
-      return referenceBackend.causalAttention(q, k, v, nq, nk, dk, dv, scale, offset, out, w);
-    },
-  };
-  return be;
-}
-
 describe('the cost model counts what the code multiplies', () => {
   it('attention multiply-adds per decode step differ between paths exactly as decodeCost says', () => {
     fc.assert(
       fc.property(arbConfig({ moe: false }), fc.integer({ min: 1, max: 20 }), (cfg, prompt) => {
-        const counting = countingBackend();
+        const counting = countingBackend(referenceBackend);
         const model = initModel(cfg, { seed: 5 }).withBackend(counting);
         const tokens = Array.from({ length: prompt }, (_, i) => i % cfg.vocab_size);
         const counted: Record<string, number> = {};

@@ -315,6 +315,25 @@ describe('selectBackend', () => {
     }
   });
 
+  it('reuses an earlier report without measuring, routing exactly as it chose', async () => {
+    const again = await selectBackend({ reuse: JSON.parse(JSON.stringify(auto.report)) });
+    expect(again.report.reused).toBe(true);
+    for (const op of OP_NAMES) for (const b of BUCKET_NAMES) {
+      expect(again.routeOf(op, b)).toBe(auto.routeOf(op, b));
+      expect(again.report.ops[op].buckets[b].measured).toBe(false);
+    }
+    // Only what the earlier report chose is built.
+    const chosen = new Set(OP_NAMES.flatMap((op) => BUCKET_NAMES.map((b) => auto.routeOf(op, b))));
+    for (const c of again.report.candidates) if (c.name !== 'reference') expect(chosen.has(c.name), c.name).toBe(true);
+    again.destroy();
+    // A report naming a candidate that does not exist here falls back to the reference.
+    const bogus = JSON.parse(JSON.stringify(auto.report));
+    bogus.ops.matmul.buckets.small.chosen = 'gpu.js nonexistent';
+    const fallback = await selectBackend({ reuse: bogus, warn: () => {} });
+    expect(fallback.routeOf('matmul', 'small')).toBe('reference');
+    fallback.destroy();
+  });
+
   it('can be forced to one candidate', async () => {
     const forced = await selectBackend({ force: 'reference' });
     for (const op of OP_NAMES) for (const b of BUCKET_NAMES) expect(forced.routeOf(op, b)).toBe('reference');

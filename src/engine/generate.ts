@@ -17,6 +17,8 @@ export interface GenerateOptions {
   attention?: DecodeMode;
   /** Stop early after emitting one of these. */
   stopTokens?: readonly number[];
+  /** Called after each step (e.g. to read a counting backend's tally for that step). */
+  onStep?: (step: GenerateStep, index: number) => void;
 }
 
 export interface GenerateStep {
@@ -62,7 +64,9 @@ export function generate(model: Model, prompt: readonly number[], options: Gener
     const next = pickToken(rowOf(out.logits, out.tokens - 1, V), sampling, rng);
     tokens.push(next);
     seq.push(next);
-    steps.push({ token: next, processed: input.length, cacheBytes: cache ? cache.bytes : 0 });
+    const step = { token: next, processed: input.length, cacheBytes: cache ? cache.bytes : 0 };
+    steps.push(step);
+    options.onStep?.(step, steps.length - 1);
     pending = [next];
     if (stop.has(next)) break;
   }

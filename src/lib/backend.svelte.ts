@@ -14,7 +14,7 @@ interface SelectedBackend extends Backend {
   readonly report?: unknown;
 }
 interface SelectModule {
-  selectBackend?: (options?: { force?: string }) => Promise<SelectedBackend>;
+  selectBackend?: (options?: { force?: string; reuse?: unknown }) => Promise<SelectedBackend>;
 }
 
 const selectModules = import.meta.glob<SelectModule>('/kernels/select.ts');
@@ -25,6 +25,8 @@ export const REFERENCE_LABEL = 'plain loop (reference)';
 export const AUTO = 'auto';
 
 const STORAGE_KEY = 'nanoseek.backend';
+// This session's measurement: later pages reuse its choices instead of measuring again (~1.5 s).
+const REPORT_KEY = 'nanoseek.backend.report';
 
 export type BackendStatus = 'idle' | 'measuring' | 'ready' | 'failed';
 
@@ -67,11 +69,21 @@ export class BackendController {
     } catch {
       // storage blocked: start from auto
     }
-    void this.measure(saved || AUTO);
+    let reuse: unknown;
+    try {
+      const text = sessionStorage.getItem(REPORT_KEY);
+      reuse = text ? JSON.parse(text) : undefined;
+    } catch {
+      reuse = undefined;
+    }
+    void this.measure(saved || AUTO, reuse);
   }
 
-  /** Choose again, forcing `force` unless it is AUTO. The newest call wins. */
-  async measure(force: string): Promise<void> {
+  /**
+   * Choose again, forcing `force` unless it is AUTO; with `reuse` (an earlier report of this
+   * session), take its choices instead of measuring. The newest call wins.
+   */
+  async measure(force: string, reuse?: unknown): Promise<void> {
     const run = ++this.#run;
     this.force = force;
     this.status = 'measuring';
@@ -87,10 +99,17 @@ export class BackendController {
       if (!load) throw new Error('kernels/select.ts is not part of this build yet');
       const mod = await load();
       if (typeof mod.selectBackend !== 'function') throw new Error('kernels/select.ts does not export selectBackend()');
-      const selected = await mod.selectBackend(force === AUTO ? undefined : { force });
+      const selected = await mod.selectBackend(force === AUTO ? (reuse ? { reuse } : undefined) : { force });
       if (run !== this.#run) {
         release(selected); // a newer choice is on its way
         return;
+      }
+      if (force === AUTO && !reuse) {
+        try {
+          sessionStorage.setItem(REPORT_KEY, JSON.stringify(selected.report));
+        } catch {
+          // not kept: the next page measures again
+        }
       }
       const view = readReport(selected.report);
       this.#seenFallbacks = fallbackCount(selected);
