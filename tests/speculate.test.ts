@@ -5,10 +5,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/engine/config.js';
 import { generate } from '../src/engine/generate.js';
-import { initModel } from '../src/engine/init.js';
+import { initModel, noisyCopy } from '../src/engine/init.js';
 import type { Model } from '../src/engine/model.js';
 import { createRng, sampleFrom, samplingDistribution } from '../src/engine/sampling.js';
-import { type Drafter, ModelDrafter, MtpDrafter, speculate, verifyDraft } from '../src/engine/speculate.js';
+import { type Drafter, ModelDrafter, MtpDrafter, acceptanceProbability, expectedTokensPerStep, simulateIidSteps, speculate, verifyDraft } from '../src/engine/speculate.js';
 import { arbConfig } from './helpers/configs.js';
 
 /** Pearson's chi-square of observed counts against expected probabilities, pooling cells whose
@@ -204,5 +204,42 @@ describe('sampling distribution', () => {
     xs.forEach((x) => { expect(x).toBeGreaterThanOrEqual(0); expect(x).toBeLessThan(1); bins[Math.floor(x * 10)]++; });
     const { stat, df } = chiSquare(bins, new Array(10).fill(0.1));
     expect(stat).toBeLessThan(chiSquareCritical(df));
+  });
+});
+
+describe('tokens per verification step', () => {
+  it('i.i.d. drafts: the measured mean is within statistical error of (1 - alpha^(gamma+1)) / (1 - alpha)', () => {
+    const rng = createRng(2024);
+    for (const [sharp, gamma] of [[1, 1], [3, 2], [6, 4], [2, 7]] as const) {
+      const p = randomDistribution(8, rng, sharp), q = randomDistribution(8, rng, sharp);
+      const alpha = acceptanceProbability(p, q);
+      const steps = simulateIidSteps(p, q, gamma, 20000, rng);
+      const mean = steps.reduce((a, b) => a + b, 0) / steps.length;
+      const sd = Math.sqrt(steps.reduce((a, b) => a + (b - mean) ** 2, 0) / (steps.length - 1));
+      const theory = expectedTokensPerStep(alpha, gamma);
+      expect(Math.abs(mean - theory), `alpha ${alpha.toFixed(3)}, gamma ${gamma}: ${mean} vs ${theory}`).toBeLessThan(4 * sd / Math.sqrt(steps.length));
+    }
+    expect(expectedTokensPerStep(1, 3)).toBe(4);
+    expect(expectedTokensPerStep(0, 3)).toBe(1);
+  });
+});
+
+describe('noisy drafters', () => {
+  it('sigma 0 copies the model exactly; more noise, less agreement', () => {
+    const target = initModel(tinyConfig, { seed: 8 });
+    const prompt = [1, 2, 3, 4, 5];
+    const exact = noisyCopy(target, { sigma: 0, seed: 1 });
+    expect(Array.from(exact.forward(prompt).logits)).toEqual(Array.from(target.forward(prompt).logits));
+    const rate = (sigma: number) => {
+      let acc = 0, prop = 0;
+      for (let seed = 0; seed < 40; seed++) {
+        const out = speculate(target, prompt, { maxNewTokens: 12, gamma: 3, drafter: new ModelDrafter(noisyCopy(target, { sigma, seed }), target), sampling: { temperature: 1 }, seed });
+        acc += out.accepted; prop += out.proposed;
+      }
+      return acc / prop;
+    };
+    const small = rate(0.05), large = rate(1.5);
+    expect(small).toBeGreaterThan(0.8);
+    expect(large).toBeLessThan(small - 0.15);
   });
 });

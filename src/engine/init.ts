@@ -48,3 +48,67 @@ export function initTensors(cfg: DeepSeekConfig, options: InitOptions): Map<stri
 export function initModel(cfg: DeepSeekConfig, options: InitOptions): Model {
   return Model.fromTensors(cfg, initTensors(cfg, options), { file: `init(seed ${options.seed})` });
 }
+
+/**
+ * A copy of a model with Gaussian noise on every weight: each tensor gets noise of standard
+ * deviation `sigma` times that tensor's own RMS. sigma = 0 is an exact copy; a drafter made this
+ * way agrees with its target less and less as sigma grows.
+ */
+export function noisyCopy(model: Model, options: { sigma: number; seed: number }): Model {
+  const rng = createRng(options.seed);
+  const tensors = new Map<string, Tensor>();
+  const copied = new Map<Float32Array, Float32Array>(); // tied or shared tensors stay shared
+  const noisy = (data: Float32Array): Float32Array => {
+    const done = copied.get(data);
+    if (done) return done;
+    let ss = 0;
+    for (let i = 0; i < data.length; i++) ss += data[i] * data[i];
+    const scale = options.sigma * Math.sqrt(ss / Math.max(1, data.length));
+    const out = Float32Array.from(data, (v) => v + (scale > 0 ? scale * normal(rng) : 0));
+    copied.set(data, out);
+    return out;
+  };
+  for (const spec of tensorSpecs(model.config)) {
+    tensors.set(spec.name, { shape: spec.shape, data: noisy(tensorData(model, spec.name)) });
+  }
+  return Model.fromTensors(model.config, tensors, { file: `noisy copy (sigma ${options.sigma}, seed ${options.seed})`, backend: model.backend });
+}
+
+/** The data of a named tensor of a bound model (the inverse of bindWeights, for copying). */
+function tensorData(model: Model, name: string): Float32Array {
+  const w = model.weights, L = model.config.num_hidden_layers;
+  if (name === 'model.embed_tokens.weight') return w.embed;
+  if (name === 'model.norm.weight') return w.norm;
+  if (name === 'lm_head.weight') return w.lmHead;
+  const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
+  if (!m) throw new Error(`tensorData: unknown tensor ${name}`);
+  const l = Number(m[1]), rest = m[2];
+  const mtp = l >= L ? w.mtp[l - L] : null;
+  const layer = mtp ? mtp.layer : w.layers[l];
+  const direct: Record<string, Float32Array | null | undefined> = {
+    'input_layernorm.weight': layer.inputNorm,
+    'post_attention_layernorm.weight': layer.postAttentionNorm,
+    'self_attn.q_proj.weight': layer.attn.q,
+    'self_attn.q_a_proj.weight': layer.attn.qA,
+    'self_attn.q_a_layernorm.weight': layer.attn.qANorm,
+    'self_attn.q_b_proj.weight': layer.attn.qB,
+    'self_attn.kv_a_proj_with_mqa.weight': layer.attn.kvA,
+    'self_attn.kv_a_layernorm.weight': layer.attn.kvANorm,
+    'self_attn.kv_b_proj.weight': layer.attn.kvB,
+    'self_attn.o_proj.weight': layer.attn.o,
+    'mlp.gate.weight': layer.moe?.gate,
+    'mlp.gate.e_score_correction_bias': layer.moe?.bias,
+    'enorm.weight': mtp?.enorm,
+    'hnorm.weight': mtp?.hnorm,
+    'eh_proj.weight': mtp?.ehProj,
+    'shared_head.norm.weight': mtp?.headNorm,
+    'shared_head.head.weight': mtp?.head,
+  };
+  if (direct[rest]) return direct[rest]!;
+  const swiglu = /^mlp\.(?:experts\.(\d+)\.|shared_experts\.)?(gate|up|down)_proj\.weight$/.exec(rest);
+  if (swiglu) {
+    const block = rest.startsWith('mlp.experts.') ? layer.moe!.experts[Number(swiglu[1])] : rest.startsWith('mlp.shared_experts.') ? layer.moe!.shared! : layer.mlp!;
+    return block[swiglu[2] as 'gate' | 'up' | 'down'];
+  }
+  throw new Error(`tensorData: no tensor ${name}`);
+}

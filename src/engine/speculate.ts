@@ -226,3 +226,39 @@ export function speculate(target: Model, prompt: readonly number[], options: Spe
     targetPasses: 1 + steps.length,
   };
 }
+
+/** alpha = sum_x min(p(x), q(x)): the chance a draft from q is accepted when the target is p. */
+export function acceptanceProbability(p: ArrayLike<number>, q: ArrayLike<number>): number {
+  let a = 0;
+  for (let i = 0; i < p.length; i++) a += Math.min(p[i], q[i]);
+  return a;
+}
+
+/**
+ * Expected tokens per verification step with gamma drafts, each accepted independently with
+ * probability alpha: 1 + alpha + ... + alpha^gamma = (1 - alpha^(gamma+1)) / (1 - alpha)
+ * (Leviathan et al. 2023, eq. 1).
+ */
+export function expectedTokensPerStep(alpha: number, gamma: number): number {
+  if (alpha >= 1) return gamma + 1;
+  return (1 - alpha ** (gamma + 1)) / (1 - alpha);
+}
+
+/**
+ * Speculative steps with i.i.d. drafts: every position's target is p and drafter q, decided by the
+ * same rule as `speculate` (verifyDraft). Returns the tokens each step produced.
+ */
+export function simulateIidSteps(p: Float64Array, q: Float64Array, gamma: number, steps: number, rng: Rng): number[] {
+  const out: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    let tokens = 0;
+    let all = true;
+    for (let i = 0; i < gamma; i++) {
+      const v = verifyDraft(sampleFrom(q, rng), p, q, rng);
+      tokens++;
+      if (!v.accepted) { all = false; break; }
+    }
+    out.push(all ? tokens + 1 : tokens);
+  }
+  return out;
+}
