@@ -54,7 +54,7 @@ export function topKIndices(v: ArrayLike<number>, k: number, allowed?: (i: numbe
 }
 
 /** Route T tokens given their router logits [T, E] and the optional correction bias [E]. */
-export function route(logits: Float32Array, tokens: number, bias: Float32Array | null, s: RouterSettings): Routing {
+export function route(logits: ArrayLike<number>, tokens: number, bias: ArrayLike<number> | null, s: RouterSettings): Routing {
   const E = s.n_routed_experts;
   const scores = new Float32Array(tokens * E);
   const choiceScores = new Float32Array(tokens * E);
