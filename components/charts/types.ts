@@ -1,0 +1,84 @@
+// What each chart component draws: plain, serialisable data prepared by a notebook cell. A chart
+// never computes model math; it maps these numbers to marks, with a legend and accessible text.
+
+/** Where a number comes from, shown beside every figure (nothing on screen is an unlabelled drawing). */
+export type Provenance =
+  | { kind: 'engine'; detail?: string }
+  | { kind: 'derived'; detail?: string }
+  | { kind: 'published'; citation: string; url?: string };
+
+/** A rows x cols grid of values (row-major), e.g. tokens x experts or tokens x latent dims. */
+export interface HeatmapData {
+  kind: 'heatmap';
+  rows: number;
+  cols: number;
+  values: ArrayLike<number>;
+  rowLabels?: string[];
+  colLabels?: string[];
+  /** Axis titles. */
+  rowTitle?: string;
+  colTitle?: string;
+  /** Colour scale: 'sequential' (viridis-like, e.g. probabilities) or 'diverging' (signed values, centred on 0). */
+  scale: 'sequential' | 'diverging';
+  /** Fixed domain; default from the data ([min, max], or symmetric [-m, m] for diverging). */
+  domain?: [number, number];
+  /** Cells to outline (e.g. chosen experts): [row, col] pairs, with what the outline means. */
+  marks?: { cells: [number, number][]; label: string };
+  /** Cells to hatch/dim (e.g. masked, or experts in dropped groups), with what it means. */
+  dimmed?: { cells: [number, number][]; label: string };
+  /** Legend title, e.g. "gate score s_i" or "|difference|". */
+  valueLabel: string;
+  /** Digits shown in tooltips / cell text (default 3). */
+  digits?: number;
+  /** Print the value inside each cell when cells are large enough (MatrixView style). */
+  showValues?: boolean;
+}
+
+export interface Series {
+  /** Legend name. */
+  name: string;
+  points: { x: number; y: number }[];
+  /** Draw as a dashed line (e.g. theory) or points only (e.g. measurements). */
+  style?: 'line' | 'dashed' | 'points';
+}
+
+export interface LineChartData {
+  kind: 'line';
+  series: Series[];
+  xLabel: string;
+  yLabel: string;
+  xScale?: 'linear' | 'log';
+  yScale?: 'linear' | 'log';
+  /** Vertical marker lines, e.g. the current slider position. */
+  markers?: { x: number; label: string }[];
+  /** Number formats for ticks: 'bytes' shows KiB/MiB/GiB, 'si' shows k/M/G, 'plain' default. */
+  xFormat?: 'plain' | 'si' | 'bytes';
+  yFormat?: 'plain' | 'si' | 'bytes';
+}
+
+export interface BarChartData {
+  kind: 'bar';
+  /** Categories along x; each group has one bar per series. */
+  categories: string[];
+  series: { name: string; values: number[] }[];
+  yLabel: string;
+  yScale?: 'linear' | 'log';
+  yFormat?: 'plain' | 'si' | 'bytes';
+  /** Optional highlighted category (outlined), with what the highlight means. */
+  highlight?: { category: string; label: string };
+}
+
+export interface TableData {
+  kind: 'table';
+  columns: { key: string; label: string; align?: 'left' | 'right'; format?: 'plain' | 'si' | 'bytes' | 'percent' | 'ratio' }[];
+  rows: Record<string, string | number>[];
+  caption?: string;
+}
+
+/** A few headline numbers, e.g. "max |difference| 3.1e-7". */
+export interface StatsData {
+  kind: 'stats';
+  items: { label: string; value: number | string; unit?: string; digits?: number; format?: 'plain' | 'si' | 'bytes' | 'sci' | 'percent'; note?: string }[];
+}
+
+export type ChartData = HeatmapData | LineChartData | BarChartData | TableData | StatsData;

@@ -1,0 +1,203 @@
+// Lesson 1: the KV cache. Decode with and without a cache on the engine, count the work of every
+// step as the engine does it, and size the cache of MHA, GQA, MQA and MLA for the tiny model and
+// the published DeepSeek-V2/V3 configs.
+import type { BarChartData, LineChartData, StatsData, TableData } from '$components/charts/types';
+import { countingBackend } from '$kernels/counting';
+import type { Backend } from '$kernels/backend';
+import { type DecodeMode, generate } from '$engine/generate';
+import { initModel } from '$engine/init';
+import { kvCacheTable } from '$engine/memory';
+import type { Model } from '$engine/model';
+import { cell, type Notebook } from '$lib/notebook/types';
+import { REAL_CONFIGS, formatTokens, promptIds, tinyConfig } from '../_shared/models';
+
+export const meta = {
+  slug: 'kv-cache',
+  title: 'The KV cache',
+  summary: 'Why decoding keeps every past key and value, what that saves per step, and what it costs in memory for MHA, GQA, MQA and MLA.',
+  order: 1,
+};
+
+interface DecodeRun {
+  mode: DecodeMode;
+  tokens: number[];
+  processed: number[];
+  macs: number[];
+  cacheBytes: number[];
+}
+
+/** Generate on the engine with a counting backend, one tally of multiply-adds per step. */
+function countedDecode(model: Model, backend: Backend, prompt: number[], steps: number, mode: DecodeMode): DecodeRun {
+  const counter = countingBackend(backend);
+  const counted = model.withBackend(counter);
+  const run: DecodeRun = { mode, tokens: [], processed: [], macs: [], cacheBytes: [] };
+  generate(counted, prompt, {
+    maxNewTokens: steps,
+    attention: mode,
+    onStep: (s) => {
+      run.tokens.push(s.token);
+      run.processed.push(s.processed);
+      run.macs.push(counter.macs);
+      run.cacheBytes.push(s.cacheBytes);
+      counter.reset();
+    },
+  });
+  return run;
+}
+
+const BYTES: Record<string, number> = { bf16: 2, fp32: 4, fp8: 1 };
+
+export const notebook: Notebook = {
+  inputs: [
+    { kind: 'range', name: 'seed', label: 'Weights seed', min: 0, max: 99, step: 1, value: 1, help: 'The tiny model is initialised from this seed: the same seed gives the same numbers everywhere.' },
+    { kind: 'range', name: 'promptLength', label: 'Prompt length', min: 2, max: 64, step: 1, value: 16, unit: 'tokens' },
+    { kind: 'range', name: 'newTokens', label: 'Tokens to generate', min: 1, max: 32, step: 1, value: 12, unit: 'tokens' },
+    { kind: 'range', name: 'context', label: 'Context length', min: 256, max: 131072, step: 1, value: 32768, log2: true, unit: 'tokens', format: formatTokens },
+    { kind: 'select', name: 'precision', label: 'Cache precision', value: 'bf16', options: [{ value: 'fp32', label: 'FP32 (4 bytes)' }, { value: 'bf16', label: 'BF16 (2 bytes)' }, { value: 'fp8', label: 'FP8 (1 byte)' }] },
+  ],
+  cells: [
+    cell('model', ['seed', 'backend'], (seed: number, backend: Backend) => initModel(tinyConfig(), { seed }).withBackend(backend), { kind: 'engine', detail: 'tiny DeepSeek-V3, seeded random weights' }),
+    cell('prompt', ['promptLength', 'seed'], (n: number, seed: number) => promptIds(n, 128, seed), { kind: 'derived', detail: 'token ids' }),
+    cell('runs', ['model', 'backend', 'prompt', 'newTokens'], (model: Model, backend: Backend, prompt: number[], steps: number): DecodeRun[] =>
+      (['recompute', 'full-cache', 'absorbed'] as const).map((mode) => countedDecode(model, backend, prompt, steps, mode)),
+    { kind: 'engine', detail: 'multiply-adds counted as the engine runs' }),
+    cell('workChart', ['runs'], (runs: DecodeRun[]): LineChartData => ({
+      kind: 'line',
+      xLabel: 'decode step (0 = prefill)',
+      yLabel: 'multiply-adds in the step',
+      yScale: 'log',
+      yFormat: 'si',
+      series: runs.map((r) => ({
+        name: r.mode === 'recompute' ? 'no cache: recompute everything' : r.mode === 'full-cache' ? 'K/V cache (MHA-style)' : 'latent cache (MLA, absorbed)',
+        points: r.macs.map((y, x) => ({ x, y })),
+        style: r.mode === 'recompute' ? 'dashed' : 'line',
+      })),
+    }), { kind: 'engine', detail: 'counted multiply-adds' }),
+    cell('decodeStats', ['runs'], (runs: DecodeRun[]): StatsData => {
+      const [none, full, latent] = runs;
+      const total = (r: DecodeRun) => r.macs.slice(1).reduce((a, b) => a + b, 0);
+      const same = none.tokens.every((t, i) => t === full.tokens[i] && t === latent.tokens[i]);
+      return {
+        kind: 'stats',
+        items: [
+          { label: 'Same tokens with and without the cache', value: same ? 'yes' : 'NO', note: none.tokens.join(' ') },
+          { label: 'Work after the prefill, no cache', value: total(none), format: 'si', unit: 'multiply-adds' },
+          { label: 'Work after the prefill, with the cache', value: total(full), format: 'si', unit: 'multiply-adds' },
+          { label: 'Saved by caching', value: total(none) / Math.max(1, total(full)), digits: 3, unit: 'x less work' },
+        ],
+      };
+    }, { kind: 'engine' }),
+    cell('cacheStats', ['runs', 'model'], (runs: DecodeRun[], model: Model): StatsData => {
+      const cfg = model.config;
+      const [, full, latent] = runs;
+      const n = full.cacheBytes.length;
+      const perTokenFull = full.cacheBytes[n - 1] - full.cacheBytes[n - 2 < 0 ? 0 : n - 2];
+      const perTokenLatent = latent.cacheBytes[n - 1] - latent.cacheBytes[n - 2 < 0 ? 0 : n - 2];
+      return {
+        kind: 'stats',
+        items: [
+          { label: 'Engine K/V cache, bytes per token (FP32, all layers)', value: perTokenFull, format: 'bytes', note: `n_h (d_h + d_h^R + d_v) x ${cfg.num_hidden_layers} layers x 4 B` },
+          { label: 'Engine latent cache, bytes per token', value: perTokenLatent, format: 'bytes', note: `(d_c + d_h^R) x ${cfg.num_hidden_layers} layers x 4 B` },
+          { label: 'Cache after the last step (latent)', value: latent.cacheBytes[n - 1], format: 'bytes' },
+        ],
+      };
+    }, { kind: 'engine', detail: 'the cache objects\' own byte counts' }),
+    cell('memoryRows', ['context', 'precision', 'model'], (context: number, precision: string, model: Model) => {
+      const models = [{ name: 'tiny (this page)', config: model.config }, ...REAL_CONFIGS];
+      return models.flatMap((m) => kvCacheTable(m.config, { context, bytesPerElement: BYTES[precision], gqaGroups: m.config.num_attention_heads >= 16 ? [8] : [2] })
+        .map((r) => ({ model: m.name, ...r })));
+    }, { kind: 'derived', detail: 'cache formulas applied to each config.json' }),
+    cell('memoryTable', ['memoryRows', 'context'], (rows: Record<string, string | number>[], context: number): TableData => ({
+      kind: 'table',
+      caption: `KV cache at ${formatTokens(context)} tokens, every layer of each model`,
+      columns: [
+        { key: 'model', label: 'Model' },
+        { key: 'scheme', label: 'Scheme' },
+        { key: 'formula', label: 'Numbers per token per layer' },
+        { key: 'elementsPerTokenPerLayer', label: '= ', align: 'right', format: 'plain' },
+        { key: 'bytesPerToken', label: 'Bytes per token', align: 'right', format: 'bytes' },
+        { key: 'totalBytes', label: 'Whole cache', align: 'right', format: 'bytes' },
+        { key: 'ratioToMla', label: 'vs MLA', align: 'right', format: 'ratio' },
+      ],
+      rows,
+    }), { kind: 'derived' }),
+    cell('memoryBars', ['memoryRows', 'context'], (rows: { model: string; scheme: string; totalBytes: number }[], context: number): BarChartData => {
+      const schemes = ['MHA', 'GQA-8', 'MQA', 'MLA'];
+      const models = REAL_CONFIGS.map((m) => m.name);
+      return {
+        kind: 'bar',
+        categories: schemes,
+        series: models.map((name) => ({ name, values: schemes.map((s) => rows.find((r) => r.model === name && r.scheme === s)?.totalBytes ?? 0) })),
+        yLabel: `cache at ${formatTokens(context)} tokens`,
+        yScale: 'log',
+        yFormat: 'bytes',
+        highlight: { category: 'MLA', label: 'what DeepSeek-V2/V3 cache' },
+      };
+    }, { kind: 'derived' }),
+    cell('growth', ['precision', 'context'], (precision: string, context: number): LineChartData => {
+      const v3 = REAL_CONFIGS[1].config;
+      const xs = Array.from({ length: 10 }, (_, i) => 256 * 2 ** i).concat([262144, 524288]).filter((x) => x <= 131072);
+      const series = (['MHA', 'GQA-8', 'MQA', 'MLA'] as const).map((scheme) => ({
+        name: scheme,
+        points: xs.map((x) => ({ x, y: kvCacheTable(v3, { context: x, bytesPerElement: BYTES[precision] }).find((r) => r.scheme === scheme)!.totalBytes })),
+        style: (scheme === 'MLA' ? 'line' : 'dashed') as 'line' | 'dashed',
+      }));
+      return { kind: 'line', series, xLabel: 'context (tokens)', yLabel: 'DeepSeek-V3 KV cache', xScale: 'log', yScale: 'log', yFormat: 'bytes', markers: [{ x: context, label: formatTokens(context) }] };
+    }, { kind: 'derived', detail: 'DeepSeek-V3 config.json' }),
+    cell('scope', ['runs', 'memoryRows'], (runs: DecodeRun[], rows: { model: string; scheme: string; elementsPerTokenPerLayer: number }[]) => ({
+      macs_recompute: runs[0].macs,
+      macs_cache: runs[1].macs,
+      macs_latent: runs[2].macs,
+      v3_mha: rows.find((r) => r.model === 'DeepSeek-V3' && r.scheme === 'MHA')?.elementsPerTokenPerLayer ?? 0,
+      v3_mla: rows.find((r) => r.model === 'DeepSeek-V3' && r.scheme === 'MLA')?.elementsPerTokenPerLayer ?? 0,
+    }), { kind: 'derived' }),
+  ],
+  sections: [
+    {
+      id: 'decoding',
+      title: 'Decoding one token at a time',
+      prose: `A language model writes one token per step: it reads the whole sequence so far and predicts the next token. At step $t$ attention needs the keys and values of **every** earlier token,
+$$\\mathrm{softmax}\\!\\Big(\\frac{q_t K_{1:t}^\\top}{\\sqrt{d}}\\Big) V_{1:t}.$$
+Without a cache the model recomputes $K_{1:t}$ and $V_{1:t}$ from scratch at every step. With a cache it keeps them, and each step only runs the one new token.
+
+Below, the engine decodes the same prompt three ways: recomputing everything, caching K and V per head (what plain multi-head attention caches), and caching MLA's latent vectors. Each step's multiply-adds are **counted** while the engine runs.`,
+      controls: ['seed', 'promptLength', 'newTokens'],
+      views: [
+        { cell: 'workChart', title: 'Work per decode step', caption: 'Step 0 is the prefill (the whole prompt). Without a cache every later step repeats it and then some; with a cache each step costs about one token.' },
+        { cell: 'decodeStats', title: 'Same answer, less work' },
+      ],
+      after: 'The cache changes nothing in the output (the tokens are identical) and almost everything in the cost. The price is memory: every past token\'s keys and values stay resident.',
+    },
+    {
+      id: 'memory',
+      title: 'What the cache holds, in bytes',
+      prose: `Per token and per layer, multi-head attention (MHA) caches a key and a value for each of $n_h$ heads: $n_h (d_h + d_h^R) + n_h d_v$ numbers. Grouped-query attention (GQA) shares each key/value head among a group of query heads, multi-query attention (MQA) keeps a single one. DeepSeek's multi-head latent attention (MLA) caches one compressed vector $c^{KV}$ of width $d_c$ and one shared rotary key of width $d_h^R$: $d_c + d_h^R$ numbers, whatever the number of heads.`,
+      controls: ['precision'],
+      views: [{ cell: 'cacheStats', title: 'The engine\'s own caches (the tiny model, FP32)' }],
+    },
+    {
+      id: 'scale',
+      title: 'At the scale of DeepSeek-V3',
+      prose: 'The same formulas, applied to the published config.json files of DeepSeek-V2 and DeepSeek-V3. Slide the context towards 128K tokens: for DeepSeek-V3 in BF16 an MHA cache would need hundreds of GiB, MLA\'s a few GiB.',
+      controls: ['context', 'precision'],
+      views: [
+        { cell: 'memoryBars', title: 'Whole KV cache by scheme (log scale)' },
+        { cell: 'growth', title: 'DeepSeek-V3: cache size against context (log-log)' },
+        { cell: 'memoryTable', title: 'Every scheme, every model' },
+      ],
+      after: 'GQA-8 here means 8 key/value heads. MQA is smaller still, but it gives every head the same key and value; MLA keeps per-head keys and values (rebuilt from $c^{KV}$) at a cache size close to MQA\'s.',
+    },
+  ],
+  formula: {
+    cell: 'scope',
+    initial: 'sum(macs_recompute) / sum(macs_cache)',
+    examples: ['sum(macs_recompute) / sum(macs_cache)', 'macs_recompute - macs_cache', 'v3_mha / v3_mla', 'max(macs_latent)'],
+    descriptions: {
+      macs_recompute: 'multiply-adds of each step without a cache',
+      macs_cache: 'multiply-adds of each step with a K/V cache',
+      macs_latent: 'multiply-adds of each step with the latent (absorbed) cache',
+      v3_mha: 'DeepSeek-V3 MHA cache, numbers per token per layer',
+      v3_mla: 'DeepSeek-V3 MLA cache, numbers per token per layer',
+    },
+  },
+};

@@ -1,0 +1,143 @@
+// The bridge from a notebook's cells, run by @observablehq/runtime, to Svelte state. Each input is
+// a runtime variable redefined when its control moves; each cell is a variable whose observer
+// writes its value, status and error into separate $state signals, so a view re-renders only when
+// its own cell changes. The runtime computes on the next animation frame, so a slider dragged
+// through many values in one frame is computed once, for the newest value. Browser only: create it
+// on mount and dispose() on destroy (events arriving after that are ignored).
+import { type Module, Runtime, type Variable } from '@observablehq/runtime';
+import type { Backend } from '../../../kernels/backend.js';
+import type { CellSpec, InputValue, Notebook } from './types.js';
+
+export type CellStatus = 'pending' | 'fulfilled' | 'rejected';
+
+export class CellState {
+  value = $state.raw<unknown>(undefined);
+  status = $state<CellStatus>('pending');
+  error = $state<string | null>(null);
+  /** Milliseconds the last computation took (the cell's own function). */
+  ms = $state(0);
+  /** Counts fulfilled values, so views and tests can tell a new value from an old one. */
+  version = $state(0);
+  /** When this cell last went pending (performance.now()), for progress indicators. */
+  pendingSince = $state(0);
+}
+
+function message(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+export class NotebookRuntime {
+  readonly cells: Record<string, CellState> = {};
+  readonly values: Record<string, InputValue> = $state({});
+  #runtime: Runtime;
+  #inputs = new Map<string, Variable>();
+  #backend: Variable;
+  #disposed = false;
+  #listeners = new Set<() => void>();
+  // Inputs set but not yet taken up by the runtime (it computes on the next animation frame).
+  #setCount = 0;
+  #takenCount = 0;
+
+  constructor(notebook: Notebook, initial: Record<string, InputValue>, backend: Backend) {
+    // Unknown names must be errors, not window globals (`name`, `status`...).
+    this.#runtime = new Runtime(undefined, () => undefined);
+    const main = this.#runtime.module();
+    // Inputs are observed so the runtime always computes them (idle() counts on it).
+    const observed = { fulfilled() {} };
+    this.#backend = main.variable(observed).define('backend', [], () => backend);
+    for (const input of notebook.inputs) {
+      const v = initial[input.name] ?? input.value;
+      this.values[input.name] = v;
+      this.#inputs.set(input.name, main.variable(observed).define(input.name, [], () => v));
+    }
+    for (const spec of notebook.cells) this.#defineCell(main, spec);
+  }
+
+  #defineCell(main: Module, spec: CellSpec): void {
+    const state = new CellState();
+    this.cells[spec.name] = state;
+    const observer = {
+      pending: () => {
+        if (this.#disposed) return;
+        if (state.status !== 'pending') state.pendingSince = performance.now();
+        state.status = 'pending';
+        this.#notify();
+      },
+      fulfilled: (value: unknown) => {
+        if (this.#disposed) return;
+        state.value = value;
+        state.status = 'fulfilled';
+        state.error = null;
+        state.version++;
+        this.#notify();
+      },
+      rejected: (error: unknown) => {
+        if (this.#disposed) return;
+        state.status = 'rejected';
+        state.error = message(error);
+        this.#notify();
+      },
+    };
+    const run = spec.run as (...args: unknown[]) => unknown;
+    main.variable(observer).define(spec.name, spec.inputs, (...args: unknown[]) => {
+      const t0 = performance.now();
+      const out = run(...args);
+      if (out instanceof Promise) return out.finally(() => { state.ms = performance.now() - t0; });
+      state.ms = performance.now() - t0;
+      return out;
+    });
+  }
+
+  /** Move an input; the cells that depend on it recompute on the next frame. */
+  set(name: string, value: InputValue): void {
+    const v = this.#inputs.get(name);
+    if (!v || this.#disposed) return;
+    this.values[name] = value;
+    const generation = ++this.#setCount;
+    v.define(name, [], () => {
+      // Called when the runtime computes this input: its dependents are pending by now.
+      this.#takenCount = Math.max(this.#takenCount, generation);
+      return value;
+    });
+  }
+
+  /** Use another compute backend (every engine cell recomputes). */
+  setBackend(backend: Backend): void {
+    if (this.#disposed) return;
+    const generation = ++this.#setCount;
+    this.#backend.define('backend', [], () => {
+      this.#takenCount = Math.max(this.#takenCount, generation);
+      return backend;
+    });
+  }
+
+  /** True when every input change has been taken up and no cell is computing. */
+  get settled(): boolean {
+    return this.#takenCount === this.#setCount && Object.values(this.cells).every((c) => c.status !== 'pending');
+  }
+
+  /** Resolves once every input change has been computed and every cell has settled. */
+  idle(): Promise<void> {
+    if (this.settled) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.settled) { this.#listeners.delete(check); resolve(); }
+      };
+      this.#listeners.add(check);
+      // An input whose dependents were all up to date notifies nothing: look again each frame.
+      const poll = () => { if (this.#listeners.has(check)) { check(); if (this.#listeners.has(check)) requestAnimationFrame(poll); } };
+      requestAnimationFrame(poll);
+    });
+  }
+
+  #notify(): void {
+    for (const l of [...this.#listeners]) l();
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#listeners.clear();
+    this.#runtime.dispose();
+  }
+}

@@ -1,0 +1,85 @@
+// Every input of a lesson lives in the URL, so a shared link opens the same view (same seed, same
+// numbers). Only values that differ from the lesson's defaults are written; `hide` lists controls
+// a teacher hid for a classroom link; `present` opens presentation mode. A value that cannot be
+// used (wrong type, out of range, not an option) falls back to its default with a notice.
+import type { InputSpec, InputValue } from './types.js';
+
+export interface UrlState {
+  values: Record<string, InputValue>;
+  /** Controls not to show (classroom links). */
+  hidden: Set<string>;
+  /** Open in presentation mode, at this slide (0-based), or null. */
+  present: number | null;
+  /** What was ignored, in words, for a notice on the page. */
+  notices: string[];
+}
+
+export function defaults(inputs: readonly InputSpec[]): Record<string, InputValue> {
+  return Object.fromEntries(inputs.map((i) => [i.name, i.value]));
+}
+
+/** Parse one input's URL text, or explain why it cannot be used. */
+export function parseValue(input: InputSpec, text: string): { ok: true; value: InputValue } | { ok: false; why: string } {
+  switch (input.kind) {
+    case 'range': {
+      const v = Number(text);
+      if (text.trim() === '' || !Number.isFinite(v)) return { ok: false, why: 'not a number' };
+      if (v < input.min || v > input.max) return { ok: false, why: `outside ${input.min}..${input.max}` };
+      if (input.log2 && !Number.isInteger(Math.log2(v))) return { ok: false, why: 'not a power of two' };
+      const steps = (v - input.min) / input.step;
+      if (!input.log2 && Math.abs(steps - Math.round(steps)) > 1e-9) return { ok: false, why: `not a multiple of ${input.step} from ${input.min}` };
+      return { ok: true, value: v };
+    }
+    case 'toggle':
+      if (text === '1' || text === 'true' || text === 'on') return { ok: true, value: true };
+      if (text === '0' || text === 'false' || text === 'off') return { ok: true, value: false };
+      return { ok: false, why: 'not on/off' };
+    case 'select':
+      return input.options.some((o) => o.value === text) ? { ok: true, value: text } : { ok: false, why: `not one of ${input.options.map((o) => o.value).join(', ')}` };
+  }
+}
+
+function formatValue(v: InputValue): string {
+  return typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+}
+
+export function readUrlState(inputs: readonly InputSpec[], params: URLSearchParams): UrlState {
+  const values = defaults(inputs);
+  const notices: string[] = [];
+  for (const input of inputs) {
+    const text = params.get(input.name);
+    if (text === null) continue;
+    const parsed = parseValue(input, text);
+    if (parsed.ok) values[input.name] = parsed.value;
+    else notices.push(`Ignored ${input.name}=${JSON.stringify(text)} from the link (${parsed.why}); using ${formatValue(input.value)}.`);
+  }
+  const known = new Set(inputs.map((i) => i.name));
+  const hidden = new Set<string>();
+  for (const name of (params.get('hide') ?? '').split(',').filter(Boolean)) {
+    if (known.has(name)) hidden.add(name);
+    else notices.push(`Ignored hide=${JSON.stringify(name)}: this lesson has no such control.`);
+  }
+  let present: number | null = null;
+  const p = params.get('present');
+  if (p !== null) {
+    const n = p === '' ? 0 : Number(p);
+    if (Number.isInteger(n) && n >= 0) present = n;
+    else notices.push(`Ignored present=${JSON.stringify(p)} (not a slide number).`);
+  }
+  for (const key of params.keys()) {
+    if (!known.has(key) && key !== 'hide' && key !== 'present') notices.push(`Ignored unknown setting "${key}" in the link.`);
+  }
+  return { values, hidden, present, notices };
+}
+
+/** The query string for a state: non-default values, then hide and present. */
+export function writeUrlState(inputs: readonly InputSpec[], state: Pick<UrlState, 'values' | 'hidden' | 'present'>): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const input of inputs) {
+    const v = state.values[input.name];
+    if (v !== undefined && v !== input.value) params.set(input.name, formatValue(v));
+  }
+  if (state.hidden.size > 0) params.set('hide', [...state.hidden].join(','));
+  if (state.present !== null) params.set('present', String(state.present));
+  return params;
+}

@@ -1,0 +1,209 @@
+// Every lesson, live in Chromium: its cells compute with no console error; every slider, toggle
+// and select changes the picture; the URL round-trips the state (and a bad link falls back to the
+// defaults with a notice); presentation keys work; figures export as valid SVG and PNG; the formula
+// box answers and reports a bad formula inline while the page keeps working.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { launch, open, pageName, SCREENSHOT_DIR, settle, sitePaths, watchErrors } from './lib/browser.mjs';
+
+const probe = await launch();
+const lessons = (await sitePaths(probe.page)).filter((p) => p.startsWith('/lessons/'));
+await probe.close();
+
+/** @type {Awaited<ReturnType<typeof launch>>} */
+let browser;
+before(async () => {
+  browser = await launch({ reducedMotion: 'reduce', viewport: { width: 1024, height: 768 }, acceptDownloads: true });
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** Wait until the notebook runtime exists and every cell has settled. */
+async function idle(page) {
+  await page.waitForFunction(() => Boolean(window.__nanoseek?.runtime));
+  await page.evaluate(() => window.__nanoseek.runtime.idle());
+  await settle(page);
+}
+
+/** What the figures show now: each figure's drawing, as markup (ids stripped). */
+function picture(page) {
+  return page.$$eval('figure.cell .drawing', (els) => els.map((e) => e.innerHTML.replace(/id="[^"]*"/g, '')));
+}
+
+/** Every cell's status; rejected ones with their error. */
+function cellErrors(page) {
+  return page.evaluate(() => Object.entries(window.__nanoseek.runtime.cells).filter(([, c]) => c.status === 'rejected').map(([n, c]) => `${n}: ${c.error}`));
+}
+
+if (lessons.length === 0) {
+  it('there are lessons to test', () => assert.fail('no lesson links found on /lessons'));
+}
+
+for (const path of lessons) {
+  describe(`lesson ${path}`, () => {
+    /** @type {string[]} */
+    let errors = [];
+
+    it('computes every cell with no console error', async () => {
+      const { page } = browser;
+      for (const event of ['console', 'pageerror', 'requestfailed', 'response']) page.removeAllListeners(event);
+      errors = watchErrors(page);
+      await open(page, path);
+      await idle(page);
+      assert.deepEqual(await cellErrors(page), []);
+      const figures = await page.locator('figure.cell').count();
+      assert.ok(figures > 0, 'the lesson has figures');
+      assert.equal(await page.locator('figure.cell .drawing svg, figure.cell .drawing table, figure.cell .drawing dl').count() > 0, true, 'figures are drawn');
+      await page.screenshot({ path: join(SCREENSHOT_DIR, `${pageName(path)}-live-1024x768.png`), fullPage: true });
+      assert.deepEqual(errors, []);
+    });
+
+    it('every control changes the picture', async () => {
+      const { page } = browser;
+      const controls = await page.$$eval('.notebook .control[data-input]', (els) => els.map((e) => e.getAttribute('data-input')));
+      assert.ok(controls.length > 0, 'the lesson has controls');
+      for (const name of controls) {
+        const before = await picture(page);
+        const control = page.locator(`.notebook #input-${name}`).first();
+        const type = await control.evaluate((el) => (el.tagName === 'SELECT' ? 'select' : /** @type {HTMLInputElement} */ (el).type));
+        if (type === 'range') {
+          // By keyboard, as a reader would: End jumps to the maximum (Home if already there).
+          await control.focus();
+          const atMax = await control.evaluate((el) => /** @type {HTMLInputElement} */ (el).value === /** @type {HTMLInputElement} */ (el).max);
+          await page.keyboard.press(atMax ? 'Home' : 'End');
+        } else if (type === 'checkbox') {
+          await control.focus();
+          await page.keyboard.press('Space');
+        } else {
+          const options = await control.evaluate((el) => [...(/** @type {HTMLSelectElement} */ (el).options)].map((o) => o.value));
+          const current = await control.inputValue();
+          await control.selectOption(options.find((o) => o !== current));
+        }
+        await idle(page);
+        assert.deepEqual(await cellErrors(page), [], `after moving ${name}`);
+        assert.notDeepEqual(await picture(page), before, `moving "${name}" changes at least one figure`);
+      }
+      assert.deepEqual(errors, []);
+    });
+
+    it('the URL holds the state: a fresh page from it shows the same picture', async () => {
+      const { page, context } = browser;
+      await page.waitForTimeout(300); // the URL is written shortly after the last change
+      const url = page.url();
+      assert.ok(new URL(url).search.length > 1, `the URL has the changed settings: ${url}`);
+      const expected = await picture(page);
+      const other = await context.newPage();
+      const otherErrors = watchErrors(other);
+      await other.setViewportSize({ width: 1024, height: 768 });
+      await other.goto(url, { waitUntil: 'load' });
+      await idle(other);
+      assert.deepEqual(await picture(other), expected);
+      assert.deepEqual(otherErrors, []);
+      await other.close();
+    });
+
+    it('a bad link falls back to the defaults with a notice', async () => {
+      const { page } = browser;
+      const clean = new URL(page.url());
+      clean.search = '';
+      await page.goto(clean.href, { waitUntil: 'load' });
+      await idle(page);
+      const defaults = await picture(page);
+      const first = await page.$eval('.notebook .control[data-input]', (e) => e.getAttribute('data-input'));
+      clean.search = `?${first}=not-a-value&nonsense=1`;
+      await page.goto(clean.href, { waitUntil: 'load' });
+      await idle(page);
+      const notice = page.locator('.notice');
+      assert.equal(await notice.count(), 1, 'a notice is shown');
+      assert.match(await notice.innerText(), new RegExp(`Ignored ${first}=`));
+      assert.deepEqual(await picture(page), defaults);
+      await page.waitForTimeout(300);
+      assert.equal(new URL(page.url()).search, '', 'the ignored settings leave the address bar');
+    });
+
+    it('presentation mode: keys move between slides, Esc leaves', async () => {
+      const { page } = browser;
+      await page.getByRole('button', { name: 'Present' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      const slides = await page.$$eval('.notebook section[data-section]', (s) => s.length);
+      assert.equal(await dialog.getAttribute('data-slide'), '0');
+      await page.keyboard.press('PageDown');
+      assert.equal(await dialog.getAttribute('data-slide'), slides > 1 ? '1' : '0');
+      await page.keyboard.press('ArrowLeft');
+      assert.equal(await dialog.getAttribute('data-slide'), '0');
+      await page.keyboard.press('End');
+      assert.equal(await dialog.getAttribute('data-slide'), String(slides - 1));
+      await page.keyboard.press('Home');
+      await page.keyboard.press(' ');
+      assert.equal(await dialog.getAttribute('data-slide'), slides > 1 ? '1' : '0');
+      // The live cells work inside a slide too.
+      await idle(page);
+      await page.screenshot({ path: join(SCREENSHOT_DIR, `${pageName(path)}-present-1024x768.png`) });
+      await page.waitForTimeout(250);
+      assert.match(page.url(), /present=/, 'the slide is in the URL');
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' });
+      assert.deepEqual(errors, []);
+    });
+
+    it('figures export as valid SVG and PNG', async () => {
+      const { page } = browser;
+      const figure = page.locator('figure.cell').filter({ has: page.getByRole('button', { name: 'Export SVG' }) }).first();
+      const [svgDownload] = await Promise.all([page.waitForEvent('download'), figure.getByRole('button', { name: 'Export SVG' }).click()]);
+      const svgText = await new Promise((resolve, reject) => {
+        svgDownload.createReadStream().then((s) => {
+          const chunks = [];
+          s.on('data', (c) => chunks.push(c));
+          s.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+          s.on('error', reject);
+        }, reject);
+      });
+      assert.match(svgDownload.suggestedFilename(), /\.svg$/);
+      const parsed = await page.evaluate((text) => {
+        const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+        return { error: doc.querySelector('parsererror')?.textContent ?? null, root: doc.documentElement.nodeName, children: doc.documentElement.childElementCount };
+      }, svgText);
+      assert.equal(parsed.error, null);
+      assert.equal(parsed.root, 'svg');
+      assert.ok(parsed.children > 0);
+
+      const [pngDownload] = await Promise.all([page.waitForEvent('download'), figure.getByRole('button', { name: 'Export PNG' }).click()]);
+      assert.match(pngDownload.suggestedFilename(), /\.png$/);
+      const png = await new Promise((resolve, reject) => {
+        pngDownload.createReadStream().then((s) => {
+          const chunks = [];
+          s.on('data', (c) => chunks.push(c));
+          s.on('end', () => resolve(Buffer.concat(chunks)));
+          s.on('error', reject);
+        }, reject);
+      });
+      assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+      assert.ok(png.length > 1000, `PNG has content (${png.length} bytes)`);
+    });
+
+    it('the formula box answers, and a bad formula shows its error inline', async () => {
+      const { page } = browser;
+      const box = page.getByRole('textbox', { name: 'Formula' });
+      if ((await box.count()) === 0) return assert.fail('the lesson has no formula box');
+      await box.fill('1 + 2');
+      await box.press('Enter');
+      await page.locator('.formula-cell pre.result').filter({ hasText: /^\s*3\s*$/ }).waitFor({ timeout: 5000 });
+      await box.fill('this is not (a formula');
+      await box.press('Enter');
+      const error = page.locator('.formula-cell .error').filter({ hasText: /Error/ }).first();
+      await error.waitFor({ timeout: 5000 });
+      // The rest of the page keeps working: a control still recomputes the figures.
+      const before = await picture(page);
+      const range = page.locator('.notebook input[type=range]').first();
+      await range.focus();
+      const atMax = await range.evaluate((el) => /** @type {HTMLInputElement} */ (el).value === /** @type {HTMLInputElement} */ (el).max);
+      await page.keyboard.press(atMax ? 'Home' : 'End');
+      await idle(page);
+      assert.notDeepEqual(await picture(page), before);
+      assert.deepEqual(errors, []);
+    });
+  });
+}

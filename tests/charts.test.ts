@@ -1,0 +1,516 @@
+// @vitest-environment happy-dom
+// Charts: number formatting, the pure chart helpers, the figure-export helpers, and each chart
+// component mounted in happy-dom (structure, accessible names, legend, keyboard announcements).
+import { afterEach, describe, expect, it } from 'vitest';
+import BarChart from '../components/charts/BarChart.svelte';
+import Chart from '../components/charts/Chart.svelte';
+import DataTable from '../components/charts/DataTable.svelte';
+import Heatmap from '../components/charts/Heatmap.svelte';
+import LineChart from '../components/charts/LineChart.svelte';
+import Stats from '../components/charts/Stats.svelte';
+import ExportButtons from '../components/ExportButtons.svelte';
+import {
+  cellsPath,
+  colourScale,
+  describeHeatmap,
+  heatmapDomain,
+  heatmapPaths,
+  legendFlow,
+  linearTicks,
+  logTicks,
+  niceDomain,
+  niceLogDomain,
+  provenanceText,
+  textOn,
+  truncate,
+  wrapText,
+} from '../components/charts/chart-utils';
+import { formatNumber, formatTicks, MINUS } from '../components/charts/format';
+import type { BarChartData, ChartData, HeatmapData, LineChartData, StatsData, TableData } from '../components/charts/types';
+import { exportFilename, mimeFor, styleText, svgSize, svgToString, toCsv } from '../src/lib/export';
+
+// The project's vitest config resolves 'svelte' to its server build (no 'browser' condition), where
+// mount() is unavailable. The client entry, loaded by path, is the same runtime the client-compiled
+// components import, so mounting works without changing the shared config.
+const clientEntry = '../node_modules/svelte/src/index-client.js';
+const { mount, unmount, flushSync } = (await import(/* @vite-ignore */ clientEntry)) as typeof import('svelte');
+
+// ------------------------------------------------------------------ format.ts
+
+describe('formatNumber', () => {
+  it('bytes: binary units, 3 significant digits', () => {
+    expect(formatNumber(9.21e9, 'bytes')).toBe('8.58 GiB');
+    expect(formatNumber(512, 'bytes')).toBe('512 B');
+    expect(formatNumber(1536, 'bytes')).toBe('1.5 KiB');
+    expect(formatNumber(1024 ** 2, 'bytes')).toBe('1 MiB');
+    expect(formatNumber(70272, 'bytes')).toBe('68.6 KiB');
+    // 1023.99 KiB would read "1024 KiB": promoted to the next unit
+    expect(formatNumber(1024 * 1024 - 1, 'bytes')).toBe('1 MiB');
+    expect(formatNumber(0, 'bytes')).toBe('0 B');
+  });
+
+  it('si: decimal prefixes from a thousand', () => {
+    expect(formatNumber(1.25e6, 'si')).toBe('1.25 M');
+    expect(formatNumber(671e9, 'si')).toBe('671 G');
+    expect(formatNumber(999.7, 'si')).toBe('1 k');
+    expect(formatNumber(12, 'si')).toBe('12');
+    expect(formatNumber(0.5, 'si')).toBe('0.5');
+  });
+
+  it('sci, percent, ratio', () => {
+    expect(formatNumber(3.1e-7, 'sci')).toBe('3.1e-7');
+    expect(formatNumber(3.14159e-7, 'sci', 2)).toBe('3.1e-7');
+    expect(formatNumber(123456, 'sci')).toBe('1.23e5');
+    expect(formatNumber(0, 'sci')).toBe('0');
+    expect(formatNumber(0.7112, 'percent')).toBe('71.1%');
+    expect(formatNumber(1, 'percent')).toBe('100%');
+    expect(formatNumber(71.13, 'ratio')).toBe('71.1x');
+  });
+
+  it('plain: significant digits without trailing noise', () => {
+    expect(formatNumber(0.1 + 0.2, 'plain')).toBe('0.3');
+    expect(formatNumber(2, 'plain')).toBe('2');
+    expect(formatNumber(0.000123456, 'plain')).toBe('0.000123');
+    expect(formatNumber(1234.5, 'plain')).toBe('1235');
+    expect(formatNumber(65536, 'plain')).toBe('65,536');
+    expect(formatNumber(9.996, 'plain')).toBe('10');
+    expect(formatNumber(3.14159, 'plain', 5)).toBe('3.1416');
+    expect(formatNumber(1.2e-5, 'plain')).toBe('1.2e-5');
+    expect(formatNumber(0)).toBe('0');
+  });
+
+  it('signs and non-finite values', () => {
+    expect(formatNumber(-5, 'plain')).toBe(`${MINUS}5`);
+    expect(formatNumber(-2048, 'bytes')).toBe(`${MINUS}2 KiB`);
+    expect(formatNumber(-0, 'plain')).toBe('0');
+    expect(formatNumber(NaN)).toBe('—');
+    expect(formatNumber(Infinity)).toBe('∞');
+    expect(formatNumber(-Infinity, 'si')).toBe(`${MINUS}∞`);
+  });
+
+  it('formatTicks: distinct labels, one unit per linear axis', () => {
+    expect(formatTicks([0, 0.25, 0.5, 0.75, 1])).toEqual(['0', '0.25', '0.5', '0.75', '1']);
+    expect(formatTicks([0, 524288, 1048576, 1572864], 'bytes')).toEqual(['0', '0.5 MiB', '1 MiB', '1.5 MiB']);
+    expect(formatTicks([1024, 1024 ** 2, 1024 ** 3], 'bytes', false)).toEqual(['1 KiB', '1 MiB', '1 GiB']);
+    expect(formatTicks([1.001, 1.002, 1.003])).toEqual(['1.001', '1.002', '1.003']);
+  });
+});
+
+// ------------------------------------------------------------------ chart-utils.ts
+
+describe('chart helpers', () => {
+  it('colour domains: data range, or symmetric about 0 for diverging', () => {
+    expect(heatmapDomain([0.2, 0.5, 0.9], 'sequential')).toEqual([0.2, 0.9]);
+    expect(heatmapDomain([-0.5, 2, NaN], 'diverging')).toEqual([-2, 2]);
+    expect(heatmapDomain([1, 2], 'sequential', [0, 10])).toEqual([0, 10]);
+    const d = heatmapDomain([3, 3], 'sequential');
+    expect(d[0]).toBeLessThan(3);
+    expect(d[1]).toBeGreaterThan(3);
+  });
+
+  it('diverging scale puts 0 at the middle colour, clamps, and flags NaN', () => {
+    const s = colourScale('diverging', [-1, 3]);
+    expect(s.t(0)).toBe(0.5);
+    expect(s.t(-1)).toBe(0);
+    expect(s.t(3)).toBe(1);
+    expect(s.t(1.5)).toBeCloseTo(0.75);
+    expect(s.t(99)).toBe(1);
+    expect(s.level(NaN)).toBe(-1);
+    expect(s.palette).toHaveLength(256);
+    const v = colourScale('sequential', [0, 1]);
+    expect(v.palette[0]).toBe('#440154'); // viridis
+    expect(v.palette[255]).toBe('#fde725');
+  });
+
+  it('heatmap paths: one path per colour level, equal runs merged', () => {
+    const s = colourScale('sequential', [0, 1]);
+    const paths = heatmapPaths([0, 0, 0, 1, 1, 0], 2, 3, s, 10, 10);
+    expect(paths.map((p) => p.level)).toEqual([0, 255]);
+    // row 0 is one run of 3 cells; row 1 is [1, 1] then [0]
+    expect(paths[0].d).toBe('M0,0h30v10h-30zM20,10h10v10h-10z');
+    expect(paths[1].d).toBe('M0,10h20v10h-20z');
+    expect(heatmapPaths([NaN, 0.5], 1, 2, s, 4, 4)[0].level).toBe(-1);
+    expect(cellsPath([[1, 2], [5, 5]], 2, 3, 10, 10, 1)).toBe('M21,11h8v8h-8z');
+  });
+
+  it('ticks: round values, binary-round for bytes, powers on log axes', () => {
+    expect(linearTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(linearTicks(0, 4 * 1024 ** 3, 4, 'bytes')).toEqual([0, 1, 2, 3, 4].map((x) => x * 1024 ** 3));
+    expect(niceDomain(0, 3.7 * 1024 ** 2, 4, 'bytes')).toEqual([0, 4 * 1024 ** 2]);
+    expect(niceDomain(0.13, 0.93, 5)).toEqual([0, 1]);
+    expect(logTicks(1, 1e6, 10)).toEqual([1, 10, 100, 1e3, 1e4, 1e5, 1e6]);
+    expect(logTicks(1, 1e6, 4)).toEqual([1, 100, 1e4, 1e6]);
+    expect(logTicks(1024, 1024 ** 3, 4, 'bytes')).toEqual([1024, 1024 ** 2, 1024 ** 3]);
+    expect(niceLogDomain(3, 420)).toEqual([1, 1000]);
+  });
+
+  it('text helpers', () => {
+    expect(wrapText('one two three four', 60, 13).length).toBeGreaterThan(1);
+    expect(wrapText('short', 500, 13)).toEqual(['short']);
+    expect(truncate('a very long label indeed', 60, 13).endsWith('…')).toBe(true);
+    expect(truncate('ok', 60, 13)).toBe('ok');
+    expect(textOn('#fde725')).toBe('#000000');
+    expect(textOn('#440154')).toBe('#ffffff');
+    const flow = legendFlow(['alpha', 'beta', 'gamma'], 120);
+    expect(flow.items[0]).toMatchObject({ x: 0, y: 0 });
+    expect(flow.height).toBeGreaterThan(22);
+  });
+
+  it('descriptions and provenance', () => {
+    const text = describeHeatmap({
+      rows: 9,
+      cols: 16,
+      rowTitle: 'token',
+      colTitle: 'expert',
+      valueLabel: 'gate score',
+      min: 0.0123,
+      max: 0.93,
+      argmax: [2, 5],
+      rowLabels: undefined,
+      colLabels: undefined,
+      scheme: 'viridis',
+      marks: { count: 18, label: 'chosen expert' },
+      dimmed: { count: 0, label: 'dropped' },
+      missing: 0,
+      digits: 2,
+    });
+    expect(text).toContain('Heatmap, 9 rows (token) by 16 columns (expert), gate score from 0.012 to 0.93');
+    expect(text).toContain('18 cells outlined: chosen expert');
+    expect(text).not.toContain('hatched');
+    expect(text).toContain('arrow keys');
+    expect(provenanceText({ kind: 'published', citation: 'DeepSeek-V3 report, Table 1' })).toBe('Source: DeepSeek-V3 report, Table 1');
+    expect(provenanceText({ kind: 'engine' })).toContain('engine');
+  });
+});
+
+// ------------------------------------------------------------------ export.ts
+
+describe('export helpers', () => {
+  it('file names, MIME types, CSV, style text', () => {
+    expect(exportFilename('Expert routing: layer 1', 'svg')).toBe('Expert-routing-layer-1.svg');
+    expect(exportFilename('  ', 'png')).toBe('figure.png');
+    expect(exportFilename('kv.svg', 'svg')).toBe('kv.svg');
+    expect(exportFilename('Dĳkstra café', '.csv')).toBe('Dijkstra-cafe.csv');
+    expect(mimeFor('a.svg')).toBe('image/svg+xml');
+    expect(mimeFor('a.PNG')).toBe('image/png');
+    expect(mimeFor('a.csv')).toBe('text/csv');
+    expect(mimeFor('a')).toBe('text/plain');
+    expect(toCsv([{ key: 'a', label: 'A' }, { key: 'b', label: 'B, "quoted"' }], [{ a: 1, b: 'x\ny' }, { a: 2 }])).toBe(
+      'A,"B, ""quoted"""\r\n1,"x\ny"\r\n2,\r\n',
+    );
+    expect(styleText([['fill', 'rgb(0, 0, 0)'], ['opacity', '1'], ['stroke', ''], ['stroke-width', '2px']])).toBe('fill:rgb(0, 0, 0);stroke-width:2px');
+  });
+
+  it('svgToString: standalone, parseable, background first, no-export parts removed', () => {
+    const host = document.createElement('div');
+    host.innerHTML =
+      '<svg width="200" height="100" role="img" aria-labelledby="t" style="--bg: #123456"><title id="t">T</title><desc>D</desc>' +
+      '<rect class="a" tabindex="0" width="10" height="10" style="fill: red"></rect><g class="no-export"><circle r="3"></circle></g>' +
+      '<text x="1" y="2">label &amp; more</text></svg>';
+    document.body.append(host);
+    const svg = host.querySelector('svg') as SVGSVGElement;
+    expect(svgSize(svg)).toEqual({ width: 200, height: 100 });
+    const text = svgToString(svg);
+    expect(text.startsWith('<?xml')).toBe(true);
+    expect(text).toContain('xmlns="http://www.w3.org/2000/svg"');
+    expect(text).toContain('width="224"');
+    expect(text).toContain('height="124"');
+    expect(text).toContain('viewBox="-12 -12 224 124"');
+    expect(svgToString(svg, 0)).toContain('viewBox="0 0 200 100"');
+    expect(text).not.toContain('circle');
+    expect(text).not.toContain('tabindex');
+    const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+    expect(doc.getElementsByTagName('parsererror')).toHaveLength(0);
+    const root = doc.documentElement;
+    expect(root.localName).toBe('svg');
+    const kids = [...root.children].map((c) => c.localName);
+    expect(kids.slice(0, 3)).toEqual(['title', 'desc', 'rect']);
+    expect(root.children[2].getAttribute('fill')).toBe('#123456');
+    host.remove();
+  });
+
+  it('svgToString draws a title shown elsewhere on the page (data-export-title) above the figure', () => {
+    const host = document.createElement('div');
+    host.innerHTML = '<svg width="200" height="100" viewBox="0 0 200 100" data-export-title="Routing &lt;layer 1&gt;"><title>T</title><rect width="5" height="5"></rect></svg>';
+    document.body.append(host);
+    const text = svgToString(host.querySelector('svg') as SVGSVGElement);
+    const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+    expect(doc.getElementsByTagName('parsererror')).toHaveLength(0);
+    const root = doc.documentElement;
+    expect(root.getAttribute('height')).toBe('152');
+    expect(root.getAttribute('viewBox')).toBe('-12 -40 224 152');
+    expect(root.hasAttribute('data-export-title')).toBe(false);
+    expect([...root.getElementsByTagName('text')].map((t) => t.textContent)).toEqual(['Routing <layer 1>']);
+    host.remove();
+  });
+});
+
+// ------------------------------------------------------------------ components
+
+const mounted: ReturnType<typeof mount>[] = [];
+
+function render<P extends Record<string, unknown>>(component: unknown, props: P): HTMLElement {
+  const target = document.createElement('div');
+  document.body.append(target);
+  mounted.push(mount(component as Parameters<typeof mount>[0], { target, props }));
+  flushSync();
+  return target;
+}
+
+afterEach(() => {
+  while (mounted.length) unmount(mounted.pop()!);
+  document.body.innerHTML = '';
+});
+
+function key(el: Element, k: string) {
+  el.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }));
+  flushSync();
+}
+
+function routing(): HeatmapData {
+  const rows = 3;
+  const cols = 4;
+  return {
+    kind: 'heatmap',
+    rows,
+    cols,
+    values: Float32Array.from({ length: rows * cols }, (_, i) => (i + 1) / 12),
+    rowLabels: ['The', 'quick', 'fox'],
+    colLabels: ['e0', 'e1', 'e2', 'e3'],
+    rowTitle: 'token',
+    colTitle: 'expert',
+    scale: 'sequential',
+    valueLabel: 'gate score',
+    marks: { cells: [[0, 1], [1, 3], [2, 0]], label: 'chosen expert' },
+    dimmed: { cells: [[0, 3]], label: 'dropped group' },
+  };
+}
+
+describe('Heatmap', () => {
+  it('is an img named by its title and a generated description, with a legend', () => {
+    const el = render(Heatmap, { data: routing(), title: 'Routing, layer 1', provenance: { kind: 'engine' } });
+    const svg = el.querySelector('svg')!;
+    expect(svg.getAttribute('role')).toBe('img');
+    const ids = svg.getAttribute('aria-labelledby')!.split(' ');
+    expect(ids).toHaveLength(2);
+    expect(el.querySelector(`[id="${ids[0]}"]`)!.textContent).toBe('Routing, layer 1');
+    const desc = el.querySelector(`[id="${ids[1]}"]`)!.textContent!;
+    expect(desc).toContain('3 rows (token) by 4 columns (expert), gate score from 0.0833 to 1');
+    expect(desc).toContain('3 cells outlined: chosen expert');
+    expect(desc).toContain('1 cell hatched: dropped group');
+    const text = svg.textContent!;
+    expect(text).toContain('gate score');
+    expect(text).toContain('outlined: chosen expert');
+    expect(text).toContain('hatched: dropped group');
+    expect(text).toContain('Source: computed live by the tiny engine');
+    expect(svg.getAttribute('tabindex')).toBe('0');
+    const names = [...el.querySelectorAll('button')].map((b) => b.textContent!.trim().replace(/^⤓/, ''));
+    expect(names).toEqual(['Export SVG', 'Export PNG']);
+  });
+
+  it('with showTitle false the title names the svg but is not drawn, and export keeps it', () => {
+    const el = render(Heatmap, { data: routing(), title: 'Routing, layer 1', showTitle: false });
+    const svg = el.querySelector('svg')!;
+    expect(svg.querySelector('title')!.textContent).toBe('Routing, layer 1');
+    expect(svg.querySelector('.ns-title')).toBeNull();
+    expect(svg.getAttribute('data-export-title')).toBe('Routing, layer 1');
+    const shown = render(Heatmap, { data: routing(), title: 'Routing, layer 1' }).querySelector('svg')!;
+    expect(shown.querySelector('.ns-title')!.textContent).toBe('Routing, layer 1');
+    expect(Number(svg.getAttribute('height'))).toBeLessThan(Number(shown.getAttribute('height')));
+  });
+
+  it('arrow keys move a cursor and announce the cell', () => {
+    const el = render(Heatmap, { data: routing(), title: 'Routing' });
+    const svg = el.querySelector('svg')!;
+    svg.dispatchEvent(new FocusEvent('focus'));
+    flushSync();
+    const live = el.querySelector('[aria-live="polite"]')!;
+    key(svg, 'ArrowRight');
+    expect(live.textContent).toBe('token The, expert e1: gate score 0.167; chosen expert');
+    key(svg, 'ArrowDown');
+    key(svg, 'End');
+    expect(live.textContent).toBe('token quick, expert e3: gate score 0.667; chosen expert');
+    key(svg, 'ArrowUp');
+    expect(live.textContent).toContain('dropped group');
+    expect(el.querySelector('.ns-tooltip')!.textContent).toContain('gate score');
+    expect(el.querySelector('.ns-cursor')).not.toBeNull();
+    key(svg, 'Escape');
+    expect(el.querySelector('.ns-tooltip')).toBeNull();
+  });
+
+  it('keeps the DOM small for a 64 x 64 grid', () => {
+    const n = 64;
+    const values = Float32Array.from({ length: n * n }, (_, i) => Math.sin(i / 50));
+    const el = render(Heatmap, { data: { kind: 'heatmap', rows: n, cols: n, values, scale: 'diverging', valueLabel: 'v' }, title: 'Big', width: 900 });
+    const cellPaths = el.querySelectorAll('svg > g > g[shape-rendering] > path');
+    expect(cellPaths.length).toBeGreaterThan(10);
+    expect(cellPaths.length).toBeLessThanOrEqual(257);
+    expect(el.querySelectorAll('svg *').length).toBeLessThan(600);
+  });
+
+  it('prints values in cells when asked and they fit, with NaN as "no value"', () => {
+    const el = render(Heatmap, {
+      data: { kind: 'heatmap', rows: 2, cols: 2, values: [-1, 0.5, NaN, 1], scale: 'diverging', valueLabel: 'diff', showValues: true, digits: 2 },
+      title: 'Diff',
+      width: 600,
+    });
+    const text = el.querySelector('svg')!.textContent!;
+    expect(text).toContain(`${MINUS}1`);
+    expect(text).toContain('0.5');
+    expect(text).toContain('no value');
+  });
+});
+
+const line: LineChartData = {
+  kind: 'line',
+  series: [
+    { name: 'theory', points: [0, 1, 2, 3].map((x) => ({ x, y: 1 + x })), style: 'dashed' },
+    { name: 'measured', points: [1, 3].map((x) => ({ x, y: 0.9 + x })), style: 'points' },
+  ],
+  xLabel: 'draft length',
+  yLabel: 'tokens per step',
+  markers: [{ x: 2, label: 'k = 2' }],
+};
+
+describe('LineChart', () => {
+  it('draws each series with legend, axes titles and markers, and describes them', () => {
+    const el = render(LineChart, { data: line, title: 'Acceptance' });
+    const svg = el.querySelector('svg')!;
+    const text = svg.textContent!;
+    for (const s of ['theory', 'measured', 'draft length', 'tokens per step', 'k = 2']) expect(text).toContain(s);
+    expect(svg.querySelector('desc')!.textContent).toContain('Line chart, 2 series: theory (dashed line, 4 points); measured (points, 2 points)');
+    const small = [...svg.querySelectorAll('text')].map((t) => t.getAttribute('class'));
+    expect(small.every((c) => c !== null)).toBe(true); // every text has a sized class (>= 13px in charts.css)
+  });
+
+  it('omits non-positive values on a log axis and says so', () => {
+    const data: LineChartData = { ...line, yScale: 'log', series: [{ name: 's', points: [{ x: 1, y: 0 }, { x: 2, y: 10 }, { x: 3, y: 100 }] }] };
+    const el = render(LineChart, { data, title: 'Log' });
+    expect(el.querySelector('desc')!.textContent).toContain('1 not shown on the log scale');
+  });
+
+  it('points are reachable by keyboard', () => {
+    const el = render(LineChart, { data: line, title: 'Acceptance' });
+    const svg = el.querySelector('svg')!;
+    svg.dispatchEvent(new FocusEvent('focus'));
+    flushSync();
+    key(svg, 'ArrowRight');
+    const live = el.querySelector('[aria-live="polite"]')!;
+    expect(live.textContent).toBe('theory: draft length 1, tokens per step 2');
+    key(svg, 'ArrowDown');
+    expect(live.textContent).toBe('measured: draft length 1, tokens per step 1.9');
+  });
+});
+
+const bars: BarChartData = {
+  kind: 'bar',
+  categories: ['MHA', 'GQA', 'MLA'],
+  series: [
+    { name: 'V2', values: [4096, 1024, 512] },
+    { name: 'V3', values: [8192, 2048, 576] },
+  ],
+  yLabel: 'bytes per token',
+  yFormat: 'bytes',
+  highlight: { category: 'MLA', label: 'used by DeepSeek-V3' },
+};
+
+describe('BarChart', () => {
+  it('draws one bar per value, a legend naming the series and the highlight', () => {
+    const el = render(BarChart, { data: bars, title: 'Cache per token', width: 700 });
+    const svg = el.querySelector('svg')!;
+    const plot = svg.querySelectorAll('g[transform] > rect[style]');
+    expect(plot.length).toBe(6 + 2); // 6 bars + 2 legend swatches
+    const text = svg.textContent!;
+    expect(text).toContain('outlined: used by DeepSeek-V3');
+    expect(text).toContain('8 KiB');
+    expect(svg.querySelector('.ns-highlight')).not.toBeNull();
+    expect(svg.querySelector('desc')!.textContent).toContain('MHA: V2 4 KiB, V3 8 KiB');
+    key(svg, 'ArrowRight');
+    expect(el.querySelector('[aria-live="polite"]')!.textContent).toBe('MHA · V3: bytes per token 8 KiB');
+  });
+});
+
+describe('DataTable and Stats', () => {
+  const table: TableData = {
+    kind: 'table',
+    caption: 'Bytes per token.',
+    columns: [
+      { key: 'model', label: 'Model' },
+      { key: 'mla', label: 'MLA', format: 'bytes' },
+      { key: 'ratio', label: 'Saving', format: 'ratio' },
+    ],
+    rows: [
+      { model: 'tiny', mla: 640, ratio: 6.4 },
+      { model: 'V3', mla: 70272, ratio: 56.889 },
+    ],
+  };
+
+  it('is a real table with caption and scoped headers, numbers formatted and right-aligned', () => {
+    const el = render(DataTable, { data: table, title: 'Cache per token' });
+    const t = el.querySelector('table')!;
+    expect(t.querySelector('caption')!.textContent).toContain('Cache per token');
+    expect(t.querySelector('caption')!.textContent).toContain('Bytes per token.');
+    expect([...t.querySelectorAll('thead th')].map((th) => th.getAttribute('scope'))).toEqual(['col', 'col', 'col']);
+    expect([...t.querySelectorAll('tbody th')].map((th) => th.getAttribute('scope'))).toEqual(['row', 'row']);
+    const cells = [...t.querySelectorAll('tbody td')].map((td) => td.textContent);
+    expect(cells).toEqual(['640 B', '6.4x', '68.6 KiB', '56.9x']);
+    expect(t.querySelector('tbody td')!.classList.contains('num')).toBe(true);
+    expect([...el.querySelectorAll('button')].map((b) => b.textContent!.replace('⤓', '').trim())).toEqual(['Export CSV']);
+  });
+
+  it('stats show formatted values with units and notes', () => {
+    const data: StatsData = {
+      kind: 'stats',
+      items: [
+        { label: 'max |difference|', value: 3.1e-7, format: 'sci', note: 'absorbed vs full' },
+        { label: 'accepted', value: 3.361, unit: 'tokens' },
+        { label: 'backend', value: 'webasm' },
+      ],
+    };
+    const el = render(Stats, { data, title: 'Check' });
+    const dds = [...el.querySelectorAll('dd')].map((d) => d.textContent!.replace(/\s+/g, ' ').trim());
+    expect(dds).toEqual(['3.1e-7 absorbed vs full', '3.36 tokens', 'webasm']);
+    expect(el.querySelector('figcaption')!.textContent).toBe('Check');
+  });
+});
+
+describe('Chart dispatch and ExportButtons', () => {
+  it('renders the component for each kind', () => {
+    const cases: [ChartData, string][] = [
+      [routing(), 'heatmap'],
+      [line, 'line-chart'],
+      [bars, 'bar-chart'],
+      [{ kind: 'table', columns: [{ key: 'a', label: 'A' }], rows: [{ a: 1 }] }, 'data-table'],
+      [{ kind: 'stats', items: [{ label: 'x', value: 1 }] }, 'stats'],
+    ];
+    for (const [data, testid] of cases) {
+      const el = render(Chart, { data, title: `A ${data.kind}` });
+      expect(el.querySelector(`[data-testid="${testid}"]`), data.kind).not.toBeNull();
+    }
+  });
+
+  it('survives empty and degenerate data', () => {
+    const empties: ChartData[] = [
+      { kind: 'heatmap', rows: 0, cols: 0, values: [], scale: 'sequential', valueLabel: 'v' },
+      { kind: 'heatmap', rows: 1, cols: 2, values: [NaN, NaN], scale: 'diverging', valueLabel: 'v' },
+      { kind: 'line', series: [], xLabel: 'x', yLabel: 'y' },
+      { kind: 'line', series: [{ name: 'a', points: [{ x: 1, y: -1 }] }], xLabel: 'x', yLabel: 'y', yScale: 'log' },
+      { kind: 'bar', categories: [], series: [], yLabel: 'y' },
+      { kind: 'bar', categories: ['a'], series: [{ name: 's', values: [NaN] }], yLabel: 'y', yScale: 'log' },
+      { kind: 'table', columns: [], rows: [] },
+      { kind: 'stats', items: [] },
+    ];
+    for (const data of empties) {
+      const el = render(Chart, { data, title: 'Empty' });
+      expect(el.textContent).toContain('Empty');
+      expect(el.innerHTML).not.toMatch(/NaN|Infinity|undefined/);
+    }
+  });
+
+  it('export buttons are named by what they do and wait for their svg', () => {
+    const el = render(ExportButtons, { svg: null, filename: 'fig' });
+    const buttons = [...el.querySelectorAll('button')];
+    expect(buttons.map((b) => b.textContent!.replace('⤓', '').trim())).toEqual(['Export SVG', 'Export PNG']);
+    expect(buttons.every((b) => b.disabled)).toBe(true);
+  });
+});

@@ -1,0 +1,104 @@
+// Every lesson in notebooks/, without a browser: its wiring is consistent, every cell computes at
+// the defaults and at each slider's extremes, every view gets well-formed chart data, and moving an
+// input changes what the views that depend on it show.
+import { readdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loopBackend } from '../kernels/loop.js';
+import type { ChartData } from '../components/charts/types.js';
+import type { InputValue, Notebook } from '../src/lib/notebook/types.js';
+import { notebookProblems } from '../src/lib/notebook/validate.js';
+import { repoRoot } from './helpers/paths.js';
+
+/** Evaluate every cell in dependency order (what the runtime does, synchronously). */
+export async function evaluate(nb: Notebook, values: Record<string, InputValue>): Promise<Record<string, unknown>> {
+  const env: Record<string, unknown> = { backend: loopBackend, ...Object.fromEntries(nb.inputs.map((i) => [i.name, values[i.name] ?? i.value])) };
+  const pending = [...nb.cells];
+  while (pending.length > 0) {
+    const i = pending.findIndex((c) => c.inputs.every((n) => n in env));
+    if (i < 0) throw new Error(`cannot order cells: ${pending.map((c) => c.name).join(', ')}`);
+    const c = pending.splice(i, 1)[0];
+    try {
+      env[c.name] = await (c.run as (...a: unknown[]) => unknown)(...c.inputs.map((n) => env[n]));
+    } catch (e) {
+      throw new Error(`cell "${c.name}" failed: ${(e as Error).message}`);
+    }
+  }
+  return env;
+}
+
+function checkChart(data: unknown, where: string): void {
+  const d = data as ChartData;
+  expect(d, where).toBeTypeOf('object');
+  switch (d.kind) {
+    case 'heatmap':
+      expect(d.values.length, `${where}: heatmap values`).toBe(d.rows * d.cols);
+      for (let i = 0; i < d.values.length; i++) expect(Number.isFinite(d.values[i]), `${where}: value ${i}`).toBe(true);
+      if (d.rowLabels) expect(d.rowLabels.length, `${where}: row labels`).toBe(d.rows);
+      if (d.colLabels) expect(d.colLabels.length, `${where}: col labels`).toBe(d.cols);
+      break;
+    case 'line':
+      expect(d.series.length, `${where}: series`).toBeGreaterThan(0);
+      for (const s of d.series) for (const p of s.points) {
+        expect(Number.isFinite(p.x) && Number.isFinite(p.y), `${where}: ${s.name} point`).toBe(true);
+        if (d.yScale === 'log') expect(p.y, `${where}: log scale needs y > 0`).toBeGreaterThan(0);
+        if (d.xScale === 'log') expect(p.x, `${where}: log scale needs x > 0`).toBeGreaterThan(0);
+      }
+      break;
+    case 'bar':
+      for (const s of d.series) expect(s.values.length, `${where}: ${s.name}`).toBe(d.categories.length);
+      break;
+    case 'table':
+      for (const r of d.rows) for (const c of d.columns) expect(r[c.key], `${where}: column ${c.key}`).not.toBeUndefined();
+      break;
+    case 'stats':
+      expect(d.items.length, where).toBeGreaterThan(0);
+      break;
+    default:
+      // A view with its own component may draw other data; it must at least exist.
+      expect(data, where).toBeDefined();
+  }
+}
+
+const dir = path.join(repoRoot, 'notebooks');
+const lessons = readdirSync(dir, { withFileTypes: true })
+  .filter((e) => !e.name.startsWith('_'))
+  .map((e) => (e.isDirectory() ? path.join(dir, e.name, 'index.ts') : path.join(dir, e.name)))
+  .filter((f) => f.endsWith('.ts') && existsSync(f));
+
+describe('lessons', () => {
+  it('there are lessons to check', () => {
+    expect(lessons.length).toBeGreaterThan(0);
+  });
+
+  for (const file of lessons) {
+    describe(path.relative(repoRoot, file), () => {
+      it('is wired consistently and computes every view at its defaults', async () => {
+        const mod = (await import(file)) as { meta: { slug: string }; notebook: Notebook };
+        expect(notebookProblems(mod.notebook)).toEqual([]);
+        const env = await evaluate(mod.notebook, {});
+        for (const s of mod.notebook.sections) for (const v of s.views ?? []) {
+          if (!v.component) checkChart(env[v.cell], `${s.id}/${v.cell}`);
+        }
+      });
+
+      it('computes at every slider\'s extremes and each option, and the views respond', async () => {
+        const { notebook: nb } = (await import(file)) as { notebook: Notebook };
+        const base = await evaluate(nb, {});
+        for (const input of nb.inputs) {
+          const alternatives: InputValue[] = input.kind === 'range' ? [input.min, input.max] : input.kind === 'toggle' ? [!input.value] : input.options.map((o) => o.value);
+          let changedSomething = false;
+          for (const v of alternatives) {
+            if (v === input.value) continue;
+            const env = await evaluate(nb, { [input.name]: v });
+            for (const s of nb.sections) for (const view of s.views ?? []) {
+              if (!view.component) checkChart(env[view.cell], `${input.name}=${v}: ${view.cell}`);
+              if (JSON.stringify(env[view.cell]) !== JSON.stringify(base[view.cell])) changedSomething = true;
+            }
+          }
+          expect(changedSomething, `moving "${input.name}" changes at least one view`).toBe(true);
+        }
+      });
+    });
+  }
+});
