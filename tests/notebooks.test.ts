@@ -7,25 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { loopBackend } from '../kernels/loop.js';
 import type { ChartData } from '../components/charts/types.js';
 import type { InputValue, Notebook } from '../src/lib/notebook/types.js';
+import { evaluateNotebook } from '../src/lib/notebook/evaluate.js';
 import { notebookProblems } from '../src/lib/notebook/validate.js';
 import { repoRoot } from './helpers/paths.js';
 
-/** Evaluate every cell in dependency order (what the runtime does, synchronously). */
-export async function evaluate(nb: Notebook, values: Record<string, InputValue>): Promise<Record<string, unknown>> {
-  const env: Record<string, unknown> = { backend: loopBackend, ...Object.fromEntries(nb.inputs.map((i) => [i.name, values[i.name] ?? i.value])) };
-  const pending = [...nb.cells];
-  while (pending.length > 0) {
-    const i = pending.findIndex((c) => c.inputs.every((n) => n in env));
-    if (i < 0) throw new Error(`cannot order cells: ${pending.map((c) => c.name).join(', ')}`);
-    const c = pending.splice(i, 1)[0];
-    try {
-      env[c.name] = await (c.run as (...a: unknown[]) => unknown)(...c.inputs.map((n) => env[n]));
-    } catch (e) {
-      throw new Error(`cell "${c.name}" failed: ${(e as Error).message}`);
-    }
-  }
-  return env;
-}
+/** Every cell's value (the platform's one-shot evaluation, on the tuned loop backend). */
+const evaluate = (nb: Notebook, values: Record<string, InputValue>) => evaluateNotebook(nb, values, loopBackend);
 
 function checkChart(data: unknown, where: string): void {
   const d = data as ChartData;
