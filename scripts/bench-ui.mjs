@@ -52,28 +52,35 @@ async function openLesson(href) {
 
 /** Latencies (ms) of `SAMPLES` key presses on each slider, alternating between two keys. */
 async function sliderLatencies(keys) {
-  const sliders = await page.$$eval('.notebook input[type=range]', (els) => els.map((e) => e.id));
+  // One control per input (an input shown in two sections has two).
+  const sliders = [...new Map(await page.$$eval('.notebook .control[data-input] input[type=range]', (els) => els.map((e) => [e.closest('.control').getAttribute('data-input'), e.id]))).entries()];
   const all = [];
   const perSlider = {};
-  for (const id of sliders) {
+  for (const [name, id] of sliders) {
     const el = page.locator(`#${id}`);
     await el.focus();
     await page.evaluate(async () => { await window.__nanoseek.runtime.idle(); });
-    const samples = [];
+    // One listener records every input event's latency; each key press then waits for its sample.
+    // On window, so it runs after the page's own (delegated) input handler has moved the input.
+    await page.evaluate((sliderId) => {
+      window.__latencies = [];
+      window.__benchListener && window.removeEventListener('input', window.__benchListener);
+      window.__benchListener = async (e) => {
+        if (e.target.id !== sliderId) return;
+        const t0 = e.timeStamp;
+        await window.__nanoseek.runtime.idle();
+        await Promise.resolve();
+        void document.body.offsetHeight; // style and layout of the updated figures
+        window.__latencies.push(performance.now() - t0);
+      };
+      window.addEventListener('input', window.__benchListener);
+    }, id);
     for (let i = 0; i < SAMPLES; i++) {
-      const measured = page.evaluate((sliderId) => new Promise((resolve) => {
-        document.getElementById(sliderId).addEventListener('input', async (e) => {
-          const t0 = e.timeStamp;
-          await window.__nanoseek.runtime.idle();
-          await Promise.resolve();
-          void document.body.offsetHeight; // style and layout of the updated figures
-          resolve(performance.now() - t0);
-        }, { once: true });
-      }), id);
       await page.keyboard.press(keys[i % 2]);
-      samples.push(await measured);
+      await page.waitForFunction((n) => window.__latencies.length > n, i, { timeout: 30_000 });
     }
-    perSlider[id.replace(/^input-/, '')] = { p50: quantile(samples, 0.5), p95: quantile(samples, 0.95) };
+    const samples = await page.evaluate(() => window.__latencies);
+    perSlider[name] = { p50: quantile(samples, 0.5), p95: quantile(samples, 0.95) };
     all.push(...samples);
   }
   return { p50: quantile(all, 0.5), p95: quantile(all, 0.95), samples: all.length, perSlider };

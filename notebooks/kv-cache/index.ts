@@ -47,16 +47,23 @@ function countedDecode(model: Model, backend: Backend, prompt: number[], steps: 
 
 const BYTES: Record<string, number> = { bf16: 2, fp32: 4, fp8: 1 };
 
+// The decode demo recomputes the whole sequence at every step on purpose (that is what the cache
+// saves), so it runs a half-width version of the tiny model to keep every slider move instant.
+const DEMO_DIMS = {
+  hidden_size: 32, intermediate_size: 64, q_lora_rank: 24, kv_lora_rank: 16,
+  qk_nope_head_dim: 8, qk_rope_head_dim: 4, v_head_dim: 8, moe_intermediate_size: 16,
+};
+
 export const notebook: Notebook = {
   inputs: [
     { kind: 'range', name: 'seed', label: 'Weights seed', min: 0, max: 99, step: 1, value: 1, help: 'The tiny model is initialised from this seed: the same seed gives the same numbers everywhere.' },
-    { kind: 'range', name: 'promptLength', label: 'Prompt length', min: 2, max: 64, step: 1, value: 16, unit: 'tokens' },
-    { kind: 'range', name: 'newTokens', label: 'Tokens to generate', min: 1, max: 32, step: 1, value: 12, unit: 'tokens' },
+    { kind: 'range', name: 'promptLength', label: 'Prompt length', min: 2, max: 40, step: 1, value: 12, unit: 'tokens' },
+    { kind: 'range', name: 'newTokens', label: 'Tokens to generate', min: 1, max: 20, step: 1, value: 10, unit: 'tokens' },
     { kind: 'range', name: 'context', label: 'Context length', min: 256, max: 131072, step: 1, value: 32768, log2: true, unit: 'tokens', format: formatTokens },
     { kind: 'select', name: 'precision', label: 'Cache precision', value: 'bf16', options: [{ value: 'fp32', label: 'FP32 (4 bytes)' }, { value: 'bf16', label: 'BF16 (2 bytes)' }, { value: 'fp8', label: 'FP8 (1 byte)' }] },
   ],
   cells: [
-    cell('model', ['seed', 'backend'], (seed: number, backend: Backend) => initModel(tinyConfig(), { seed }).withBackend(backend), { kind: 'engine', detail: 'tiny DeepSeek-V3, seeded random weights' }),
+    cell('model', ['seed', 'backend'], (seed: number, backend: Backend) => initModel(tinyConfig(DEMO_DIMS), { seed }).withBackend(backend), { kind: 'engine', detail: 'a half-width tiny DeepSeek-V3 (d = 32), seeded random weights' }),
     cell('prompt', ['promptLength', 'seed'], (n: number, seed: number) => promptIds(n, 128, seed), { kind: 'derived', detail: 'token ids' }),
     cell('runs', ['model', 'backend', 'prompt', 'newTokens'], (model: Model, backend: Backend, prompt: number[], steps: number): DecodeRun[] =>
       (['recompute', 'full-cache', 'absorbed'] as const).map((mode) => countedDecode(model, backend, prompt, steps, mode)),
@@ -103,7 +110,7 @@ export const notebook: Notebook = {
       };
     }, { kind: 'engine', detail: 'the cache objects\' own byte counts' }),
     cell('memoryRows', ['context', 'precision', 'model'], (context: number, precision: string, model: Model) => {
-      const models = [{ name: 'tiny (this page)', config: model.config }, ...REAL_CONFIGS];
+      const models = [{ name: 'tiny (this page)', config: model.config }, { name: 'tiny (other lessons)', config: tinyConfig() }, ...REAL_CONFIGS];
       return models.flatMap((m) => kvCacheTable(m.config, { context, bytesPerElement: BYTES[precision], gqaGroups: m.config.num_attention_heads >= 16 ? [8] : [2] })
         .map((r) => ({ model: m.name, ...r })));
     }, { kind: 'derived', detail: 'cache formulas applied to each config.json' }),

@@ -8,7 +8,7 @@
 //   decoupled RoPE the rotated part is a separate, head-shared k^R, and the compressed part has no
 //   rotation: the absorbed score equals the exact one up to float rounding.
 import { qkHeadDim } from './config.js';
-import type { Model } from './model.js';
+import type { LayerTrace, Model } from './model.js';
 
 /** Row-major float64 matrix product C[m,n] = A[m,k] B[k,n] (for small lesson-sized checks). */
 function product(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
@@ -107,11 +107,11 @@ export interface RopeAbsorption {
  * q^C and k^C = W_UK c_KV in place (needs an even qk_nope_head_dim); it is what the papers call
  * incompatible with absorption, computed here from the model's own weights and activations.
  */
-export function ropeAbsorption(model: Model, tokens: readonly number[], layer: number, head: number): RopeAbsorption {
+export function ropeAbsorption(model: Model, tokens: readonly number[], layer: number, head: number, trace?: readonly LayerTrace[]): RopeAbsorption {
   const cfg = model.config;
   if (cfg.qk_nope_head_dim % 2 !== 0) throw new RangeError('ropeAbsorption: qk_nope_head_dim must be even to rotate k^C in pairs');
-  const out = model.forward(tokens, { trace: true });
-  const tr = out.trace![layer];
+  // A caller that already ran the prompt with a trace passes it, so a new head or layer costs no forward.
+  const tr = (trace ?? model.forward(tokens, { trace: true }).trace!)[layer];
   if (!tr) throw new RangeError(`ropeAbsorption: no layer ${layer}`);
   const T = tokens.length, nh = cfg.num_attention_heads, qk = qkHeadDim(cfg);
   const nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dc = cfg.kv_lora_rank;
@@ -120,8 +120,10 @@ export function ropeAbsorption(model: Model, tokens: readonly number[], layer: n
   const qR = (t: number) => tr.attention.q.subarray((t * nh + head) * qk + nope, (t * nh + head + 1) * qk);
   const c = (j: number) => tr.attention.ckv.subarray(j * dc, (j + 1) * dc);
   const kR = (j: number) => tr.attention.kRope.subarray(j * dr, (j + 1) * dr);
-  const kC = (j: number) => product(m.wUK, c(j), nope, dc, 1); // W_UK c_j
   const absorb = (q: ArrayLike<number>) => product(q, m.wUK, 1, nope, dc); // W_UK^T q (as a row)
+  // Per key: k^C_j = W_UK c_j, and its rotation at position j; computed once, used by every query.
+  const kC = Array.from({ length: T }, (_, j) => product(m.wUK, c(j), nope, dc, 1));
+  const kCRot = kC.map((k, j) => rotate(k, j, cfg.rope_theta));
 
   const grid = () => new Float64Array(T * T);
   const r = { coupledExact: grid(), coupledAbsorbed: grid(), coupledError: grid(), decoupledExact: grid(), decoupledAbsorbed: grid(), decoupledError: grid() };
@@ -132,10 +134,10 @@ export function ropeAbsorption(model: Model, tokens: readonly number[], layer: n
     const qLat = absorb(qC(t));
     for (let j = 0; j <= t; j++) {
       const i = t * T + j;
-      r.coupledExact[i] = dot(qRot, rotate(kC(j), j, cfg.rope_theta));
+      r.coupledExact[i] = dot(qRot, kCRot[j]);
       r.coupledAbsorbed[i] = dot(qLatCoupled, c(j));
       r.coupledError[i] = Math.abs(r.coupledExact[i] - r.coupledAbsorbed[i]);
-      r.decoupledExact[i] = dot(qC(t), kC(j)) + dot(qR(t), kR(j));
+      r.decoupledExact[i] = dot(qC(t), kC[j]) + dot(qR(t), kR(j));
       r.decoupledAbsorbed[i] = dot(qLat, c(j)) + dot(qR(t), kR(j));
       r.decoupledError[i] = Math.abs(r.decoupledExact[i] - r.decoupledAbsorbed[i]);
       maxC = Math.max(maxC, r.coupledError[i]);

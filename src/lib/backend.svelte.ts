@@ -25,8 +25,10 @@ export const REFERENCE_LABEL = 'plain loop (reference)';
 export const AUTO = 'auto';
 
 const STORAGE_KEY = 'nanoseek.backend';
-// This session's measurement: later pages reuse its choices instead of measuring again (~1.5 s).
+// The last measurement: later pages (and other tabs) reuse its choices for a day instead of
+// measuring again (~1.5 s), so every page of a session computes with the same kernels.
 const REPORT_KEY = 'nanoseek.backend.report';
+const REPORT_MAX_AGE_MS = 24 * 3600 * 1000;
 
 export type BackendStatus = 'idle' | 'measuring' | 'ready' | 'failed';
 
@@ -71,8 +73,9 @@ export class BackendController {
     }
     let reuse: unknown;
     try {
-      const text = sessionStorage.getItem(REPORT_KEY);
-      reuse = text ? JSON.parse(text) : undefined;
+      const text = localStorage.getItem(REPORT_KEY);
+      const saved = text ? (JSON.parse(text) as { at?: number; report?: unknown }) : undefined;
+      reuse = saved && typeof saved.at === 'number' && Date.now() - saved.at < REPORT_MAX_AGE_MS ? saved.report : undefined;
     } catch {
       reuse = undefined;
     }
@@ -106,7 +109,7 @@ export class BackendController {
       }
       if (force === AUTO && !reuse) {
         try {
-          sessionStorage.setItem(REPORT_KEY, JSON.stringify(selected.report));
+          localStorage.setItem(REPORT_KEY, JSON.stringify({ at: Date.now(), report: selected.report }));
         } catch {
           // not kept: the next page measures again
         }

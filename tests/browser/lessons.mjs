@@ -20,9 +20,12 @@ after(async () => {
   await browser?.close();
 });
 
-/** Wait until the notebook runtime exists and every cell has settled. */
+/** Wait until the backend is chosen, the notebook runtime exists and every cell has settled. */
 async function idle(page) {
-  await page.waitForFunction(() => Boolean(window.__nanoseek?.runtime));
+  await page.waitForFunction(() => {
+    const s = document.querySelector('[data-testid="backend-badge"]')?.getAttribute('data-status');
+    return (s === 'ready' || s === 'failed') && Boolean(window.__nanoseek?.runtime);
+  });
   await page.evaluate(() => window.__nanoseek.runtime.idle());
   await settle(page);
 }
@@ -62,11 +65,11 @@ for (const path of lessons) {
 
     it('every control changes the picture', async () => {
       const { page } = browser;
-      const controls = await page.$$eval('.notebook .control[data-input]', (els) => els.map((e) => e.getAttribute('data-input')));
+      const controls = [...new Set(await page.$$eval('.notebook .control[data-input]', (els) => els.map((e) => e.getAttribute('data-input'))))];
       assert.ok(controls.length > 0, 'the lesson has controls');
       for (const name of controls) {
         const before = await picture(page);
-        const control = page.locator(`.notebook #input-${name}`).first();
+        const control = page.locator(`.notebook .control[data-input="${name}"] :is(input, select)`).first();
         const type = await control.evaluate((el) => (el.tagName === 'SELECT' ? 'select' : /** @type {HTMLInputElement} */ (el).type));
         if (type === 'range') {
           // By keyboard, as a reader would: End jumps to the maximum (Home if already there).
