@@ -1,8 +1,8 @@
 // The bridge from a notebook's cells, run by @observablehq/runtime, to Svelte state. Each input is
 // a runtime variable redefined when its control moves; each cell is a variable whose observer
 // writes its value, status and error into separate $state signals, so a view re-renders only when
-// its own cell changes. The runtime computes on the next animation frame, so a slider dragged
-// through many values in one frame is computed once, for the newest value. Browser only: create it
+// its own cell changes. Changes made in one event are computed together at the end of that task
+// (see computeWithinTheTask), so only the newest value of a dragged slider is computed. Browser only: create it
 // on mount and dispose() on destroy (events arriving after that are ignored).
 import { type Module, Runtime, type Variable } from '@observablehq/runtime';
 import type { Backend } from '../../../kernels/backend.js';
@@ -27,6 +27,22 @@ function message(e: unknown): string {
   return String(e);
 }
 
+/**
+ * The runtime recomputes on the next animation frame by default: up to a frame (16 ms) of waiting
+ * after a key press before any work starts. Recompute at the end of the current task instead: the
+ * changes made by one event are still computed together, the picture is ready for the very next
+ * paint, and a slow drag still computes only the newest value (the browser coalesces pointer
+ * events while the page is busy). Generators are still pulled once per frame. This replaces a
+ * method the runtime declares writable (`_computeSoon`); if a future runtime lacks it, the default
+ * scheduling stays.
+ */
+function computeWithinTheTask(runtime: Runtime): void {
+  const rt = runtime as unknown as { _computeSoon?: unknown; _computeNow?: () => Promise<void>; _disposed?: boolean };
+  if (typeof rt._computeSoon !== 'function' || typeof rt._computeNow !== 'function') return;
+  const computeNow = rt._computeNow;
+  rt._computeSoon = () => Promise.resolve().then(() => (rt._disposed ? undefined : computeNow.call(rt)));
+}
+
 export class NotebookRuntime {
   readonly cells: Record<string, CellState> = {};
   readonly values: Record<string, InputValue> = $state({});
@@ -42,6 +58,7 @@ export class NotebookRuntime {
   constructor(notebook: Notebook, initial: Record<string, InputValue>, backend: Backend) {
     // Unknown names must be errors, not window globals (`name`, `status`...).
     this.#runtime = new Runtime(undefined, () => undefined);
+    computeWithinTheTask(this.#runtime);
     const main = this.#runtime.module();
     // Inputs are observed so the runtime always computes them (idle() counts on it).
     const observed = { fulfilled() {} };
