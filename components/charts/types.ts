@@ -78,7 +78,7 @@ export interface TableData {
 /** A few headline numbers, e.g. "max |difference| 3.1e-7". */
 export interface StatsData {
   kind: 'stats';
-  items: { label: string; value: number | string; unit?: string; digits?: number; format?: 'plain' | 'si' | 'bytes' | 'sci' | 'percent'; note?: string }[];
+  items: { label: string; value: number | string; unit?: string; digits?: number; format?: 'plain' | 'si' | 'bytes' | 'sci' | 'percent' | 'ratio'; note?: string }[];
 }
 
 export type ChartData = HeatmapData | LineChartData | BarChartData | TableData | StatsData;
