@@ -243,3 +243,20 @@ describe('noisy drafters', () => {
     expect(large).toBeLessThan(small - 0.15);
   });
 });
+
+describe('speculate bookkeeping', () => {
+  it('counts proposed, verified and accepted drafts consistently, and traces every draft', () => {
+    const target = initModel(tinyConfig, { seed: 3 });
+    const out = speculate(target, [1, 2, 3], { maxNewTokens: 20, gamma: 3, drafter: new ModelDrafter(initModel(tinyConfig, { seed: 4 }), target), sampling: { temperature: 1 }, seed: 2, trace: true });
+    let verified = 0;
+    for (const s of out.steps) {
+      expect(s.drafts).toHaveLength(s.proposed);
+      expect(s.decisions!.length).toBe(s.accepted + (s.last === 'resampled' ? 1 : 0));
+      s.decisions!.forEach((d, i) => expect(d.token).toBe(s.drafts![i]));
+      verified += s.decisions!.length;
+    }
+    expect(out.verified).toBe(verified);
+    expect(out.accepted).toBeLessThanOrEqual(out.verified);
+    expect(out.verified).toBeLessThanOrEqual(out.proposed);
+  });
+});

@@ -128,7 +128,8 @@ export interface SpeculativeStep {
   emitted: number[];
   /** How the last emitted token was made. */
   last: 'resampled' | 'bonus';
-  /** With trace: each verified draft, and the full distributions (p has gamma + 1 rows). */
+  /** With trace: every drafted token (verified or not), each verified draft, and the full distributions (p has gamma + 1 rows). */
+  drafts?: number[];
   decisions?: DraftDecision[];
   p?: Float64Array[];
   q?: Float64Array[];
@@ -151,6 +152,9 @@ export interface SpeculateResult {
   steps: SpeculativeStep[];
   proposed: number;
   accepted: number;
+  /** Drafts the target actually judged (accepted ones plus each step's rejection); later drafts of a rejected step are never looked at. */
+  verified: number;
+  /** accepted / proposed. */
   acceptanceRate: number;
   /** Target forward passes: the prefill plus one per step. */
   targetPasses: number;
@@ -186,7 +190,7 @@ export function speculate(target: Model, prompt: readonly number[], options: Spe
   const firstToken = sampleFrom(samplingDistribution(rowOf(pre.logits, pre.tokens - 1, V), sampling), rng);
   const seq = [...prompt, firstToken];
   const steps: SpeculativeStep[] = [];
-  let proposed = 0, accepted = 0;
+  let proposed = 0, accepted = 0, verified = 0;
 
   while (seq.length - prompt.length < options.maxNewTokens) {
     const draft = drafter.propose(seq, gamma, sampling, rng);
@@ -212,8 +216,9 @@ export function speculate(target: Model, prompt: readonly number[], options: Spe
     drafter.commit(seq);
     proposed += gamma;
     accepted += a;
+    verified += decisions.length;
     const step: SpeculativeStep = { proposed: gamma, accepted: a, emitted, last };
-    if (options.trace) Object.assign(step, { decisions, p, q: draft.q });
+    if (options.trace) Object.assign(step, { drafts: draft.tokens, decisions, p, q: draft.q });
     steps.push(step);
   }
   return {
@@ -222,6 +227,7 @@ export function speculate(target: Model, prompt: readonly number[], options: Spe
     steps,
     proposed,
     accepted,
+    verified,
     acceptanceRate: proposed > 0 ? accepted / proposed : 0,
     targetPasses: 1 + steps.length,
   };
