@@ -54,6 +54,8 @@ export interface LineChartData {
   /** Number formats for ticks: 'bytes' shows KiB/MiB/GiB, 'si' shows k/M/G, 'plain' default. */
   xFormat?: 'plain' | 'si' | 'bytes';
   yFormat?: 'plain' | 'si' | 'bytes';
+  /** x is a count (draft length, step): ticks on whole numbers only. */
+  xIntegers?: boolean;
 }
 
 export interface BarChartData {

@@ -71,6 +71,7 @@ export const notebook: Notebook = {
     cell('workChart', ['runs'], (runs: DecodeRun[]): LineChartData => ({
       kind: 'line',
       xLabel: 'decode step (0 = prefill)',
+      xIntegers: true,
       yLabel: 'multiply-adds in the step',
       yScale: 'log',
       yFormat: 'si',

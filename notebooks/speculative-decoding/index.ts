@@ -218,6 +218,7 @@ export const notebook: Notebook = {
     cell('overlapChart', ['overlap', 'sigma', 'mix'], (o: { positions: number[]; mtp: number[]; noisy: number[]; mix: number[] }, sigma: number, lambda: number): LineChartData => ({
       kind: 'line',
       xLabel: 'token of the text (position after the prompt)',
+      xIntegers: true,
       yLabel: 'first-draft acceptance α_t = Σ min(p, q)',
       series: [
         { name: DRAFTER_LABEL.mtp, points: o.positions.map((x, i) => ({ x, y: o.mtp[i] })), style: 'line' },
@@ -271,6 +272,7 @@ export const notebook: Notebook = {
       return {
         kind: 'line',
         xLabel: 'draft length γ',
+        xIntegers: true,
         yLabel: 'tokens per verification step',
         series: [
           { name: `measured: ${s.steps} engine steps at γ = ${GAMMA_MAX}, cut at γ`, points: GAMMAS.map((g, i) => ({ x: g, y: s.tokensPerStep[i] })), style: 'points' },
@@ -283,6 +285,7 @@ export const notebook: Notebook = {
     cell('speedChart', ['sweep', 'gamma', 'cost'], (s: Sweep, gamma: number, c: number): LineChartData => ({
       kind: 'line',
       xLabel: 'draft length γ',
+      xIntegers: true,
       yLabel: 'walltime speedup over plain decoding',
       series: [
         { name: 'measured tokens per step ÷ (γc + 1)', points: GAMMAS.map((g, i) => ({ x: g, y: s.tokensPerStep[i] / (g * c + 1) })), style: 'points' },
