@@ -97,9 +97,10 @@ export class NotebookRuntime {
       },
     };
     const run = spec.run as (...args: unknown[]) => unknown;
-    main.variable(observer).define(spec.name, spec.inputs, (...args: unknown[]) => {
+    // A plain function, not an arrow: the runtime passes the cell's previous value as `this`.
+    main.variable(observer).define(spec.name, spec.inputs, function (this: unknown, ...args: unknown[]) {
       const t0 = performance.now();
-      const out = run(...args);
+      const out = run.apply(this, args);
       if (out instanceof Promise) return out.finally(() => { state.ms = performance.now() - t0; });
       state.ms = performance.now() - t0;
       return out;
