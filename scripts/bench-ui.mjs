@@ -38,7 +38,11 @@ async function openLesson(href) {
   const onResponse = (r) => { if (r.request().resourceType() === 'script') scripts.push(new URL(r.url()).pathname); };
   page.on('response', onResponse);
   await page.goto(href, { waitUntil: 'load' });
-  await page.waitForFunction(() => Boolean(window.__nanoseek?.runtime));
+  // Measure after the compute backend is chosen (its start-up measurement would add noise).
+  await page.waitForFunction(() => {
+    const s = document.querySelector('[data-testid="backend-badge"]')?.getAttribute('data-status');
+    return (s === 'ready' || s === 'failed') && Boolean(window.__nanoseek?.runtime);
+  }, null, { timeout: 60_000 });
   const loadMs = await page.evaluate(async () => { await window.__nanoseek.runtime.idle(); return performance.now(); });
   page.off('response', onResponse);
   let raw = 0, gzip = 0;
