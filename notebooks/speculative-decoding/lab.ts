@@ -4,8 +4,8 @@
 // from the engine's `speculate` / `verifyDraft`; this file only sets them up.
 import type { DeepSeekConfig } from '$engine/config';
 import { initModel, noisyCopy } from '$engine/init';
-import { type Model, rowOf } from '$engine/model';
-import { type Rng, type SamplingOptions, createRng, sampleFrom, samplingDistribution } from '$engine/sampling';
+import type { Model } from '$engine/model';
+import { type Rng, type SamplingOptions, createRng, sampleFrom } from '$engine/sampling';
 import { type Drafter, ModelDrafter, MtpDrafter } from '$engine/speculate';
 import { promptIds, tinyConfig } from '../_shared/models';
 
@@ -55,38 +55,9 @@ export function runPrompt(vocab: number, seed: number): number[] {
  * and draws each draft token from q. lambda = 0 drafts from p (always accepted); lambda = 1 drafts
  * uniformly.
  */
-export class MixDrafter implements Drafter {
-  readonly name = 'mix';
-  private readonly cache;
-  private fed: number[] = [];
-
-  constructor(private readonly target: Model, private readonly lambda: number) {
-    this.cache = target.createCache('absorbed');
-  }
-
-  observe(): void { /* it runs its own copy of the target */ }
-
-  propose(seq: readonly number[], gamma: number, sampling: SamplingOptions, rng: Rng) {
-    const V = this.target.config.vocab_size;
-    let input = seq.slice(this.fed.length);
-    const tokens: number[] = [], q: Float64Array[] = [];
-    for (let i = 0; i < gamma; i++) {
-      const out = this.target.forward(input, { cache: this.cache });
-      this.fed.push(...input);
-      const qi = mixWithUniform(samplingDistribution(rowOf(out.logits, out.tokens - 1, V), sampling), this.lambda);
-      const x = sampleFrom(qi, rng);
-      tokens.push(x);
-      q.push(qi);
-      input = [x];
-    }
-    return { tokens, q };
-  }
-
-  commit(seq: readonly number[]): void {
-    let keep = 0;
-    while (keep < this.fed.length && keep < seq.length && this.fed[keep] === seq[keep]) keep++;
-    this.fed.length = keep;
-    this.cache.truncate(keep);
+export class MixDrafter extends ModelDrafter {
+  constructor(target: Model, lambda: number) {
+    super(target, target, 'absorbed', 'mix', (p) => mixWithUniform(p, lambda));
   }
 }
 

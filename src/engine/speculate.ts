@@ -79,7 +79,14 @@ export class ModelDrafter implements Drafter {
   private readonly cache: KVCache;
   private fed: number[] = []; // tokens in the drafter's cache, in order
 
-  constructor(private readonly draft: Model, target: Model, path: AttentionPath = 'absorbed', name = 'draft model') {
+  /**
+   * `shape`, when given, turns the draft model's sampling distribution into the q it drafts from
+   * (e.g. a lesson's hand-shaped mix of p and uniform); q is what verification divides by.
+   */
+  constructor(
+    private readonly draft: Model, target: Model, path: AttentionPath = 'absorbed', name = 'draft model',
+    private readonly shape?: (q: Float64Array) => Float64Array,
+  ) {
     if (draft.config.vocab_size !== target.config.vocab_size) {
       throw new EngineInputError(`the draft model's vocab_size ${draft.config.vocab_size} differs from the target's ${target.config.vocab_size}`);
     }
@@ -96,7 +103,8 @@ export class ModelDrafter implements Drafter {
     for (let i = 0; i < gamma; i++) {
       const out = this.draft.forward(input, { cache: this.cache });
       this.fed.push(...input);
-      const qi = samplingDistribution(rowOf(out.logits, out.tokens - 1, V), sampling);
+      const dist = samplingDistribution(rowOf(out.logits, out.tokens - 1, V), sampling);
+      const qi = this.shape ? this.shape(dist) : dist;
       const x = sampleFrom(qi, rng);
       tokens.push(x);
       q.push(qi);
