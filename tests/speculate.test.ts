@@ -7,7 +7,7 @@ import { parseConfig } from '../src/engine/config.js';
 import { generate } from '../src/engine/generate.js';
 import { initModel, noisyCopy } from '../src/engine/init.js';
 import type { Model } from '../src/engine/model.js';
-import { createRng, sampleFrom, samplingDistribution } from '../src/engine/sampling.js';
+import { createRng, fillUniform, sampleFrom, samplingDistribution } from '../src/engine/sampling.js';
 import { type Drafter, ModelDrafter, MtpDrafter, acceptanceProbability, expectedTokensPerStep, simulateIidSteps, speculate, verifyDraft } from '../src/engine/speculate.js';
 import { arbConfig } from './helpers/configs.js';
 
@@ -258,5 +258,21 @@ describe('speculate bookkeeping', () => {
     expect(out.verified).toBe(verified);
     expect(out.accepted).toBeLessThanOrEqual(out.verified);
     expect(out.verified).toBeLessThanOrEqual(out.proposed);
+  });
+});
+
+describe('seeded uniform fill', () => {
+  it('gives the numbers createRng gives for the same seed, scaled to [lo, hi)', () => {
+    fc.assert(fc.property(fc.integer(), fc.integer({ min: 1, max: 300 }), (seed, n) => {
+      const data = new Float32Array(n);
+      fillUniform(data, seed, -2, 3);
+      const rng = createRng(seed);
+      for (let i = 0; i < n; i++) {
+        const want = Math.fround(-2 + rng() * 5);
+        expect(data[i]).toBe(want);
+        expect(data[i]).toBeGreaterThanOrEqual(-2);
+        expect(data[i]).toBeLessThanOrEqual(3);
+      }
+    }), { numRuns: 50, seed: 5 });
   });
 });

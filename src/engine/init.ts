@@ -2,7 +2,7 @@
 // machine, so a test or a lesson link reproduces its numbers without downloading a model.
 import type { DeepSeekConfig } from './config.js';
 import { Model } from './model.js';
-import { createRng, normal } from './sampling.js';
+import { createRng, fillUniform, normal } from './sampling.js';
 import { type Tensor, tensorSpecs } from './weights.js';
 
 export interface InitOptions {
@@ -25,11 +25,6 @@ function streamSeed(seed: number, name: string): number {
   return h >>> 0;
 }
 
-/** data[i] = std * U(-sqrt 3, sqrt 3): zero mean, standard deviation std (PyTorch's Linear default is uniform too). */
-function fillUniform(data: Float32Array, rng: () => number, std: number): void {
-  const half = Math.sqrt(3) * std;
-  for (let i = 0; i < data.length; i++) data[i] = (2 * rng() - 1) * half;
-}
 
 /** data[i] = mean + std * N(0, 1), both Box-Muller outputs used. */
 function fillNormal(data: Float32Array, rng: () => number, mean: number, std: number): void {
@@ -62,7 +57,8 @@ export function initTensors(cfg: DeepSeekConfig, options: InitOptions): Map<stri
     const rng = createRng(streamSeed(options.seed, spec.name));
     const data = new Float32Array(spec.shape.reduce((a, b) => a * b, 1));
     switch (spec.kind) {
-      case 'linear': fillUniform(data, rng, 1 / Math.sqrt(spec.shape[1])); break;
+      // U(-sqrt(3) std, sqrt(3) std): zero mean, variance 1/fan_in (PyTorch's Linear default is uniform too).
+      case 'linear': fillUniform(data, streamSeed(options.seed, spec.name), -Math.sqrt(3 / spec.shape[1]), Math.sqrt(3 / spec.shape[1])); break;
       case 'embedding': fillNormal(data, rng, 0, 1); break;
       case 'norm': fillNormal(data, rng, 1, 0.1); break;
       case 'bias': for (let i = 0; i < data.length; i++) data[i] = (2 * rng() - 1) * biasScale; break;

@@ -6,8 +6,8 @@ export interface Rng {
   (): number;
 }
 
-/** sfc32 (Chris Doty-Humphrey's small fast counter), seeded through splitmix32. */
-export function createRng(seed: number): Rng {
+/** The four 32-bit words of sfc32's state for a seed (splitmix32 of the seed), warmed up. */
+function sfc32State(seed: number): Uint32Array {
   let s = (Math.trunc(seed) >>> 0) ^ 0x9e3779b9;
   const split = () => {
     s = (s + 0x9e3779b9) >>> 0;
@@ -16,18 +16,46 @@ export function createRng(seed: number): Rng {
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
     return (z ^ (z >>> 16)) >>> 0;
   };
-  let a = split(), b = split(), c = split(), d = split();
-  const next = () => {
+  const st = Uint32Array.of(split(), split(), split(), split());
+  for (let i = 0; i < 12; i++) sfc32Next(st);
+  return st;
+}
+
+/** One sfc32 step (Chris Doty-Humphrey's small fast counter) on a state, as a 32-bit integer. */
+function sfc32Next(st: Uint32Array): number {
+  const a = st[0], b = st[1], c = st[2], d = st[3];
+  const t = (((a + b) >>> 0) + d) >>> 0;
+  st[3] = (d + 1) >>> 0;
+  st[0] = b ^ (b >>> 9);
+  st[1] = (c + (c << 3)) >>> 0;
+  const r = ((c << 21) | (c >>> 11)) >>> 0;
+  st[2] = (r + t) >>> 0;
+  return t;
+}
+
+/** sfc32, seeded through splitmix32. */
+export function createRng(seed: number): Rng {
+  const st = sfc32State(seed);
+  return () => sfc32Next(st) / 4294967296;
+}
+
+/**
+ * Fill `data` with uniform draws in [lo, hi) from the stream of `seed` (the same numbers as
+ * createRng(seed) would give, scaled), in one tight loop: seeded model init draws a few hundred
+ * thousand of these every time a lesson slider changes a dimension.
+ */
+export function fillUniform(data: Float32Array, seed: number, lo: number, hi: number): void {
+  const st = sfc32State(seed);
+  let a = st[0], b = st[1], c = st[2], d = st[3];
+  const scale = (hi - lo) / 4294967296;
+  for (let i = 0; i < data.length; i++) {
     const t = (((a + b) >>> 0) + d) >>> 0;
     d = (d + 1) >>> 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) >>> 0;
-    c = ((c << 21) | (c >>> 11)) >>> 0;
-    c = (c + t) >>> 0;
-    return t / 4294967296;
-  };
-  for (let i = 0; i < 12; i++) next();
-  return next;
+    c = ((((c << 21) | (c >>> 11)) >>> 0) + t) >>> 0;
+    data[i] = lo + t * scale;
+  }
 }
 
 /** A standard normal draw (Box-Muller). */
