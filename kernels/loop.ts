@@ -5,6 +5,8 @@
 // - RoPE's inverse frequencies are computed once per (dim, theta), not per element;
 // - softmax takes one exp per element and writes straight into the output.
 import { type Backend, outBuffer } from './backend.js';
+// RMSNorm and SwiGLU are single passes with nothing to tune: the reference's loops serve as they are.
+import { rmsNorm, swiglu } from './reference.js';
 
 /** C[m,n] = A[m,k] @ B[n,k]^T, four columns of C per pass over a row of A. */
 export function matmulT(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
@@ -77,18 +79,6 @@ export function softmaxRows(x: Float32Array, rows: number, cols: number, out?: F
   return y;
 }
 
-export function rmsNorm(x: Float32Array, weight: Float32Array, rows: number, cols: number, eps: number, out?: Float32Array): Float32Array {
-  const y = outBuffer(out, rows * cols, 'rmsNorm');
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    let ss = 0;
-    for (let j = 0; j < cols; j++) ss += x[o + j] * x[o + j];
-    const inv = 1 / Math.sqrt(ss / cols + eps);
-    for (let j = 0; j < cols; j++) y[o + j] = weight[j] * (x[o + j] * inv);
-  }
-  return y;
-}
-
 const inverseFrequencies = new Map<string, Float64Array>();
 
 /** theta^(-2i/dim) for i < dim/2, cached per (dim, theta). */
@@ -115,15 +105,6 @@ export function rope(x: Float32Array, rows: number, dim: number, positions: Arra
       y[o + 2 * i] = x0 * c - x1 * s;
       y[o + 2 * i + 1] = x0 * s + x1 * c;
     }
-  }
-  return y;
-}
-
-export function swiglu(gate: Float32Array, up: Float32Array, n: number, out?: Float32Array): Float32Array {
-  const y = outBuffer(out, n, 'swiglu');
-  for (let i = 0; i < n; i++) {
-    const g = gate[i];
-    y[i] = (g / (1 + Math.exp(-g))) * up[i];
   }
   return y;
 }

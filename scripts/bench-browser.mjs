@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { ROOT } from './serve.mjs';
-import { formatEngineBenchText } from './bench-format.mjs';
 
 const json = process.argv.includes('--json');
 const bundle = await build({ entryPoints: [join(ROOT, 'bench', 'browser-entry.ts')], bundle: true, format: 'iife', write: false, logLevel: 'warning' });
@@ -20,8 +19,8 @@ const context = await chromium.launchPersistentContext(profile, {
 const page = context.pages()[0] ?? (await context.newPage());
 await page.setContent('<!doctype html><title>nanoseek engine bench</title>');
 await page.addScriptTag({ content: bundle.outputFiles[0].text });
-const results = await page.evaluate(() => globalThis.runEngineBench());
+const runs = await page.evaluate(() => globalThis.runEngineBench());
 const userAgent = await page.evaluate(() => navigator.userAgent);
 await context.close();
 await rm(profile, { recursive: true, force: true });
-console.log(json ? JSON.stringify({ userAgent, results }) : `${userAgent}\n\n${results.map(formatEngineBenchText).join('\n\n')}`);
+console.log(json ? JSON.stringify({ userAgent, results: runs.map((r) => r.result) }) : `${userAgent}\n\n${runs.map((r) => r.text).join('\n\n')}`);
