@@ -84,3 +84,20 @@ export interface StatsData {
 }
 
 export type ChartData = HeatmapData | LineChartData | BarChartData | TableData | StatsData;
+
+/** The props every chart component takes. */
+export interface ChartProps<T> {
+  data: T;
+  /** Names the svg (and the exported file's heading); drawn at the top unless showTitle is false. */
+  title: string;
+  /** Width in px; default: the container's width. */
+  width?: number;
+  /** Height in px; default: chosen by each chart from its width or its cells (a table: its max height before scrolling). */
+  height?: number;
+  /** File name (no extension) for the export buttons; default from the title. */
+  exportName?: string;
+  /** Where the numbers come from, printed under the figure. */
+  provenance?: Provenance;
+  /** Draw the title (default true); pass false where the page already shows it (e.g. a cell frame). */
+  showTitle?: boolean;
+}
