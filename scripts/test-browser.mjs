@@ -25,8 +25,10 @@ try {
 }
 
 const testDir = join(ROOT, 'tests', 'browser');
+// `npm run test:browser -- heatmap lessons` runs only the files whose names contain those words.
+const only = process.argv.slice(2);
 const files = readdirSync(testDir, { withFileTypes: true })
-  .filter((e) => e.isFile() && e.name.endsWith('.mjs'))
+  .filter((e) => e.isFile() && e.name.endsWith('.mjs') && (only.length === 0 || only.some((w) => e.name.includes(w))))
   .map((e) => join(testDir, e.name))
   .sort();
 if (files.length === 0) {

@@ -77,3 +77,7 @@ declare module 'd3-shape' {
   export const symbolStar: SymbolType;
   export const symbolWye: SymbolType;
 }
+
+declare module 'd3-color' {
+  export function rgb(specifier: string): { r: number; g: number; b: number; opacity: number };
+}

@@ -5,5 +5,6 @@ export { scaleLinear, scaleLog, scaleBand } from 'd3-scale';
 export type { ScaleContinuous, ScaleLogarithmic, ScaleBand } from 'd3-scale';
 export { interpolateViridis, interpolateCividis, interpolateRdBu, interpolatePuOr } from 'd3-scale-chromatic';
 export { ticks, tickStep } from 'd3-array';
+export { rgb } from 'd3-color';
 export { line, symbol, symbolCircle, symbolSquare, symbolTriangle, symbolDiamond, symbolCross, symbolStar, symbolWye } from 'd3-shape';
 export type { SymbolType } from 'd3-shape';

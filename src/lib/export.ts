@@ -147,16 +147,32 @@ export const EXPORT_PADDING = 12;
 /** Room for the title line added above a figure whose title the page shows elsewhere, px. */
 const HEADING_HEIGHT = 28;
 
+/** Elements a figure draws one way on screen and another way in an exported file. */
+const EXPORTED_AS = new WeakMap<Element, () => Element>();
+
+/**
+ * In exported files, draw `el` (and what it contains) as the element `make` builds instead: a
+ * heatmap paints its cells on a canvas on screen and exports them as vector paths. Returns a
+ * function that undoes the registration.
+ */
+export function exportAs(el: Element, make: () => Element): () => void {
+  EXPORTED_AS.set(el, make);
+  return () => EXPORTED_AS.delete(el);
+}
+
 function standalone(svg: SVGSVGElement, padding: number): { text: string; width: number; height: number } {
   const view = svg.ownerDocument.defaultView;
   const clone = svg.cloneNode(true) as SVGSVGElement;
   const originals = [svg, ...svg.querySelectorAll('*')];
   const copies = [clone, ...clone.querySelectorAll('*')];
   const drop: Element[] = [];
+  const replace: [Element, () => Element][] = [];
   for (let i = 0; i < originals.length; i++) {
     const o = originals[i];
     const c = copies[i];
     if (!c) continue;
+    const make = EXPORTED_AS.get(o);
+    if (make) replace.push([c, make]);
     if (o.classList.contains('no-export')) {
       drop.push(c);
       continue;
@@ -189,6 +205,7 @@ function standalone(svg: SVGSVGElement, padding: number): { text: string; width:
     else c.removeAttribute('style');
   }
   for (const d of drop) d.remove();
+  for (const [c, make] of replace) c.replaceWith(make());
 
   const size = svgSize(svg);
   const p = Math.max(0, padding);

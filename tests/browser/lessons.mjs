@@ -30,9 +30,10 @@ async function idle(page) {
   await settle(page);
 }
 
-/** What the figures show now: each figure's drawing, as markup (ids stripped). */
+/** What the figures show now: each figure's drawing, as markup (ids stripped) and canvas pixels. */
 function picture(page) {
-  return page.$$eval('figure.cell .drawing', (els) => els.map((e) => e.innerHTML.replace(/id="[^"]*"/g, '')));
+  return page.$$eval('figure.cell .drawing', (els) => els.map((e) =>
+    [e.innerHTML.replace(/id="[^"]*"/g, ''), ...[...e.querySelectorAll('canvas')].map((c) => c.toDataURL())].join('\n')));
 }
 
 /** Every cell's status; rejected ones with their error. */
