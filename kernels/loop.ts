@@ -1,40 +1,113 @@
 // The tuned plain loop: the same ops as reference.ts, written for speed in plain TypedArray loops.
 // At the engine's sizes (decode is dozens of tiny products per token) per-call overhead and loop
 // shape decide the speed, not arithmetic. Tricks, each checked against the reference in tests:
-// - products are register-blocked: 4 output columns share one load of the left operand;
+// - products are register-blocked: A·Bᵀ in 4 x 4 blocks of the output, A·B four rows of B at a time;
 // - RoPE's inverse frequencies are computed once per (dim, theta), not per element;
 // - softmax takes one exp per element and writes straight into the output.
 import { type Backend, outBuffer } from './backend.js';
 // RMSNorm and SwiGLU are single passes with nothing to tune: the reference's loops serve as they are.
 import { rmsNorm, swiglu } from './reference.js';
 
-/** C[m,n] = A[m,k] @ B[n,k]^T, four columns of C per pass over a row of A. */
+/**
+ * C[m,n] = A[m,k] @ B[n,k]^T in 4 x 4 blocks of C: each pass over k loads 4 values of A and 4 of B
+ * for 16 multiply-adds (a row at a time it was 5 loads for 4), which measured ~1.75x faster for
+ * the engine's batched shapes (24 x 64 x 96: 1.2 -> 2.1 GMAC/s in Node). Rows left over go in pairs,
+ * then singly.
+ */
 export function matmulT(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
   const c = outBuffer(out, m * n, 'matmulT');
-  const n4 = n - (n % 4);
-  for (let i = 0; i < m; i++) {
-    const ao = i * k, co = i * n;
-    let j = 0;
-    for (; j < n4; j += 4) {
-      const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (let p = 0; p < k; p++) {
-        const x = a[ao + p];
-        s0 += x * b[b0 + p];
-        s1 += x * b[b1 + p];
-        s2 += x * b[b2 + p];
-        s3 += x * b[b3 + p];
-      }
-      c[co + j] = s0; c[co + j + 1] = s1; c[co + j + 2] = s2; c[co + j + 3] = s3;
-    }
-    for (; j < n; j++) {
-      const bo = j * k;
-      let s = 0;
-      for (let p = 0; p < k; p++) s += a[ao + p] * b[bo + p];
-      c[co + j] = s;
-    }
-  }
+  let i = 0;
+  for (; i + 4 <= m; i += 4) fourRows(a, b, c, i, k, n);
+  for (; i + 2 <= m; i += 2) twoRows(a, b, c, i, k, n);
+  if (i < m) oneRow(a, b, c, i, k, n);
   return c;
+}
+
+function fourRows(a: Float32Array, b: Float32Array, c: Float32Array, i: number, k: number, n: number): void {
+  const a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+  const n4 = n - (n % 4);
+  let j = 0;
+  for (; j < n4; j += 4) {
+    const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+    let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+    let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+    for (let p = 0; p < k; p++) {
+      const v0 = b[b0 + p], v1 = b[b1 + p], v2 = b[b2 + p], v3 = b[b3 + p];
+      let x = a[a0 + p];
+      s00 += x * v0; s01 += x * v1; s02 += x * v2; s03 += x * v3;
+      x = a[a1 + p];
+      s10 += x * v0; s11 += x * v1; s12 += x * v2; s13 += x * v3;
+      x = a[a2 + p];
+      s20 += x * v0; s21 += x * v1; s22 += x * v2; s23 += x * v3;
+      x = a[a3 + p];
+      s30 += x * v0; s31 += x * v1; s32 += x * v2; s33 += x * v3;
+    }
+    let o = i * n + j;
+    c[o] = s00; c[o + 1] = s01; c[o + 2] = s02; c[o + 3] = s03; o += n;
+    c[o] = s10; c[o + 1] = s11; c[o + 2] = s12; c[o + 3] = s13; o += n;
+    c[o] = s20; c[o + 1] = s21; c[o + 2] = s22; c[o + 3] = s23; o += n;
+    c[o] = s30; c[o + 1] = s31; c[o + 2] = s32; c[o + 3] = s33;
+  }
+  for (; j < n; j++) {
+    const bo = j * k;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let p = 0; p < k; p++) {
+      const v = b[bo + p];
+      s0 += a[a0 + p] * v; s1 += a[a1 + p] * v; s2 += a[a2 + p] * v; s3 += a[a3 + p] * v;
+    }
+    c[i * n + j] = s0; c[(i + 1) * n + j] = s1; c[(i + 2) * n + j] = s2; c[(i + 3) * n + j] = s3;
+  }
+}
+
+function twoRows(a: Float32Array, b: Float32Array, c: Float32Array, i: number, k: number, n: number): void {
+  const a0 = i * k, a1 = a0 + k, c0 = i * n, c1 = c0 + n;
+  const n4 = n - (n % 4);
+  let j = 0;
+  for (; j < n4; j += 4) {
+    const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+    let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+    for (let p = 0; p < k; p++) {
+      const x = a[a0 + p], y = a[a1 + p];
+      const v0 = b[b0 + p], v1 = b[b1 + p], v2 = b[b2 + p], v3 = b[b3 + p];
+      s00 += x * v0; s01 += x * v1; s02 += x * v2; s03 += x * v3;
+      s10 += y * v0; s11 += y * v1; s12 += y * v2; s13 += y * v3;
+    }
+    c[c0 + j] = s00; c[c0 + j + 1] = s01; c[c0 + j + 2] = s02; c[c0 + j + 3] = s03;
+    c[c1 + j] = s10; c[c1 + j + 1] = s11; c[c1 + j + 2] = s12; c[c1 + j + 3] = s13;
+  }
+  for (; j < n; j++) {
+    const bo = j * k;
+    let s0 = 0, s1 = 0;
+    for (let p = 0; p < k; p++) {
+      const v = b[bo + p];
+      s0 += a[a0 + p] * v; s1 += a[a1 + p] * v;
+    }
+    c[c0 + j] = s0; c[c1 + j] = s1;
+  }
+}
+
+function oneRow(a: Float32Array, b: Float32Array, c: Float32Array, i: number, k: number, n: number): void {
+  const ao = i * k, co = i * n;
+  const n4 = n - (n % 4);
+  let j = 0;
+  for (; j < n4; j += 4) {
+    const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let p = 0; p < k; p++) {
+      const x = a[ao + p];
+      s0 += x * b[b0 + p];
+      s1 += x * b[b1 + p];
+      s2 += x * b[b2 + p];
+      s3 += x * b[b3 + p];
+    }
+    c[co + j] = s0; c[co + j + 1] = s1; c[co + j + 2] = s2; c[co + j + 3] = s3;
+  }
+  for (; j < n; j++) {
+    const bo = j * k;
+    let s = 0;
+    for (let p = 0; p < k; p++) s += a[ao + p] * b[bo + p];
+    c[co + j] = s;
+  }
 }
 
 /** C[m,n] = A[m,k] @ B[k,n]: rows of B scaled and added into a float64 row accumulator. */
