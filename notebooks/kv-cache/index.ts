@@ -4,7 +4,7 @@
 import type { BarChartData, LineChartData, StatsData, TableData } from '$components/charts/types';
 import { countingBackend } from '$kernels/counting';
 import type { Backend } from '$kernels/backend';
-import { type DecodeMode, generate } from '$engine/generate';
+import { type DecodeMode, decodeSteps, type GenerateStep } from '$engine/generate';
 import { initModel } from '$engine/init';
 import { kvCacheTable } from '$engine/memory';
 import type { Model } from '$engine/model';
@@ -26,23 +26,38 @@ interface DecodeRun {
   cacheBytes: number[];
 }
 
-/** Generate on the engine with a counting backend, one tally of multiply-adds per step. */
-function countedDecode(model: Model, backend: Backend, prompt: number[], steps: number, mode: DecodeMode): DecodeRun {
-  const counter = countingBackend(backend);
-  const counted = model.withBackend(counter);
-  const run: DecodeRun = { mode, tokens: [], processed: [], macs: [], cacheBytes: [] };
-  generate(counted, prompt, {
-    maxNewTokens: steps,
-    attention: mode,
-    onStep: (s) => {
+/**
+ * One decode run on the engine with a counting backend, one tally of multiply-adds per step. It
+ * keeps its decoder, so a longer run continues where it stopped (the same tokens as a fresh run:
+ * decoding is deterministic) and a shorter one is a prefix of what is already computed.
+ */
+class CountedDecode {
+  readonly #counter: ReturnType<typeof countingBackend>;
+  readonly #steps: Iterator<GenerateStep>;
+  readonly #done: DecodeRun;
+
+  constructor(model: Model, backend: Backend, prompt: number[], readonly mode: DecodeMode) {
+    this.#counter = countingBackend(backend);
+    this.#steps = decodeSteps(model.withBackend(this.#counter), prompt, { attention: mode });
+    this.#done = { mode, tokens: [], processed: [], macs: [], cacheBytes: [] };
+  }
+
+  /** The first `steps` steps, running the engine for any not yet run. */
+  take(steps: number): DecodeRun {
+    const run = this.#done;
+    while (run.tokens.length < steps) {
+      this.#counter.reset();
+      const s = this.#steps.next().value as GenerateStep;
       run.tokens.push(s.token);
       run.processed.push(s.processed);
-      run.macs.push(counter.macs);
+      run.macs.push(this.#counter.macs);
       run.cacheBytes.push(s.cacheBytes);
-      counter.reset();
-    },
-  });
-  return run;
+    }
+    return {
+      mode: run.mode, tokens: run.tokens.slice(0, steps), processed: run.processed.slice(0, steps),
+      macs: run.macs.slice(0, steps), cacheBytes: run.cacheBytes.slice(0, steps),
+    };
+  }
 }
 
 const BYTES: Record<string, number> = { bf16: 2, fp32: 4, fp8: 1 };
@@ -65,8 +80,10 @@ export const notebook: Notebook = {
   cells: [
     cell('model', ['seed', 'backend'], (seed: number, backend: Backend) => initModel(tinyConfig(DEMO_DIMS), { seed }).withBackend(backend), { kind: 'engine', detail: 'a half-width tiny DeepSeek-V3 (d = 32), seeded random weights' }),
     cell('prompt', ['promptLength', 'seed'], (n: number, seed: number) => promptIds(n, 128, seed), { kind: 'derived', detail: 'token ids' }),
-    cell('runs', ['model', 'backend', 'prompt', 'newTokens'], (model: Model, backend: Backend, prompt: number[], steps: number): DecodeRun[] =>
-      (['recompute', 'full-cache', 'absorbed'] as const).map((mode) => countedDecode(model, backend, prompt, steps, mode)),
+    cell('decoders', ['model', 'backend', 'prompt'], (model: Model, backend: Backend, prompt: number[]) =>
+      (['recompute', 'full-cache', 'absorbed'] as const).map((mode) => new CountedDecode(model, backend, prompt, mode)),
+    { kind: 'engine', detail: 'one decoder per mode, run as far as the slider asks and kept to go further' }),
+    cell('runs', ['decoders', 'newTokens'], (decoders: CountedDecode[], steps: number): DecodeRun[] => decoders.map((d) => d.take(steps)),
     { kind: 'engine', detail: 'multiply-adds counted as the engine runs' }),
     cell('workChart', ['runs'], (runs: DecodeRun[]): LineChartData => ({
       kind: 'line',

@@ -44,31 +44,47 @@ export function checkMaxNewTokens(n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new EngineInputError(`max new tokens must be a non-negative integer (got ${n})`);
 }
 
-export function generate(model: Model, prompt: readonly number[], options: GenerateOptions): GenerateResult {
+export type DecodeOptions = Omit<GenerateOptions, 'maxNewTokens' | 'onStep' | 'stopTokens'>;
+
+/**
+ * The decode loop as an iterator: each next() runs one step (the first prefills the prompt) and
+ * yields it; it never ends by itself. generate() drains it; a caller can also pull steps as it
+ * needs them and keep the iterator to continue later (a lesson extends a run when a slider asks
+ * for more tokens), with the same tokens as one longer run.
+ */
+export function* decodeSteps(model: Model, prompt: readonly number[], options: DecodeOptions = {}): Generator<GenerateStep, never> {
   model.checkTokens(prompt);
-  checkMaxNewTokens(options.maxNewTokens);
   const sampling = options.sampling ?? { temperature: 0 };
   const rng = createRng(options.seed ?? 0);
   const V = model.config.vocab_size;
   const mode = options.attention ?? 'absorbed';
-  const stop = new Set(options.stopTokens ?? []);
-  const tokens: number[] = [];
-  const steps: GenerateStep[] = [];
   const seq = [...prompt];
-
   const cache = mode === 'recompute' ? null : model.createCache(mode);
   let pending: number[] = [...prompt]; // tokens not yet run through the model
-  while (tokens.length < options.maxNewTokens) {
+  for (;;) {
     const input = cache ? pending : seq;
     const out = model.forward(input, { cache });
     const next = pickToken(rowOf(out.logits, out.tokens - 1, V), sampling, rng);
-    tokens.push(next);
     seq.push(next);
-    const step = { token: next, processed: input.length, cacheBytes: cache ? cache.bytes : 0 };
+    pending = [next];
+    yield { token: next, processed: input.length, cacheBytes: cache ? cache.bytes : 0 };
+  }
+}
+
+export function generate(model: Model, prompt: readonly number[], options: GenerateOptions): GenerateResult {
+  model.checkTokens(prompt);
+  checkMaxNewTokens(options.maxNewTokens);
+  const stop = new Set(options.stopTokens ?? []);
+  const tokens: number[] = [];
+  const steps: GenerateStep[] = [];
+  if (options.maxNewTokens === 0) return { tokens, steps };
+  const decoder = decodeSteps(model, prompt, options);
+  while (tokens.length < options.maxNewTokens) {
+    const step = decoder.next().value;
+    tokens.push(step.token);
     steps.push(step);
     options.onStep?.(step, steps.length - 1);
-    pending = [next];
-    if (stop.has(next)) break;
+    if (stop.has(step.token)) break;
   }
   return { tokens, steps };
 }
