@@ -20,6 +20,8 @@ export class CellState {
   version = $state(0);
   /** When this cell last went pending (performance.now()), for progress indicators. */
   pendingSince = $state(0);
+  /** When this cell last produced a value (performance.now()); not reactive, for measurements. */
+  fulfilledAt = 0;
 }
 
 function message(e: unknown): string {
@@ -32,15 +34,23 @@ function message(e: unknown): string {
  * after a key press before any work starts. Recompute at the end of the current task instead: the
  * changes made by one event are still computed together, the picture is ready for the very next
  * paint, and a slow drag still computes only the newest value (the browser coalesces pointer
- * events while the page is busy). Generators are still pulled once per frame. This replaces a
- * method the runtime declares writable (`_computeSoon`); if a future runtime lacks it, the default
- * scheduling stays.
+ * events while the page is busy). A generator's next value is still pulled on the next frame: the
+ * runtime schedules those pulls through the same method (as "precomputes"), and pulling them in
+ * microtasks would run an animation to its end in one long task, frozen on screen. An input moved
+ * while an animation runs is taken up with its next frame. This replaces a method the runtime
+ * declares writable (`_computeSoon`); if a future runtime lacks it, the default scheduling stays.
  */
 function computeWithinTheTask(runtime: Runtime): void {
-  const rt = runtime as unknown as { _computeSoon?: unknown; _computeNow?: () => Promise<void>; _disposed?: boolean };
-  if (typeof rt._computeSoon !== 'function' || typeof rt._computeNow !== 'function') return;
+  const rt = runtime as unknown as {
+    _computeSoon?: () => Promise<void>; _computeNow?: () => Promise<void>; _disposed?: boolean; _precomputes?: unknown[];
+  };
+  if (typeof rt._computeSoon !== 'function' || typeof rt._computeNow !== 'function' || !Array.isArray(rt._precomputes)) return;
+  const onNextFrame = rt._computeSoon;
   const computeNow = rt._computeNow;
-  rt._computeSoon = () => Promise.resolve().then(() => (rt._disposed ? undefined : computeNow.call(rt)));
+  rt._computeSoon = function () {
+    if ((rt._precomputes?.length ?? 0) > 0) return onNextFrame.call(rt);
+    return Promise.resolve().then(() => (rt._disposed ? undefined : computeNow.call(rt)));
+  };
 }
 
 export class NotebookRuntime {
@@ -84,6 +94,7 @@ export class NotebookRuntime {
       fulfilled: (value: unknown) => {
         if (this.#disposed) return;
         state.value = value;
+        state.fulfilledAt = performance.now();
         state.status = 'fulfilled';
         state.error = null;
         state.version++;
@@ -147,6 +158,21 @@ export class NotebookRuntime {
       const poll = () => { if (this.#listeners.has(check)) { check(); if (this.#listeners.has(check)) requestAnimationFrame(poll); } };
       requestAnimationFrame(poll);
     });
+  }
+
+  /**
+   * Call `listener` after every change of a cell's status or value (synchronously, as it happens);
+   * returns the function that stops it. For measurements and tests: views read the cells' state.
+   */
+  subscribe(listener: () => void): () => void {
+    const l = () => listener();
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+
+  /** Every input change taken up by the runtime (cells may still be computing). */
+  get inputsTaken(): boolean {
+    return this.#takenCount === this.#setCount;
   }
 
   #notify(): void {
