@@ -21,7 +21,7 @@ export interface Captured {
   gate: Float32Array;
   /** The model's correction bias b (`mlp.gate.e_score_correction_bias`). */
   bias: Float32Array;
-  /** The routing the forward pass itself made (trace[l].routing). */
+  /** The routing the forward pass itself made (trace[l].routing); from captureRouterFrom, route() on the same u_t, as moeForward computes it. */
   traced: Routing;
   /** route() on the captured logits with the model's own settings reproduces `traced` exactly. */
   reproduces: boolean;
@@ -186,4 +186,39 @@ export function denseWeights(r: Routing, E: number): Float32Array {
 /** Rows of a row-major [rows, cols] matrix as number[][] (the formula scope's format). */
 export function rowsOf(a: ArrayLike<number>, rows: number, cols: number): number[][] {
   return Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => a[r * cols + c]));
+}
+
+/** Same typed arrays (the same memory, not just equal values) at every leaf of two weight trees. */
+function sameArrays(a: unknown, b: unknown): boolean {
+  if (a instanceof Float32Array || b instanceof Float32Array) {
+    return a instanceof Float32Array && b instanceof Float32Array && a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
+  }
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
+  const ka = Object.keys(a), kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => sameArrays((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/**
+ * The router of `model` over the prompt `base` captured, without running the model again: when
+ * every weight up to the MoE layer's router is the very same memory as base.model's (seeded init
+ * with `reuse` shares unchanged tensors), the MoE layer's input u_t is base.u exactly, so the
+ * logits are the engine's matmulT(u, gate) and the routing is route() on them, as moeForward would
+ * compute them. Otherwise it runs the model (captureRouter).
+ */
+export function captureRouterFrom(model: Model, base: Captured): Captured {
+  const layer = base.layer;
+  const mine = model.weights, theirs = base.model.weights;
+  const shared = mine.layers[layer]?.moe !== null && sameArrays(mine.embed, theirs.embed)
+    && mine.layers.slice(0, layer).every((w, l) => sameArrays(w, theirs.layers[l]))
+    && sameArrays(mine.layers[layer].attn, theirs.layers[layer].attn)
+    && sameArrays(mine.layers[layer].inputNorm, theirs.layers[layer].inputNorm)
+    && sameArrays(mine.layers[layer].postAttentionNorm, theirs.layers[layer].postAttentionNorm)
+    && model.config.hidden_size === base.model.config.hidden_size;
+  if (!shared) return captureRouter(model, base.prompt);
+  const moe = mine.layers[layer].moe!;
+  if (!moe.bias) throw new Error('captureRouterFrom: the MoE layer has no e_score_correction_bias (topk_method must be noaux_tc)');
+  const E = moe.gate.length / model.config.hidden_size;
+  const logits = model.backend.matmulT(base.u, moe.gate, base.tokens, model.config.hidden_size, E);
+  const traced = route(logits, base.tokens, moe.bias, model.router!);
+  return { model, prompt: base.prompt, tokens: base.tokens, layer, u: base.u, logits, gate: moe.gate, bias: moe.bias, traced, reproduces: true };
 }

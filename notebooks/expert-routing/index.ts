@@ -12,7 +12,7 @@ import { type RouterSettings, type Routing, route, topKIndices } from '$engine/r
 import { cell, type Notebook } from '$lib/notebook/types';
 import { REAL_CONFIGS, TINY_RAW, promptIds, tinyConfig } from '../_shared/models';
 import {
-  type Captured, type Clamp, type RouterChoice, binomial, captureRouter, denseWeights, entropyBits, expertLoad, groupDigits,
+  type Captured, type Clamp, type RouterChoice, binomial, captureRouter, captureRouterFrom, denseWeights, entropyBits, expertLoad, groupDigits,
   isGrouped, log10Big, routerChoice, rowsOf, usesBias,
 } from './helpers';
 
@@ -63,10 +63,24 @@ function routingModel(seed: number, E: number, backend: Backend): Model {
 /** The tiny model with each of N experts split into m: m*N experts of width W/m, top m*K, no group limit. */
 function segmentedModel(seed: number, m: number, backend: Backend): Model {
   const cfg = tinyConfig({ n_routed_experts: SEG_N * m, num_experts_per_tok: SEG_K * m, moe_intermediate_size: SEG_W / m, n_group: 1, topk_group: 1 });
-  return memoModel('seg', `${seed}/${m}`, () => initModel(cfg, { seed }), backend);
+  // Every tensor but the MoE layer's has the same name and shape for each m, so the same seeded
+  // values: the split models reuse the unsplit one's instead of drawing them again.
+  let reuse: Model | undefined;
+  if (m !== 1) {
+    segmentedModel(seed, 1, backend);
+    reuse = memos.seg.map.get(`${seed}/1`)?.base;
+  }
+  return memoModel('seg', `${seed}/${m}`, () => initModel(cfg, { seed, reuse }), backend);
 }
 
 const captures = new WeakMap<Model, Captured>();
+function rerouted(model: Model, base: Captured): Captured {
+  const hit = captures.get(model);
+  if (hit && hit.prompt === base.prompt) return hit;
+  const c = captureRouterFrom(model, base);
+  captures.set(model, c);
+  return c;
+}
 function captured(model: Model, prompt: number[]): Captured {
   const hit = captures.get(model);
   if (hit && hit.prompt.join() === prompt.join()) return hit;
@@ -507,9 +521,12 @@ export const notebook: Notebook = {
     // ---------------------------------------------------------- fine-grained segmentation
     cell('segRuns', ['seed', 'backend'], (seed: number, backend: Backend) => {
       const prompt = promptIds(SEG_PROMPT, TINY_RAW.vocab_size, seed);
-      return SEG_M.map((m) => ({ m, cap: captured(segmentedModel(seed, m, backend), prompt) }));
+      // The split models share every weight below the MoE layer's router with the unsplit one, so
+      // they see the same u_t: only the m = 1 model runs; the others route its captured u_t.
+      const base = captured(segmentedModel(seed, 1, backend), prompt);
+      return SEG_M.map((m) => ({ m, cap: m === 1 ? base : rerouted(segmentedModel(seed, m, backend), base) }));
     },
-    { kind: 'engine', detail: 'initModel(tinyConfig({ n_routed_experts: 16m, num_experts_per_tok: 2m, moe_intermediate_size: 24/m })), forward with trace' }),
+    { kind: 'engine', detail: 'initModel(tinyConfig({ n_routed_experts: 16m, num_experts_per_tok: 2m, moe_intermediate_size: 24/m })); the m = 1 model runs with trace, each model\'s router routes its u_t' }),
     cell('combosChart', ['m'], (m: number): LineChartData => ({
       kind: 'line',
       series: [
@@ -558,7 +575,7 @@ export const notebook: Notebook = {
       ];
       return {
         kind: 'table',
-        caption: `${SEG_N} experts of width ${SEG_W}, top-${SEG_K}, each split into m. Every column is a model the engine built and ran on a ${runs[0].cap.tokens}-token prompt (V3 router, no group limit).`,
+        caption: `${SEG_N} experts of width ${SEG_W}, top-${SEG_K}, each split into m. Every column is a model the engine built (its own seeded experts and router) routing the same ${runs[0].cap.tokens}-token prompt: the models share every weight below the router, so the m = 1 model runs and each router routes its u_t (V3 router, no group limit).`,
         columns: [{ key: 'what', label: 'Quantity' }, ...cols.map((c) => ({ key: c.key, label: c.label, align: 'right' as const }))],
         rows: rows.map(([key, label]) => ({ what: label, ...Object.fromEntries(cols.map((c) => [c.key, c.values[key]])) })),
       };
