@@ -1,7 +1,12 @@
 // `npm run bench:ui`: per lesson, in headless Chromium on the built site: first-load time (to every
 // cell computed), the JavaScript it downloads (raw and gzip), and slider latency: from the input
 // event (a real key press on the focused slider) to the updated figures laid out in the DOM, p50
-// and p95, at the lesson's defaults and with every slider at its maximum. `--json` prints one object.
+// and p95, at the lesson's defaults and with every slider at its maximum. Each slider is dragged a
+// step at a time in one direction, turning at its ends, so a lesson that keeps recent results sees
+// new values as a reader's drag would. Two latencies per press: to the first updated picture (every
+// cell the move touched has a new value: for an animation, its first frame) and to settled (every
+// cell done; an animation's last frame). They differ only where a cell animates (load-balancing
+// trains its three MoEs on screen). `--json` prints one object.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -31,7 +36,11 @@ const quantile = (xs, q) => {
 };
 
 await page.goto(new URL('lessons', base).href);
-const lessons = [...new Set(await page.$$eval('main a[href*="/lessons/"]', (as) => as.map((a) => new URL(a.href).pathname)))].sort();
+// NANOSEEK_BENCH_LESSONS=kv-cache,absorption measures only those.
+const only = (process.env.NANOSEEK_BENCH_LESSONS ?? '').split(',').filter(Boolean);
+const lessons = [...new Set(await page.$$eval('main a[href*="/lessons/"]', (as) => as.map((a) => new URL(a.href).pathname)))]
+  .filter((p) => only.length === 0 || only.some((w) => p.endsWith(`/${w}`)))
+  .sort();
 
 async function openLesson(href) {
   const scripts = [];
@@ -54,40 +63,71 @@ async function openLesson(href) {
   return { loadMs, jsBytes: raw, jsGzipBytes: gzip };
 }
 
-/** Latencies (ms) of `SAMPLES` key presses on each slider, alternating between two keys. */
-async function sliderLatencies(keys) {
+/** Latencies (ms) of `SAMPLES` key presses on each slider, dragging it and turning at its ends. */
+async function sliderLatencies(startKey) {
   // One control per input (an input shown in two sections has two).
   const sliders = [...new Map(await page.$$eval('.notebook .control[data-input] input[type=range]', (els) => els.map((e) => [e.closest('.control').getAttribute('data-input'), e.id]))).entries()];
-  const all = [];
+  const picture = [], settled = [];
   const perSlider = {};
   for (const [name, id] of sliders) {
     const el = page.locator(`#${id}`);
     await el.focus();
     await page.evaluate(async () => { await window.__nanoseek.runtime.idle(); });
-    // One listener records every input event's latency; each key press then waits for its sample.
+    // One listener records every input event's latencies; each key press then waits for its sample.
     // On window, so it runs after the page's own (delegated) input handler has moved the input.
     await page.evaluate((sliderId) => {
-      window.__latencies = [];
+      window.__samples = [];
       window.__benchListener && window.removeEventListener('input', window.__benchListener);
-      window.__benchListener = async (e) => {
+      window.__benchListener = (e) => {
         if (e.target.id !== sliderId) return;
         const t0 = e.timeStamp;
-        await window.__nanoseek.runtime.idle();
-        await Promise.resolve();
-        void document.body.offsetHeight; // style and layout of the updated figures
-        window.__latencies.push(performance.now() - t0);
+        const rt = window.__nanoseek.runtime;
+        const sample = { picture: NaN, settled: NaN };
+        // First picture: the runtime has taken the move and every cell has either not been touched
+        // or produced a value since (an animated cell may already be computing its next frame).
+        const shown = () => rt.inputsTaken && Object.values(rt.cells).every((c) => c.status !== 'pending' || c.fulfilledAt >= t0);
+        const done = new Promise((resolve) => {
+          const check = () => {
+            if (!shown()) return;
+            stop();
+            resolve();
+          };
+          const stop = rt.subscribe(check);
+          check();
+        });
+        (async () => {
+          await done;
+          await Promise.resolve();
+          void document.body.offsetHeight; // style and layout of the updated figures
+          sample.picture = performance.now() - t0;
+          await rt.idle();
+          await Promise.resolve();
+          void document.body.offsetHeight;
+          sample.settled = performance.now() - t0;
+          window.__samples.push(sample);
+        })();
       };
       window.addEventListener('input', window.__benchListener);
     }, id);
+    let key = startKey;
     for (let i = 0; i < SAMPLES; i++) {
-      await page.keyboard.press(keys[i % 2]);
-      await page.waitForFunction((n) => window.__latencies.length > n, i, { timeout: 30_000 });
+      const at = await el.evaluate((e) => (e.value === e.max ? 'max' : e.value === e.min ? 'min' : ''));
+      if (at === 'max') key = 'ArrowLeft';
+      else if (at === 'min') key = 'ArrowRight';
+      await page.keyboard.press(key);
+      await page.waitForFunction((n) => window.__samples.length > n, i, { timeout: 30_000 });
     }
-    const samples = await page.evaluate(() => window.__latencies);
-    perSlider[name] = { p50: quantile(samples, 0.5), p95: quantile(samples, 0.95) };
-    all.push(...samples);
+    const samples = await page.evaluate(() => window.__samples);
+    const p = samples.map((x) => x.picture), s = samples.map((x) => x.settled);
+    perSlider[name] = { p50: quantile(p, 0.5), p95: quantile(p, 0.95), settledP95: quantile(s, 0.95) };
+    picture.push(...p);
+    settled.push(...s);
   }
-  return { p50: quantile(all, 0.5), p95: quantile(all, 0.95), samples: all.length, perSlider };
+  return {
+    p50: quantile(picture, 0.5), p95: quantile(picture, 0.95),
+    settledP50: quantile(settled, 0.5), settledP95: quantile(settled, 0.95),
+    samples: picture.length, perSlider,
+  };
 }
 
 const results = [];
@@ -95,14 +135,14 @@ for (const path of lessons) {
   const href = new URL(path.replace(/^\//, ''), base).href;
   log(`[bench:ui] ${path}`);
   const load = await openLesson(href);
-  const defaults = await sliderLatencies(['ArrowRight', 'ArrowLeft']);
+  const defaults = await sliderLatencies('ArrowRight');
   // Every slider at its maximum, through the URL (as a shared link would set it).
   const maxima = await page.evaluate(() => window.__nanoseek.inputs.filter((i) => i.kind === 'range').map((i) => [i.name, i.max]));
   const params = new URLSearchParams(maxima.map(([n, v]) => [n, String(v)]));
   await page.goto(`${href}?${params}`, { waitUntil: 'load' });
   await page.waitForFunction(() => Boolean(window.__nanoseek?.runtime));
   await page.evaluate(async () => { await window.__nanoseek.runtime.idle(); });
-  const largest = await sliderLatencies(['ArrowLeft', 'ArrowRight']);
+  const largest = await sliderLatencies('ArrowLeft');
   results.push({ lesson: path, ...load, defaults, largest });
 }
 
@@ -113,8 +153,14 @@ await close();
 if (json) {
   console.log(JSON.stringify({ samplesPerSlider: SAMPLES, lessons: results }));
 } else {
-  console.log('lesson                         load ms   JS kB (gzip)   slider p50/p95 ms (defaults)   (largest)');
+  console.log('lesson                         load ms   JS kB (gzip)   picture p50/p95 ms: defaults   largest    settled p95: defaults  largest');
   for (const r of results) {
-    console.log(`${r.lesson.padEnd(30)} ${r.loadMs.toFixed(0).padStart(7)}   ${(r.jsBytes / 1024).toFixed(0).padStart(5)} (${(r.jsGzipBytes / 1024).toFixed(0)})   ${r.defaults.p50.toFixed(1).padStart(8)} / ${r.defaults.p95.toFixed(1).padEnd(8)}   ${r.largest.p50.toFixed(1)} / ${r.largest.p95.toFixed(1)}`);
+    const f = (x) => x.toFixed(1);
+    console.log(`${r.lesson.padEnd(30)} ${r.loadMs.toFixed(0).padStart(7)}   ${(r.jsBytes / 1024).toFixed(0).padStart(5)} (${(r.jsGzipBytes / 1024).toFixed(0)})   ${f(r.defaults.p50).padStart(8)} / ${f(r.defaults.p95).padEnd(8)} ${f(r.largest.p50)} / ${f(r.largest.p95).padEnd(8)} ${f(r.defaults.settledP95).padStart(8)}  ${f(r.largest.settledP95)}`);
+  }
+  console.log('\nworst sliders (picture p95 ms, defaults):');
+  for (const r of results) {
+    const worst = Object.entries(r.defaults.perSlider).sort((a, b) => b[1].p95 - a[1].p95).slice(0, 3);
+    console.log(`  ${r.lesson}: ${worst.map(([n, v]) => `${n} ${v.p95.toFixed(1)}`).join(', ')}`);
   }
 }
