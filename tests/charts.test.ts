@@ -15,6 +15,7 @@ import {
   describeHeatmap,
   heatmapDomain,
   heatmapPaths,
+  symbolsPath,
   legendFlow,
   linearTicks,
   logTicks,
@@ -25,7 +26,9 @@ import {
   truncate,
   wrapText,
 } from '../components/charts/chart-utils';
+import { symbol, symbolCircle } from '../components/charts/d3';
 import { formatNumber, formatTicks, MINUS } from '../components/charts/format';
+import { SERIES_SYMBOLS } from '../components/charts/series';
 import type { BarChartData, ChartData, HeatmapData, LineChartData, StatsData, TableData } from '../components/charts/types';
 import { exportFilename, mimeFor, styleText, svgSize, svgToString, toCsv } from '../src/lib/export';
 
@@ -131,6 +134,26 @@ describe('chart helpers', () => {
     expect(paths[1].d).toBe('M0,10h20v10h-20z');
     expect(heatmapPaths([NaN, 0.5], 1, 2, s, 4, 4)[0].level).toBe(-1);
     expect(cellsPath([[1, 2], [5, 5]], 2, 3, 10, 10, 1)).toBe('M21,11h8v8h-8z');
+  });
+
+  it('symbol paths: every series symbol, drawn at each point, shifted exactly', () => {
+    let checked = 0;
+    const numbers = (d: string) => (d.match(/-?\d+(\.\d+)?(e-?\d+)?/g) ?? []).map(Number);
+    for (const type of SERIES_SYMBOLS) {
+      // At the origin it is d3's own symbol path.
+      expect(symbolsPath(type, 64, [{ x: 0, y: 0 }])).toBe(symbol(type, 64)());
+      const one = symbolsPath(type, 64, [{ x: 0, y: 0 }]);
+      const two = symbolsPath(type, 64, [{ x: 0, y: 0 }, { x: 30, y: -12 }]);
+      expect(two.startsWith(one)).toBe(true);
+      if (/[^MLZ\d.,e-]/.test(one)) continue; // arcs and h/v mix other numbers with coordinates
+      // Lines only: coordinates alternate x, y, each shifted by the second point.
+      const a = numbers(one), b = numbers(two.slice(one.length));
+      expect(b.length).toBe(a.length);
+      b.forEach((v, i) => expect(Math.abs(v - (a[i] + (i % 2 === 0 ? 30 : -12)))).toBeLessThan(2e-3));
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(3);
+    expect(symbolsPath(symbolCircle, 64, [{ x: NaN, y: 1 }])).toBe('');
   });
 
   it('ticks: round values, binary-round for bytes, powers on log axes', () => {

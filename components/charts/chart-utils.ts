@@ -1,7 +1,7 @@
 // Pure helpers shared by the chart components: text measuring (estimated, so layout is the same in
 // Node, at prerender and in the browser), colour scales, ticks in each number format, heatmap paths
 // and the generated descriptions. No DOM.
-import { interpolateCividis, interpolateRdBu, interpolateViridis, scaleLog, tickStep, ticks as d3ticks } from './d3';
+import { interpolateCividis, interpolateRdBu, interpolateViridis, pathRound, scaleLog, type SymbolType, tickStep, ticks as d3ticks } from './d3';
 import { formatNumber, formatTicks, type NumberFormat } from './format';
 import type { Provenance } from './types';
 
@@ -436,4 +436,30 @@ export function describeBar(s: BarSummary): string {
   }
   if (s.highlight) text += ` Outlined: ${s.highlight.category}, ${s.highlight.label}.`;
   return `${text} Focus the chart and use the arrow keys to read each bar.`;
+}
+
+/**
+ * One symbol drawn at every point, as a single path: a series of 128 points is one element to
+ * update when its data changes, not 128 (each with its own transform).
+ */
+export function symbolsPath(type: SymbolType, size: number, points: readonly { x: number; y: number }[]): string {
+  const p = pathRound(3); // as d3's own shapes round
+  let dx = 0, dy = 0;
+  // d3's symbols draw around (0, 0) through a canvas-like context: shift every point they draw.
+  const shifted = {
+    moveTo: (x: number, y: number) => p.moveTo(x + dx, y + dy),
+    lineTo: (x: number, y: number) => p.lineTo(x + dx, y + dy),
+    closePath: () => p.closePath(),
+    arc: (x: number, y: number, r: number, a0: number, a1: number, ccw?: boolean) => p.arc(x + dx, y + dy, r, a0, a1, ccw),
+    bezierCurveTo: (x1: number, y1: number, x2: number, y2: number, x: number, y: number) => p.bezierCurveTo(x1 + dx, y1 + dy, x2 + dx, y2 + dy, x + dx, y + dy),
+    quadraticCurveTo: (x1: number, y1: number, x: number, y: number) => p.quadraticCurveTo(x1 + dx, y1 + dy, x + dx, y + dy),
+    rect: (x: number, y: number, w: number, h: number) => p.rect(x + dx, y + dy, w, h),
+  };
+  for (const pt of points) {
+    if (!Number.isFinite(pt.x) || !Number.isFinite(pt.y)) continue;
+    dx = pt.x;
+    dy = pt.y;
+    type.draw(shifted, size);
+  }
+  return p.toString();
 }

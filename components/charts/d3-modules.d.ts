@@ -81,3 +81,20 @@ declare module 'd3-shape' {
 declare module 'd3-color' {
   export function rgb(specifier: string): { r: number; g: number; b: number; opacity: number };
 }
+
+declare module 'd3-path' {
+  interface Path {
+    moveTo(x: number, y: number): void;
+    lineTo(x: number, y: number): void;
+    closePath(): void;
+    arc(x: number, y: number, r: number, a0: number, a1: number, ccw?: boolean): void;
+    arcTo(x1: number, y1: number, x2: number, y2: number, r: number): void;
+    bezierCurveTo(cpx1: number, cpy1: number, cpx2: number, cpy2: number, x: number, y: number): void;
+    quadraticCurveTo(cpx: number, cpy: number, x: number, y: number): void;
+    rect(x: number, y: number, w: number, h: number): void;
+    toString(): string;
+  }
+  export function path(): Path;
+  /** A path whose numbers are rounded to `digits` decimals (what d3's shapes use by default). */
+  export function pathRound(digits?: number): Path;
+}

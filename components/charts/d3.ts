@@ -6,5 +6,6 @@ export type { ScaleContinuous, ScaleLogarithmic, ScaleBand } from 'd3-scale';
 export { interpolateViridis, interpolateCividis, interpolateRdBu, interpolatePuOr } from 'd3-scale-chromatic';
 export { ticks, tickStep } from 'd3-array';
 export { rgb } from 'd3-color';
+export { pathRound } from 'd3-path';
 export { line, symbol, symbolCircle, symbolSquare, symbolTriangle, symbolDiamond, symbolCross, symbolStar, symbolWye } from 'd3-shape';
 export type { SymbolType } from 'd3-shape';
