@@ -34,6 +34,19 @@ describe('decodeSteps', () => {
     );
   });
 
+  it('forward with lastLogitsOnly gives the last row of the full logits', () => {
+    fc.assert(fc.property(arbConfig(), fc.integer({ min: 0, max: 1000 }), (cfg, seed) => {
+      const model = initModel(cfg, { seed });
+      const prompt = fc.sample(arbTokens(cfg.vocab_size, 1, 7), { seed, numRuns: 1 })[0];
+      const full = model.forward(prompt);
+      const last = model.forward(prompt, { lastLogitsOnly: true });
+      const V = cfg.vocab_size;
+      expect(last.logits.length).toBe(V);
+      expect(Array.from(last.logits)).toEqual(Array.from(full.logits.subarray((prompt.length - 1) * V)));
+      expect(Array.from(last.hidden)).toEqual(Array.from(full.hidden));
+    }), { numRuns: 30 });
+  });
+
   it('generate() stops at maxNewTokens, at a stop token, and runs nothing for 0 tokens', () => {
     const model = initModel(fc.sample(arbConfig(), { seed: 3, numRuns: 1 })[0], { seed: 3 });
     const long = generate(model, [1, 2, 3], { maxNewTokens: 6 });

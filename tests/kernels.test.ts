@@ -107,7 +107,8 @@ describe('parity with the reference', () => {
         const a = randomFloats(m * k, s), b = randomFloats(k * n, s + 1);
         expectClose(be[op](a, b, m, k, n), ref[op](a, b, m, k, n), reduction(k), `${be.name} ${op} ${m}x${k}x${n}`);
       };
-      for (const [m, k, n] of [[1, 1, 1], [1, 7, 1], [5, 1, 3], [3, 5, 7], [17, 33, 9]]) check(m, k, n, m + k + n);
+      // (Shapes that reach every block of the loop kernel: 8-column single rows, row pairs, 4 x 4 blocks, remainders.)
+      for (const [m, k, n] of [[1, 1, 1], [1, 7, 1], [5, 1, 3], [3, 5, 7], [17, 33, 9], [1, 33, 19], [2, 9, 13], [6, 5, 11]]) check(m, k, n, m + k + n);
       fc.assert(fc.property(dim(24), dim(48), dim(24), seed, (m, k, n, s) => check(m, k, n, s)), { numRuns: RUNS });
     });
   });

@@ -63,8 +63,8 @@ export function* decodeSteps(model: Model, prompt: readonly number[], options: D
   let pending: number[] = [...prompt]; // tokens not yet run through the model
   for (;;) {
     const input = cache ? pending : seq;
-    const out = model.forward(input, { cache });
-    const next = pickToken(rowOf(out.logits, out.tokens - 1, V), sampling, rng);
+    const out = model.forward(input, { cache, lastLogitsOnly: true });
+    const next = pickToken(rowOf(out.logits, 0, V), sampling, rng);
     seq.push(next);
     pending = [next];
     yield { token: next, processed: input.length, cacheBytes: cache ? cache.bytes : 0 };

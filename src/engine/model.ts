@@ -23,11 +23,16 @@ export interface ForwardOptions {
   cache?: KVCache | null;
   /** Return the internals lessons show. Off by default: nothing is kept when not asked for. */
   trace?: boolean;
+  /**
+   * Run lm_head on the last token only (what generation reads): logits is then [1, vocab]. The
+   * other tokens' logits cost d x vocab multiply-adds each and nobody reads them.
+   */
+  lastLogitsOnly?: boolean;
 }
 
 export interface ForwardResult {
   tokens: number;
-  /** Logits [T, vocab] for the new tokens. */
+  /** Logits [T, vocab] for the new tokens ([1, vocab], the last token's, with lastLogitsOnly). */
   logits: Float32Array;
   /** Final hidden states after model.norm [T, d] (what lm_head multiplies; the MTP input). */
   hidden: Float32Array;
@@ -126,7 +131,9 @@ export class Model {
       if (r.trace) traces.push(r.trace);
     });
     const hidden = be.rmsNorm(h, this.weights.norm, T, d, cfg.rms_norm_eps);
-    const logits = be.matmulT(hidden, this.weights.lmHead, T, d, cfg.vocab_size);
+    const logits = options.lastLogitsOnly
+      ? be.matmulT(hidden.subarray((T - 1) * d), this.weights.lmHead, 1, d, cfg.vocab_size)
+      : be.matmulT(hidden, this.weights.lmHead, T, d, cfg.vocab_size);
     return { tokens: T, logits, hidden, routing, trace: trace ? traces : null };
   }
 
