@@ -83,9 +83,14 @@ async function sliderLatencies(startKey) {
         const t0 = e.timeStamp;
         const rt = window.__nanoseek.runtime;
         const sample = { picture: NaN, settled: NaN };
-        // First picture: the runtime has taken the move and every cell has either not been touched
-        // or produced a value since (an animated cell may already be computing its next frame).
-        const shown = () => rt.inputsTaken && Object.values(rt.cells).every((c) => c.status !== 'pending' || c.fulfilledAt >= t0);
+        // First picture: the runtime has taken the move, and every figure on screen shows a value
+        // computed since, or was not touched by the move (an animated cell may already be computing
+        // its next frame). Figures off screen compute after that (settled).
+        const onScreen = [...document.querySelectorAll('figure.cell[data-cell]')].filter((f) => {
+          const r = f.getBoundingClientRect();
+          return r.bottom > 0 && r.top < innerHeight && r.width > 0;
+        }).map((f) => rt.cells[f.getAttribute('data-cell')]).filter(Boolean);
+        const shown = () => rt.inputsTaken && onScreen.every((c) => c.status !== 'pending' || c.fulfilledAt >= t0);
         const done = new Promise((resolve) => {
           const check = () => {
             if (!shown()) return;

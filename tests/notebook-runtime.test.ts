@@ -2,9 +2,12 @@
 // The bridge from @observablehq/runtime to Svelte state, on its own: a moved input is computed
 // within the task that moved it (no frame of waiting), only its dependents recompute, and an
 // animated cell (a generator) still advances one value per animation frame instead of running to
-// its end in microtasks (which froze the load-balancing lesson's training on screen).
+// its end in microtasks (which froze the load-balancing lesson's training on screen). With figures
+// watched on screen: what is on screen (and what it reads) computes within the task, the rest after
+// the next frame, one cell per task, and all of it before idle() resolves.
 import { describe, expect, it } from 'vitest';
 import { referenceBackend } from '../kernels/reference.js';
+import { CellPriority } from '../src/lib/notebook/priority.js';
 import { NotebookRuntime } from '../src/lib/notebook/runtime.svelte.js';
 import { cell, type Notebook } from '../src/lib/notebook/types.js';
 
@@ -75,5 +78,99 @@ describe('NotebookRuntime', () => {
     } finally {
       rt.dispose();
     }
+  });
+});
+
+/** A stand-in IntersectionObserver whose entries the test reports by hand. */
+class FakeScreen {
+  static last: FakeScreen | null = null;
+  readonly targets = new Set<Element>();
+  constructor(readonly callback: (entries: { target: Element; isIntersecting: boolean }[]) => void) {
+    FakeScreen.last = this;
+  }
+  observe(el: Element) { this.targets.add(el); }
+  unobserve(el: Element) { this.targets.delete(el); }
+  disconnect() { this.targets.clear(); }
+  report(on: Element[]) {
+    this.callback([...this.targets].map((target) => ({ target, isIntersecting: on.includes(target) })));
+  }
+}
+
+describe('what is on screen computes first', () => {
+  function lesson() {
+    const runs: string[] = [];
+    const nb: Notebook = {
+      inputs: [{ kind: 'range', name: 'x', label: 'x', min: 0, max: 10, step: 1, value: 1 }],
+      cells: [
+        cell('base', ['x'], (x: number) => { runs.push('base'); return x; }),
+        cell('seen', ['base'], (b: number) => { runs.push('seen'); return b + 1; }),
+        cell('heavy', ['x'], (x: number) => { runs.push('heavy'); return x * 10; }),
+        cell('below', ['heavy'], (h: number) => { runs.push('below'); return h + 1; }),
+      ],
+      sections: [],
+    };
+    return { nb, runs };
+  }
+
+  it('computes the figure on screen within the task, the rest after a frame, and idle() waits for all', async () => {
+    const saved = (globalThis as { IntersectionObserver?: unknown }).IntersectionObserver;
+    (globalThis as { IntersectionObserver?: unknown }).IntersectionObserver = FakeScreen;
+    const { nb, runs } = lesson();
+    const rt = new NotebookRuntime(nb, {}, referenceBackend);
+    try {
+      await rt.idle();
+      const seenEl = document.createElement('figure'), belowEl = document.createElement('figure');
+      const stopSeen = rt.observe(seenEl, 'seen');
+      rt.observe(belowEl, 'below');
+      FakeScreen.last!.report([seenEl]);
+      runs.length = 0;
+      rt.set('x', 5);
+      await drainMicrotasks();
+      expect(rt.cells.seen.value).toBe(6);
+      expect(runs).toEqual(['base', 'seen']); // heavy and below wait: nobody looks at them
+      expect(rt.cells.below.status).toBe('pending');
+      await rt.idle();
+      expect(rt.cells.below.value).toBe(51);
+      expect(runs.slice(2)).toEqual(['heavy', 'below']);
+
+      // A waiting cell whose figure comes on screen computes at once.
+      runs.length = 0;
+      rt.set('x', 2);
+      await drainMicrotasks();
+      expect(runs).toEqual(['base', 'seen']);
+      FakeScreen.last!.report([seenEl, belowEl]);
+      await drainMicrotasks();
+      expect(rt.cells.below.value).toBe(21);
+
+      // With nothing watched on screen any more, the next move still computes everything (later).
+      stopSeen();
+      runs.length = 0;
+      rt.set('x', 3);
+      await rt.idle();
+      expect(rt.cells.seen.value).toBe(4);
+      expect(rt.cells.below.value).toBe(31);
+    } finally {
+      rt.dispose();
+      (globalThis as { IntersectionObserver?: unknown }).IntersectionObserver = saved;
+    }
+  });
+
+  it('CellPriority: needed = shown cells and everything they read; until told, everything', () => {
+    const p = new CellPriority([
+      { name: 'a', inputs: ['x'] }, { name: 'b', inputs: ['a'] }, { name: 'c', inputs: ['x'] }, { name: 'd', inputs: ['b', 'c'] },
+    ]);
+    expect(['a', 'b', 'c', 'd'].every((n) => p.isNeeded(n))).toBe(true);
+    p.show('b', true);
+    expect(['a', 'b', 'c', 'd'].filter((n) => p.isNeeded(n))).toEqual(['a', 'b']);
+    p.show('d', true);
+    expect(['a', 'b', 'c', 'd'].filter((n) => p.isNeeded(n))).toEqual(['a', 'b', 'c', 'd']);
+    p.show('d', false);
+    p.show('b', false);
+    expect(['a', 'b', 'c', 'd'].filter((n) => p.isNeeded(n))).toEqual([]);
+    expect(p.turn('a')).toBeInstanceOf(Promise);
+    expect(p.waiting).toBe(1);
+    p.show('a', true);
+    expect(p.waiting).toBe(0);
+    p.dispose();
   });
 });

@@ -6,6 +6,7 @@
 // on mount and dispose() on destroy (events arriving after that are ignored).
 import { type Module, Runtime, type Variable } from '@observablehq/runtime';
 import type { Backend } from '../../../kernels/backend.js';
+import { CellPriority } from './priority.js';
 import type { CellSpec, InputValue, Notebook } from './types.js';
 
 export type CellStatus = 'pending' | 'fulfilled' | 'rejected';
@@ -64,12 +65,17 @@ export class NotebookRuntime {
   // Inputs set but not yet taken up by the runtime (it computes on the next animation frame).
   #setCount = 0;
   #takenCount = 0;
+  #priority: CellPriority;
+  /** Figures on the page -> the cell each draws, and whether it is on screen now. */
+  #figures = new Map<Element, { cell: string; on: boolean }>();
+  #screen: IntersectionObserver | null = null;
 
   constructor(notebook: Notebook, initial: Record<string, InputValue>, backend: Backend) {
     // Unknown names must be errors, not window globals (`name`, `status`...).
     this.#runtime = new Runtime(undefined, () => undefined);
     computeWithinTheTask(this.#runtime);
     const main = this.#runtime.module();
+    this.#priority = new CellPriority(notebook.cells);
     // Inputs are observed so the runtime always computes them (idle() counts on it).
     const observed = { fulfilled() {} };
     this.#backend = main.variable(observed).define('backend', [], () => backend);
@@ -108,13 +114,20 @@ export class NotebookRuntime {
       },
     };
     const run = spec.run as (...args: unknown[]) => unknown;
-    // A plain function, not an arrow: the runtime passes the cell's previous value as `this`.
-    main.variable(observer).define(spec.name, spec.inputs, function (this: unknown, ...args: unknown[]) {
+    const timed = (self: unknown, args: unknown[]) => {
       const t0 = performance.now();
-      const out = run.apply(this, args);
+      const out = run.apply(self, args);
       if (out instanceof Promise) return out.finally(() => { state.ms = performance.now() - t0; });
       state.ms = performance.now() - t0;
       return out;
+    };
+    const priority = this.#priority;
+    // A plain function, not an arrow: the runtime passes the cell's previous value as `this`.
+    main.variable(observer).define(spec.name, spec.inputs, function (this: unknown, ...args: unknown[]) {
+      // A cell nobody is looking at waits its turn (priority.ts); its inputs are ready by now.
+      const wait = priority.turn(spec.name);
+      if (!wait) return timed(this, args);
+      return wait.then(() => timed(this, args));
     });
   }
 
@@ -123,6 +136,7 @@ export class NotebookRuntime {
     const v = this.#inputs.get(name);
     if (!v || this.#disposed) return;
     this.values[name] = value;
+    this.#priority.inputMoved();
     const generation = ++this.#setCount;
     v.define(name, [], () => {
       // Called when the runtime computes this input: its dependents are pending by now.
@@ -179,7 +193,35 @@ export class NotebookRuntime {
     for (const l of [...this.#listeners]) l();
   }
 
+  /**
+   * Watch a figure drawing `cell`: while it is on screen (or within 200 px of it) the cell and what
+   * it reads compute first when an input moves. Returns the function that stops watching.
+   * Without IntersectionObserver every cell computes at once, as if all were on screen.
+   */
+  observe(el: Element, cell: string): () => void {
+    if (this.#disposed || typeof IntersectionObserver !== 'function') return () => {};
+    this.#screen ??= new IntersectionObserver((entries) => {
+      this.#priority.screenKnown();
+      for (const e of entries) {
+        const f = this.#figures.get(e.target);
+        if (!f || f.on === e.isIntersecting) continue;
+        f.on = e.isIntersecting;
+        this.#priority.show(f.cell, f.on);
+      }
+    }, { rootMargin: '200px 0px' });
+    this.#figures.set(el, { cell, on: false });
+    this.#screen.observe(el);
+    return () => {
+      const f = this.#figures.get(el);
+      this.#figures.delete(el);
+      this.#screen?.unobserve(el);
+      if (f?.on) this.#priority.show(f.cell, false);
+    };
+  }
+
   dispose(): void {
+    this.#priority.dispose();
+    this.#screen?.disconnect();
     this.#disposed = true;
     this.#listeners.clear();
     this.#runtime.dispose();
