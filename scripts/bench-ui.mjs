@@ -72,7 +72,11 @@ async function sliderLatencies(startKey) {
   for (const [name, id] of sliders) {
     const el = page.locator(`#${id}`);
     await el.focus();
-    await page.evaluate(async () => { await window.__nanoseek.runtime.idle(); });
+    // Focus scrolls the slider into view; the page learns what is on screen a frame later.
+    await page.evaluate(async () => {
+      await window.__nanoseek.runtime.idle();
+      for (let i = 0; i < 2; i++) await new Promise((r) => requestAnimationFrame(r));
+    });
     // One listener records every input event's latencies; each key press then waits for its sample.
     // On window, so it runs after the page's own (delegated) input handler has moved the input.
     await page.evaluate((sliderId) => {

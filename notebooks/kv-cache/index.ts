@@ -72,7 +72,7 @@ const DEMO_DIMS = {
 export const notebook: Notebook = {
   inputs: [
     { kind: 'range', name: 'seed', label: 'Weights seed', min: 0, max: 99, step: 1, value: 1, help: 'The tiny model is initialised from this seed: the same seed gives the same numbers everywhere.' },
-    { kind: 'range', name: 'promptLength', label: 'Prompt length', min: 2, max: 40, step: 1, value: 12, unit: 'tokens' },
+    { kind: 'range', name: 'promptLength', label: 'Prompt length', min: 2, max: 40, step: 1, value: 8, unit: 'tokens' },
     { kind: 'range', name: 'newTokens', label: 'Tokens to generate', min: 1, max: 20, step: 1, value: 10, unit: 'tokens' },
     { kind: 'range', name: 'context', label: 'Context length', min: 256, max: 131072, step: 1, value: 32768, log2: true, unit: 'tokens', format: formatTokens },
     { kind: 'select', name: 'precision', label: 'Cache precision', value: 'bf16', options: [{ value: 'fp32', label: 'FP32 (4 bytes)' }, { value: 'bf16', label: 'BF16 (2 bytes)' }, { value: 'fp8', label: 'FP8 (1 byte)' }] },
