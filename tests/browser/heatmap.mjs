@@ -3,7 +3,7 @@
 // the cells as vector paths (no canvas, no foreignObject) whose fills are the canvas's colours.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launch, open, waitForBackend } from './lib/browser.mjs';
+import { downloadBytes, launch, open, waitForBackend } from './lib/browser.mjs';
 
 /** @type {Awaited<ReturnType<typeof launch>>} */
 let browser;
@@ -55,14 +55,7 @@ describe('heatmap', () => {
     assert.notEqual(after.digest, before.digest, 'another head, other pixels');
 
     const [download] = await Promise.all([page.waitForEvent('download'), figure.getByRole('button', { name: 'Export SVG' }).click()]);
-    const text = await new Promise((resolve, reject) => {
-      download.createReadStream().then((s) => {
-        const chunks = [];
-        s.on('data', (c) => chunks.push(c));
-        s.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        s.on('error', reject);
-      }, reject);
-    });
+    const text = (await downloadBytes(download)).toString('utf8');
     const exported = await page.evaluate((svgText) => {
       const doc = new DOMParser().parseFromString(svgText, 'image/svg+xml');
       const fills = [...doc.querySelectorAll('g[shape-rendering="crispEdges"] > path[fill]')].map((p) => p.getAttribute('fill'));

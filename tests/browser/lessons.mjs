@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { launch, open, pageName, SCREENSHOT_DIR, settle, sitePaths, watchErrors } from './lib/browser.mjs';
+import { downloadBytes, launch, open, pageName, SCREENSHOT_DIR, settle, sitePaths, watchErrors } from './lib/browser.mjs';
 
 const probe = await launch();
 const lessons = (await sitePaths(probe.page)).filter((p) => p.startsWith('/lessons/'));
@@ -157,14 +157,7 @@ for (const path of lessons) {
       const { page } = browser;
       const figure = page.locator('figure.cell').filter({ has: page.getByRole('button', { name: 'Export SVG' }) }).first();
       const [svgDownload] = await Promise.all([page.waitForEvent('download'), figure.getByRole('button', { name: 'Export SVG' }).click()]);
-      const svgText = await new Promise((resolve, reject) => {
-        svgDownload.createReadStream().then((s) => {
-          const chunks = [];
-          s.on('data', (c) => chunks.push(c));
-          s.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-          s.on('error', reject);
-        }, reject);
-      });
+      const svgText = (await downloadBytes(svgDownload)).toString('utf8');
       assert.match(svgDownload.suggestedFilename(), /\.svg$/);
       const parsed = await page.evaluate((text) => {
         const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
@@ -176,14 +169,7 @@ for (const path of lessons) {
 
       const [pngDownload] = await Promise.all([page.waitForEvent('download'), figure.getByRole('button', { name: 'Export PNG' }).click()]);
       assert.match(pngDownload.suggestedFilename(), /\.png$/);
-      const png = await new Promise((resolve, reject) => {
-        pngDownload.createReadStream().then((s) => {
-          const chunks = [];
-          s.on('data', (c) => chunks.push(c));
-          s.on('end', () => resolve(Buffer.concat(chunks)));
-          s.on('error', reject);
-        }, reject);
-      });
+      const png = await downloadBytes(pngDownload);
       assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
       assert.ok(png.length > 1000, `PNG has content (${png.length} bytes)`);
     });

@@ -6,19 +6,6 @@
 // cell whose figure comes into view computes at once. Until the page has reported what is on
 // screen, every cell is needed.
 
-/** Runs `fn` in a new task after the next frame is painted (a task queued from rAF runs after the paint). */
-function afterNextPaint(fn: () => void): void {
-  const task = () => {
-    if (typeof MessageChannel === 'function') {
-      const channel = new MessageChannel();
-      channel.port1.onmessage = () => { channel.port1.close(); fn(); };
-      channel.port2.postMessage(null);
-    } else setTimeout(fn, 0);
-  };
-  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(task);
-  else task();
-}
-
 /** Runs `fn` in a new task, without waiting for a frame. */
 function nextTask(fn: () => void): void {
   if (typeof MessageChannel === 'function') {
@@ -26,6 +13,12 @@ function nextTask(fn: () => void): void {
     channel.port1.onmessage = () => { channel.port1.close(); fn(); };
     channel.port2.postMessage(null);
   } else setTimeout(fn, 0);
+}
+
+/** Runs `fn` in a new task after the next frame is painted (a task queued from rAF runs after the paint). */
+function afterNextPaint(fn: () => void): void {
+  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(() => nextTask(fn));
+  else nextTask(fn);
 }
 
 export class CellPriority {

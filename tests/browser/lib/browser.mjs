@@ -138,3 +138,11 @@ export async function sitePaths(page) {
 export function pageName(path) {
   return path.replace(/^\/+|\/+$/g, '').replace(/[^a-z0-9-]+/gi, '-') || 'index';
 }
+
+/** The bytes of a download (a playwright Download). */
+export async function downloadBytes(download) {
+  const stream = await download.createReadStream();
+  const chunks = [];
+  for await (const c of stream) chunks.push(c);
+  return Buffer.concat(chunks);
+}
