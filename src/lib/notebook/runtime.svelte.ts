@@ -194,7 +194,7 @@ export class NotebookRuntime {
   }
 
   /**
-   * Watch a figure drawing `cell`: while it is on screen (or within 200 px of it) the cell and what
+   * Watch a figure drawing `cell`: while any of it is on screen the cell and what
    * it reads compute first when an input moves. Returns the function that stops watching.
    * Without IntersectionObserver every cell computes at once, as if all were on screen.
    */
@@ -208,7 +208,7 @@ export class NotebookRuntime {
         f.on = e.isIntersecting;
         this.#priority.show(f.cell, f.on);
       }
-    }, { rootMargin: '200px 0px' });
+    });
     this.#figures.set(el, { cell, on: false });
     this.#screen.observe(el);
     return () => {
