@@ -72,11 +72,15 @@ async function sliderLatencies(startKey) {
   for (const [name, id] of sliders) {
     const el = page.locator(`#${id}`);
     await el.focus();
-    // Focus scrolls the slider into view; the page learns what is on screen a frame later.
-    await page.evaluate(async () => {
+    // A reader moving a slider watches the figures under it: the slider goes near the top of the
+    // screen (focus alone may leave it on the bottom edge). The page learns what is on screen a
+    // frame later.
+    await page.evaluate(async (sliderId) => {
+      const control = document.getElementById(sliderId).closest('.control');
+      window.scrollTo(0, control.getBoundingClientRect().top + window.scrollY - 80);
       await window.__nanoseek.runtime.idle();
       for (let i = 0; i < 2; i++) await new Promise((r) => requestAnimationFrame(r));
-    });
+    }, id);
     // One listener records every input event's latencies; each key press then waits for its sample.
     // On window, so it runs after the page's own (delegated) input handler has moved the input.
     await page.evaluate((sliderId) => {
