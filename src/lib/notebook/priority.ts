@@ -1,5 +1,5 @@
 // Which cells compute in the task that moved an input, and which wait their turn. A cell drawn by a
-// figure on (or near) the screen, and every cell it reads, is needed: it computes at once, so the
+// figure on screen, and every cell it reads, is needed: it computes at once, so the
 // picture the reader is looking at updates by the next frame. Every other cell waits, then computes
 // after that frame is painted, one cell per task, so a key press or a drag in between is handled
 // first (and makes the waiting work stale, so a drag computes only what is on screen). A waiting

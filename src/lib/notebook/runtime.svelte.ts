@@ -62,7 +62,7 @@ export class NotebookRuntime {
   #backend: Variable;
   #disposed = false;
   #listeners = new Set<() => void>();
-  // Inputs set but not yet taken up by the runtime (it computes on the next animation frame).
+  // Inputs set but not yet taken up by the runtime (it computes at the end of the task, or with the next frame during an animation).
   #setCount = 0;
   #takenCount = 0;
   #priority: CellPriority;
@@ -131,7 +131,7 @@ export class NotebookRuntime {
     });
   }
 
-  /** Move an input; the cells that depend on it recompute on the next frame. */
+  /** Move an input; the cells that depend on it recompute at the end of this task (see computeWithinTheTask and priority.ts). */
   set(name: string, value: InputValue): void {
     const v = this.#inputs.get(name);
     if (!v || this.#disposed) return;
@@ -157,7 +157,7 @@ export class NotebookRuntime {
 
   /** True when every input change has been taken up and no cell is computing. */
   get settled(): boolean {
-    return this.#takenCount === this.#setCount && Object.values(this.cells).every((c) => c.status !== 'pending');
+    return this.inputsTaken && Object.values(this.cells).every((c) => c.status !== 'pending');
   }
 
   /** Resolves once every input change has been computed and every cell has settled. */
