@@ -74,17 +74,11 @@ function segmentedModel(seed: number, m: number, backend: Backend): Model {
 }
 
 const captures = new WeakMap<Model, Captured>();
-function rerouted(model: Model, base: Captured): Captured {
-  const hit = captures.get(model);
-  if (hit && hit.prompt === base.prompt) return hit;
-  const c = captureRouterFrom(model, base);
-  captures.set(model, c);
-  return c;
-}
-function captured(model: Model, prompt: number[]): Captured {
+/** The model's router over the prompt, kept per model; with `from`, routed from that capture's u_t (captureRouterFrom). */
+function captured(model: Model, prompt: number[], from?: Captured): Captured {
   const hit = captures.get(model);
   if (hit && hit.prompt.join() === prompt.join()) return hit;
-  const c = captureRouter(model, prompt);
+  const c = from ? captureRouterFrom(model, from) : captureRouter(model, prompt);
   captures.set(model, c);
   return c;
 }
@@ -524,7 +518,7 @@ export const notebook: Notebook = {
       // The split models share every weight below the MoE layer's router with the unsplit one, so
       // they see the same u_t: only the m = 1 model runs; the others route its captured u_t.
       const base = captured(segmentedModel(seed, 1, backend), prompt);
-      return SEG_M.map((m) => ({ m, cap: m === 1 ? base : rerouted(segmentedModel(seed, m, backend), base) }));
+      return SEG_M.map((m) => ({ m, cap: m === 1 ? base : captured(segmentedModel(seed, m, backend), prompt, base) }));
     },
     { kind: 'engine', detail: 'initModel(tinyConfig({ n_routed_experts: 16m, num_experts_per_tok: 2m, moe_intermediate_size: 24/m })); the m = 1 model runs with trace, each model\'s router routes its u_t' }),
     cell('combosChart', ['m'], (m: number): LineChartData => ({
