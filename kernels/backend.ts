@@ -54,3 +54,10 @@ export function outBuffer(out: Float32Array | undefined, length: number, op: str
   if (out.length !== length) throw new RangeError(`${op}: out has length ${out.length}, expected ${length}`);
   return out;
 }
+
+/** causalAttention's output [nq, dv] (as outBuffer), after checking the optional weights buffer is [nq, nk]. */
+export function attentionOut(out: Float32Array | undefined, weights: Float32Array | undefined, nq: number, nk: number, dv: number): Float32Array {
+  const o = outBuffer(out, nq * dv, 'causalAttention');
+  if (weights && weights.length !== nq * nk) throw new RangeError(`causalAttention: weights has length ${weights.length}, expected ${nq * nk}`);
+  return o;
+}

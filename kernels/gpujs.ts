@@ -26,7 +26,7 @@
 //
 // gpu.js is imported lazily (dynamic import) so a page that merely imports this module does not
 // load gpu.js at build or prerender time.
-import { type Backend, outBuffer } from './backend.js';
+import { attentionOut, type Backend, outBuffer } from './backend.js';
 import * as ref from './reference.js';
 
 /** Modes of gpu.js 2.24 that can run a kernel (its 'gpu'/'async' modes are auto-pickers, 'dev' a mock). */
@@ -493,8 +493,7 @@ class GpuJsBackendImpl implements GpuJsBackend {
     scale: number, offset: number,
     out?: Float32Array, weights?: Float32Array,
   ): Float32Array {
-    const o = outBuffer(out, nq * dv, 'causalAttention');
-    if (weights && weights.length !== nq * nk) throw new RangeError(`causalAttention: weights has length ${weights.length}, expected ${nq * nk}`);
+    const o = attentionOut(out, weights, nq, nk, dv);
     if (nq === 0) return o;
     if (nk === 0 || dv === 0) {
       o.fill(0);

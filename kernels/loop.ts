@@ -4,7 +4,7 @@
 // - products are register-blocked: A·Bᵀ in 4 x 4 blocks of the output, A·B four rows of B at a time;
 // - RoPE's inverse frequencies are computed once per (dim, theta), not per element;
 // - softmax takes one exp per element and writes straight into the output.
-import { type Backend, outBuffer } from './backend.js';
+import { attentionOut, type Backend, outBuffer } from './backend.js';
 // RMSNorm and SwiGLU are single passes with nothing to tune: the reference's loops serve as they are.
 import { rmsNorm, swiglu } from './reference.js';
 
@@ -188,8 +188,7 @@ export function causalAttention(
   scale: number, offset: number,
   out?: Float32Array, weights?: Float32Array,
 ): Float32Array {
-  const o = outBuffer(out, nq * dv, 'causalAttention');
-  if (weights && weights.length !== nq * nk) throw new RangeError(`causalAttention: weights has length ${weights.length}, expected ${nq * nk}`);
+  const o = attentionOut(out, weights, nq, nk, dv);
   const p = new Float64Array(nk);
   const acc = new Float64Array(dv);
   for (let i = 0; i < nq; i++) {

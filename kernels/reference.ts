@@ -1,7 +1,7 @@
 // The reference backend: plain TypeScript loops, accumulating in float64 (JS numbers), storing
 // float32. It is the twin every accelerated kernel is tested against, and at the tiny sizes the
 // lessons use it is also the "plain loop" candidate in backend selection.
-import { type Backend, outBuffer } from './backend.js';
+import { attentionOut, type Backend, outBuffer } from './backend.js';
 
 export function matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
   const c = outBuffer(out, m * n, 'matmul');
@@ -90,8 +90,7 @@ export function causalAttention(
   scale: number, offset: number,
   out?: Float32Array, weights?: Float32Array,
 ): Float32Array {
-  const o = outBuffer(out, nq * dv, 'causalAttention');
-  if (weights && weights.length !== nq * nk) throw new RangeError(`causalAttention: weights has length ${weights.length}, expected ${nq * nk}`);
+  const o = attentionOut(out, weights, nq, nk, dv);
   const scores = new Float64Array(nk);
   const acc = new Float64Array(dv);
   for (let i = 0; i < nq; i++) {
