@@ -9,16 +9,10 @@ import { decodeCost } from '../src/engine/cost.js';
 import { generate } from '../src/engine/generate.js';
 import { initModel } from '../src/engine/init.js';
 import { MtpDrafter, speculate } from '../src/engine/speculate.js';
+import { TINY_CONFIG_JSON } from '../src/engine/tiny.js';
 
-/** Golden case b's shapes (max_position_embeddings raised so a 1024 context is in range). */
-export const BENCH_CONFIG: DeepSeekConfig = parseConfig({
-  vocab_size: 128, hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4,
-  q_lora_rank: 48, kv_lora_rank: 32, qk_nope_head_dim: 16, qk_rope_head_dim: 8, v_head_dim: 12,
-  n_routed_experts: 16, n_shared_experts: 1, num_experts_per_tok: 4, moe_intermediate_size: 24,
-  n_group: 4, topk_group: 2, routed_scaling_factor: 2.5, norm_topk_prob: true, scoring_func: 'sigmoid',
-  topk_method: 'noaux_tc', first_k_dense_replace: 1, num_nextn_predict_layers: 1,
-  max_position_embeddings: 4096, rope_theta: 10000, rope_scaling: null,
-}, { file: 'bench config' });
+/** The lessons' tiny model: golden case b's shapes (max_position_embeddings raised so a 1024 context is in range). */
+export const BENCH_CONFIG: DeepSeekConfig = parseConfig(TINY_CONFIG_JSON, { file: 'bench config' });
 
 export interface EngineBenchRow {
   path: AttentionPath;

@@ -1,18 +1,12 @@
 // Models the lessons build in the page: the tiny DeepSeek-V3 (golden case b's shapes) with seeded
 // random weights, and the published DeepSeek-V2 / V3 configs for the at-scale tables.
 import { type DeepSeekConfig, parseConfig } from '$engine/config';
+import { TINY_CONFIG_JSON } from '$engine/tiny';
 import v2 from '../../static/configs/deepseek-v2.json';
 import v3 from '../../static/configs/deepseek-v3.json';
 
 /** The tiny model's config.json keys (golden case b's shapes, context raised for the sliders). */
-export const TINY_RAW = {
-  vocab_size: 128, hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4,
-  q_lora_rank: 48, kv_lora_rank: 32, qk_nope_head_dim: 16, qk_rope_head_dim: 8, v_head_dim: 12,
-  n_routed_experts: 16, n_shared_experts: 1, num_experts_per_tok: 4, moe_intermediate_size: 24,
-  n_group: 4, topk_group: 2, routed_scaling_factor: 2.5, norm_topk_prob: true, scoring_func: 'sigmoid',
-  topk_method: 'noaux_tc', first_k_dense_replace: 1, num_nextn_predict_layers: 1,
-  max_position_embeddings: 4096, rope_theta: 10000, rope_scaling: null,
-} as const;
+export const TINY_RAW = TINY_CONFIG_JSON;
 
 /** The tiny config with some keys changed (validated: a bad combination throws a ConfigError). */
 export function tinyConfig(overrides: Record<string, unknown> = {}): DeepSeekConfig {
