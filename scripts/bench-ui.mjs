@@ -13,13 +13,13 @@ import { gzipSync } from 'node:zlib';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
-import { ensureBuild, ROOT, serveStatic } from './serve.mjs';
+import { ensureBuildOrExit, ROOT, serveStatic } from './serve.mjs';
 
 const json = process.argv.includes('--json');
 const SAMPLES = Number(process.env.NANOSEEK_BENCH_SAMPLES ?? 20);
 const log = json ? () => {} : (...a) => console.error(...a);
 
-await ensureBuild();
+await ensureBuildOrExit();
 const { url: base, close } = await serveStatic({ port: 0 });
 const profile = await mkdtemp(join(tmpdir(), 'nanoseek-bench-'));
 const context = await chromium.launchPersistentContext(profile, {

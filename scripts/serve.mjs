@@ -85,6 +85,16 @@ export async function ensureBuild({ root = ROOT, force = false, log = console.lo
   return true;
 }
 
+/** ensureBuild() for a command-line script: a failed build prints its reason and exits 1. */
+export async function ensureBuildOrExit() {
+  try {
+    await ensureBuild();
+  } catch (err) {
+    console.error(`[nanoseek] ${err.message}`);
+    process.exit(1);
+  }
+}
+
 async function fileInfo(file) {
   try {
     const st = await stat(file);

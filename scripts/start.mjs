@@ -1,6 +1,6 @@
 // `npm start`: build the site if build/ is missing or older than the sources, then serve it on
 // 127.0.0.1 (PORT, default 4173, or the next free port) and print the URL.
-import { BUILD_DIR, ensureBuild, serveStatic } from './serve.mjs';
+import { BUILD_DIR, ensureBuildOrExit, serveStatic } from './serve.mjs';
 
 const port = process.env.PORT ? Number(process.env.PORT) : 4173;
 const host = process.env.HOST || '127.0.0.1';
@@ -9,12 +9,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1);
 }
 
-try {
-  await ensureBuild();
-} catch (err) {
-  console.error(`[nanoseek] ${err.message}`);
-  process.exit(1);
-}
+await ensureBuildOrExit();
 
 const { url, close } = await serveStatic({ dir: BUILD_DIR, host, port, quiet: !process.env.VERBOSE });
 console.log(`\n  nanoseek is being served at ${url}\n  (static files from build/; Ctrl+C to stop)\n`);

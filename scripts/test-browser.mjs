@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureBuild, ROOT, serveStatic } from './serve.mjs';
+import { ensureBuildOrExit, ROOT, serveStatic } from './serve.mjs';
 
 const started = performance.now();
 const chromium = process.env.NANOSEEK_CHROMIUM || process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -36,12 +36,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-try {
-  await ensureBuild();
-} catch (err) {
-  console.error(`[nanoseek] ${err.message}`);
-  process.exit(1);
-}
+await ensureBuildOrExit();
 
 const screenshots = join(ROOT, 'screenshots');
 mkdirSync(screenshots, { recursive: true });
