@@ -1,4 +1,4 @@
-// The golden cases in ../shared/golden (answers of an independent float64 PyTorch implementation),
+// The golden cases in tests/fixtures/golden (answers of an independent float64 PyTorch implementation),
 // matched through the CLI as a user would run it. Tolerances from golden/README.md: logits and MTP
 // logits 1e-3, gate weights 1e-4, expert sets, groups and greedy tokens exact.
 import { readFileSync } from 'node:fs';

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goldenDir } from './helpers/paths.js';
 import { parseConfig, type DeepSeekConfig } from '../src/engine/config.js';
 import { ConfigError, EngineInputError } from '../src/engine/errors.js';
 import {
@@ -15,11 +16,6 @@ import {
 } from '../src/engine/memory.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sharedDir = (() => {
-  const beside = path.resolve(repoRoot, '../shared');
-  if (existsSync(path.join(beside, 'golden'))) return beside;
-  return process.env.NANOSEEK_SHARED ? path.resolve(process.env.NANOSEEK_SHARED) : beside;
-})();
 const rawConfig = (name: string): unknown => JSON.parse(readFileSync(path.join(repoRoot, 'static/configs', name), 'utf8'));
 const load = (name: string): DeepSeekConfig => parseConfig(rawConfig(name), { file: name, allowRopeScaling: true });
 
@@ -128,7 +124,7 @@ describe('kvCacheTable on DeepSeek-V2 and the tiny golden model', () => {
   });
 
   it('drops the default GQA-8 row when 8 does not properly divide n_h', () => {
-    const tiny = parseConfig(JSON.parse(readFileSync(path.join(sharedDir, 'golden/b_moe_mtp_tiny/config.json'), 'utf8')));
+    const tiny = parseConfig(JSON.parse(readFileSync(path.join(goldenDir('b_moe_mtp_tiny'), 'config.json'), 'utf8')));
     const rows = kvCacheTable(tiny, { context: 9 });
     expect(rows.map((r) => r.scheme)).toEqual(['MHA', 'MQA', 'MLA']);
     // 4 heads x (16 + 8) + 4 x 12 = 96 + 48 = 144; MLA 32 + 8 = 40; MQA 24 + 12 = 36 (MQA is smaller here)

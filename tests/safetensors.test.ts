@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goldenDir } from './helpers/paths.js';
 import {
   bf16ToF32,
   f16ToF32,
@@ -14,13 +15,7 @@ import { CheckpointError } from '../src/engine/errors.js';
 import { parseConfig } from '../src/engine/config.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sharedDir = (() => {
-  const beside = path.resolve(repoRoot, '../shared');
-  if (existsSync(path.join(beside, 'golden'))) return beside;
-  if (process.env.NANOSEEK_SHARED) return path.resolve(process.env.NANOSEEK_SHARED);
-  return beside;
-})();
-const golden = (name: string, file: string) => path.join(sharedDir, 'golden', name, file);
+const golden = (name: string, file: string) => path.join(goldenDir(name), file);
 
 // ------------------------------------------------------------------------------------------------
 // Building raw files by hand, for the malformed cases and the F16/BF16/F64 cases.
