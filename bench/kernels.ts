@@ -77,6 +77,7 @@ export interface BenchResult {
 export const FLOP_COUNTS: Record<OpName, string> = {
   matmul: '2*m*k*n',
   matmulT: '2*m*k*n',
+  matmulTN: '2*m*k*n',
   softmaxRows: '5*rows*cols',
   rmsNorm: '4*rows*cols',
   rope: '3*rows*dim',
@@ -91,6 +92,7 @@ export function benchShape(op: OpName, s: number): { dims: number[]; flops: numb
   switch (op) {
     case 'matmul':
     case 'matmulT':
+    case 'matmulTN':
       return { dims: [s, s, s], flops: 2 * s * s * s };
     case 'softmaxRows':
       return { dims: [s, s], flops: 5 * s * s };

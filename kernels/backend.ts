@@ -13,6 +13,12 @@ export interface Backend {
   /** C[m,n] = A[m,k] @ B[n,k]^T: a Linear layer `x @ W.T` with W stored [out, in]. */
   matmulT(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array;
 
+  /**
+   * C[m,n] = A[k,m]^T @ B[k,n]: the weight gradient of a Linear. For y = x W^T with x [T,in],
+   * W [out,in] and dy [T,out]: dW = matmulTN(dy, x, out, T, in).
+   */
+  matmulTN(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array;
+
   /** Softmax over each row of x[rows, cols] (numerically stable: the row max is subtracted first). */
   softmaxRows(x: Float32Array, rows: number, cols: number, out?: Float32Array): Float32Array;
 
@@ -45,7 +51,7 @@ export interface Backend {
 }
 
 /** Every op name, in a fixed order (for selection tables, benchmarks and parity tests). */
-export const OP_NAMES = ['matmul', 'matmulT', 'softmaxRows', 'rmsNorm', 'rope', 'swiglu', 'causalAttention'] as const;
+export const OP_NAMES = ['matmul', 'matmulT', 'matmulTN', 'softmaxRows', 'rmsNorm', 'rope', 'swiglu', 'causalAttention'] as const;
 export type OpName = (typeof OP_NAMES)[number];
 
 /** Allocate `out` when absent, or check its length when given. */

@@ -15,6 +15,7 @@ export function countingBackend(inner: Backend): CountingBackend {
     reset() { be.macs = 0; },
     matmul(a, b, m, k, n, out) { be.macs += m * k * n; return inner.matmul(a, b, m, k, n, out); },
     matmulT(a, b, m, k, n, out) { be.macs += m * k * n; return inner.matmulT(a, b, m, k, n, out); },
+    matmulTN(a, b, m, k, n, out) { be.macs += m * k * n; return inner.matmulTN(a, b, m, k, n, out); },
     softmaxRows: (x, rows, cols, out) => inner.softmaxRows(x, rows, cols, out),
     rmsNorm: (x, w, rows, cols, eps, out) => inner.rmsNorm(x, w, rows, cols, eps, out),
     rope: (x, rows, dim, positions, theta, out) => inner.rope(x, rows, dim, positions, theta, out),

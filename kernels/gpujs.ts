@@ -27,6 +27,7 @@
 // gpu.js is imported lazily (dynamic import) so a page that merely imports this module does not
 // load gpu.js at build or prerender time.
 import { attentionOut, type Backend, outBuffer } from './backend.js';
+import * as loop from './loop.js';
 import * as ref from './reference.js';
 
 /** Modes of gpu.js 2.24 that can run a kernel (its 'gpu'/'async' modes are auto-pickers, 'dev' a mock). */
@@ -449,6 +450,12 @@ class GpuJsBackendImpl implements GpuJsBackend {
     if (k === 0) return c.fill(0);
     const r = this.#run('matmulT', [n, m], { k }, [exact(a, m * k, 'matmulT: a'), exact(b, n * k, 'matmulT: b')]);
     return store(r, c, m, n, 'matmulT');
+  }
+
+  // The weight gradient runs on the CPU loop: it is a training-only op and the trainer calls it
+  // on the CPU anyway (no GL readback per step).
+  matmulTN(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
+    return loop.matmulTN(a, b, m, k, n, out);
   }
 
   softmaxRows(x: Float32Array, rows: number, cols: number, out?: Float32Array): Float32Array {

@@ -134,6 +134,32 @@ export function matmul(a: Float32Array, b: Float32Array, m: number, k: number, n
   return c;
 }
 
+/**
+ * C[m,n] = A[k,m]^T @ B[k,n]: for each output row i, the rows of B scaled by column i of A are
+ * added into a float64 row accumulator, four steps of k at a time (as matmul).
+ */
+export function matmulTN(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
+  const c = outBuffer(out, m * n, 'matmulTN');
+  const row = new Float64Array(n);
+  const k4 = k - (k % 4);
+  for (let i = 0; i < m; i++) {
+    row.fill(0);
+    let p = 0;
+    for (; p < k4; p += 4) {
+      const x0 = a[p * m + i], x1 = a[(p + 1) * m + i], x2 = a[(p + 2) * m + i], x3 = a[(p + 3) * m + i];
+      const o0 = p * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
+      for (let j = 0; j < n; j++) row[j] += x0 * b[o0 + j] + x1 * b[o1 + j] + x2 * b[o2 + j] + x3 * b[o3 + j];
+    }
+    for (; p < k; p++) {
+      const x = a[p * m + i], o = p * n;
+      for (let j = 0; j < n; j++) row[j] += x * b[o + j];
+    }
+    const co = i * n;
+    for (let j = 0; j < n; j++) c[co + j] = row[j];
+  }
+  return c;
+}
+
 export function softmaxRows(x: Float32Array, rows: number, cols: number, out?: Float32Array): Float32Array {
   const y = outBuffer(out, rows * cols, 'softmaxRows');
   for (let r = 0; r < rows; r++) {
@@ -221,5 +247,5 @@ export function causalAttention(
 /** The tuned loop as one backend ("loop" in reports: the plain TypedArray loop of the benchmarks). */
 export const loopBackend: Backend = {
   name: 'loop',
-  matmul, matmulT, softmaxRows, rmsNorm, rope, swiglu, causalAttention,
+  matmul, matmulT, matmulTN, softmaxRows, rmsNorm, rope, swiglu, causalAttention,
 };

@@ -33,6 +33,22 @@ export function matmulT(a: Float32Array, b: Float32Array, m: number, k: number, 
   return c;
 }
 
+export function matmulTN(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
+  const c = outBuffer(out, m * n, 'matmulTN');
+  const acc = new Float64Array(m * n);
+  for (let p = 0; p < k; p++) {
+    const ao = p * m, bo = p * n;
+    for (let i = 0; i < m; i++) {
+      const x = a[ao + i];
+      if (x === 0) continue;
+      const co = i * n;
+      for (let j = 0; j < n; j++) acc[co + j] += x * b[bo + j];
+    }
+  }
+  for (let i = 0; i < m * n; i++) c[i] = acc[i];
+  return c;
+}
+
 export function softmaxRows(x: Float32Array, rows: number, cols: number, out?: Float32Array): Float32Array {
   const y = outBuffer(out, rows * cols, 'softmaxRows');
   for (let r = 0; r < rows; r++) {
@@ -120,5 +136,5 @@ export function causalAttention(
 /** The reference backend as one object. */
 export const referenceBackend: Backend = {
   name: 'reference',
-  matmul, matmulT, softmaxRows, rmsNorm, rope, swiglu, causalAttention,
+  matmul, matmulT, matmulTN, softmaxRows, rmsNorm, rope, swiglu, causalAttention,
 };

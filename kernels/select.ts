@@ -50,6 +50,7 @@ export function opSize(op: OpName, dims: readonly number[]): number {
   switch (op) {
     case 'matmul':
     case 'matmulT':
+    case 'matmulTN':
       return Math.cbrt(dims[0] * dims[1] * dims[2]);
     case 'softmaxRows':
     case 'rmsNorm':
@@ -103,7 +104,8 @@ export function makeWorkload(op: OpName, dims: readonly number[], seed = 1): Wor
   const label = d.join('x');
   switch (op) {
     case 'matmul':
-    case 'matmulT': {
+    case 'matmulT':
+    case 'matmulTN': {
       const [m, k, n] = d;
       const a = randomFloats(m * k, seed), b = randomFloats(k * n, seed + 1), out = new Float32Array(m * n);
       return { op, dims: d, label, work: m * k * n, run: (be) => be[op](a, b, m, k, n, out) };
@@ -147,6 +149,7 @@ export function makeWorkload(op: OpName, dims: readonly number[], seed = 1): Wor
 export const MEASURE_SHAPES: Readonly<Record<OpName, Readonly<Record<BucketName, readonly number[]>>>> = {
   matmul: { small: [16, 32, 64], medium: [32, 128, 512], large: [64, 384, 768] },
   matmulT: { small: [16, 32, 64], medium: [32, 128, 512], large: [64, 384, 768] },
+  matmulTN: { small: [32, 16, 64], medium: [128, 128, 256], large: [384, 256, 768] },
   softmaxRows: { small: [8, 128], medium: [64, 256], large: [256, 512] },
   rmsNorm: { small: [8, 128], medium: [64, 256], large: [256, 512] },
   rope: { small: [8, 128], medium: [64, 256], large: [256, 512] },
@@ -158,6 +161,7 @@ export const MEASURE_SHAPES: Readonly<Record<OpName, Readonly<Record<BucketName,
 const PROBE_SHAPES: Readonly<Record<OpName, readonly number[]>> = {
   matmul: [3, 5, 7],
   matmulT: [3, 5, 7],
+  matmulTN: [3, 5, 7],
   softmaxRows: [3, 7],
   rmsNorm: [3, 6],
   rope: [3, 6],
@@ -404,6 +408,9 @@ class AutoBackend implements SelectedBackend {
   }
   matmulT(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
     return this.#call('matmulT', Math.cbrt(m * k * n), (be) => be.matmulT(a, b, m, k, n, out));
+  }
+  matmulTN(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
+    return this.#call('matmulTN', Math.cbrt(m * k * n), (be) => be.matmulTN(a, b, m, k, n, out));
   }
   softmaxRows(x: Float32Array, rows: number, cols: number, out?: Float32Array): Float32Array {
     return this.#call('softmaxRows', Math.sqrt(rows * cols), (be) => be.softmaxRows(x, rows, cols, out));
@@ -695,7 +702,7 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
     measureMs: 0,
     gpuJsLoadMs: loadMs.value,
     buckets,
-    sizeRule: 'size = cbrt(m*k*n) for matmul/matmulT, sqrt(rows*cols) for softmaxRows/rmsNorm/rope, sqrt(n) for swiglu, ' +
+    sizeRule: 'size = cbrt(m*k*n) for matmul/matmulT/matmulTN, sqrt(rows*cols) for softmaxRows/rmsNorm/rope, sqrt(n) for swiglu, ' +
       'cbrt(nq*nk*(dk+dv)/2) for causalAttention; small <= 64 < medium <= 256 < large',
     candidates: candidates.map((c) => c.report),
     ops: {} as Record<OpName, OpReport>,

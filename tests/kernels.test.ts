@@ -101,7 +101,7 @@ function forEachGpu(check: (be: Backend) => void): void {
 }
 
 describe('parity with the reference', () => {
-  it.each(['matmul', 'matmulT'] as const)('%s', (op) => {
+  it.each(['matmul', 'matmulT', 'matmulTN'] as const)('%s', (op) => {
     forEachGpu((be) => {
       const check = (m: number, k: number, n: number, s: number): void => {
         const a = randomFloats(m * k, s), b = randomFloats(k * n, s + 1);
@@ -111,6 +111,15 @@ describe('parity with the reference', () => {
       for (const [m, k, n] of [[1, 1, 1], [1, 7, 1], [5, 1, 3], [3, 5, 7], [17, 33, 9], [1, 33, 19], [2, 9, 13], [6, 5, 11]]) check(m, k, n, m + k + n);
       fc.assert(fc.property(dim(24), dim(48), dim(24), seed, (m, k, n, s) => check(m, k, n, s)), { numRuns: RUNS });
     });
+  });
+
+  it('matmulTN is matmul of the transposed A (the reference against itself, through an explicit transpose)', () => {
+    fc.assert(fc.property(dim(12), dim(20), dim(12), seed, (m, k, n, s) => {
+      const a = randomFloats(k * m, s), b = randomFloats(k * n, s + 1);
+      const at = new Float32Array(m * k);
+      for (let p = 0; p < k; p++) for (let i = 0; i < m; i++) at[i * k + p] = a[p * m + i];
+      expectClose(ref.matmulTN(a, b, m, k, n), ref.matmul(at, b, m, k, n), reduction(k), `matmulTN ${m}x${k}x${n}`);
+    }), { numRuns: RUNS });
   });
 
   it('softmaxRows', () => {
@@ -241,6 +250,7 @@ const zeros: Backend = {
   name: 'zeros',
   matmul: (_a, _b, m, _k, n, out) => (out ?? new Float32Array(m * n)).fill(0),
   matmulT: (_a, _b, m, _k, n, out) => (out ?? new Float32Array(m * n)).fill(0),
+  matmulTN: (_a, _b, m, _k, n, out) => (out ?? new Float32Array(m * n)).fill(0),
   softmaxRows: (_x, r, c, out) => (out ?? new Float32Array(r * c)).fill(0),
   rmsNorm: (_x, _w, r, c, _e, out) => (out ?? new Float32Array(r * c)).fill(0),
   rope: (_x, r, d, _p, _t, out) => (out ?? new Float32Array(r * d)).fill(0),
