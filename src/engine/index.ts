@@ -16,3 +16,4 @@ export * from './memory.js';
 export * from './safetensors.js';
 export * from './load.js';
 export * from './absorption.js';
+export * from './tokenizer.js';
