@@ -14,6 +14,7 @@
 // wrong as a CheckpointError naming the file and, where it applies, the tensor. It never reads past
 // the buffer, and it copies every tensor into its own (aligned) Float32Array, because data_offsets
 // need not be multiples of 4 and a Float32Array view of an unaligned offset is not allowed.
+import { decodeFp8Bytes, encodeTensorBytes, type StorageDtype } from './numerics/storage.js';
 import { CheckpointError } from './errors.js';
 
 /** One tensor as read: its dtype in the file, its shape, and its values converted to float32. */
@@ -37,10 +38,12 @@ export interface SafetensorsFile {
 export interface TensorToWrite {
   shape: readonly number[];
   data: Float32Array;
+  /** Stored dtype (default F32); other dtypes are rounded to nearest even by numerics/storage.ts. */
+  dtype?: StorageDtype;
 }
 
 /** Bytes per element of each dtype this reader converts to float32. */
-export const SUPPORTED_DTYPES: Readonly<Record<string, number>> = Object.freeze({ F32: 4, F16: 2, BF16: 2, F64: 8 });
+export const SUPPORTED_DTYPES: Readonly<Record<string, number>> = Object.freeze({ F32: 4, F16: 2, BF16: 2, F64: 8, F8_E4M3: 1, F8_E5M2: 1 });
 
 /** Larger headers are refused as absurd (the format's own reference reader uses the same limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -236,6 +239,10 @@ function decode(view: DataView, u8: Uint8Array, start: number, end: number, dtyp
       else for (let i = 0; i < n; i++) out[i] = bf16ToF32(view.getUint16(start + 2 * i, true));
       break;
     }
+    case 'F8_E4M3':
+    case 'F8_E5M2':
+      decodeFp8Bytes(dtype, u8.subarray(start, end), out);
+      break;
     case 'F64':
       for (let i = 0; i < n; i++) out[i] = view.getFloat64(start + 8 * i, true);
       break;
@@ -285,6 +292,7 @@ export function writeSafetensors(
   setOwn(header, '__metadata__', meta);
 
   let offset = 0;
+  const encoded: (Uint8Array | null)[] = []; // bytes of the tensors not stored as F32
   for (const [name, t] of items) {
     if (name === '__metadata__') throw new CheckpointError(file, name, 'is a reserved name');
     let elements = 1;
@@ -296,8 +304,11 @@ export function writeSafetensors(
     if (t.data.length !== elements) {
       throw new CheckpointError(file, name, `has ${t.data.length} values but shape ${JSON.stringify(t.shape)} needs ${elements}`);
     }
-    setOwn(header, name, { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + 4 * elements] });
-    offset += 4 * elements;
+    const bytes = t.dtype && t.dtype !== 'F32' ? encodeTensorBytes(t.dtype, t.data) : null;
+    encoded.push(bytes);
+    const size = bytes ? bytes.byteLength : 4 * elements;
+    setOwn(header, name, { dtype: t.dtype ?? 'F32', shape: [...t.shape], data_offsets: [offset, offset + size] });
+    offset += size;
   }
 
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -309,7 +320,9 @@ export function writeSafetensors(
   out.fill(0x20, 8 + json.length, 8 + padded); // spaces: still valid JSON
 
   let pos = 8 + padded;
-  for (const [, t] of items) {
+  for (const [i, [, t]] of items.entries()) {
+    const bytes = encoded[i];
+    if (bytes) { out.set(bytes, pos); pos += bytes.byteLength; continue; }
     if (LITTLE_ENDIAN) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
     else for (let i = 0; i < t.data.length; i++) view.setFloat32(pos + 4 * i, t.data[i]!, true);
     pos += t.data.byteLength;
