@@ -109,7 +109,7 @@ describe('caches hold what MLA promises', () => {
             // The cached rows are the traced c_KV and k_rope of those tokens, exactly.
             out.trace!.forEach((t, l) => {
               expect(Array.from(cache.layers[l].ckv.view(tokens.length))).toEqual(Array.from(t.attention.ckv));
-              expect(Array.from(cache.layers[l].kpe.view(tokens.length))).toEqual(Array.from(t.attention.kRope));
+              expect(Array.from(cache.layers[l].kPe.view(tokens.length))).toEqual(Array.from(t.attention.kPe));
             });
           }
         }

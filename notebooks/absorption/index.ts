@@ -50,7 +50,7 @@ interface PathRun {
   elementsPerToken: number;
   /** Latent paths: per layer, the cached c_KV [context, d_c] and k^R [context, d_h^R]. */
   ckv: Float32Array[];
-  kpe: Float32Array[];
+  kPe: Float32Array[];
 }
 
 interface DecodeStep {
@@ -113,7 +113,7 @@ function decodeOn(model: Model, tokens: number[], path: AttentionPath): PathRun 
     cacheBytes: st.cache.bytes,
     elementsPerToken: st.cache.layers[0].elementsPerToken,
     ckv: latent ? st.cache.layers.map((l) => l.ckv.view(n).slice()) : [],
-    kpe: latent ? st.cache.layers.map((l) => l.kpe.view(n).slice()) : [],
+    kPe: latent ? st.cache.layers.map((l) => l.kPe.view(n).slice()) : [],
   };
 }
 
@@ -415,7 +415,7 @@ export const notebook: Notebook = {
         qr: Array.from(tr.q.subarray(head * qk + nope, (head + 1) * qk)),
         qlat: Array.from(tr.qLatent!.subarray(head * dc, (head + 1) * dc)),
         c: nested(abs.ckv[layer], N, dc),
-        kR: nested(abs.kpe[layer], N, dr),
+        kR: nested(abs.kPe[layer], N, dr),
         w: Array.from(tr.weights.subarray(head * N, (head + 1) * N)),
         scale: 1 / Math.sqrt(qk),
         heads: cfg.num_attention_heads,

@@ -107,9 +107,9 @@ function rebuild(runs: Runs, layer: number): Rebuilt {
   const nh = cfg.num_attention_heads, nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dv = cfg.v_head_dim, dc = cfg.kv_lora_rank;
   const qk = nope + dr, n = PROMPT;
   const lat = runs.absorbed.cache.layers[layer], full = runs.full.cache.layers[layer];
-  const ckv = lat.ckv.view(n), kr = lat.kpe.view(n);
+  const ckv = lat.ckv.view(n), kr = lat.kPe.view(n);
   // The decompression the engine's decompressed path runs: [n, d_c] x kv_b_proj^T -> [n, n_h (d_h + d_v)].
-  const kv = be.matmulT(ckv, runs.model.weights.layers[layer].attn.kvB, n, dc, nh * (nope + dv));
+  const kv = be.matmulT(ckv, runs.model.weights.layers[layer].attn.kvBProj, n, dc, nh * (nope + dv));
   const kc = new Float32Array(n * nh * nope), vc = new Float32Array(n * nh * dv);
   const kcFull = new Float32Array(n * nh * nope), vcFull = new Float32Array(n * nh * dv);
   const krFull: Float32Array[] = [];
@@ -234,7 +234,7 @@ export const notebook: Notebook = {
         return { kind: 'stats', items: [{ label: 'k^R cached per token', value: 0, unit: 'numbers', note: 'd_h^R = 0: no rotary key, so attention gets no position signal at all' }] };
       }
       return cacheHeatmap(rb.kr, dr, step, runs.prompt, `rotary dimension (d_h^R = ${dr}), rotated by the token's position`, 'k^R value');
-    }, { kind: 'engine', detail: 'cache.layers[layer].kpe, the absorbed path\'s cache' }),
+    }, { kind: 'engine', detail: 'cache.layers[layer].kPe, the absorbed path\'s cache' }),
     cell('stepStats', ['runs', 'step', 'layer'], (runs: Runs, step: number, layer: string): StatsData => {
       const cfg = runs.model.config;
       const { nh, dh, dv, dc } = dims(cfg);
@@ -343,7 +343,7 @@ export const notebook: Notebook = {
 
     cell('scope', ['runs', 'rebuilt', 'step'], (runs: Runs, rb: Rebuilt, step: number) => {
       const { nh, dh, dr, dv, dc } = dims(runs.model.config);
-      const kvB = runs.model.weights.layers[rb.layer].attn.kvB; // [n_h (d_h + d_v), d_c]: W^UK_i rows then W^UV_i rows, per head
+      const kvB = runs.model.weights.layers[rb.layer].attn.kvBProj; // [n_h (d_h + d_v), d_c]: W^UK_i rows then W^UV_i rows, per head
       const Wuk: number[][] = [], Wuv: number[][] = [];
       for (let h = 0; h < nh; h++) {
         const base = h * (dh + dv);

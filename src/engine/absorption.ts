@@ -53,13 +53,13 @@ export function headMatrices(model: Model, layer: number, head: number): HeadMat
   if (head < 0 || head >= cfg.num_attention_heads) throw new RangeError(`headMatrices: no head ${head}`);
   const nope = cfg.qk_nope_head_dim, dv = cfg.v_head_dim, dc = cfg.kv_lora_rank, d = cfg.hidden_size, qk = qkHeadDim(cfg);
   const queryInput = cfg.q_lora_rank ?? d;
-  const q = (w.qB ?? w.q)!;
+  const q = (w.qBProj ?? w.qProj)!;
   const wUQ = Float64Array.from(q.subarray(head * qk * queryInput, (head * qk + nope) * queryInput));
-  const wUK = Float64Array.from(w.kvB.subarray(head * (nope + dv) * dc, (head * (nope + dv) + nope) * dc));
-  const wUV = Float64Array.from(w.kvB.subarray((head * (nope + dv) + nope) * dc, (head + 1) * (nope + dv) * dc));
+  const wUK = Float64Array.from(w.kvBProj.subarray(head * (nope + dv) * dc, (head * (nope + dv) + nope) * dc));
+  const wUV = Float64Array.from(w.kvBProj.subarray((head * (nope + dv) + nope) * dc, (head + 1) * (nope + dv) * dc));
   const wO = new Float64Array(d * dv);
   const oCols = cfg.num_attention_heads * dv;
-  for (let r = 0; r < d; r++) for (let c = 0; c < dv; c++) wO[r * dv + c] = w.o[r * oCols + head * dv + c];
+  for (let r = 0; r < d; r++) for (let c = 0; c < dv; c++) wO[r * dv + c] = w.oProj[r * oCols + head * dv + c];
   return {
     layer, head, queryInput, wUQ, wUK, wUV, wO,
     absorbedQK: product(transpose(wUQ, nope, queryInput), wUK, queryInput, nope, dc),
@@ -117,9 +117,9 @@ export function ropeAbsorption(model: Model, tokens: readonly number[], layer: n
   const nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dc = cfg.kv_lora_rank;
   const m = headMatrices(model, layer, head);
   const qC = (t: number) => tr.attention.q.subarray((t * nh + head) * qk, (t * nh + head) * qk + nope);
-  const qR = (t: number) => tr.attention.q.subarray((t * nh + head) * qk + nope, (t * nh + head + 1) * qk);
+  const qPe = (t: number) => tr.attention.q.subarray((t * nh + head) * qk + nope, (t * nh + head + 1) * qk);
   const c = (j: number) => tr.attention.ckv.subarray(j * dc, (j + 1) * dc);
-  const kR = (j: number) => tr.attention.kRope.subarray(j * dr, (j + 1) * dr);
+  const kPe = (j: number) => tr.attention.kPe.subarray(j * dr, (j + 1) * dr);
   const absorb = (q: ArrayLike<number>) => product(q, m.wUK, 1, nope, dc); // W_UK^T q (as a row)
   // Per key: k^C_j = W_UK c_j, and its rotation at position j; computed once, used by every query.
   const kC = Array.from({ length: T }, (_, j) => product(m.wUK, c(j), nope, dc, 1));
@@ -137,8 +137,8 @@ export function ropeAbsorption(model: Model, tokens: readonly number[], layer: n
       r.coupledExact[i] = dot(qRot, kCRot[j]);
       r.coupledAbsorbed[i] = dot(qLatCoupled, c(j));
       r.coupledError[i] = Math.abs(r.coupledExact[i] - r.coupledAbsorbed[i]);
-      r.decoupledExact[i] = dot(qC(t), kC[j]) + dot(qR(t), kR(j));
-      r.decoupledAbsorbed[i] = dot(qLat, c(j)) + dot(qR(t), kR(j));
+      r.decoupledExact[i] = dot(qC(t), kC[j]) + dot(qPe(t), kPe(j));
+      r.decoupledAbsorbed[i] = dot(qLat, c(j)) + dot(qPe(t), kPe(j));
       r.decoupledError[i] = Math.abs(r.decoupledExact[i] - r.decoupledAbsorbed[i]);
       maxC = Math.max(maxC, r.coupledError[i]);
       maxD = Math.max(maxD, r.decoupledError[i]);

@@ -30,14 +30,14 @@ class Rows {
 export class LayerCache {
   length = 0;
   readonly ckv: Rows; // latent paths: [T, d_c]
-  readonly kpe: Rows; // latent paths: [T, d_h^R]
+  readonly kPe: Rows; // latent paths: [T, d_h^R]
   readonly k: Rows[]; // full-cache: per head [T, qk]
   readonly v: Rows[]; // full-cache: per head [T, d_v]
 
   constructor(readonly path: AttentionPath, cfg: DeepSeekConfig, capacity = 16) {
     const latent = path !== 'full-cache';
     this.ckv = new Rows(cfg.kv_lora_rank, latent ? capacity : 0);
-    this.kpe = new Rows(cfg.qk_rope_head_dim, latent ? capacity : 0);
+    this.kPe = new Rows(cfg.qk_rope_head_dim, latent ? capacity : 0);
     const heads = latent ? 0 : cfg.num_attention_heads;
     this.k = Array.from({ length: heads }, () => new Rows(qkHeadDim(cfg), capacity));
     this.v = Array.from({ length: heads }, () => new Rows(cfg.v_head_dim, capacity));
@@ -46,7 +46,7 @@ export class LayerCache {
   /** Numbers stored per cached token (elements, not bytes). */
   get elementsPerToken(): number {
     if (this.path === 'full-cache') return this.k.length * (this.k[0]?.width ?? 0) + this.v.length * (this.v[0]?.width ?? 0);
-    return this.ckv.width + this.kpe.width;
+    return this.ckv.width + this.kPe.width;
   }
 
   reserve(tokens: number): void {
@@ -55,7 +55,7 @@ export class LayerCache {
       for (const r of this.v) r.ensure(tokens);
     } else {
       this.ckv.ensure(tokens);
-      this.kpe.ensure(tokens);
+      this.kPe.ensure(tokens);
     }
   }
 }

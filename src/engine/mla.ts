@@ -20,7 +20,7 @@ export interface AttentionTrace {
   /** Normalised c_KV of the new tokens [T, d_c]. */
   ckv: Float32Array;
   /** Rotated k^R of the new tokens [T, d_h^R]. */
-  kRope: Float32Array;
+  kPe: Float32Array;
   /** Queries of the new tokens after RoPE on their rope part [T, n_h * (d_h + d_h^R)]. */
   q: Float32Array;
   /** Absorbed path only: W_UK,i^T q^C_i per head [n_h, T, d_c]. */
@@ -49,7 +49,7 @@ interface Projected {
   /** Normalised c_KV [T, d_c]. */
   ckv: Float32Array;
   /** Rotated k^R [T, d_h^R]. */
-  kpe: Float32Array;
+  kPe: Float32Array;
 }
 
 /** The projections every path shares: queries, c_KV and k^R of the new tokens. */
@@ -57,25 +57,25 @@ function project(be: Backend, cfg: DeepSeekConfig, w: AttentionWeights, x: Float
   const d = cfg.hidden_size, nh = cfg.num_attention_heads, qk = qkHeadDim(cfg);
   const nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dc = cfg.kv_lora_rank;
   let q: Float32Array;
-  if (w.q) {
-    q = be.matmulT(x, w.q, T, d, nh * qk);
+  if (w.qProj) {
+    q = be.matmulT(x, w.qProj, T, d, nh * qk);
   } else {
     const rq = cfg.q_lora_rank!;
-    const cq = be.rmsNorm(be.matmulT(x, w.qA!, T, d, rq), w.qANorm!, T, rq, cfg.rms_norm_eps);
-    q = be.matmulT(cq, w.qB!, T, rq, nh * qk);
+    const cq = be.rmsNorm(be.matmulT(x, w.qAProj!, T, d, rq), w.qALayernorm!, T, rq, cfg.rms_norm_eps);
+    q = be.matmulT(cq, w.qBProj!, T, rq, nh * qk);
   }
-  const kvA = be.matmulT(x, w.kvA, T, d, dc + dr);
-  const ckv = be.rmsNorm(sliceColumns(kvA, T, dc + dr, 0, dc), w.kvANorm, T, dc, cfg.rms_norm_eps);
+  const compressedKv = be.matmulT(x, w.kvAProjWithMqa, T, d, dc + dr);
+  const ckv = be.rmsNorm(sliceColumns(compressedKv, T, dc + dr, 0, dc), w.kvALayernorm, T, dc, cfg.rms_norm_eps);
   const positions = Array.from({ length: T }, (_, t) => start + t);
-  const kpe = be.rope(sliceColumns(kvA, T, dc + dr, dc, dr), T, dr, positions, cfg.rope_theta);
+  const kPe = be.rope(sliceColumns(compressedKv, T, dc + dr, dc, dr), T, dr, positions, cfg.rope_theta);
   if (dr > 0) {
     // Rotate every head's q^R in one call: rows (t, head) with position start + t.
     const rows = T * nh;
-    const qpe = sliceColumns(q, rows, qk, nope, dr);
-    const qpePos = Array.from({ length: rows }, (_, r) => start + Math.floor(r / nh));
-    putColumns(q, qk, be.rope(qpe, rows, dr, qpePos, cfg.rope_theta), rows, nope, dr);
+    const qPe = sliceColumns(q, rows, qk, nope, dr);
+    const qPePos = Array.from({ length: rows }, (_, r) => start + Math.floor(r / nh));
+    putColumns(q, qk, be.rope(qPe, rows, dr, qPePos, cfg.rope_theta), rows, nope, dr);
   }
-  return { q, ckv, kpe };
+  return { q, ckv, kPe };
 }
 
 /**
@@ -94,7 +94,7 @@ export function mlaForward(
   if (cache && cache.length !== start) throw new Error(`mlaForward: cache holds ${cache.length} tokens but the new tokens start at ${start}`);
   if (!cache && start !== 0) throw new Error('mlaForward: without a cache the tokens must start at position 0');
 
-  const { q, ckv, kpe } = project(be, cfg, w, x, T, start);
+  const { q, ckv, kPe } = project(be, cfg, w, x, T, start);
   const N = start + T; // tokens visible to the last query
   const path: AttentionPath | 'recompute' = cache ? cache.path : 'recompute';
   const heads = new Float32Array(T * nh * dv); // [T, n_h * d_v]
@@ -108,21 +108,21 @@ export function mlaForward(
     const c = cache!;
     c.reserve(N);
     c.ckv.data.set(ckv, start * dc);
-    c.kpe.data.set(kpe, start * dr);
+    c.kPe.data.set(kPe, start * dr);
     c.length = N;
-    const ckvAll = c.ckv.view(N), kpeAll = c.kpe.view(N);
-    // Stack heads as rows (head-major): qLat [n_h*T, d_c], qRope [n_h*T, d_h^R].
+    const ckvAll = c.ckv.view(N), kPeAll = c.kPe.view(N);
+    // Stack heads as rows (head-major): qLat [n_h*T, d_c], qPe [n_h*T, d_h^R].
     const qLat = new Float32Array(nh * T * dc);
-    const qRope = new Float32Array(nh * T * dr);
+    const qPe = new Float32Array(nh * T * dr);
     for (let h = 0; h < nh; h++) {
       const qh = headQuery(h);
-      const wUK = w.kvB.subarray(h * (nope + dv) * dc, (h * (nope + dv) + nope) * dc); // [nope, d_c]
+      const wUK = w.kvBProj.subarray(h * (nope + dv) * dc, (h * (nope + dv) + nope) * dc); // [nope, d_c]
       be.matmul(sliceColumns(qh, T, qk, 0, nope), wUK, T, nope, dc, qLat.subarray(h * T * dc, (h + 1) * T * dc));
-      sliceColumns(qh, T, qk, nope, dr, qRope.subarray(h * T * dr, (h + 1) * T * dr));
+      sliceColumns(qh, T, qk, nope, dr, qPe.subarray(h * T * dr, (h + 1) * T * dr));
     }
     const scores = be.matmulT(qLat, ckvAll, nh * T, dc, N);
     if (dr > 0) {
-      const ropeScores = be.matmulT(qRope, kpeAll, nh * T, dr, N);
+      const ropeScores = be.matmulT(qPe, kPeAll, nh * T, dr, N);
       for (let i = 0; i < scores.length; i++) scores[i] += ropeScores[i];
     }
     for (let r = 0; r < nh * T; r++) {
@@ -133,7 +133,7 @@ export function mlaForward(
     if (weights) weights.set(probs);
     const oLat = be.matmul(probs, ckvAll, nh * T, N, dc); // [n_h*T, d_c]
     for (let h = 0; h < nh; h++) {
-      const wUV = w.kvB.subarray((h * (nope + dv) + nope) * dc, (h + 1) * (nope + dv) * dc); // [d_v, d_c]
+      const wUV = w.kvBProj.subarray((h * (nope + dv) + nope) * dc, (h + 1) * (nope + dv) * dc); // [d_v, d_c]
       const oh = be.matmulT(oLat.subarray(h * T * dc, (h + 1) * T * dc), wUV, T, dc, dv);
       putColumns(heads, nh * dv, oh, T, h * dv, dv);
     }
@@ -142,30 +142,30 @@ export function mlaForward(
     // K and V per head, from the cached (or given) latents, or from the full cache.
     let keysOf: (h: number) => Float32Array;
     let valuesOf: (h: number) => Float32Array;
-    const decompress = (ckvAll: Float32Array, kpeAll: Float32Array, rows: number) => {
-      const kv = be.matmulT(ckvAll, w.kvB, rows, dc, nh * (nope + dv)); // [rows, n_h*(nope+v)]
+    const decompress = (ckvAll: Float32Array, kPeAll: Float32Array, rows: number) => {
+      const kv = be.matmulT(ckvAll, w.kvBProj, rows, dc, nh * (nope + dv)); // [rows, n_h*(nope+v)]
       const K = (h: number) => {
         const k = new Float32Array(rows * qk);
         putColumns(k, qk, sliceColumns(kv, rows, nh * (nope + dv), h * (nope + dv), nope), rows, 0, nope);
-        putColumns(k, qk, kpeAll, rows, nope, dr);
+        putColumns(k, qk, kPeAll, rows, nope, dr);
         return k;
       };
       const V = (h: number) => sliceColumns(kv, rows, nh * (nope + dv), h * (nope + dv) + nope, dv);
       return { K, V };
     };
     if (path === 'recompute') {
-      ({ K: keysOf, V: valuesOf } = decompress(ckv, kpe, T));
+      ({ K: keysOf, V: valuesOf } = decompress(ckv, kPe, T));
     } else if (path === 'decompressed') {
       const c = cache!;
       c.reserve(N);
       c.ckv.data.set(ckv, start * dc);
-      c.kpe.data.set(kpe, start * dr);
+      c.kPe.data.set(kPe, start * dr);
       c.length = N;
-      ({ K: keysOf, V: valuesOf } = decompress(c.ckv.view(N), c.kpe.view(N), N));
+      ({ K: keysOf, V: valuesOf } = decompress(c.ckv.view(N), c.kPe.view(N), N));
     } else {
       const c = cache!;
       c.reserve(N);
-      const fresh = decompress(ckv, kpe, T);
+      const fresh = decompress(ckv, kPe, T);
       for (let h = 0; h < nh; h++) {
         c.k[h].data.set(fresh.K(h), start * qk);
         c.v[h].data.set(fresh.V(h), start * dv);
@@ -183,9 +183,9 @@ export function mlaForward(
     }
   }
 
-  const out = be.matmulT(heads, w.o, T, nh * dv, cfg.hidden_size);
+  const out = be.matmulT(heads, w.oProj, T, nh * dv, cfg.hidden_size);
   return {
     out,
-    trace: trace ? { ckv, kRope: kpe, q, qLatent, weights: weights!, keys: N } : null,
+    trace: trace ? { ckv, kPe, q, qLatent, weights: weights!, keys: N } : null,
   };
 }

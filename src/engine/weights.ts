@@ -11,14 +11,14 @@ export interface Tensor { shape: number[]; data: Float32Array; }
 export interface SwiGLUWeights { gate: Float32Array; up: Float32Array; down: Float32Array; width: number; }
 
 export interface AttentionWeights {
-  q: Float32Array | null; // q_proj [n_h*qk, d] when q_lora_rank is null
-  qA: Float32Array | null; // q_a_proj [d_c', d]
-  qANorm: Float32Array | null; // q_a_layernorm [d_c']
-  qB: Float32Array | null; // q_b_proj [n_h*qk, d_c']
-  kvA: Float32Array; // kv_a_proj_with_mqa [d_c + d_r, d]
-  kvANorm: Float32Array; // kv_a_layernorm [d_c]
-  kvB: Float32Array; // kv_b_proj [n_h*(nope+v), d_c]: per head W_UK rows then W_UV rows
-  o: Float32Array; // o_proj [d, n_h*v]
+  qProj: Float32Array | null; // q_proj [n_h*qk, d] when q_lora_rank is null
+  qAProj: Float32Array | null; // q_a_proj [d_c', d]
+  qALayernorm: Float32Array | null; // q_a_layernorm [d_c']
+  qBProj: Float32Array | null; // q_b_proj [n_h*qk, d_c']
+  kvAProjWithMqa: Float32Array; // kv_a_proj_with_mqa [d_c + d_r, d]
+  kvALayernorm: Float32Array; // kv_a_layernorm [d_c]
+  kvBProj: Float32Array; // kv_b_proj [n_h*(nope+v), d_c]: per head W_UK rows then W_UV rows
+  oProj: Float32Array; // o_proj [d, n_h*v]
 }
 
 export interface MoEWeights {
@@ -156,14 +156,14 @@ export function bindWeights(cfg: DeepSeekConfig, tensors: ReadonlyMap<string, Te
       inputNorm: get(`${p}.input_layernorm.weight`),
       postAttentionNorm: get(`${p}.post_attention_layernorm.weight`),
       attn: {
-        q: opt(`${p}.self_attn.q_proj.weight`),
-        qA: opt(`${p}.self_attn.q_a_proj.weight`),
-        qANorm: opt(`${p}.self_attn.q_a_layernorm.weight`),
-        qB: opt(`${p}.self_attn.q_b_proj.weight`),
-        kvA: get(`${p}.self_attn.kv_a_proj_with_mqa.weight`),
-        kvANorm: get(`${p}.self_attn.kv_a_layernorm.weight`),
-        kvB: get(`${p}.self_attn.kv_b_proj.weight`),
-        o: get(`${p}.self_attn.o_proj.weight`),
+        qProj: opt(`${p}.self_attn.q_proj.weight`),
+        qAProj: opt(`${p}.self_attn.q_a_proj.weight`),
+        qALayernorm: opt(`${p}.self_attn.q_a_layernorm.weight`),
+        qBProj: opt(`${p}.self_attn.q_b_proj.weight`),
+        kvAProjWithMqa: get(`${p}.self_attn.kv_a_proj_with_mqa.weight`),
+        kvALayernorm: get(`${p}.self_attn.kv_a_layernorm.weight`),
+        kvBProj: get(`${p}.self_attn.kv_b_proj.weight`),
+        oProj: get(`${p}.self_attn.o_proj.weight`),
       },
       mlp: moe ? null : swiglu(`${p}.mlp`, cfg.intermediate_size),
       moe: moe
