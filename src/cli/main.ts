@@ -10,6 +10,7 @@ import {
   type SamplingOptions, argmaxRow, configToJson, decodeCost, formatBytes, generate, initTensors, kvCacheTable, loadModel,
   parseConfigText, speculate, writeSafetensors,
 } from '../engine/index.js';
+import { TRAIN_USAGE, runTrain } from './train.js';
 
 /** A mistake in how the command was called. */
 class UsageError extends EngineInputError {}
@@ -24,6 +25,7 @@ const USAGE = `nanoseek engine
   kv-table  --config config.json --context N [--bytes-per-element B] [--gqa-groups 8,16] [--json]
   cost      --config config.json --context N [--json]      (cache bytes and attention FLOPs per decode step, per path)
   init      --config config.json --seed S --out DIR
+${TRAIN_USAGE}
 
   --backend reference|auto|NAME  compute backend (default reference; auto measures and picks per op)
 DIR holds config.json and model.safetensors; input.json is {"input_ids": [...]}.`;
@@ -138,6 +140,7 @@ async function run(argv: string[]): Promise<void> {
     process.stdout.write(USAGE + '\n');
     return;
   }
+  if (command === 'train') return runTrain(rest); // src/cli/train.ts parses its own flags
   let flags: Flags;
   try {
     const parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
