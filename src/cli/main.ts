@@ -1,16 +1,17 @@
 // The engine on the command line (`npm run -s engine -- COMMAND ...`). JSON on stdout with --json;
 // errors on stderr. Bad input (config, checkpoint, token ids, options) exits with code 2.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Backend } from '../../kernels/backend.js';
 import { referenceBackend } from '../../kernels/reference.js';
 import {
   ATTENTION_PATHS, type AttentionPath, type DecodeMode, type Drafter, EngineInputError, type Model, ModelDrafter, MtpDrafter,
-  type SamplingOptions, argmaxRow, configToJson, decodeCost, formatBytes, generate, initTensors, kvCacheTable, loadModel,
-  parseConfigText, speculate, writeSafetensors,
+  type SamplingOptions, argmaxRow, configToJson, decodeCost, describe, escapeControls, formatBytes, generate, initTensors,
+  kvCacheTable, loadModel, maxSequenceTokens, parseConfigText, parseModelConfig, quote, speculate, writeSafetensors,
 } from '../engine/index.js';
 import { TRAIN_USAGE, runTrain } from './train.js';
+import { readCheckpointBytes, readTextFile } from './files.js';
 
 /** A mistake in how the command was called. */
 class UsageError extends EngineInputError {}
@@ -28,7 +29,12 @@ const USAGE = `nanoseek engine
 ${TRAIN_USAGE}
 
   --backend reference|auto|NAME  compute backend (default reference; auto measures and picks per op)
-DIR holds config.json and model.safetensors; input.json is {"input_ids": [...]}.`;
+DIR holds config.json and model.safetensors; input.json is {"input_ids": [...]}.
+Limits: a prompt plus --max-new-tokens (plus --gamma) within the model's max_position_embeddings;
+--gamma at most ${'$'}{MAX_GAMMA}; weights at most 1 GiB of float32; config and input files at most 16 MiB.`;
+
+/** The most tokens one speculative step drafts (each costs a drafter pass). */
+const MAX_GAMMA = 64;
 
 const OPTIONS = {
   model: { type: 'string' }, input: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' },
@@ -55,17 +61,13 @@ function numberFlag(flags: Flags, name: keyof Flags, opts: { integer?: boolean; 
   }
   const v = Number(raw);
   if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(v) || (opts.integer && !Number.isInteger(v))) {
-    throw new UsageError(`--${String(name)} must be ${opts.integer ? 'an integer' : 'a number'} (got ${JSON.stringify(raw)})`);
+    throw new UsageError(`--${String(name)} must be ${opts.integer ? 'an integer' : 'a number'} (got ${describe(raw)})`);
   }
   if (opts.min !== undefined && v < opts.min) throw new UsageError(`--${String(name)} must be >= ${opts.min} (got ${v})`);
   return v;
 }
 
-function readText(path: string, what: string): string {
-  if (!existsSync(path)) throw new UsageError(`${what} not found: ${path}`);
-  if (statSync(path).isDirectory()) throw new UsageError(`${what} is a directory, expected a file: ${path}`);
-  return readFileSync(path, 'utf8');
-}
+const readText = readTextFile;
 
 async function makeBackend(name: string | undefined): Promise<Backend> {
   if (!name || name === 'reference') return referenceBackend;
@@ -73,28 +75,29 @@ async function makeBackend(name: string | undefined): Promise<Backend> {
   if (name === 'auto') return selectBackend({ quick: true });
   const selected = await selectBackend({ force: name, warn: () => {} });
   const refused = selected.report.fallbacks.find((f) => f.op === '*');
-  if (refused) throw new UsageError(`--backend ${JSON.stringify(name)} cannot be used: ${refused.reason}`);
+  if (refused) throw new UsageError(`--backend ${quote(name)} cannot be used: ${refused.reason}`);
   return selected;
 }
 
 async function loadModelDir(dir: string, backend: Backend): Promise<Model> {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
-    throw new UsageError(`--model must be a folder holding config.json and model.safetensors (got a file: ${dir})`);
+    throw new UsageError(`--model must be a folder holding config.json and model.safetensors (got a file: ${escapeControls(dir)})`);
   }
   const configFile = join(dir, 'config.json'), weightsFile = join(dir, 'model.safetensors');
   const configText = readText(configFile, 'config.json');
-  if (!existsSync(weightsFile)) throw new UsageError(`model.safetensors not found: ${weightsFile}`);
-  return loadModel(configText, new Uint8Array(readFileSync(weightsFile)), { configFile, weightsFile, backend });
+  // The weights are read only once the config is known to fit (loadModel calls this after checking it).
+  return loadModel(configText, () => readCheckpointBytes(weightsFile, 'model.safetensors'), { configFile, weightsFile, backend });
 }
 
 /** The prompt of input.json, checked against the model's vocabulary. */
-function readInputIds(path: string, model: Model): number[] {
-  const text = readText(path, 'input file');
+function readInputIds(pathArg: string, model: Model): number[] {
+  const text = readText(pathArg, 'input file');
+  const path = escapeControls(pathArg);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new EngineInputError(`${path}: not valid JSON: ${(e as Error).message}`);
+    throw new EngineInputError(`${path}: not valid JSON: ${escapeControls(String((e as Error).message)).slice(0, 200)}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new EngineInputError(`${path}: must be a JSON object {"input_ids": [...]}`);
@@ -102,14 +105,28 @@ function readInputIds(path: string, model: Model): number[] {
   const ids = (raw as { input_ids?: unknown }).input_ids;
   if (!Array.isArray(ids)) throw new EngineInputError(`${path}: "input_ids" must be an array of token ids`);
   if (ids.length === 0) throw new EngineInputError(`${path}: "input_ids" is empty: give at least one token id`);
+  const limit = maxSequenceTokens(model.config);
+  if (ids.length > limit) {
+    throw new EngineInputError(`${path}: "input_ids" holds ${ids.length} tokens, more than the ${limit} positions this model runs (max_position_embeddings ${model.config.max_position_embeddings})`);
+  }
   ids.forEach((t, i) => {
-    if (typeof t !== 'number' || !Number.isInteger(t)) throw new EngineInputError(`${path}: input_ids[${i}] = ${JSON.stringify(t)} is not an integer token id`);
+    if (typeof t !== 'number' || !Number.isInteger(t)) throw new EngineInputError(`${path}: input_ids[${i}] = ${describe(t)} is not an integer token id`);
   });
   const V = model.config.vocab_size;
   ids.forEach((t: number, i) => {
     if (t < 0 || t >= V) throw new EngineInputError(`${path}: input_ids[${i}] = ${t} is not a token id in 0..${V - 1} (the model's vocab_size is ${V})`);
   });
   return ids as number[];
+}
+
+/** Refuse a run that would reach past the positions the model runs, before any work. */
+function checkRunLength(model: Model, prompt: number, maxNewTokens: number, gamma = 0): void {
+  const limit = maxSequenceTokens(model.config);
+  const total = prompt + maxNewTokens + gamma;
+  if (total > limit) {
+    const parts = `${prompt} prompt tokens + --max-new-tokens ${maxNewTokens}${gamma ? ` + --gamma ${gamma}` : ''}`;
+    throw new UsageError(`${parts} = ${total} positions, more than the ${limit} this model runs (max_position_embeddings ${model.config.max_position_embeddings})`);
+  }
 }
 
 function samplingFrom(flags: Flags): { sampling: SamplingOptions; seed: number } {
@@ -134,6 +151,25 @@ const print = (json: boolean, value: unknown, text: () => string) => {
   process.stdout.write(json ? JSON.stringify(value) + '\n' : text() + '\n');
 };
 
+/** The longest error line printed (the parts quoted from files are already bounded). */
+const MAX_ERROR_CHARS = 2000;
+
+/** Exit once everything written to stdout and stderr has been handed to the OS: process.exit
+ *  right after a large write to a pipe would cut it (81,920 of 309,402 bytes reached `wc -c`). */
+function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => { if (--pending === 0) process.exit(code); };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+/** One line on stderr: control characters escaped (a file's text cannot forge lines), bounded. */
+function printError(prefix: string, message: string): void {
+  const line = escapeControls(message);
+  process.stderr.write(`${prefix}${line.length > MAX_ERROR_CHARS ? `${line.slice(0, MAX_ERROR_CHARS)}... (cut)` : line}\n`);
+}
+
 async function run(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -144,10 +180,10 @@ async function run(argv: string[]): Promise<void> {
   let flags: Flags;
   try {
     const parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
-    if (parsed.positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
+    if (parsed.positionals.length > 0) throw new Error(`unexpected argument ${quote(parsed.positionals[0]!)}`);
     flags = parsed.values;
   } catch (e) {
-    throw new UsageError(`${(e as Error).message}\n\n${USAGE}`);
+    throw new UsageError(`${(e as Error).message} (see --help)`);
   }
   const json = flags.json ?? false;
 
@@ -179,8 +215,9 @@ async function run(argv: string[]): Promise<void> {
       const { sampling, seed } = samplingFrom(flags);
       const attention = (flags.attention ?? 'absorbed') as DecodeMode;
       if (![...ATTENTION_PATHS, 'recompute'].includes(attention)) {
-        throw new UsageError(`--attention must be one of ${[...ATTENTION_PATHS, 'recompute'].join(', ')} (got ${JSON.stringify(attention)})`);
+        throw new UsageError(`--attention must be one of ${[...ATTENTION_PATHS, 'recompute'].join(', ')} (got ${quote(attention)})`);
       }
+      checkRunLength(model, ids.length, maxNewTokens);
       const out = generate(model, ids, { maxNewTokens, sampling, seed, attention });
       print(json, { tokens: out.tokens, cache_bytes: out.steps.map((s) => s.cacheBytes) }, () => out.tokens.join(' '));
       return;
@@ -193,7 +230,7 @@ async function run(argv: string[]): Promise<void> {
       const { sampling, seed } = samplingFrom(flags);
       const draft = need(flags, 'draft');
       const attention = (flags.attention ?? 'absorbed') as AttentionPath;
-      if (!ATTENTION_PATHS.includes(attention)) throw new UsageError(`--attention must be one of ${ATTENTION_PATHS.join(', ')} (got ${JSON.stringify(attention)})`);
+      if (!ATTENTION_PATHS.includes(attention)) throw new UsageError(`--attention must be one of ${ATTENTION_PATHS.join(', ')} (got ${quote(attention)})`);
       const modelDir = need(flags, 'model');
       if (draft === 'mtp' && model.weights.mtp.length === 0) {
         throw new UsageError(`${join(modelDir, 'config.json')}: "num_nextn_predict_layers" is 0, so this model has no MTP module to draft with: pass --draft DRAFT_DIR (a smaller model) instead`);
@@ -202,6 +239,8 @@ async function run(argv: string[]): Promise<void> {
         ? new MtpDrafter(model, attention)
         : new ModelDrafter(await loadModelDir(draft, backend), model, attention, draft);
       const gamma = numberFlag(flags, 'gamma', { integer: true, min: 1, fallback: draft === 'mtp' ? 1 : 4 });
+      if (gamma > MAX_GAMMA) throw new UsageError(`--gamma must be <= ${MAX_GAMMA} (got ${gamma})`);
+      checkRunLength(model, ids.length, maxNewTokens, gamma);
       const out = speculate(model, ids, { maxNewTokens, gamma, drafter, sampling, seed, attention, trace: flags.trace });
       const steps = out.steps.map((s) => ({
         proposed: s.proposed, accepted: s.accepted, emitted: s.emitted, last: s.last,
@@ -218,7 +257,7 @@ async function run(argv: string[]): Promise<void> {
       const bytesPerElement = numberFlag(flags, 'bytes-per-element', { min: 0, fallback: 2 });
       const gqaGroups = flags['gqa-groups'] === undefined ? undefined : flags['gqa-groups'].split(',').map((g) => {
         const v = Number(g);
-        if (!Number.isInteger(v) || v < 1) throw new UsageError(`--gqa-groups must be a comma-separated list of positive integers (got ${JSON.stringify(flags['gqa-groups'])})`);
+        if (!Number.isInteger(v) || v < 1) throw new UsageError(`--gqa-groups must be a comma-separated list of positive integers (got ${quote(flags['gqa-groups']!)})`);
         return v;
       });
       const table = kvCacheTable(cfg, { context, bytesPerElement, gqaGroups });
@@ -240,7 +279,7 @@ async function run(argv: string[]): Promise<void> {
     case 'init': {
       const file = need(flags, 'config');
       const text = readText(file, 'config');
-      const cfg = parseConfigText(text, { file });
+      const cfg = parseModelConfig(text, file);
       const seed = numberFlag(flags, 'seed', { integer: true });
       const dir = need(flags, 'out');
       mkdirSync(dir, { recursive: true });
@@ -250,18 +289,33 @@ async function run(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      throw new UsageError(`unknown command ${quote(command)} (see --help)`);
   }
 }
 
+/** A file-system failure (EACCES, ENOSPC, ENOTDIR, ...) is about the input, not a bug. */
+function isFileSystemError(e: unknown): e is NodeJS.ErrnoException {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+}
+
+// A reader that closes the pipe early (`| head`) is not an error worth a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : 2));
+
 run(process.argv.slice(2)).then(
-  () => process.exit(0),
+  () => exitAfterFlush(0),
   (e: unknown) => {
     if (e instanceof EngineInputError) {
-      process.stderr.write(`error: ${e.message}\n`);
-      process.exit(2);
+      printError('error: ', e.message);
+      exitAfterFlush(2);
+    } else if (isFileSystemError(e)) {
+      printError('error: ', `${e.code}: ${e.message}`);
+      exitAfterFlush(2);
+    } else {
+      // A bug, not bad input: still one line; NANOSEEK_DEBUG=1 prints the stack.
+      const err = e instanceof Error ? e : new Error(String(e));
+      if (process.env.NANOSEEK_DEBUG) process.stderr.write(`${err.stack}\n`);
+      else printError('internal error: ', `${err.name}: ${err.message} (NANOSEEK_DEBUG=1 shows where)`);
+      exitAfterFlush(1);
     }
-    process.stderr.write(`internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exit(1);
   },
 );

@@ -1,7 +1,7 @@
 // The model config: Hugging Face DeepSeek-V3 `config.json` keys, read into one typed record and
 // checked. Paper names beside each key: d = hidden_size, n_h = num_attention_heads,
 // d_c = kv_lora_rank, d_c' = q_lora_rank, d_h^R = qk_rope_head_dim.
-import { ConfigError } from './errors.js';
+import { ConfigError, describe } from './errors.js';
 
 export type ScoringFunc = 'sigmoid' | 'softmax';
 /** noaux_tc: DeepSeek-V3 (bias for choosing, group score = sum of top-2); group_limited_greedy:
@@ -50,9 +50,47 @@ export interface ParseOptions {
 
 type Raw = Record<string, unknown>;
 
-function describe(v: unknown): string {
-  return v === undefined ? 'nothing' : JSON.stringify(v);
-}
+/**
+ * The largest value each size key may take. Every size the engine allocates or loops over is
+ * checked against one of these before any work starts (a config of 1e300 layers is refused at
+ * once, not run until killed). Generous: DeepSeek-V3's own config (61 layers, 256 experts, vocab
+ * 129,280, 163,840 positions) passes, so the memory tables can price it; what a model may then
+ * hold in memory to run is bounded separately (MAX_MODEL_BYTES).
+ */
+export const CONFIG_LIMITS: Readonly<Record<string, number>> = Object.freeze({
+  vocab_size: 1 << 22,
+  hidden_size: 1 << 16,
+  intermediate_size: 1 << 20,
+  num_hidden_layers: 1024,
+  num_attention_heads: 4096,
+  num_key_value_heads: 4096,
+  q_lora_rank: 1 << 16,
+  kv_lora_rank: 1 << 16,
+  qk_nope_head_dim: 1 << 14,
+  qk_rope_head_dim: 1 << 14,
+  v_head_dim: 1 << 14,
+  n_routed_experts: 4096,
+  n_shared_experts: 4096,
+  num_experts_per_tok: 4096,
+  moe_intermediate_size: 1 << 20,
+  n_group: 4096,
+  topk_group: 4096,
+  first_k_dense_replace: 1 << 20,
+  moe_layer_freq: 1 << 20,
+  num_nextn_predict_layers: 16,
+  max_position_embeddings: 1 << 24,
+});
+
+/**
+ * The most float32 weight bytes a model may hold to be built or loaded (1 GiB, 268M parameters):
+ * about what one browser tab or one CLI process can allocate without failing. A config over it
+ * is refused with its size before a tensor is allocated or a checkpoint byte read.
+ */
+export const MAX_MODEL_BYTES = 2 ** 30;
+
+/** The longest sequence (prompt plus generated tokens) the engine runs, whatever the config says:
+ *  attention is quadratic in plain TypeScript, so 10,000 tokens already take most of a minute. */
+export const MAX_SEQUENCE_TOKENS = 8192;
 
 /** Parse and validate a config.json object. Throws ConfigError naming the key and the file. */
 export function parseConfig(raw: unknown, options: ParseOptions = {}): DeepSeekConfig {
@@ -71,6 +109,8 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): DeepSeekC
     }
     if (typeof v !== 'number' || !Number.isInteger(v)) return fail(key, `must be an integer (got ${describe(v)})`);
     if (v < min) return fail(key, `must be >= ${min} (got ${v})`);
+    const max = CONFIG_LIMITS[key];
+    if (max !== undefined && v > max) return fail(key, `must be <= ${max}, the largest this engine accepts (got ${v})`);
     return v;
   };
   const intOrNull = (key: string, min: number, fallback?: number | null): number | null => {
@@ -178,6 +218,48 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): DeepSeekC
     }
   }
   return cfg;
+}
+
+/**
+ * The number of float32 parameters a config's checkpoint holds (every tensor tensorSpecs lists,
+ * and the optional per-MTP embedding not counted), in closed form: no loop over layers or
+ * experts, so it is safe on any config parseConfig accepts.
+ */
+export function parameterCount(cfg: DeepSeekConfig): number {
+  const d = cfg.hidden_size, V = cfg.vocab_size, h = cfg.num_attention_heads;
+  const qk = qkHeadDim(cfg);
+  const q = cfg.q_lora_rank === null ? h * qk * d : cfg.q_lora_rank * d + cfg.q_lora_rank + h * qk * cfg.q_lora_rank;
+  const attention = q + (cfg.kv_lora_rank + cfg.qk_rope_head_dim) * d + cfg.kv_lora_rank
+    + h * (cfg.qk_nope_head_dim + cfg.v_head_dim) * cfg.kv_lora_rank + d * h * cfg.v_head_dim;
+  const dense = 3 * d * cfg.intermediate_size;
+  const E = cfg.n_routed_experts ?? 0;
+  const moe = E * d + (cfg.topk_method === 'noaux_tc' ? E : 0) + E * 3 * d * cfg.moe_intermediate_size
+    + (cfg.n_shared_experts > 0 ? 3 * d * cfg.moe_intermediate_size * cfg.n_shared_experts : 0);
+  const L = cfg.num_hidden_layers, K = cfg.num_nextn_predict_layers;
+  let moeLayers = 0; // layers l in [0, L + K) with isMoeLayer(cfg, l), counted without a loop
+  if (cfg.n_routed_experts !== null) {
+    const first = Math.ceil(cfg.first_k_dense_replace / cfg.moe_layer_freq) * cfg.moe_layer_freq;
+    if (first < L + K) moeLayers = Math.floor((L + K - 1 - first) / cfg.moe_layer_freq) + 1;
+  }
+  const layers = (L + K) * (attention + 2 * d) + moeLayers * moe + (L + K - moeLayers) * dense;
+  return V * d + d + (cfg.tie_word_embeddings ? 0 : V * d) + layers + K * (2 * d + 2 * d * d + d + V * d);
+}
+
+/**
+ * Refuse a config whose weights would not fit in MAX_MODEL_BYTES, saying how many bytes they
+ * would take. Called before a model is built or a checkpoint read.
+ */
+export function checkModelFits(cfg: DeepSeekConfig, file = 'config.json'): void {
+  const bytes = 4 * parameterCount(cfg);
+  if (bytes > MAX_MODEL_BYTES) {
+    throw new ConfigError(file, '(model size)',
+      `is ${bytes.toExponential(3)} bytes of float32 weights (${parameterCount(cfg).toExponential(3)} parameters), more than the ${MAX_MODEL_BYTES} bytes (1 GiB) this engine holds in memory: shrink hidden_size, vocab_size, num_hidden_layers or the experts`);
+  }
+}
+
+/** The longest sequence a model of this config runs: max_position_embeddings, capped by MAX_SEQUENCE_TOKENS. */
+export function maxSequenceTokens(cfg: DeepSeekConfig): number {
+  return Math.min(cfg.max_position_embeddings, MAX_SEQUENCE_TOKENS);
 }
 
 /** Is decoder layer `l` a DeepSeekMoE layer (otherwise a dense SwiGLU MLP)? */

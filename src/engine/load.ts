@@ -1,8 +1,8 @@
 // From files' contents to a Model, with every problem reported against the file it is in. Pure:
 // the caller reads the bytes (fs in Node, fetch in the browser).
 import type { Backend } from '../../kernels/backend.js';
-import { type DeepSeekConfig, type ParseOptions, parseConfig } from './config.js';
-import { ConfigError } from './errors.js';
+import { type DeepSeekConfig, type ParseOptions, checkModelFits, parseConfig } from './config.js';
+import { ConfigError, escapeControls } from './errors.js';
 import { Model } from './model.js';
 import { readSafetensors } from './safetensors.js';
 
@@ -13,7 +13,7 @@ export function parseConfigText(text: string, options: ParseOptions = {}): DeepS
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(file, '(root)', `is not valid JSON: ${(e as Error).message}`);
+    throw new ConfigError(file, '(root)', `is not valid JSON: ${escapeControls(String((e as Error).message)).slice(0, 200)}`);
   }
   return parseConfig(raw, { ...options, file });
 }
@@ -24,10 +24,21 @@ export interface LoadOptions {
   backend?: Backend;
 }
 
-/** Build a model from config.json text and model.safetensors bytes. */
-export function loadModel(configText: string, weights: Uint8Array | ArrayBuffer, options: LoadOptions = {}): Model {
-  const config = parseConfigText(configText, { file: options.configFile ?? 'config.json' });
+/** Parse config.json text for a model to be built: also refused if its weights would not fit in memory. */
+export function parseModelConfig(configText: string, file = 'config.json'): DeepSeekConfig {
+  const config = parseConfigText(configText, { file });
+  checkModelFits(config, file);
+  return config;
+}
+
+/**
+ * Build a model from config.json text and model.safetensors bytes (or a function giving them,
+ * called only once the config is known to fit: a reader need not touch a large file for a config
+ * that is refused anyway).
+ */
+export function loadModel(configText: string, weights: Uint8Array | ArrayBuffer | (() => Uint8Array), options: LoadOptions = {}): Model {
+  const config = parseModelConfig(configText, options.configFile ?? 'config.json');
   const file = options.weightsFile ?? 'model.safetensors';
-  const { tensors } = readSafetensors(weights, file);
+  const { tensors } = readSafetensors(typeof weights === 'function' ? weights() : weights, file, { requireFinite: true });
   return Model.fromTensors(config, tensors, { file, backend: options.backend });
 }

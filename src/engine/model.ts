@@ -2,9 +2,9 @@
 // MLP or DeepSeekMoE -> residual), final RMSNorm, lm_head; and the MTP modules (DeepSeek-V3 §2.2).
 import type { Backend } from '../../kernels/backend.js';
 import { referenceBackend } from '../../kernels/reference.js';
-import { type DeepSeekConfig, isMoeLayer } from './config.js';
+import { type DeepSeekConfig, isMoeLayer, maxSequenceTokens } from './config.js';
 import { type AttentionPath, KVCache } from './cache.js';
-import { EngineInputError } from './errors.js';
+import { EngineInputError, checkFinite } from './errors.js';
 import { moeForward, swigluMlp } from './ffn.js';
 import { type AttentionTrace, mlaForward } from './mla.js';
 import { type RouterSettings, type Routing, routerSettings } from './router.js';
@@ -28,6 +28,12 @@ export interface ForwardOptions {
    * other tokens' logits cost d x vocab multiply-adds each and nobody reads them.
    */
   lastLogitsOnly?: boolean;
+  /**
+   * Stop with a NonFiniteError naming the layer and op when the residual stream or the logits
+   * turn NaN or Infinity (on by default: one pass over [T, d] per sublayer, small beside its
+   * matmuls). A lesson showing overflow on purpose turns it off.
+   */
+  checkFinite?: boolean;
 }
 
 export interface ForwardResult {
@@ -95,11 +101,21 @@ export class Model {
     return h;
   }
 
+  /** Refuse a sequence reaching past the positions this model runs (before any work). */
+  private checkPositions(start: number, T: number): void {
+    const limit = maxSequenceTokens(this.config);
+    if (start + T > limit) {
+      const why = limit < this.config.max_position_embeddings ? `the engine runs at most ${limit} positions` : `max_position_embeddings is ${limit}`;
+      throw new EngineInputError(`the sequence would reach ${start + T} positions (${start} cached + ${T} new), but ${why}`);
+    }
+  }
+
   /** One decoder block, updating h [T, d] in place. */
-  private block(w: LayerWeights, h: Float32Array, T: number, start: number, cache: KVCache | null, cacheLayer: number, trace: boolean) {
+  private block(w: LayerWeights, h: Float32Array, T: number, start: number, cache: KVCache | null, cacheLayer: number, trace: boolean, finite = true) {
     const be = this.backend, cfg = this.config, d = cfg.hidden_size, eps = cfg.rms_norm_eps;
     const attn = mlaForward(be, cfg, w.attn, be.rmsNorm(h, w.inputNorm, T, d, eps), T, start, cache ? cache.layers[cacheLayer] : null, trace);
     for (let i = 0; i < h.length; i++) h[i] += attn.out[i];
+    if (finite) checkFinite(h, `layer ${w.index} (model.layers.${w.index}.self_attn): the residual stream after attention`);
     const x = be.rmsNorm(h, w.postAttentionNorm, T, d, eps);
     let routing: Routing | null = null;
     let ffn: Float32Array;
@@ -111,6 +127,7 @@ export class Model {
       ffn = swigluMlp(be, w.mlp!, x, T, d);
     }
     for (let i = 0; i < h.length; i++) h[i] += ffn[i];
+    if (finite) checkFinite(h, `layer ${w.index} (model.layers.${w.index}.mlp): the residual stream after the ${w.moe ? 'DeepSeekMoE' : 'MLP'}`);
     return { routing, trace: attn.trace ? { layer: w.index, attention: attn.trace, routing } : null };
   }
 
@@ -121,12 +138,14 @@ export class Model {
     const cache = options.cache ?? null;
     if (cache && cache.layers.length !== cfg.num_hidden_layers) throw new Error('forward: the cache is not this model\'s main cache');
     const start = cache ? cache.length : 0;
+    this.checkPositions(start, T);
     const trace = options.trace ?? false;
+    const finite = options.checkFinite ?? true;
     const h = this.embed(this.weights.embed, tokens);
     const routing: Record<string, Routing> = {};
     const traces: LayerTrace[] = [];
     this.weights.layers.forEach((w, l) => {
-      const r = this.block(w, h, T, start, cache, l, trace);
+      const r = this.block(w, h, T, start, cache, l, trace, finite);
       if (r.routing) routing[`model.layers.${l}.mlp`] = r.routing;
       if (r.trace) traces.push(r.trace);
     });
@@ -134,6 +153,7 @@ export class Model {
     const logits = options.lastLogitsOnly
       ? be.matmulT(hidden.subarray((T - 1) * d), this.weights.lmHead, 1, d, cfg.vocab_size)
       : be.matmulT(hidden, this.weights.lmHead, T, d, cfg.vocab_size);
+    if (finite) checkFinite(logits, 'the logits (model.norm, lm_head)');
     return { tokens: T, logits, hidden, routing, trace: trace ? traces : null };
   }
 
@@ -153,6 +173,8 @@ export class Model {
     const cache = options.cache ?? null;
     if (cache && cache.layers.length !== 1) throw new Error('mtpForward: the cache is not an MTP module cache');
     const start = cache ? cache.length : 0;
+    this.checkPositions(start, T);
+    const finite = options.checkFinite ?? true;
     const e = be.rmsNorm(this.embed(m.embed, nextTokens), m.enorm, T, d, eps);
     const hn = be.rmsNorm(prevHidden, m.hnorm, T, d, eps);
     const cat = new Float32Array(T * 2 * d);
@@ -161,8 +183,10 @@ export class Model {
       cat.set(hn.subarray(i * d, (i + 1) * d), i * 2 * d + d);
     }
     const h = be.matmulT(cat, m.ehProj, T, 2 * d, d);
-    const r = this.block(m.layer, h, T, start, cache, 0, options.trace ?? false);
+    if (finite) checkFinite(h, `MTP module ${k} (model.layers.${m.layer.index}.eh_proj)`);
+    const r = this.block(m.layer, h, T, start, cache, 0, options.trace ?? false, finite);
     const logits = be.matmulT(be.rmsNorm(h, m.headNorm, T, d, eps), m.head, T, d, cfg.vocab_size);
+    if (finite) checkFinite(logits, `the MTP module ${k} logits (model.layers.${m.layer.index}.shared_head)`);
     return { tokens: T, logits, hidden: h, routing: r.routing, trace: r.trace };
   }
 

@@ -15,7 +15,7 @@
 // the buffer, and it copies every tensor into its own (aligned) Float32Array, because data_offsets
 // need not be multiples of 4 and a Float32Array view of an unaligned offset is not allowed.
 import { decodeFp8Bytes, encodeTensorBytes, type StorageDtype } from './numerics/storage.js';
-import { CheckpointError } from './errors.js';
+import { CheckpointError, describe, escapeControls, firstNonFinite, quote } from './errors.js';
 
 /** One tensor as read: its dtype in the file, its shape, and its values converted to float32. */
 export interface SafetensorsTensor {
@@ -78,12 +78,6 @@ export function bf16ToF32(bits: number): number {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
 /** Set an own enumerable property, even for the key "__proto__" (plain assignment would not). */
 function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
@@ -101,31 +95,80 @@ interface Entry {
   end: number;
 }
 
+/** Options of `readSafetensors`. */
+export interface ReadOptions {
+  /** Refuse NaN and +-Infinity in tensor data, naming the tensor and the element (what a model
+   *  loader wants: it cannot compute with them). Off by default: the format itself allows them. */
+  requireFinite?: boolean;
+}
+
+/**
+ * The header length N from the first 8 bytes of a file of `fileSize` bytes, checked: at most
+ * MAX_HEADER_BYTES and within the file. A caller reading from disk calls this on 8 bytes before
+ * it reads anything else, so a huge file of garbage fails here without being read whole.
+ */
+export function readHeaderLength(first8: Uint8Array, fileSize: number, file: string): number {
+  if (fileSize < 8 || first8.byteLength < 8) {
+    throw new CheckpointError(file, null, `is ${fileSize} bytes long, shorter than the 8-byte header length that starts every safetensors file (truncated or not a safetensors file)`);
+  }
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const lo = view.getUint32(0, true);
+  const hi = view.getUint32(4, true);
+  const headerLength = hi * 2 ** 32 + lo; // exact while hi < 2^21; larger values are absurd anyway
+  if (hi !== 0 || headerLength > MAX_HEADER_BYTES) {
+    throw new CheckpointError(file, null, `declares a header of ${hi < 2 ** 21 ? headerLength : `about ${headerLength.toExponential(3)}`} bytes, more than the ${MAX_HEADER_BYTES} allowed (not a safetensors file, or a corrupt header length)`);
+  }
+  if (8 + headerLength > fileSize) {
+    throw new CheckpointError(file, null, `declares a header of ${headerLength} bytes, which runs past the end of the file (${fileSize} bytes; truncated?)`);
+  }
+  return headerLength;
+}
+
+/**
+ * The object keys of a JSON text that appear twice in the same object, first one found, or null.
+ * JSON.parse keeps the last of duplicates silently; a checkpoint naming a tensor twice is refused
+ * instead. One iterative pass (no recursion, so deep nesting cannot overflow the stack); the text
+ * is already known to be valid JSON.
+ */
+export function duplicateJsonKey(text: string): string | null {
+  const objects: (Set<string> | null)[] = []; // one per open bracket: the keys seen, null for an array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      const top = objects[objects.length - 1];
+      if (expectKey && top) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.has(key)) return key;
+        top.add(key);
+      }
+      expectKey = false;
+      i = j;
+    } else if (c === 0x7b /* { */) { objects.push(new Set()); expectKey = true; }
+    else if (c === 0x5b /* [ */) { objects.push(null); expectKey = false; }
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) { objects.pop(); expectKey = false; }
+    else if (c === 0x2c /* , */) expectKey = objects[objects.length - 1] !== null;
+  }
+  return null;
+}
+
 /**
  * Read a safetensors file. `file` is the name used in error messages. F32 is read as is; F16 and
- * BF16 are converted to float32 exactly; F64 is rounded to the nearest float32. Throws
- * CheckpointError for anything malformed (see the checks below); never reads past `bytes`.
+ * BF16 are converted to float32 exactly; F64 is rounded to the nearest float32 (a value beyond
+ * float32's range becomes Infinity: refused with requireFinite). Throws CheckpointError for anything malformed
+ * (see the checks below), naming the tensor where one is at fault; never reads past `bytes`.
  */
-export function readSafetensors(bytes: Uint8Array | ArrayBuffer, file: string): SafetensorsFile {
+export function readSafetensors(bytes: Uint8Array | ArrayBuffer, file: string, options: ReadOptions = {}): SafetensorsFile {
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const fail = (tensor: string | null, detail: string): never => {
     throw new CheckpointError(file, tensor, detail);
   };
 
   // 1. The 8-byte header length.
-  if (u8.byteLength < 8) {
-    fail(null, `is ${u8.byteLength} bytes long, shorter than the 8-byte header length that starts every safetensors file (truncated or not a safetensors file)`);
-  }
+  const headerLength = readHeaderLength(u8, u8.byteLength, file);
   const view = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
-  const lo = view.getUint32(0, true);
-  const hi = view.getUint32(4, true);
-  const headerLength = hi * 2 ** 32 + lo; // exact while hi < 2^21; larger values are absurd anyway
-  if (hi !== 0 || headerLength > MAX_HEADER_BYTES) {
-    fail(null, `declares a header of ${hi < 2 ** 21 ? headerLength : `about ${headerLength.toExponential(3)}`} bytes, more than the ${MAX_HEADER_BYTES} allowed (not a safetensors file, or a corrupt header length)`);
-  }
-  if (8 + headerLength > u8.byteLength) {
-    fail(null, `declares a header of ${headerLength} bytes, which runs past the end of the file (${u8.byteLength} bytes; truncated?)`);
-  }
 
   // 2. The header: UTF-8 JSON object.
   let text: string;
@@ -138,10 +181,12 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, file: string): 
   try {
     header = JSON.parse(text);
   } catch (e) {
-    return fail(null, `has a header that is not valid JSON (${(e as Error).message}); starts with ${describe(text.slice(0, 40))}`);
+    return fail(null, `has a header that is not valid JSON (${escapeControls(String((e as Error).message)).slice(0, 200)}); starts with ${describe(text.slice(0, 40))}`);
   }
   if (!isPlainObject(header)) fail(null, `has a header that is not a JSON object (got ${describe(header)})`);
   const h = header as Record<string, unknown>;
+  const twice = duplicateJsonKey(text);
+  if (twice !== null) fail(null, `has a header naming ${quote(twice)} twice (JSON would silently keep the last one)`);
 
   // 3. __metadata__: string -> string.
   const metadata: Record<string, string> = {};
@@ -149,7 +194,7 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, file: string): 
   if (rawMeta !== undefined) {
     if (!isPlainObject(rawMeta)) fail(null, `has a "__metadata__" that is not an object of strings (got ${describe(rawMeta)})`);
     for (const [k, v] of Object.entries(rawMeta as Record<string, unknown>)) {
-      if (typeof v !== 'string') fail(null, `has "__metadata__"."${k}" = ${describe(v)}, but metadata values must be strings`);
+      if (typeof v !== 'string') fail(null, `has "__metadata__".${quote(k)} = ${describe(v)}, but metadata values must be strings`);
       setOwn(metadata, k, v);
     }
   }
@@ -167,7 +212,7 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, file: string): 
     if (typeof dtype !== 'string') fail(name, `has no dtype string (got ${describe(dtype)}); supported: ${supportedList()}`);
     const size = SUPPORTED_DTYPES[dtype as string];
     if (size === undefined) {
-      fail(name, `has dtype ${JSON.stringify(dtype)}, which this reader does not support (supported: ${supportedList()})`);
+      fail(name, `has dtype ${quote(dtype as string)}, which this reader does not support (supported: ${supportedList()})`);
     }
 
     const shape = r['shape'];
@@ -197,7 +242,7 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, file: string): 
     }
     const expected = elements * size!;
     if (e - b !== expected) {
-      fail(name, `has ${e - b} bytes of data (data_offsets [${b}, ${e}]) but shape ${JSON.stringify(shape)} of ${dtype} needs ${elements} x ${size} = ${expected} bytes`);
+      fail(name, `has ${e - b} bytes of data (data_offsets [${b}, ${e}]) but shape ${describe(shape)} of ${dtype} needs ${elements} x ${size} = ${expected} bytes`);
     }
     entries.push({ name, dtype: dtype as string, shape: (shape as number[]).slice(), begin: b, end: e });
   }
@@ -207,7 +252,7 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, file: string): 
   let reach: Entry | null = null; // the tensor reaching furthest so far
   for (const en of byOffset) {
     if (reach !== null && en.begin < reach.end) {
-      fail(en.name, `overlaps tensor "${reach.name}": data_offsets [${en.begin}, ${en.end}] and [${reach.begin}, ${reach.end}] share bytes`);
+      fail(en.name, `overlaps tensor ${quote(reach.name)}: data_offsets [${en.begin}, ${en.end}] and [${reach.begin}, ${reach.end}] share bytes`);
     }
     if (reach === null || en.end > reach.end) reach = en;
   }
@@ -215,9 +260,22 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, file: string): 
   // 6. Copy and convert.
   const tensors = new Map<string, SafetensorsTensor>();
   for (const en of entries) {
-    tensors.set(en.name, { dtype: en.dtype, shape: en.shape, data: decode(view, u8, dataStart + en.begin, dataStart + en.end, en.dtype) });
+    const data = decode(view, u8, dataStart + en.begin, dataStart + en.end, en.dtype);
+    const bad = options.requireFinite ? firstNonFinite(data) : -1;
+    if (bad >= 0) {
+      const raw = en.dtype === 'F64' ? view.getFloat64(dataStart + en.begin + 8 * bad, true) : data[bad]!;
+      fail(en.name, `holds ${raw} at element ${bad} (index ${JSON.stringify(unflatten(bad, en.shape))})${Number.isFinite(raw) ? `, beyond float32's range (${en.dtype} read as float32)` : ''}: a checkpoint must hold finite numbers`);
+    }
+    tensors.set(en.name, { dtype: en.dtype, shape: en.shape, data });
   }
   return { tensors, metadata };
+}
+
+/** The multi-index of flat element `i` in a row-major tensor of `shape`. */
+function unflatten(i: number, shape: readonly number[]): number[] {
+  const idx = new Array<number>(shape.length);
+  for (let k = shape.length - 1; k >= 0; k--) { idx[k] = i % shape[k]!; i = Math.floor(i / shape[k]!); }
+  return idx;
 }
 
 /** Bytes [start, end) of the file (bounds already checked) as a fresh float32 array. */
@@ -286,7 +344,7 @@ export function writeSafetensors(
   const header: Record<string, unknown> = {};
   const meta: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata)) {
-    if (typeof v !== 'string') throw new CheckpointError(file, null, `metadata "${k}" must be a string (got ${describe(v)})`);
+    if (typeof v !== 'string') throw new CheckpointError(file, null, `metadata ${quote(k)} must be a string (got ${describe(v)})`);
     setOwn(meta, k, v);
   }
   setOwn(header, '__metadata__', meta);
