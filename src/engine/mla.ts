@@ -79,6 +79,13 @@ function project(be: Backend, cfg: DeepSeekConfig, w: AttentionWeights, x: Float
 }
 
 /**
+ * Mixes one head's values in place of softmax attention (the linear-attention lesson swaps a
+ * layer's attention for a variant on the layer's own q [T, qk], k [N, qk], v [N, d_v]); returns
+ * the head's output [T, d_v]. Only the paths that materialise per-head K and V take one.
+ */
+export type HeadMixer = (head: number, q: Float32Array, k: Float32Array, v: Float32Array, T: number, N: number, start: number, scale: number) => Float32Array;
+
+/**
  * Attention of T new tokens at positions start..start+T-1, for one layer. With a cache the new
  * tokens are appended and attend over everything cached; without one (the full recompute) they
  * attend over themselves, so `start` must be 0. Returns W_O applied to the heads' outputs [T, d].
@@ -86,7 +93,7 @@ function project(be: Backend, cfg: DeepSeekConfig, w: AttentionWeights, x: Float
 export function mlaForward(
   be: Backend, cfg: DeepSeekConfig, w: AttentionWeights,
   x: Float32Array, T: number, start: number,
-  cache: LayerCache | null, trace: boolean,
+  cache: LayerCache | null, trace: boolean, mixer: HeadMixer | null = null,
 ): { out: Float32Array; trace: AttentionTrace | null } {
   const nh = cfg.num_attention_heads, qk = qkHeadDim(cfg);
   const nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dc = cfg.kv_lora_rank, dv = cfg.v_head_dim;
@@ -104,6 +111,7 @@ export function mlaForward(
   // Per-head query rows [T, qk] (contiguous), shared by the decompressed and full paths.
   const headQuery = (h: number) => sliceColumns(q, T, nh * qk, h * qk, qk);
 
+  if (mixer && path === 'absorbed') throw new Error('mlaForward: a HeadMixer needs per-head keys and values (not the absorbed path)');
   if (path === 'absorbed') {
     const c = cache!;
     c.reserve(N);
@@ -175,7 +183,7 @@ export function mlaForward(
       valuesOf = (h) => c.v[h].view(N);
     }
     for (let h = 0; h < nh; h++) {
-      const oh = be.causalAttention(
+      const oh = mixer ? mixer(h, headQuery(h), keysOf(h), valuesOf(h), T, N, start, scale) : be.causalAttention(
         headQuery(h), keysOf(h), valuesOf(h), T, N, qk, dv, scale, start,
         undefined, weights?.subarray(h * T * N, (h + 1) * T * N),
       );
