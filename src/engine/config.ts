@@ -2,6 +2,7 @@
 // checked. Paper names beside each key: d = hidden_size, n_h = num_attention_heads,
 // d_c = kv_lora_rank, d_c' = q_lora_rank, d_h^R = qk_rope_head_dim.
 import { ConfigError, describe } from './errors.js';
+import { normalizeConfigKeys } from './numerics/transformers5.js';
 
 export type ScoringFunc = 'sigmoid' | 'softmax';
 /** noaux_tc: DeepSeek-V3 (bias for choosing, group score = sum of top-2); group_limited_greedy:
@@ -98,7 +99,7 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): DeepSeekC
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(file, '(root)', `must be a JSON object (got ${describe(raw)})`);
   }
-  const r = raw as Raw;
+  const r = normalizeConfigKeys(raw as Raw, file); // transformers 5 writes rope_parameters
   const fail = (key: string, detail: string): never => { throw new ConfigError(file, key, detail); };
 
   const int = (key: string, min: number, fallback?: number): number => {

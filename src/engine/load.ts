@@ -5,6 +5,7 @@ import { type DeepSeekConfig, type ParseOptions, checkModelFits, parseConfig } f
 import { ConfigError, escapeControls } from './errors.js';
 import { Model } from './model.js';
 import { readSafetensors } from './safetensors.js';
+import { prepareCheckpoint } from './numerics/checkpoint.js';
 
 /** Parse config.json text; a JSON syntax error is reported as a ConfigError naming the file. */
 export function parseConfigText(text: string, options: ParseOptions = {}): DeepSeekConfig {
@@ -40,5 +41,7 @@ export function loadModel(configText: string, weights: Uint8Array | ArrayBuffer 
   const config = parseModelConfig(configText, options.configFile ?? 'config.json');
   const file = options.weightsFile ?? 'model.safetensors';
   const { tensors } = readSafetensors(typeof weights === 'function' ? weights() : weights, file, { requireFinite: true });
-  return Model.fromTensors(config, tensors, { file, backend: options.backend });
+  // DeepSeek's FP8 block scales and transformers 5's fused experts (numerics/checkpoint.ts)
+  const ready = prepareCheckpoint(config, JSON.parse(configText), tensors, { configFile: options.configFile, weightsFile: file });
+  return Model.fromTensors(ready.config, ready.tensors, { file, backend: options.backend });
 }
