@@ -67,3 +67,19 @@ export function attentionOut(out: Float32Array | undefined, weights: Float32Arra
   if (weights && weights.length !== nq * nk) throw new RangeError(`causalAttention: weights has length ${weights.length}, expected ${nq * nk}`);
   return o;
 }
+
+// ---- constant operands ----
+// A backend with its own memory (WebAssembly) can keep a copy of an operand that never changes (a
+// loaded model's weights) instead of copying it in on every call. Only the code that creates such
+// arrays knows they are constant, so it says so here; arrays that are updated in place (training
+// parameters, KV caches) are never marked, and are copied per call.
+const constants = new WeakSet<Float32Array>();
+
+/** Declare arrays that will never be written again (a backend may copy them once and keep the copy). */
+export function markConstant(...arrays: Float32Array[]): void {
+  for (const a of arrays) constants.add(a);
+}
+
+export function isConstant(a: Float32Array): boolean {
+  return constants.has(a);
+}
