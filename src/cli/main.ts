@@ -28,7 +28,7 @@ const USAGE = `nanoseek engine
   init      --config config.json --seed S --out DIR
 ${TRAIN_USAGE}
 
-  --backend reference|auto|NAME  compute backend (default reference; auto measures and picks per op)
+  --backend reference|auto|NAME  compute backend (default: WebAssembly SIMD; auto measures and picks per op)
 DIR holds config.json and model.safetensors; input.json is {"input_ids": [...]}.
 Limits: a prompt plus --max-new-tokens (plus --gamma) within the model's max_position_embeddings;
 --gamma at most ${'$'}{MAX_GAMMA}; weights at most 1 GiB of float32; config and input files at most 16 MiB.`;
@@ -70,7 +70,8 @@ function numberFlag(flags: Flags, name: keyof Flags, opts: { integer?: boolean; 
 const readText = readTextFile;
 
 async function makeBackend(name: string | undefined): Promise<Backend> {
-  if (!name || name === 'reference') return referenceBackend;
+  if (name === 'reference') return referenceBackend;
+  if (!name) return (await import('../../kernels/fastest.js')).fastestBackend(); // wasm, or the loop saying why
   const { selectBackend } = await import('../../kernels/select.js');
   if (name === 'auto') return selectBackend({ quick: true });
   const selected = await selectBackend({ force: name, warn: () => {} });
