@@ -8,7 +8,7 @@ import DataTable from '../components/charts/DataTable.svelte';
 import Heatmap from '../components/charts/Heatmap.svelte';
 import LineChart from '../components/charts/LineChart.svelte';
 import Stats from '../components/charts/Stats.svelte';
-import ExportButtons from '../components/ExportButtons.svelte';
+import ExportButtons from '../components/charts/ExportButtons.svelte';
 import {
   cellsPath,
   colourScale,
@@ -30,7 +30,7 @@ import { symbol, symbolCircle } from '../components/charts/d3';
 import { formatNumber, formatTicks, MINUS } from '../components/charts/format';
 import { SERIES_SYMBOLS } from '../components/charts/series';
 import type { BarChartData, ChartData, HeatmapData, LineChartData, StatsData, TableData } from '../components/charts/types';
-import { exportFilename, mimeFor, styleText, svgSize, svgToString, toCsv } from '../src/lib/export';
+import { exportFilename, mimeFor, styleText, svgSize, svgToString, toCsv } from '../components/charts/export';
 
 // The project's vitest config resolves 'svelte' to its server build (no 'browser' condition), where
 // mount() is unavailable. The client entry, loaded by path, is the same runtime the client-compiled

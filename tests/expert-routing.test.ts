@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { referenceBackend } from '../kernels/reference.js';
 import { initModel } from '../src/engine/init.js';
 import { captureRouter, captureRouterFrom } from '../notebooks/expert-routing/helpers.js';
-import { promptIds, tinyConfig } from '../notebooks/_shared/models.js';
+import { promptIds, tinyConfig } from '../notebooks/_kit/models.js';
 
 const split = (m: number) => tinyConfig({ n_routed_experts: 16 * m, num_experts_per_tok: 2 * m, moe_intermediate_size: 24 / m, n_group: 1, topk_group: 1 });
 

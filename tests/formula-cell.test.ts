@@ -3,7 +3,7 @@
 // vite.config.ts (STACK.md); the browser tests cover it. The evaluator itself is tests/formula.test.ts.
 import { describe, expect, it } from 'vitest';
 import { render } from 'svelte/server';
-import FormulaCell from '../components/FormulaCell.svelte';
+import FormulaCell from '../src/lib/shell/FormulaCell.svelte';
 
 const scope = {
   Wuk: { rows: 2, cols: 3, data: new Float32Array([1, 2, 3, 4, 5, 6]) },

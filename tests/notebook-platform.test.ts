@@ -2,8 +2,8 @@
 // classroom hide list, presentation slide) and notebook wiring checks.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { InputSpec, Notebook } from '../src/lib/notebook/types.js';
-import { cell } from '../src/lib/notebook/types.js';
+import type { InputSpec, Notebook } from '../notebooks/_kit/types.js';
+import { cell } from '../notebooks/_kit/types.js';
 import { defaults, readUrlState, writeUrlState } from '../src/lib/notebook/url-state.js';
 import { notebookProblems } from '../src/lib/notebook/validate.js';
 

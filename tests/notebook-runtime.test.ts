@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { referenceBackend } from '../kernels/reference.js';
 import { CellPriority } from '../src/lib/notebook/priority.js';
 import { NotebookRuntime } from '../src/lib/notebook/runtime.svelte.js';
-import { cell, type Notebook } from '../src/lib/notebook/types.js';
+import { cell, type Notebook } from '../notebooks/_kit/types.js';
 
 /** Let every queued microtask run (and the ones they queue), but no task or frame. */
 async function drainMicrotasks(rounds = 200): Promise<void> {

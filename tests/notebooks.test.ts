@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loopBackend } from '../kernels/loop.js';
 import type { ChartData } from '../components/charts/types.js';
-import type { InputValue, Notebook } from '../src/lib/notebook/types.js';
+import type { InputValue, Notebook } from '../notebooks/_kit/types.js';
 import { evaluateNotebook } from '../src/lib/notebook/evaluate.js';
 import { notebookProblems } from '../src/lib/notebook/validate.js';
 import { repoRoot } from './helpers/paths.js';

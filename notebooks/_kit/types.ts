@@ -3,7 +3,7 @@
 // cells (a reactive graph run by @observablehq/runtime: each cell names its inputs and recomputes
 // only when one of them changes), and its sections (prose with math, then the views that draw cells).
 import type { Component } from 'svelte';
-import type { Provenance } from '../../../components/charts/types.js';
+import type { Provenance } from '../../components/charts/types.js';
 
 export type { Provenance };
 

@@ -12,8 +12,8 @@ import { type DeepSeekConfig, qkHeadDim } from '$engine/config';
 import { decodeCost } from '$engine/cost';
 import { initModel } from '$engine/init';
 import { type ForwardResult, type LayerTrace, type Model, argmaxRow } from '$engine/model';
-import { cell, type Notebook } from '$lib/notebook/types';
-import { REAL_CONFIGS, TINY_RAW, formatTokens, promptIds, tinyConfig } from '../_shared/models';
+import { cell, type Notebook } from '../_kit/types';
+import { REAL_CONFIGS, TINY_RAW, formatTokens, promptIds, tinyConfig } from '../_kit/models';
 
 export const meta = {
   slug: 'absorption',

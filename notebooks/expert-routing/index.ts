@@ -9,8 +9,8 @@ import type { Backend } from '$kernels/backend';
 import { initModel } from '$engine/init';
 import type { Model } from '$engine/model';
 import { type RouterSettings, type Routing, route, topKIndices } from '$engine/router';
-import { cell, type Notebook } from '$lib/notebook/types';
-import { REAL_CONFIGS, TINY_RAW, promptIds, tinyConfig } from '../_shared/models';
+import { cell, type Notebook } from '../_kit/types';
+import { REAL_CONFIGS, TINY_RAW, promptIds, tinyConfig } from '../_kit/models';
 import {
   type Captured, type Clamp, type RouterChoice, binomial, captureRouter, captureRouterFrom, denseWeights, entropyBits, expertLoad, groupDigits,
   isGrouped, log10Big, routerChoice, rowsOf, usesBias,

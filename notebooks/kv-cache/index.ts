@@ -8,8 +8,8 @@ import { type DecodeMode, decodeSteps, type GenerateStep } from '$engine/generat
 import { initModel } from '$engine/init';
 import { kvCacheTable } from '$engine/memory';
 import type { Model } from '$engine/model';
-import { cell, type Notebook } from '$lib/notebook/types';
-import { REAL_CONFIGS, formatTokens, promptIds, tinyConfig } from '../_shared/models';
+import { cell, type Notebook } from '../_kit/types';
+import { REAL_CONFIGS, formatTokens, promptIds, tinyConfig } from '../_kit/models';
 
 export const meta = {
   slug: 'kv-cache',

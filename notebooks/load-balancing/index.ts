@@ -5,7 +5,7 @@
 // which region of the input square, and the tokens a capacity factor drops. How training runs in
 // a notebook of pure cells (a generator pulled once per animation frame) is in live.ts.
 import type { BalanceOptions } from '$engine/playground';
-import { cell, type Notebook } from '$lib/notebook/types';
+import { cell, type Notebook } from '../_kit/types';
 import { END_STEP, type Frame, type Run, type Shared, newClock, randomRoutingMaxVio, runOf, train } from './live';
 import { biasChart, dropChart, formulaScope, lossChart, loadHeatmap, maxVioChart, ownershipHeatmap, perFrame, status, summaryTable } from './views';
 

@@ -11,8 +11,8 @@ import { initModel } from '$engine/init';
 import { type ForwardResult, type Model, argmaxRow, rowOf } from '$engine/model';
 import { samplingDistribution } from '$engine/sampling';
 import { acceptanceProbability } from '$engine/speculate';
-import { cell, type Notebook } from '$lib/notebook/types';
-import { TINY_RAW, promptIds, tinyConfig } from '../_shared/models';
+import { cell, type Notebook } from '../_kit/types';
+import { TINY_RAW, promptIds, tinyConfig } from '../_kit/models';
 
 export const meta = {
   slug: 'multi-token-prediction',

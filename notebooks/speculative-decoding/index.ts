@@ -11,7 +11,7 @@ import { generate } from '$engine/generate';
 import { type Model, rowOf } from '$engine/model';
 import { type SamplingOptions, samplingDistribution } from '$engine/sampling';
 import { type SpeculateResult, acceptanceProbability, expectedTokensPerStep, speculate, verifyDraft } from '$engine/speculate';
-import { cell, type Notebook } from '$lib/notebook/types';
+import { cell, type Notebook } from '../_kit/types';
 import Decisions from './Decisions.svelte';
 import Timeline from './Timeline.svelte';
 import {

@@ -7,7 +7,7 @@ import { initModel, noisyCopy } from '$engine/init';
 import type { Model } from '$engine/model';
 import { type Rng, type SamplingOptions, createRng, sampleFrom } from '$engine/sampling';
 import { type Drafter, ModelDrafter, MtpDrafter } from '$engine/speculate';
-import { promptIds, tinyConfig } from '../_shared/models';
+import { promptIds, tinyConfig } from '../_kit/models';
 
 // ------------------------------------------------------------------ models
 

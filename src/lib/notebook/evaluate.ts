@@ -1,7 +1,7 @@
 // Run a notebook's cells once, in dependency order, outside the Observable runtime: for tests, for
 // the index page's previews (computed at prerender), and anywhere a one-shot evaluation is enough.
 import type { Backend } from '../../../kernels/backend.js';
-import type { InputValue, Notebook } from './types.js';
+import type { InputValue, Notebook } from '$notebooks/_kit/types';
 
 /** Every cell's value for these input values (defaults for the rest). Throws naming the cell that failed. */
 export async function evaluateNotebook(nb: Notebook, values: Record<string, InputValue>, backend: Backend): Promise<Record<string, unknown>> {

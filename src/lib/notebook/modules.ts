@@ -1,6 +1,6 @@
 // Lazy loaders for lesson modules, keyed by the path lesson discovery reports (`Lesson.source`).
 // Each lesson becomes its own chunk: a page downloads only its own lesson's code.
-import type { Notebook } from './types.js';
+import type { Notebook } from '$notebooks/_kit/types';
 
 const loaders = import.meta.glob<{ notebook?: Notebook }>([
   '/notebooks/*.{ts,js}',

@@ -7,7 +7,7 @@
 import { type Module, Runtime, type Variable } from '@observablehq/runtime';
 import type { Backend } from '../../../kernels/backend.js';
 import { CellPriority } from './priority.js';
-import type { CellSpec, InputValue, Notebook } from './types.js';
+import type { CellSpec, InputValue, Notebook } from '$notebooks/_kit/types';
 
 export type CellStatus = 'pending' | 'fulfilled' | 'rejected';
 

@@ -2,7 +2,7 @@
 // numbers). Only values that differ from the lesson's defaults are written; `hide` lists controls
 // a teacher hid for a classroom link; `present` opens presentation mode. A value that cannot be
 // used (wrong type, out of range, not an option) falls back to its default with a notice.
-import type { InputSpec, InputValue } from './types.js';
+import type { InputSpec, InputValue } from '$notebooks/_kit/types';
 
 export interface UrlState {
   values: Record<string, InputValue>;

@@ -1,7 +1,7 @@
 // Checks a notebook's wiring before anything runs: every name a cell, view, control or formula
 // refers to exists, and nothing is defined twice. A lesson with a typo fails its test (and the
 // build) with the name at fault, instead of showing a ReferenceError to a student.
-import { BUILTIN_INPUTS, type Notebook } from './types.js';
+import { BUILTIN_INPUTS, type Notebook } from '$notebooks/_kit/types';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
