@@ -11,6 +11,7 @@ import {
   kvCacheTable, loadModel, maxSequenceTokens, parseConfigText, parseModelConfig, quote, speculate, writeSafetensors,
 } from '../engine/index.js';
 import { TRAIN_USAGE, runTrain } from './train.js';
+import { CONVERT_USAGE, runConvert } from './convert.js';
 import { readCheckpointBytes, readTextFile } from './files.js';
 
 /** A mistake in how the command was called. */
@@ -27,6 +28,7 @@ const USAGE = `nanoseek engine
   cost      --config config.json --context N [--json]      (cache bytes and attention FLOPs per decode step, per path)
   init      --config config.json --seed S --out DIR
 ${TRAIN_USAGE}
+${CONVERT_USAGE}
 
   --backend reference|auto|NAME  compute backend (default: WebAssembly SIMD; auto measures and picks per op)
 DIR holds config.json and model.safetensors; input.json is {"input_ids": [...]}.
@@ -178,6 +180,7 @@ async function run(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'train') return runTrain(rest); // src/cli/train.ts parses its own flags
+  if (command === 'convert') return runConvert(rest); // src/cli/convert.ts
   let flags: Flags;
   try {
     const parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
