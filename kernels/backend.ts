@@ -80,6 +80,19 @@ export function markConstant(...arrays: Float32Array[]): void {
   for (const a of arrays) constants.add(a);
 }
 
+/** markConstant on every Float32Array found in plain objects and arrays under `root` (a model's weights). */
+export function markConstantDeep(root: unknown): void {
+  const seen = new Set<object>();
+  const walk = (x: unknown): void => {
+    if (x instanceof Float32Array) constants.add(x);
+    else if (typeof x === 'object' && x !== null && !ArrayBuffer.isView(x) && !seen.has(x)) {
+      seen.add(x);
+      for (const v of Array.isArray(x) ? x : Object.values(x)) walk(v);
+    }
+  };
+  walk(root);
+}
+
 export function isConstant(a: Float32Array): boolean {
   return constants.has(a);
 }

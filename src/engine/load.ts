@@ -1,6 +1,6 @@
 // From files' contents to a Model, with every problem reported against the file it is in. Pure:
 // the caller reads the bytes (fs in Node, fetch in the browser).
-import type { Backend } from '../../kernels/backend.js';
+import { type Backend, markConstantDeep } from '../../kernels/backend.js';
 import { type DeepSeekConfig, type ParseOptions, checkModelFits, parseConfig } from './config.js';
 import { ConfigError, escapeControls } from './errors.js';
 import { Model } from './model.js';
@@ -43,5 +43,8 @@ export function loadModel(configText: string, weights: Uint8Array | ArrayBuffer 
   const { tensors } = readSafetensors(typeof weights === 'function' ? weights() : weights, file, { requireFinite: true });
   // DeepSeek's FP8 block scales and transformers 5's fused experts (numerics/checkpoint.ts)
   const ready = prepareCheckpoint(config, JSON.parse(configText), tensors, { configFile: options.configFile, weightsFile: file });
-  return Model.fromTensors(ready.config, ready.tensors, { file, backend: options.backend });
+  const model = Model.fromTensors(ready.config, ready.tensors, { file, backend: options.backend });
+  // Weights read from a file are never written: a backend may keep its own copy (kernels/wasm.ts).
+  markConstantDeep(model.weights);
+  return model;
 }
