@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Backend } from '../../kernels/backend.js';
+import { fastestBackend } from '../../kernels/fastest.js';
 import { loopBackend } from '../../kernels/loop.js';
 import { referenceBackend } from '../../kernels/reference.js';
 import { EngineInputError, configToJson, describe, parseConfigText, readSafetensors, writeSafetensors } from '../engine/index.js';
@@ -104,11 +105,13 @@ export function saveParams(dir: string, p: TrainParams): void {
   writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(paramsToTensors(p)));
 }
 
-async function trainBackend(name: string | undefined): Promise<Backend> {
-  if (!name || name === 'loop') return loopBackend;
+/** The products' backend: the fastest (WebAssembly SIMD, else the tuned loop) unless named. */
+export async function trainBackend(name: string | undefined): Promise<Backend> {
+  if (!name || name === 'fastest') return fastestBackend((m) => process.stderr.write(m + '\n'));
+  if (name === 'loop') return loopBackend;
   if (name === 'reference') return referenceBackend;
   if (name === 'auto') return (await import('../../kernels/select.js')).selectBackend({ quick: true });
-  return fail(`--backend must be loop, reference or auto for training (got ${JSON.stringify(name)})`);
+  return fail(`--backend must be fastest, loop, reference or auto for training (got ${describe(name)})`);
 }
 
 export interface GoldenStep {

@@ -328,15 +328,15 @@ export class Tape {
     const Q = this.alloc(N * qk), K = this.alloc(N * qk), V = this.alloc(N * dv), O = this.alloc(N * dv);
     const probs = this.alloc(R * nh * N * N);
     const y = this.alloc(R * N * nh * dv);
-    // Gather one (row, head)'s Q, K, V into contiguous [N, *] blocks.
+    // Gather one (row, head)'s Q, K, V into contiguous [N, *] blocks (index loops: no views to allocate).
     const load = (r: number, h: number) => {
       const qs = q.data, kvs = kv.data, ks = kpe.data;
       for (let i = 0; i < N; i++) {
-        const t = r * N + i;
-        Q.set(qs.subarray(t * qw + h * qk, t * qw + (h + 1) * qk), i * qk);
-        K.set(kvs.subarray(t * kvw + h * (nope + dv), t * kvw + h * (nope + dv) + nope), i * qk);
-        K.set(ks.subarray(t * dr, (t + 1) * dr), i * qk + nope);
-        V.set(kvs.subarray(t * kvw + h * (nope + dv) + nope, t * kvw + (h + 1) * (nope + dv)), i * dv);
+        const t = r * N + i, qo = t * qw + h * qk, ko = t * kvw + h * (nope + dv), po = t * dr, a = i * qk, b = i * dv;
+        for (let j = 0; j < qk; j++) Q[a + j] = qs[qo + j];
+        for (let j = 0; j < nope; j++) K[a + j] = kvs[ko + j];
+        for (let j = 0; j < dr; j++) K[a + nope + j] = ks[po + j];
+        for (let j = 0; j < dv; j++) V[b + j] = kvs[ko + nope + j];
       }
     };
     for (let r = 0; r < R; r++) {
@@ -344,7 +344,10 @@ export class Tape {
         load(r, h);
         const P = probs.subarray((r * nh + h) * N * N, (r * nh + h + 1) * N * N);
         this.ops.causalAttention(Q, K, V, N, N, qk, dv, scale, 0, O, P);
-        for (let i = 0; i < N; i++) y.set(O.subarray(i * dv, (i + 1) * dv), (r * N + i) * nh * dv + h * dv);
+        for (let i = 0; i < N; i++) {
+          const yo = (r * N + i) * nh * dv + h * dv;
+          for (let j = 0; j < dv; j++) y[yo + j] = O[i * dv + j];
+        }
       }
     }
     const out = this.node(y);
@@ -358,7 +361,10 @@ export class Tape {
         for (let h = 0; h < nh; h++) {
           load(r, h);
           const P = probs.subarray((r * nh + h) * N * N, (r * nh + h + 1) * N * N);
-          for (let i = 0; i < N; i++) dO.set(dy.subarray((r * N + i) * nh * dv + h * dv, (r * N + i) * nh * dv + (h + 1) * dv), i * dv);
+          for (let i = 0; i < N; i++) {
+            const yo = (r * N + i) * nh * dv + h * dv;
+            for (let j = 0; j < dv; j++) dO[i * dv + j] = dy[yo + j];
+          }
           this.matmulTN(P, dO, N, N, dv, dV);
           this.ops.matmulT(dO, V, N, dv, N, dP);
           for (let i = 0; i < N; i++) {
