@@ -101,10 +101,5 @@ export function balanceLoss(
   return { loss, dScores: ds };
 }
 
-/** DeepSeek-V3's bias update, in place: b_i += γ · sign(mean load − load_i). */
-export function updateBias(bias: Float32Array, load: ArrayLike<number>, gamma: number): void {
-  let sum = 0;
-  for (let i = 0; i < load.length; i++) sum += load[i];
-  const mean = sum / load.length;
-  for (let i = 0; i < bias.length; i++) bias[i] += gamma * Math.sign(mean - load[i]);
-}
+/** DeepSeek-V3's bias update (the trainer's, src/engine/train/adamw.ts). */
+export { updateBias } from '../train/adamw.js';

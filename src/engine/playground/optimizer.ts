@@ -1,5 +1,7 @@
-// Hand-written optimizers over one flat parameter array: Adam (Kingma & Ba, with bias correction)
-// and SGD with optional momentum. The state is plain typed arrays, so it snapshots as data.
+// Optimizers over one flat parameter array: Adam (Kingma & Ba, with bias correction: the trainer's
+// AdamW update with no weight decay, src/engine/train/adamw.ts) and SGD with optional momentum.
+// The state is plain typed arrays, so it snapshots as data.
+import { adamwUpdate } from '../train/adamw.js';
 import type { Vec } from './model.js';
 
 export type OptimizerKind = 'adam' | 'sgd';
@@ -41,12 +43,8 @@ export function optimizerStep(opts: OptimizerOptions, state: OptimizerState, par
     }
     return;
   }
-  const v = state.v;
-  const c1 = 1 / (1 - Math.pow(beta1, state.t)), c2 = 1 / (1 - Math.pow(beta2, state.t));
-  for (let i = 0; i < n; i++) {
-    const g = grads[i];
-    m[i] = beta1 * m[i] + (1 - beta1) * g;
-    v[i] = beta2 * v[i] + (1 - beta2) * g * g;
-    params[i] -= (lr * m[i] * c1) / (Math.sqrt(v[i] * c2) + eps);
-  }
+  // The trainer's update counts its own steps: hand it this state's count and read it back.
+  const adam = { step: state.t - 1, m, v: state.v };
+  adamwUpdate(params, grads, adam, { lr, betas: [beta1, beta2], eps, weight_decay: 0 }, []);
+  state.t = adam.step;
 }
