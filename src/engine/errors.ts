@@ -42,6 +42,7 @@ export function quote(s: string, max = MAX_QUOTED_CHARS): string {
  */
 export function describe(v: unknown, max = MAX_QUOTED_CHARS): string {
   if (v === undefined) return 'nothing';
+  if (typeof v === 'string') return quote(v, max);
   let out = '';
   // A work stack of values to print and literal tokens (closing brackets, separators).
   const stack: ({ value: unknown; depth: number } | { text: string })[] = [{ value: v, depth: 0 }];
@@ -65,7 +66,7 @@ export function describe(v: unknown, max = MAX_QUOTED_CHARS): string {
       }
     } else out += typeof x;
   }
-  return cut(out, max);
+  return out.length > max || stack.length > 0 ? `${out.slice(0, max)}...` : out;
 }
 
 /** An input the engine cannot use: a config, a checkpoint, a token list, an option. */

@@ -2,6 +2,9 @@
 // it says. `node --import tsx` directly: about 4x faster to start than `npm run engine`.
 // At most MAX_PARALLEL processes run at once (this machine has 2 cores).
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { repoRoot } from './paths.js';
 
 export interface CliResult {
@@ -12,12 +15,16 @@ export interface CliResult {
   stderr: string;
   /** Wall time in milliseconds. */
   ms: number;
+  /** Peak resident memory in MB as the OS counted it (with measureRss; null if the process died before exit). */
+  maxRssMb: number | null;
 }
 
 export interface CliOptions {
   /** Kill the process after this many milliseconds (default 30 s). */
   timeoutMs?: number;
   cwd?: string;
+  /** Record the child's peak resident memory (maxRssMb). */
+  measureRss?: boolean;
 }
 
 const MAX_PARALLEL = 2;
@@ -46,7 +53,11 @@ export async function runCli(args: readonly string[], options: CliOptions = {}):
       const t0 = performance.now();
       const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
       delete env.NODE_OPTIONS; // vitest's loader hooks must not leak into the child
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      const rssDir = options.measureRss ? mkdtempSync(path.join(os.tmpdir(), 'nanoseek-rss-')) : null;
+      const rssFile = rssDir ? path.join(rssDir, 'rss') : null;
+      if (rssFile) env.NANOSEEK_RSS_FILE = rssFile;
+      const probe = rssFile ? ['--import', path.join(repoRoot, 'tests/helpers/rss-probe.mjs')] : [];
+      const child = spawn(process.execPath, ['--import', 'tsx', ...probe, 'src/cli/main.ts', ...args], {
         cwd: options.cwd ?? repoRoot,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,12 +73,19 @@ export async function runCli(args: readonly string[], options: CliOptions = {}):
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
+        const ms = performance.now() - t0;
+        let maxRssMb: number | null = null;
+        if (rssDir && rssFile) {
+          if (existsSync(rssFile)) maxRssMb = Number(readFileSync(rssFile, 'utf8')) / 1024;
+          rmSync(rssDir, { recursive: true, force: true });
+        }
         resolve({
           code,
           signal,
           stdout: Buffer.concat(out).toString('utf8'),
           stderr: Buffer.concat(err).toString('utf8'),
-          ms: performance.now() - t0,
+          ms,
+          maxRssMb,
         });
       });
     });
