@@ -13,3 +13,4 @@ export * from './metrics.js';
 export * from './decode-cost.js';
 export * from './variants.js';
 export * from './swap.js';
+export * from './associativity.js';

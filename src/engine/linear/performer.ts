@@ -7,7 +7,7 @@
 // lower variance. Positive features keep every weight positive (trigonometric random features do
 // not), which is what makes the normalised average stable. x and y are q, k scaled by scale^(1/2)
 // each, so x . y = scale q . k, the softmax logit.
-import { normal, type Rng } from '../sampling.js';
+import { createRng, normal, type Rng } from '../sampling.js';
 import { type KernelInputs, kernelAttentionParallel, kernelAttentionRecurrent } from './kernel-attention.js';
 import { type AttentionResult, type HeadQKV, checkHead, dot } from './qkv.js';
 
@@ -81,4 +81,18 @@ export function performerParallel(h: HeadQKV, o: PerformerOptions): AttentionRes
 
 export function performerRecurrent(h: HeadQKV, o: PerformerOptions): Float64Array {
   return kernelAttentionRecurrent(performerInputs(h, o));
+}
+
+/** Mean relative error of Performer's output against exact softmax attention, for each m (draws seeded 0..draws-1 from `seed`). */
+export function performerErrorCurve(h: HeadQKV, ms: readonly number[], draws: number, seed: number, orthogonal: boolean, exact: Float64Array): number[] {
+  return ms.map((m) => {
+    let e = 0;
+    for (let s = 0; s < draws; s++) {
+      const out = performerParallel(h, { features: m, rng: createRng(seed * 1009 + s * 31 + 7), orthogonal }).out;
+      let num = 0, den = 0;
+      for (let i = 0; i < exact.length; i++) { num += (out[i] - exact[i]) ** 2; den += exact[i] ** 2; }
+      e += Math.sqrt(num / den);
+    }
+    return e / draws;
+  });
 }

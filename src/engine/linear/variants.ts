@@ -55,3 +55,19 @@ export function runVariantRecurrent(h: HeadQKV, v: VariantSpec, head = 0): Float
     case 'chunked': return mixedChunkRecurrent(chunkedInputs(h, v.chunk));
   }
 }
+
+/**
+ * Numbers one head keeps between decode steps after T tokens: softmax keeps every key and value;
+ * the linear kinds a fixed state (S and z); block and chunked attention the open block's keys and
+ * values (at most b or C tokens, plus, for chunked, the linear state of the closed chunks).
+ */
+export function variantStateNumbers(v: VariantSpec, T: number, dk: number, dv: number): number {
+  switch (v.kind) {
+    case 'softmax': return T * (dk + dv);
+    case 'linear': return dk * dv + dk;
+    case 'performer': return v.features * dv + v.features;
+    case 'normalised': return dk * dv;
+    case 'block': return Math.min(v.block, T) * (dk + dv);
+    case 'chunked': return Math.min(v.chunk, T) * (dk + dv) + dk * dv + dk;
+  }
+}

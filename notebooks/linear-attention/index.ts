@@ -1,0 +1,184 @@
+// Lesson: memory that does not grow. The same q, k, v from one head of the model, mixed by softmax
+// attention and by four attentions whose decoding state has a fixed size (linear attention,
+// Performer, TransNormer's normalised attention, FLASH's chunked attention); the associativity
+// that makes them linear; what a decode step costs against MHA, GQA, MQA and MLA as the context
+// grows; and what the model loses when one layer's attention is swapped without retraining.
+// Engine work is in compute.ts (src/engine/linear does the math), chart data in views.ts.
+import { associativityCheck, performerErrorCurve, softmaxAttention, type CostOptions, type HeadQKV, type SwapResult } from '$engine/linear';
+import { cell, type Notebook } from '../_kit/types';
+import { REAL_CONFIGS, TINY_RAW, tinyConfig } from '../_kit/models';
+import { type Compared, type LessonModel, compare, fiveVariants, headOf, lessonModel, lessonTokens, swapAll } from './compute';
+import {
+  associativityStats, bytesChart, crossoverTable, entropyChart, errorTable, flopsChart, mapsHeatmap, performerChart, swapChart, swapTable,
+} from './views';
+
+export const meta = {
+  slug: 'linear-attention',
+  title: 'Memory that does not grow: linear attention against MLA',
+  summary: 'One head\'s own q, k and v mixed five ways: softmax, linear attention, Performer, TransNormer\'s normalised attention and FLASH\'s chunks. Their maps, errors and row entropies, the associativity that makes them linear, the decode cost against MHA, GQA, MQA and MLA as the context grows, and what swapping one layer costs the model.',
+  order: 9,
+};
+
+const LAYERS = TINY_RAW.num_hidden_layers;
+const HEADS = TINY_RAW.num_attention_heads;
+/** Tokens the swapped-layer evaluation runs over. */
+const SWAP_TOKENS = 128;
+/** Feature counts of the Performer error curve, and draws per point. */
+const PERFORMER_MS = [4, 8, 16, 32, 64, 128, 256, 512];
+const PERFORMER_DRAWS = 3;
+/** The cost charts run to 2^20 tokens. */
+const MAX_CONTEXT = 2 ** 20;
+
+const tiny = tinyConfig();
+const v3 = REAL_CONFIGS.find((c) => c.name === 'DeepSeek-V3')!.config;
+
+const matrix = (data: Float64Array, rows: number, cols: number) => ({ rows, cols, data: Float32Array.from(data) });
+
+export const notebook: Notebook = {
+  inputs: [
+    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks the model\'s weights, the prompt and Performer\'s random features: the same seed gives the same numbers everywhere.' },
+    { kind: 'range', name: 'tokens', label: 'Context T', min: 8, max: 64, step: 8, value: 32, unit: 'tokens', help: 'Length of the prompt whose q, k, v the attentions mix.' },
+    { kind: 'select', name: 'layer', label: 'Decoder layer', value: '1', options: Array.from({ length: LAYERS }, (_, l) => ({ value: String(l), label: `layer ${l}` })), help: 'The layer whose q, k, v are taken (and, below, whose attention is swapped).' },
+    { kind: 'range', name: 'head', label: 'Head', min: 0, max: HEADS - 1, step: 1, value: 0, help: 'The attention head whose q, k, v are taken.' },
+    { kind: 'range', name: 'features', label: 'Performer features m', min: 4, max: 1024, step: 1, log2: true, value: 64, unit: 'features', help: 'Random features of Performer\'s estimate of exp(q·k); its state per head is m × (d_v + 1) numbers.' },
+    { kind: 'range', name: 'chunk', label: 'Chunk length C (FLASH)', min: 2, max: 32, step: 1, log2: true, value: 8, unit: 'tokens', help: 'Quadratic attention inside each chunk of C tokens, linear attention across chunks.' },
+    { kind: 'select', name: 'widths', label: 'Widths for the cost charts', value: 'v3', options: [{ value: 'tiny', label: 'this model (d 64, 4 heads)' }, { value: 'v3', label: 'DeepSeek-V3 (d 7168, 128 heads)' }] },
+    { kind: 'select', name: 'kv_heads', label: 'GQA: key-value heads', value: '8', options: ['2', '4', '8', '16'].map((v) => ({ value: v, label: `${v} (capped at n_h)` })), help: 'Query heads share this many key-value heads in the GQA line (MHA has n_h, MQA one).' },
+    { kind: 'select', name: 'precision', label: 'Bytes per number', value: '2', options: [{ value: '4', label: 'FP32 (4 bytes)' }, { value: '2', label: 'BF16 (2 bytes)' }, { value: '1', label: 'FP8 (1 byte)' }] },
+    { kind: 'range', name: 'ssm_state', label: 'SSM state per channel N', min: 4, max: 128, step: 1, log2: true, value: 16, unit: 'numbers', help: 'State numbers per channel of the SSM line (Mamba uses 16, with 2d channels).' },
+  ],
+  cells: [
+    cell('lm', ['seed', 'backend'], (seed: number, backend) => lessonModel(seed, backend), { kind: 'engine', detail: 'initModel: the tiny DeepSeek-V3, seeded weights' }),
+    cell('prompt', ['lm', 'tokens', 'seed'], (lm: LessonModel, T: number, seed: number) => lessonTokens(lm, T, seed), { kind: 'derived', detail: 'a deterministic prompt of T token ids' }),
+    cell('qkv', ['lm', 'prompt', 'layer', 'head'], (lm: LessonModel, prompt: number[], layer: string, head: number) => headOf(lm, prompt, Number(layer), head),
+      { kind: 'engine', detail: 'model.forward trace: q with RoPE, k = [W_UK c_KV ; k^R], v = W_UV c_KV' }),
+    cell('compared', ['qkv', 'features', 'chunk', 'seed', 'head'], (h: HeadQKV, m: number, C: number, seed: number, head: number) => compare(h, fiveVariants(m, C, seed), head),
+      { kind: 'engine', detail: 'src/engine/linear: five attentions on the same q, k, v (float64)' }),
+    cell('mapsView', ['compared'], (c: Compared) => mapsHeatmap(c), { kind: 'engine', detail: 'each attention\'s T x T mixing matrix' }),
+    cell('errorView', ['compared'], (c: Compared) => errorTable(c), { kind: 'engine', detail: 'errors against the exact softmax attention, row entropies' }),
+    cell('entropyView', ['compared'], (c: Compared) => entropyChart(c), { kind: 'engine', detail: 'entropy of each row of each mixing matrix' }),
+    cell('performerCurves', ['qkv', 'seed'], (h: HeadQKV, seed: number) => {
+      const exact = softmaxAttention(h).out;
+      return { orth: performerErrorCurve(h, PERFORMER_MS, PERFORMER_DRAWS, seed, true, exact), iid: performerErrorCurve(h, PERFORMER_MS, PERFORMER_DRAWS, seed, false, exact) };
+    }, { kind: 'engine', detail: `Performer at m = 4..512, mean of ${PERFORMER_DRAWS} seeded draws each` }),
+    cell('performerView', ['performerCurves', 'features'], (p: { orth: number[]; iid: number[] }, m: number) => performerChart(PERFORMER_MS, p.orth, p.iid, m),
+      { kind: 'engine', detail: 'relative error of the output against softmax attention' }),
+    cell('assoc', ['qkv'], (h: HeadQKV) => associativityCheck(h), { kind: 'engine', detail: 'both bracketings in float64 on the head\'s q, k, v' }),
+    cell('assocView', ['assoc'], (a: ReturnType<typeof associativityCheck>) => associativityStats(a), { kind: 'engine' }),
+    cell('costOptions', ['kv_heads', 'ssm_state'], (g: string, N: number): CostOptions => ({ gqaGroups: Number(g), ssmExpand: 2, ssmState: N }), { kind: 'derived' }),
+    cell('flopsView', ['widths', 'costOptions'], (w: string, o: CostOptions) => flopsChart(w === 'v3' ? v3 : tiny, o, MAX_CONTEXT),
+      { kind: 'derived', detail: 'multiply-adds counted from the config\'s dims (src/engine/linear/decode-cost.ts)' }),
+    cell('bytesView', ['widths', 'costOptions', 'precision'], (w: string, o: CostOptions, b: string) => bytesChart(w === 'v3' ? v3 : tiny, o, Number(b), MAX_CONTEXT),
+      { kind: 'derived', detail: 'cache or state size from the config\'s dims' }),
+    cell('crossoverView', ['costOptions'], (o: CostOptions) => crossoverTable([{ name: 'this model', config: tiny }, { name: 'DeepSeek-V3', config: v3 }], o),
+      { kind: 'derived', detail: 'from deepseek-v3.json and the tiny config' }),
+    // Two cells: the variants that the m and C sliders do not touch are not recomputed when they move.
+    cell('swapFixed', ['lm', 'seed', 'layer'], (lm: LessonModel, seed: number, layer: string) => swapAll(lm, lessonTokens(lm, SWAP_TOKENS, seed), Number(layer), [
+      { kind: 'softmax' }, { kind: 'linear', phi: 'elu1' }, { kind: 'linear', phi: 'relu' }, { kind: 'normalised', phi: 'elu1' },
+    ]), { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} tokens, next-token cross-entropy` }),
+    cell('swapTuned', ['lm', 'seed', 'layer', 'features', 'chunk'], (lm: LessonModel, seed: number, layer: string, m: number, C: number) => swapAll(lm, lessonTokens(lm, SWAP_TOKENS, seed), Number(layer), [
+      { kind: 'performer', features: m, seed }, { kind: 'block', block: C }, { kind: 'chunked', chunk: C },
+    ]), { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} tokens, next-token cross-entropy` }),
+    cell('swap', ['swapFixed', 'swapTuned'], (a: SwapResult[], b: SwapResult[]) => [...a, ...b], { kind: 'engine' }),
+    cell('swapView', ['swap'], (r: SwapResult[]) => swapChart(r, 'bits per token'), { kind: 'engine', detail: 'seeded (untrained) model: bits per token, no tokenizer' }),
+    cell('swapTableView', ['swap'], (r: SwapResult[]) => swapTable(r, 'bits per token'), { kind: 'engine' }),
+    cell('scope', ['compared'], (c: Compared) => {
+      const { T, dk, dv } = c.head;
+      const names = ['A_softmax', 'A_linear', 'A_performer', 'A_norm', 'A_chunked'];
+      const scope: Record<string, unknown> = { q: matrix(c.head.q, T, dk), k: matrix(c.head.k, T, dk), v: matrix(c.head.v, T, dv), s: c.head.scale, T };
+      c.results.forEach((r, i) => { scope[names[i]] = matrix(r.weights!, T, T); scope[names[i].replace('A_', 'o_')] = matrix(r.out, T, dv); });
+      return scope;
+    }, { kind: 'engine' }),
+  ],
+  sections: [
+    {
+      id: 'five',
+      title: 'One head, five attentions',
+      prose: `Softmax attention mixes the values with weights $a_{ij} = \\exp(s\\, q_i \\cdot k_j) / \\sum_{j' \\le i} \\exp(s\\, q_i \\cdot k_{j'})$, $s = 1/\\sqrt{d_h + d_h^R}$. Decoding token $i$ needs every earlier key and value, so the cache grows with the context. MLA shrinks what is cached per token to $d_c + d_h^R$ numbers; the attentions on this page remove the growing cache altogether.
+
+Here they all run on the **same** $q$, $k$, $v$: one head of one layer of the model, from a traced forward pass. The query has RoPE on its rope part; the key is $[W^{UK} c^{KV} ; k^R]$ and the value $W^{UV} c^{KV}$, decompressed from the latent cache exactly as the engine's decompressed decode path does.
+
+- **linear (elu+1)** ([Katharopoulos et al., 2020](https://arxiv.org/abs/2006.16236)): $\\exp(q \\cdot k)$ becomes $\\phi(q) \\cdot \\phi(k)$ with $\\phi(x) = \\mathrm{elu}(x) + 1$, rows still divided by their sum.
+- **Performer** ([Choromanski et al., 2021](https://arxiv.org/abs/2009.14794)): $\\phi(x) = \\exp(Wx - \\lVert x \\rVert^2/2)/\\sqrt{m}$ with $m$ random orthogonal rows $W$, so that $\\phi(q) \\cdot \\phi(k)$ estimates $\\exp(q \\cdot k)$ itself.
+- **normalised** ([TransNormer](https://arxiv.org/abs/2210.10340)): no denominator; the output $\\sum_j (\\phi(q_i) \\cdot \\phi(k_j)) v_j$ is RMS-normalised instead.
+- **chunked** ([FLASH](https://arxiv.org/abs/2202.10447)): squared ReLU of the score inside each chunk of $C$ tokens, linear attention (elu+1) to the earlier chunks. FLASH does not divide by the weights' sum; here each row is, because these $q$, $k$, $v$ were trained for a softmax (see the note at the end).`,
+      controls: ['seed', 'tokens', 'layer', 'head', 'features', 'chunk'],
+      views: [
+        { cell: 'mapsView', title: 'Mixing matrices: softmax | linear (elu+1) | Performer | normalised | chunked', caption: 'Row i is how output i weighs the values v_0..v_i, as a multiple of an even spread (1: all earlier tokens alike; row 0 always has one token at 1). Softmax picks out a few tokens; elu+1 and the normalised attention are an almost even wash; Performer is a noisy softmax; the chunked map is sharp inside each chunk and flat before it.' },
+        { cell: 'errorView', title: 'Each attention against softmax', caption: 'Output error: ‖o − o_softmax‖ / ‖o_softmax‖ (Frobenius). Row distance: mean total-variation distance between a row and softmax\'s row. Entropy: mean over rows. State: numbers a decoder keeps for this head after T tokens.' },
+      ],
+    },
+    {
+      id: 'dilution',
+      title: 'Attention dilution, as numbers',
+      prose: 'TransNormer names two reasons linear attention trained worse than softmax. The first is its denominator $\\phi(q_i) \\cdot \\sum_j \\phi(k_j)$: it can come arbitrarily close to zero, and the gradients through it are then unbounded; normalising the output instead removes the division. The second is **dilution**: the weights spread over the whole context instead of concentrating on a few nearby tokens. The entropy of a row measures it. An even spread over $i+1$ tokens has $\\log_2(i+1)$ bits, a row on one token has 0.',
+      views: [
+        { cell: 'entropyView', title: 'Entropy of each row', caption: 'elu+1 and the normalised attention sit on the dashed line of an even spread: the q·k differences are too small in elu+1\'s nearly linear range to make anything stand out. Softmax and the chunked attention stay below it. TransNormer\'s second fix is to keep softmax in diagonal blocks in the lower layers: locality by construction.' },
+      ],
+    },
+    {
+      id: 'performer',
+      title: 'Performer: how many random features?',
+      prose: `Performer's features are positive, so every estimated weight is positive and the row sums are safe to divide by. The estimate is unbiased for $\\exp(q \\cdot k)$, and its error falls like $1/\\sqrt{m}$, but the variance of one feature grows like $\\exp(\\lVert q + k \\rVert^2)$. This model's queries and keys are long (norms around 2 to 3 after the $s^{1/2}$ scaling), so many features are needed. Orthogonal rows (FAVOR+) lower the variance in theory; with three draws per point the two curves here are within each other's noise.`,
+      views: [
+        { cell: 'performerView', title: 'Performer\'s error against softmax attention as m grows', caption: 'Mean over three seeded draws of the features at each m. The state per head is m (d_v + 1) numbers; at m = 512 that is more than softmax\'s cache of these 32 tokens.' },
+      ],
+    },
+    {
+      id: 'associativity',
+      title: 'Why it is linear: moving the bracket',
+      prose: `Without softmax, attention is three matrix products, and matrix products associate:
+$$(Q K^{\\top}) V = Q (K^{\\top} V).$$
+The left side builds a $T \\times T$ matrix ($T^2 (d_k + d_v)$ multiply-adds); the right builds $K^{\\top} V$, a $d_k \\times d_v$ matrix, whatever $T$ is ($2 T d_k d_v$). With the causal mask the right side becomes a running sum, $S_i = S_{i-1} + \\phi(k_i) v_i^{\\top}$: an RNN whose state never grows. Every attention on this page is run both ways in the engine, and the tests check that the two agree to rounding.
+
+Softmax puts $\\exp$ between the two products. $\\exp(q \\cdot k)$ is not $f(q) \\cdot g(k)$ for any finite $f$ and $g$, so the bracket cannot move; applying $\\exp$ to $q$ and $k$ separately and moving it anyway computes a different attention.`,
+      views: [
+        { cell: 'assocView', title: 'The identity on this head, checked live (float64, no mask)' },
+      ],
+    },
+    {
+      id: 'cost',
+      title: 'Work and memory as the context grows',
+      prose: 'One decode step of one layer. Attention that caches keys and values does work and keeps bytes in proportion to the context: MHA caches $n_h (d_k + d_v)$ numbers per token, GQA shares each cached key and value among a group of query heads, MQA keeps one, MLA keeps $d_c + d_h^R$ (576 in DeepSeek-V3). Linear attention keeps $S$ and $z$ per head, $n_h (d_k d_v + d_k)$ numbers, whatever the context. The SSM line is a Mamba-style layer with $2d$ channels of $N$ numbers each. The widths are this model\'s or DeepSeek-V3\'s (`static/configs/deepseek-v3.json`), and MLA\'s counts are the engine\'s for the absorbed decode path.',
+      controls: ['widths', 'kv_heads', 'precision', 'ssm_state'],
+      views: [
+        { cell: 'flopsView', title: 'FLOPs per decode step, one layer', caption: 'Dashed: fixed-state layers. Solid lines rise once the per-token work outgrows the projections.' },
+        { cell: 'bytesView', title: 'Bytes kept per layer', caption: 'MQA keeps the least per token (one key-value head: 320 numbers per token with V3\'s widths), MLA next (576). Linear attention\'s state is large (a d_k x d_v matrix per head) but flat.' },
+        { cell: 'crossoverView', title: 'Crossover contexts' },
+      ],
+      after: 'With DeepSeek-V3\'s widths, MLA keeps 576 numbers per token per layer, while linear attention over its 128 heads of $d_k = 192$, $d_v = 128$ keeps about 3.2 million whatever the context: MLA\'s cache stays the smaller one up to about 5,500 tokens. The work crosses earlier, at about 2,900 tokens: linear attention updates and reads a $192 \\times 128$ matrix per head at every step, MLA\'s absorbed path spends about 139K multiply-adds per cached token. For GQA with 8 key-value heads the memory crossover is near 1,200 tokens; for MHA, under 100. Past a crossover the fixed state wins by as much as the context is long; before it, the cache is the cheaper memory.',
+    },
+    {
+      id: 'swap',
+      title: 'The honest trade: swap one layer, no retraining',
+      prose: `The model's layer is run as it is, except that each head's softmax mixing is replaced by a variant on that layer's own $q$, $k$, $v$ (the projections, $W^O$, the other layer and the FFNs are unchanged). The bars are the next-token cross-entropy over a ${SWAP_TOKENS}-token prompt.
+
+**Which model:** this page runs the tiny DeepSeek-V3 with **seeded random weights**, not a trained one, and it has no tokenizer, so the numbers are bits per *token* of a synthetic prompt. They show that the swap reaches the output and by how much each variant moves it; they are not a measurement of quality on text. On a trained model the same function gives bits per character.`,
+      views: [
+        { cell: 'swapView', title: 'Change in bits per token when the selected layer\'s attention is swapped', caption: 'Above 0: the swap made the model\'s predictions worse on this prompt; below 0, better.' },
+        { cell: 'swapTableView', title: 'Swapped-layer cross-entropy' },
+      ],
+      after: 'None of these variants is what the papers train: each was trained with its own attention from the start (FLASH without a normaliser, TransNormer with a learned gain after the normalisation). Swapping after training tests only how close each comes to the softmax the weights were trained for.',
+    },
+  ],
+  formula: {
+    cell: 'scope',
+    initial: 'max(abs((q * k\') * v - q * (k\' * v)))',
+    examples: [
+      'max(abs((q * k\') * v - q * (k\' * v)))',
+      'sum(A_softmax[T, :])',
+      'norm(o_performer - o_softmax, "fro") / norm(o_softmax, "fro")',
+      'A_linear[5, 1:5]',
+      'max(abs(A_softmax * v - o_softmax))',
+    ],
+    descriptions: {
+      q: 'the head\'s queries, T x d_k (RoPE applied)',
+      k: 'the head\'s keys [W_UK c_KV ; k^R], T x d_k',
+      v: 'the head\'s values W_UV c_KV, T x d_v',
+      s: 'score scale 1/sqrt(d_k)',
+      T: 'tokens',
+      A_softmax: 'softmax mixing matrix, T x T', A_linear: 'linear (elu+1) mixing matrix', A_performer: 'Performer mixing matrix', A_norm: 'normalised (TransNormer) mixing matrix', A_chunked: 'chunked (FLASH) mixing matrix',
+      o_softmax: 'softmax output, T x d_v', o_linear: 'linear output', o_performer: 'Performer output', o_norm: 'normalised output', o_chunked: 'chunked output',
+    },
+  },
+};
