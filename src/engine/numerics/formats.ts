@@ -174,7 +174,7 @@ export function encodeArray(f: FloatFormat, x: ArrayLike<number>, overflow?: Ove
 }
 
 /** Values of codes, as float32 (every BF16, FP16 and FP8 value is a float32 exactly). */
-export function decodeArray(f: FloatFormat, codes: ArrayLike<number>, out = new Float32Array(codes.length)): Float32Array {
+export function decodeArray(f: FloatFormat, codes: ArrayLike<number>, out: Float32Array = new Float32Array(codes.length)): Float32Array {
   // A table of all 2^bits values is cheaper than decoding each code for the 8- and 16-bit formats.
   if (f.bits <= 16) {
     const table = valueTable(f);
@@ -200,7 +200,7 @@ export function valueTable(f: FloatFormat): Float32Array {
 }
 
 /** Each value of x rounded to the format, as float32 (simulated low-precision storage). */
-export function roundArray(f: FloatFormat, x: ArrayLike<number>, out = new Float32Array(x.length), overflow?: Overflow): Float32Array {
+export function roundArray(f: FloatFormat, x: ArrayLike<number>, out: Float32Array = new Float32Array(x.length), overflow?: Overflow): Float32Array {
   for (let i = 0; i < x.length; i++) out[i] = decode(f, encode(f, x[i]!, overflow));
   return out;
 }

@@ -70,7 +70,7 @@ export function quantize(
 }
 
 /** Values from codes and block scales: value = decode(code) x scale of its block. */
-export function dequantize(q: Pick<Quantized, 'format' | 'rows' | 'cols' | 'block' | 'codes' | 'scales'>, out = new Float32Array(q.rows * q.cols)): Float32Array {
+export function dequantize(q: Pick<Quantized, 'format' | 'rows' | 'cols' | 'block' | 'codes' | 'scales'>, out: Float32Array = new Float32Array(q.rows * q.cols)): Float32Array {
   decodeArray(q.format, q.codes, out);
   return applyBlockScales(out, q.rows, q.cols, q.block, q.scales);
 }

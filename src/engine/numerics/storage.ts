@@ -31,7 +31,7 @@ export function encodeTensorBytes(dtype: string, data: ArrayLike<number>): Uint8
 }
 
 /** Bytes of an 8-bit dtype (F8_E4M3, F8_E5M2) as float32 values, exactly. */
-export function decodeFp8Bytes(dtype: string, bytes: Uint8Array, out = new Float32Array(bytes.length)): Float32Array {
+export function decodeFp8Bytes(dtype: string, bytes: Uint8Array, out: Float32Array = new Float32Array(bytes.length)): Float32Array {
   const f = formatOfDtype(dtype);
   if (!f || f.bits !== 8) throw new RangeError(`decodeFp8Bytes: ${JSON.stringify(dtype)} is not an 8-bit float dtype`);
   return decodeArray(f, bytes, out);
