@@ -82,6 +82,7 @@ export function gradientInto(p: ParamsLike, grads: Vec, rows: readonly (readonly
   const balanceAlpha = hp.balancing === 'none' ? 0 : hp.balance_alpha;
   const sums = forwardLosses({ tape, cfg: p.config, param, buffers: p.buffers, balanceAlpha }, ids, R, N, hp.mtp_lambda);
   tape.backward();
+  tape.release();
   const loss = sums.main + hp.mtp_lambda * sums.mtp + sums.balance;
   return { rows: R, loss, main: sums.main, mtp: sums.mtp, balance: sums.balance, loads: sums.loads, ...(sums.agree ? { agree: sums.agree } : {}) };
 }

@@ -32,16 +32,43 @@ interface Ops {
   causalAttention(q: Vec, k: Vec, v: Vec, nq: number, nk: number, dk: number, dv: number, scale: number, offset: number, out: Vec, weights: Vec): Vec;
 }
 
+/**
+ * Buffers of finished tapes, by dtype and power-of-two capacity: a training step allocates the same
+ * few hundred activations and gradients as the one before it, and allocating them anew each step
+ * (hundreds of MB per second of large typed arrays) cost about a fifth of the time in collection.
+ */
+const pools: Record<Dtype, Map<number, Vec[]>> = { float32: new Map(), float64: new Map() };
+
 export class Tape {
   private readonly ops: Ops;
   private readonly back: (() => void)[] = [];
+  private readonly taken: Vec[] = [];
 
   constructor(readonly backend: Backend, readonly dtype: Dtype = 'float32') {
     this.ops = backend as unknown as Ops;
   }
 
+  /** A zeroed buffer of n values (from the pool when one is free; back to it on release()). */
   alloc(n: number): Vec {
-    return this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+    const cap = n <= 16 ? 16 : 2 ** Math.ceil(Math.log2(n));
+    const free = pools[this.dtype].get(cap);
+    let buf = free?.pop();
+    if (buf) buf.fill(0, 0, n);
+    else buf = this.dtype === 'float64' ? new Float64Array(cap) : new Float32Array(cap);
+    this.taken.push(buf);
+    return n === cap ? buf : buf.subarray(0, n);
+  }
+
+  /** Hand every buffer this tape allocated back to the pool: its values must not be read after. */
+  release(): void {
+    const pool = pools[this.dtype];
+    for (const buf of this.taken) {
+      let list = pool.get(buf.length);
+      if (!list) pool.set(buf.length, (list = []));
+      list.push(buf);
+    }
+    this.taken.length = 0;
+    this.back.length = 0;
   }
 
   /** A trained tensor: its gradient accumulates into `grad` (zeros to start, e.g. a view of the flat grads). */
