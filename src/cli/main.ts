@@ -181,6 +181,7 @@ async function run(argv: string[]): Promise<void> {
   }
   if (command === 'train') return runTrain(rest); // src/cli/train.ts parses its own flags
   if (command === 'convert') return runConvert(rest); // src/cli/convert.ts
+  if (command === 'eval') return (await import('./train-corpus.js')).evalCommand(rest); // src/cli/train-corpus.ts
   let flags: Flags;
   try {
     const parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });

@@ -1,0 +1,97 @@
+// Node-only: the two-thread gradient runner (worker_threads) and the worker's entry. The main thread
+// computes the first half of the rows while one worker computes the second; the halves are summed in
+// that order (src/engine/train/workers.ts has the split, the sum and the messages, shared with a
+// browser Web Worker glue).
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { Backend } from '../../kernels/backend.js';
+import { loopBackend } from '../../kernels/loop.js';
+import { referenceBackend } from '../../kernels/reference.js';
+import type { DeepSeekConfig } from '../engine/config.js';
+import { rowsGradient } from '../engine/train/index.js';
+import {
+  type GradientRunner, type WorkerFailure, type WorkerInit, type WorkerReply, type WorkerTask,
+  gradientWorker, splitRows, sumGradients, workerTask,
+} from '../engine/train/workers.js';
+
+/** A compute backend by name: default the fastest (WebAssembly SIMD, else the loop), 'reference', 'loop', or any name the selector knows (forced for every op). */
+export async function backendByName(name: string | undefined): Promise<Backend> {
+  if (!name || name === 'fastest') return (await import('../../kernels/fastest.js')).fastestBackend((m) => process.stderr.write(m + '\n'));
+  if (name === 'loop') return loopBackend;
+  if (name === 'reference') return referenceBackend;
+  const { selectBackend } = await import('../../kernels/select.js');
+  if (name === 'auto') return selectBackend({ quick: true, warn: () => {} });
+  return selectBackend({ force: name, warn: () => {} });
+}
+
+const MARK = 'nanoseek-gradient-worker';
+
+/**
+ * Start a worker running this file. Under tsx (a .ts file) it is first bundled with esbuild into
+ * node_modules/.cache/nanoseek/: tsx does not load TypeScript in worker threads, and registering it
+ * there from the worker made the tsx command exit early while the run went on.
+ */
+async function spawn(init: WorkerInit): Promise<Worker> {
+  const self = new URL(import.meta.url);
+  if (!self.pathname.endsWith('.ts')) return new Worker(self, { workerData: { [MARK]: init } });
+  const { build } = await import('esbuild');
+  const dir = path.join(path.dirname(fileURLToPath(self)), '..', '..', 'node_modules', '.cache', 'nanoseek');
+  mkdirSync(dir, { recursive: true });
+  const outfile = path.join(dir, `train-worker-${process.pid}-${Date.now()}.mjs`);
+  await build({ entryPoints: [fileURLToPath(self)], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'silent' });
+  const worker = new Worker(pathToFileURL(outfile), { workerData: { [MARK]: init }, execArgv: [] }); // plain JS: no tsx loader in the worker
+  const remove = () => rmSync(outfile, { force: true }); // once the worker has loaded it (its first reply) or ended
+  worker.once('message', remove);
+  worker.once('exit', remove);
+  return worker;
+}
+
+/** Two threads: this one and one worker, each taking half of every batch's rows. */
+export async function twoThreadRunner(config: DeepSeekConfig, backendName?: string): Promise<GradientRunner> {
+  const backend = await backendByName(backendName);
+  const worker = await spawn({ type: 'init', config, backend: backendName });
+  let nextId = 0;
+  const waiting = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
+  const fail = (e: Error) => { for (const w of waiting.values()) w.reject(e); waiting.clear(); };
+  worker.on('message', (m: WorkerReply | WorkerFailure) => {
+    const w = waiting.get(m.id);
+    waiting.delete(m.id);
+    if (!w) return;
+    if (m.type === 'error') w.reject(new Error(`gradient worker: ${m.message}`));
+    else w.resolve(m);
+  });
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`gradient worker exited (code ${code})`)));
+  return {
+    threads: 2,
+    async gradient(p, rows, hp) {
+      const [mine, theirs] = splitRows(rows, 2);
+      if (!theirs) return rowsGradient(p, mine!, hp, backend);
+      const id = nextId++;
+      const reply = new Promise<WorkerReply>((resolve, reject) => waiting.set(id, { resolve, reject }));
+      worker.postMessage(workerTask(id, p, theirs, hp) satisfies WorkerTask);
+      const a = rowsGradient(p, mine!, hp, backend);
+      const b = (await reply).result;
+      return sumGradients([a, b]);
+    },
+    async close() {
+      worker.removeAllListeners('exit');
+      await worker.terminate();
+    },
+  };
+}
+
+if (!isMainThread && workerData && (workerData as Record<string, unknown>)[MARK]) {
+  const init = (workerData as Record<string, WorkerInit>)[MARK]!;
+  const handle = gradientWorker(init, await backendByName(init.backend));
+  parentPort!.on('message', (task: WorkerTask) => {
+    try {
+      const { reply, transfer } = handle(task);
+      parentPort!.postMessage(reply, transfer);
+    } catch (e) {
+      parentPort!.postMessage({ type: 'error', id: task.id, message: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies WorkerFailure);
+    }
+  });
+}

@@ -1,0 +1,74 @@
+// The training loop around the trainer core: draw a batch, get its summed gradient (one thread or
+// two), divide by the rows, take one optimizer step at the scheduled learning rate, and report what
+// the step measured. No I/O: the CLI saves checkpoints and prints; a lesson can drive the same loop.
+import type { Backend } from '../../../kernels/backend.js';
+import type { TrainerState } from './checkpoint.js';
+import { BatchSampler, SavedRng, windows } from './data.js';
+import { evaluateWindows, maxVio, type EvalResult } from './eval.js';
+import { type TrainHparams, lrAt, modelFromParams, optimizerStep } from './index.js';
+import type { GradientRunner } from './workers.js';
+
+const LN2 = Math.log(2);
+
+/** What one step measured (means over the batch's rows). */
+export interface StepRecord {
+  step: number;
+  lr: number;
+  loss: number;
+  main: number;
+  mtp: number;
+  balance: number;
+  /** main / ln 2: training bits per character. */
+  bits_per_char: number;
+  grad_norm: number;
+  /** MTP draft == main argmax at t+1, on the batch (when the core reports it). */
+  mtp_agreement: number | null;
+  /** Per MoE layer prefix: max load / mean load - 1 over this batch. */
+  max_vio: Record<string, number>;
+  characters: number;
+}
+
+export function hparamsOf(o: TrainerState['options']): TrainHparams {
+  return {
+    lr: o.lr, betas: o.betas, eps: o.eps, weight_decay: o.weight_decay, max_grad_norm: o.max_grad_norm,
+    mtp_lambda: o.mtp_lambda, balance_alpha: o.balance_alpha, bias_gamma: o.bias_gamma, balancing: o.balancing,
+  };
+}
+
+/** The sampler of a state: training ids, its seq_len, and its RNG words (advanced as batches are drawn). */
+export function samplerOf(state: TrainerState, trainIds: Uint8Array): BatchSampler {
+  return new BatchSampler(trainIds, state.options.seq_len, new SavedRng(state.rng));
+}
+
+/** The learning rate of step `step` (1-based) of the run. */
+export function lrOfStep(o: TrainerState['options'], step: number): number {
+  return lrAt(step, { lr: o.lr, warmup: o.warmup, total: o.steps, minLrRatio: o.min_lr_ratio });
+}
+
+/** One optimizer step; mutates the state (params, optimizer, step, RNG words). */
+export async function trainStep(state: TrainerState, sampler: BatchSampler, runner: GradientRunner): Promise<StepRecord> {
+  const o = state.options, hp = hparamsOf(o);
+  const rows = sampler.next(o.batch);
+  const g = await runner.gradient(state.params, rows, hp);
+  const n = g.rows;
+  const mean = g.grads;
+  for (let i = 0; i < mean.length; i++) mean[i] /= n;
+  const step = state.step + 1;
+  const lr = lrOfStep(o, step);
+  const { grad_norm } = optimizerStep(state.params, state.opt, mean, g.loads, hp, lr);
+  state.step = step;
+  state.rng = Array.from(sampler.rng.state);
+  const max_vio: Record<string, number> = {};
+  for (const [k, l] of Object.entries(g.loads)) max_vio[k] = maxVio(l);
+  return {
+    step, lr, loss: g.loss / n, main: g.main / n, mtp: g.mtp / n, balance: g.balance / n,
+    bits_per_char: g.main / n / LN2, grad_norm,
+    mtp_agreement: g.agree && g.agree.count > 0 ? g.agree.mtpGreedy / g.agree.count : null,
+    max_vio, characters: o.batch * o.seq_len,
+  };
+}
+
+/** Evaluate the current parameters on the first `maxWindows` windows of a text's ids. */
+export function evaluateState(state: TrainerState, ids: ArrayLike<number>, maxWindows = Infinity, backend?: Backend): EvalResult {
+  return evaluateWindows(modelFromParams(state.params, backend), windows(ids, state.options.seq_len, maxWindows));
+}

@@ -1,0 +1,89 @@
+// Both cores: a batch's rows are cut into contiguous parts, each part's rowsGradient is computed on
+// its own thread, and the parts' sums are added in part order (so the result does not depend on which
+// thread finishes first). This file holds the split, the sum and the message protocol; it imports
+// nothing from Node or the DOM, so a Node worker_threads glue (src/cli/train-worker.ts) and a browser
+// Web Worker glue run the same code. Compared with one thread, only the order of float additions
+// changes (sum over all rows vs sum of two half sums).
+import type { DeepSeekConfig } from '../config.js';
+import type { Backend } from '../../../kernels/backend.js';
+import { type RowsGradient, type TrainHparams, type TrainParams, rowsGradient, trainLayout } from './index.js';
+
+/** Cut rows into `parts` contiguous runs, as even as possible (earlier parts take the extra row). */
+export function splitRows(rows: readonly number[][], parts: number): number[][][] {
+  const out: number[][][] = [];
+  let at = 0;
+  for (let i = 0; i < parts; i++) {
+    const n = Math.floor(rows.length / parts) + (i < rows.length % parts ? 1 : 0);
+    out.push(rows.slice(at, at + n));
+    at += n;
+  }
+  return out.filter((p) => p.length > 0);
+}
+
+/** The sum of partial gradients, added in the given order (float32 grads, like rowsGradient's). */
+export function sumGradients(parts: readonly RowsGradient[]): RowsGradient {
+  if (parts.length === 1) return parts[0]!;
+  const first = parts[0]!;
+  const grads = Float32Array.from(first.grads);
+  const loads: Record<string, number[]> = {};
+  for (const [k, l] of Object.entries(first.loads)) loads[k] = [...l];
+  const sum: RowsGradient = { rows: first.rows, loss: first.loss, main: first.main, mtp: first.mtp, balance: first.balance, grads, loads };
+  let agree = first.agree ? { ...first.agree } : undefined;
+  for (const p of parts.slice(1)) {
+    sum.rows += p.rows; sum.loss += p.loss; sum.main += p.main; sum.mtp += p.mtp; sum.balance += p.balance;
+    for (let i = 0; i < grads.length; i++) grads[i] += p.grads[i]!;
+    for (const [k, l] of Object.entries(p.loads)) {
+      const into = (loads[k] ??= new Array(l.length).fill(0));
+      l.forEach((v, e) => { into[e] += v; });
+    }
+    if (agree && p.agree) agree = { mtpGreedy: agree.mtpGreedy + p.agree.mtpGreedy, count: agree.count + p.agree.count };
+    else agree = undefined;
+  }
+  if (agree) sum.agree = agree;
+  return sum;
+}
+
+/** Computes the summed gradient of some rows at the current parameters. */
+export interface GradientRunner {
+  readonly threads: number;
+  gradient(p: TrainParams, rows: number[][], hp: TrainHparams): Promise<RowsGradient>;
+  close(): Promise<void>;
+}
+
+/** One thread: rowsGradient on all rows, here. */
+export function localRunner(backend?: Backend): GradientRunner {
+  return {
+    threads: 1,
+    gradient: async (p, rows, hp) => rowsGradient(p, rows, hp, backend),
+    close: async () => {},
+  };
+}
+
+// ---- the message protocol between the trainer and a gradient worker ----
+
+/** Sent once: the model's config (the worker builds the flat layout from it). */
+export interface WorkerInit { type: 'init'; config: DeepSeekConfig; backend?: string }
+/** Sent per step: the current parameters (copied), the routing biases and this worker's rows. */
+export interface WorkerTask { type: 'gradient'; id: number; data: Float32Array; buffers: Record<string, Float32Array>; rows: number[][]; hp: TrainHparams }
+/** The reply: the partial RowsGradient (grads transferred, not copied). */
+export interface WorkerReply { type: 'gradient'; id: number; result: RowsGradient }
+export interface WorkerFailure { type: 'error'; id: number; message: string }
+
+/** The worker's side: keeps a TrainParams for the config, refreshed from each task. */
+export function gradientWorker(init: WorkerInit, backend?: Backend): (task: WorkerTask) => { reply: WorkerReply; transfer: ArrayBuffer[] } {
+  const layout = trainLayout(init.config);
+  const p: TrainParams = { config: init.config, names: layout.names, shapes: layout.shapes, offsets: layout.offsets, data: new Float32Array(layout.total), buffers: {} };
+  return (task) => {
+    p.data.set(task.data);
+    p.buffers = task.buffers;
+    const result = rowsGradient(p, task.rows, task.hp, backend);
+    return { reply: { type: 'gradient', id: task.id, result }, transfer: [result.grads.buffer as ArrayBuffer] };
+  };
+}
+
+/** The trainer's side of a task: what to post for `rows`. */
+export function workerTask(id: number, p: TrainParams, rows: number[][], hp: TrainHparams): WorkerTask {
+  const buffers: Record<string, Float32Array> = {};
+  for (const [k, b] of Object.entries(p.buffers)) buffers[k] = Float32Array.from(b);
+  return { type: 'gradient', id, data: p.data, buffers, rows, hp };
+}
