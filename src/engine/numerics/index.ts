@@ -7,3 +7,5 @@ export * from './checkpoint.js';
 export * from './transformers5.js';
 export * from './convert.js';
 export * from './precision.js';
+export * from './outlier.js';
+export * from './loss-scaling.js';
