@@ -4,7 +4,7 @@
 // exact projection as the signal is sampled more finely.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LegsState, gaussLegendre, legsMatrices, legsProjection, legsReconstruct } from '../src/engine/linear/hippo.js';
+import { LegsState, gaussLegendre, legsMatrices, legsProjection, legsReconstruct, legsRecallRmse } from '../src/engine/linear/hippo.js';
 import { createRng } from '../src/engine/sampling.js';
 
 /** Solve M x = b for a small dense M (Gaussian elimination with partial pivoting). */
@@ -102,5 +102,14 @@ describe('the discrete recurrence', () => {
     expect(st.size).toBe(12);
     expect(st.c.length).toBe(12);
     expect(Array.from(st.c).every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('recall from the state', () => {
+  it('more coefficients recall a smooth signal better (bilinear, error falls with N)', () => {
+    const f = Float64Array.from({ length: 400 }, (_, i) => Math.sin(i / 25) + 0.5 * Math.cos(i / 9));
+    const errs = [4, 8, 16, 32].map((N) => legsRecallRmse(f, 400, N));
+    for (let i = 1; i < errs.length; i++) expect(errs[i], `${errs}`).toBeLessThan(errs[i - 1]);
+    expect(errs[3]).toBeLessThan(0.05);
   });
 });

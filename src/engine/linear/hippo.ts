@@ -130,3 +130,20 @@ export function legsStream(signal: ArrayLike<number>, N: number, method: LegsMet
 export function legsRecall(c: ArrayLike<number>, k: number): Float64Array {
   return Float64Array.from({ length: k }, (_, i) => legsReconstruct(c, k, i + 0.5));
 }
+
+/** |recalled - true| for every sample 0..t-1 after streaming the first t samples into N numbers. */
+export function legsRecallError(signal: ArrayLike<number>, t: number, N: number, method: LegsMethod = 'bilinear'): Float64Array {
+  if (!(Number.isInteger(t) && t >= 1 && t <= signal.length)) throw new RangeError(`legsRecallError: t must be in 1..${signal.length}`);
+  const st = new LegsState(N, method);
+  for (let i = 0; i < t; i++) st.step(signal[i]);
+  const rec = legsRecall(st.c, t);
+  return rec.map((r, i) => Math.abs(r - signal[i]));
+}
+
+/** Root-mean-square of legsRecallError. */
+export function legsRecallRmse(signal: ArrayLike<number>, t: number, N: number, method: LegsMethod = 'bilinear'): number {
+  const e = legsRecallError(signal, t, N, method);
+  let s = 0;
+  for (let i = 0; i < e.length; i++) s += e[i] * e[i];
+  return Math.sqrt(s / e.length);
+}

@@ -1,0 +1,96 @@
+// What the state-space lesson draws: chart data from the engine's HiPPO-LegS state and recall.
+import type { HeatmapData, LineChartData, StatsData } from '$components/charts/types';
+import { type LegsMethod, legsMatrices, legsRecall, legsRecallError, legsRecallRmse } from '$engine/linear';
+
+export interface Streamed {
+  signal: Float64Array;
+  /** Samples streamed in so far. */
+  t: number;
+  N: number;
+  method: LegsMethod;
+  /** State after each sample [L, N]. */
+  states: Float64Array;
+}
+
+export function recallChart(s: Streamed): LineChartData {
+  const c = s.states.subarray((s.t - 1) * s.N, s.t * s.N);
+  const rec = legsRecall(c, s.t);
+  const L = s.signal.length;
+  return {
+    kind: 'line',
+    series: [
+      { name: 'the signal (streamed in up to t)', points: Array.from({ length: s.t }, (_, i) => ({ x: i, y: s.signal[i] })) },
+      { name: `recalled from ${s.N} numbers at t`, points: Array.from(rec, (y, i) => ({ x: i, y })) },
+      ...(s.t < L ? [{ name: 'not yet seen', style: 'dashed' as const, points: Array.from({ length: L - s.t }, (_, i) => ({ x: s.t + i, y: s.signal[s.t + i] })) }] : []),
+    ],
+    xLabel: 'sample', yLabel: 'value', xIntegers: true,
+    markers: [{ x: s.t, label: `t = ${s.t}` }],
+  };
+}
+
+export function recallStats(s: Streamed): StatsData {
+  return {
+    kind: 'stats',
+    items: [
+      { label: 'samples seen', value: s.t },
+      { label: 'numbers in the state', value: s.N, note: `${s.N * 4} bytes in FP32, whatever t is` },
+      { label: 'RMS error of the recalled past', value: legsRecallRmse(s.signal, s.t, s.N, s.method), digits: 3 },
+    ],
+  };
+}
+
+/** The state c_n(k) over time, at most 128 columns (a column is the state after the last sample of its bin). */
+export function stateHeatmap(s: Streamed): HeatmapData {
+  const L = s.signal.length, cols = Math.min(128, L), N = s.N;
+  const values = new Float64Array(N * cols);
+  const colLabels: string[] = [];
+  for (let c = 0; c < cols; c++) {
+    const k = Math.min(L, Math.round(((c + 1) * L) / cols)) - 1;
+    colLabels.push(String(k + 1));
+    for (let n = 0; n < N; n++) values[n * cols + c] = s.states[k * N + n];
+  }
+  return {
+    kind: 'heatmap', rows: N, cols, values, colLabels,
+    rowLabels: Array.from({ length: N }, (_, n) => `c${n}`),
+    rowTitle: 'coefficient n', colTitle: 'samples streamed in', scale: 'diverging', valueLabel: 'c_n', digits: 3,
+  };
+}
+
+export function errorByN(signal: Float64Array, t: number, Ns: number[], N: number, method: LegsMethod): LineChartData {
+  return {
+    kind: 'line',
+    series: [{ name: 'RMS error of the recalled past', points: Ns.map((n) => ({ x: n, y: Math.max(1e-12, legsRecallRmse(signal, t, n, method)) })) }],
+    xLabel: 'state size N (numbers)', yLabel: 'RMS error', xScale: 'log', yScale: 'log',
+    markers: [{ x: N, label: `N = ${N}` }],
+  };
+}
+
+/** Mean |error| by how far back the sample is (t - 1 - i), in up to 32 bins, for N/2, N and 2N. */
+export function errorByLag(signal: Float64Array, t: number, N: number, method: LegsMethod): LineChartData {
+  const bins = Math.min(32, t);
+  const series = [Math.max(1, Math.floor(N / 2)), N, Math.min(128, 2 * N)]
+    .filter((n, i, a) => a.indexOf(n) === i)
+    .map((n) => {
+      const e = legsRecallError(signal, t, n, method);
+      const sum = new Float64Array(bins), count = new Float64Array(bins);
+      for (let i = 0; i < t; i++) {
+        const lag = t - 1 - i, b = Math.min(bins - 1, Math.floor((lag * bins) / t));
+        sum[b] += e[i]; count[b]++;
+      }
+      return {
+        name: `N = ${n}`, style: (n === N ? 'line' : 'dashed') as 'line' | 'dashed',
+        points: Array.from(sum, (s, b) => ({ x: Math.round(((b + 0.5) * t) / bins), y: count[b] ? s / count[b] : 0 })),
+      };
+    });
+  return { kind: 'line', series, xLabel: 'how far back (samples before t)', yLabel: 'mean |error|' };
+}
+
+export function matrixHeatmap(N: number): HeatmapData {
+  const n = Math.min(N, 10);
+  const { A } = legsMatrices(n);
+  return {
+    kind: 'heatmap', rows: n, cols: n, values: A, scale: 'sequential',
+    rowLabels: Array.from({ length: n }, (_, i) => String(i)), colLabels: Array.from({ length: n }, (_, i) => String(i)),
+    rowTitle: 'n', colTitle: 'k', valueLabel: 'A_nk', digits: 2, showValues: true,
+  };
+}
