@@ -89,7 +89,7 @@ export function* lossScaleRun(
     const rows = batches[s]!;
     const g = rowsGradient(p, rows, hp, opts.backend);
     const mean = g.grads.map((v) => (v * m) / rows.length);
-    let grads = mean, underflow = 0, skipped = false;
+    let grads: Float32Array = mean, underflow = 0, skipped = false;
     if (mode !== 'fp32') {
       const f = fp16Gradients(mean, scale);
       underflow = f.nonzero > 0 ? f.underflow / f.nonzero : 0;
