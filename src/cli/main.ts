@@ -7,8 +7,8 @@ import type { Backend } from '../../kernels/backend.js';
 import { referenceBackend } from '../../kernels/reference.js';
 import {
   ATTENTION_PATHS, type AttentionPath, type DecodeMode, type Drafter, EngineInputError, type Model, ModelDrafter, MtpDrafter,
-  type SamplingOptions, argmaxRow, configToJson, decodeCost, describe, escapeControls, formatBytes, generate, initTensors,
-  kvCacheTable, loadModel, maxSequenceTokens, parseConfigText, parseModelConfig, quote, speculate, writeSafetensors,
+  type CharTokenizer, type SamplingOptions, argmaxRow, configToJson, decodeCost, describe, escapeControls, formatBytes, generate, initTensors,
+  kvCacheTable, loadModel, maxSequenceTokens, parseConfigText, parseTokenizerJson, parseModelConfig, quote, speculate, writeSafetensors,
 } from '../engine/index.js';
 import { TRAIN_USAGE, runTrain } from './train.js';
 import { CONVERT_USAGE, runConvert } from './convert.js';
@@ -19,10 +19,10 @@ class UsageError extends EngineInputError {}
 
 const USAGE = `nanoseek engine
 
-  forward   --model DIR --input input.json [--json]
-  generate  --model DIR --input input.json --max-new-tokens N (--greedy | --temperature T --seed S [--top-k K] [--top-p P])
+  forward   --model DIR (--input input.json | --prompt TEXT) [--json]
+  generate  --model DIR (--input input.json | --prompt TEXT) --max-new-tokens N (--greedy | --temperature T --seed S [--top-k K] [--top-p P])
             [--attention absorbed|decompressed|full-cache|recompute] [--json]
-  speculate --model DIR --input input.json --max-new-tokens N --draft mtp|DRAFT_DIR [--gamma K]
+  speculate --model DIR (--input input.json | --prompt TEXT) --max-new-tokens N --draft mtp|DRAFT_DIR [--gamma K]
             (--greedy | --temperature T --seed S) [--trace] [--json]
   kv-table  --config config.json --context N [--bytes-per-element B] [--gqa-groups 8,16] [--json]
   cost      --config config.json --context N [--json]      (cache bytes and attention FLOPs per decode step, per path)
@@ -31,7 +31,8 @@ ${TRAIN_USAGE}
 ${CONVERT_USAGE}
 
   --backend reference|auto|NAME  compute backend (default: WebAssembly SIMD; auto measures and picks per op)
-DIR holds config.json and model.safetensors; input.json is {"input_ids": [...]}.
+DIR holds config.json and model.safetensors; input.json is {"input_ids": [...]}. --prompt needs DIR/tokenizer.json
+(a trained model's); with one, the output has text beside the ids.
 Limits: a prompt plus --max-new-tokens (plus --gamma) within the model's max_position_embeddings;
 --gamma at most ${'$'}{MAX_GAMMA}; weights at most 1 GiB of float32; config and input files at most 16 MiB.`;
 
@@ -40,7 +41,7 @@ const MAX_GAMMA = 64;
 
 const OPTIONS = {
   model: { type: 'string' }, input: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' },
-  'max-new-tokens': { type: 'string' }, greedy: { type: 'boolean' }, temperature: { type: 'string' },
+  prompt: { type: 'string' }, 'max-new-tokens': { type: 'string' }, greedy: { type: 'boolean' }, temperature: { type: 'string' },
   seed: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, attention: { type: 'string' },
   draft: { type: 'string' }, gamma: { type: 'string' }, context: { type: 'string' },
   'bytes-per-element': { type: 'string' }, 'gqa-groups': { type: 'string' }, backend: { type: 'string' },
@@ -122,6 +123,25 @@ function readInputIds(pathArg: string, model: Model): number[] {
   return ids as number[];
 }
 
+/** The model folder's tokenizer.json (checked against the config's vocab_size), or null when it has none. */
+function readTokenizer(dir: string, model: Model): CharTokenizer | null {
+  const file = join(dir, 'tokenizer.json');
+  if (!existsSync(file)) return null;
+  return parseTokenizerJson(readText(file, 'tokenizer.json'), escapeControls(file), model.config.vocab_size, escapeControls(join(dir, 'config.json')));
+}
+
+/** The prompt's ids: input.json, or --prompt TEXT through the model's tokenizer. */
+function promptIds(flags: Flags, model: Model, tokenizer: CharTokenizer | null, dir: string): number[] {
+  if (flags.prompt === undefined) return readInputIds(need(flags, 'input'), model);
+  if (flags.input !== undefined) throw new UsageError('give either --input or --prompt, not both');
+  if (!tokenizer) throw new UsageError(`${escapeControls(join(dir, 'tokenizer.json'))} not found: --prompt needs a model with a tokenizer (or give --input input.json)`);
+  const ids = tokenizer.encode(flags.prompt);
+  if (ids.length === 0) throw new UsageError('--prompt is empty: give at least one character');
+  const limit = maxSequenceTokens(model.config);
+  if (ids.length > limit) throw new UsageError(`--prompt is ${ids.length} tokens, more than the ${limit} positions this model runs (max_position_embeddings ${model.config.max_position_embeddings})`);
+  return ids;
+}
+
 /** Refuse a run that would reach past the positions the model runs, before any work. */
 function checkRunLength(model: Model, prompt: number, maxNewTokens: number, gamma = 0): void {
   const limit = maxSequenceTokens(model.config);
@@ -195,7 +215,8 @@ async function run(argv: string[]): Promise<void> {
   switch (command) {
     case 'forward': {
       const model = await loadModelDir(need(flags, 'model'), await makeBackend(flags.backend));
-      const ids = readInputIds(need(flags, 'input'), model);
+      const tokenizer = readTokenizer(need(flags, 'model'), model);
+      const ids = promptIds(flags, model, tokenizer, need(flags, 'model'));
       const cfg = model.config, V = cfg.vocab_size, T = ids.length;
       const out = model.forward(ids);
       const routing = Object.fromEntries(Object.entries(out.routing).map(([k, r]) => [k, { experts: r.experts, weights: r.weights, groups: r.groups }]));
@@ -210,12 +231,19 @@ async function run(argv: string[]): Promise<void> {
           routing: mtp.routing ? { experts: mtp.routing.experts, weights: mtp.routing.weights, groups: mtp.routing.groups } : null,
         };
       }
-      print(json, result, () => ids.map((t, i) => `position ${i} token ${t}: argmax ${argmaxRow(out.logits, i, V)}`).join('\n'));
+      if (tokenizer) {
+        result.input_ids = ids;
+        result.text = tokenizer.decode(ids);
+        result.argmax_text = tokenizer.decode(ids.map((_, i) => argmaxRow(out.logits, i, V)));
+      }
+      const show = (t: number) => (tokenizer ? `${t} ${JSON.stringify(tokenizer.tokenText(t))}` : String(t));
+      print(json, result, () => ids.map((t, i) => `position ${i} token ${show(t)}: argmax ${show(argmaxRow(out.logits, i, V))}`).join('\n'));
       return;
     }
     case 'generate': {
       const model = await loadModelDir(need(flags, 'model'), await makeBackend(flags.backend));
-      const ids = readInputIds(need(flags, 'input'), model);
+      const tokenizer = readTokenizer(need(flags, 'model'), model);
+      const ids = promptIds(flags, model, tokenizer, need(flags, 'model'));
       const maxNewTokens = numberFlag(flags, 'max-new-tokens', { integer: true, min: 0 });
       const { sampling, seed } = samplingFrom(flags);
       const attention = (flags.attention ?? 'absorbed') as DecodeMode;
@@ -224,13 +252,15 @@ async function run(argv: string[]): Promise<void> {
       }
       checkRunLength(model, ids.length, maxNewTokens);
       const out = generate(model, ids, { maxNewTokens, sampling, seed, attention });
-      print(json, { tokens: out.tokens, cache_bytes: out.steps.map((s) => s.cacheBytes) }, () => out.tokens.join(' '));
+      print(json, { tokens: out.tokens, cache_bytes: out.steps.map((s) => s.cacheBytes), ...(tokenizer ? { prompt_ids: ids, prompt: tokenizer.decode(ids), text: tokenizer.decode(out.tokens) } : {}) },
+        () => (tokenizer ? `${out.tokens.join(' ')}\n${tokenizer.decode(ids)}${tokenizer.decode(out.tokens)}` : out.tokens.join(' ')));
       return;
     }
     case 'speculate': {
       const backend = await makeBackend(flags.backend);
       const model = await loadModelDir(need(flags, 'model'), backend);
-      const ids = readInputIds(need(flags, 'input'), model);
+      const tokenizer = readTokenizer(need(flags, 'model'), model);
+      const ids = promptIds(flags, model, tokenizer, need(flags, 'model'));
       const maxNewTokens = numberFlag(flags, 'max-new-tokens', { integer: true, min: 0 });
       const { sampling, seed } = samplingFrom(flags);
       const draft = need(flags, 'draft');
@@ -251,8 +281,8 @@ async function run(argv: string[]): Promise<void> {
         proposed: s.proposed, accepted: s.accepted, emitted: s.emitted, last: s.last,
         ...(s.decisions ? { decisions: s.decisions } : {}),
       }));
-      print(json, { tokens: out.tokens, steps, acceptance_rate: out.acceptanceRate, target_passes: out.targetPasses },
-        () => `${out.tokens.join(' ')}\naccepted ${out.accepted}/${out.proposed} drafts (${(100 * out.acceptanceRate).toFixed(1)}%) in ${out.targetPasses} target passes`);
+      print(json, { tokens: out.tokens, steps, acceptance_rate: out.acceptanceRate, target_passes: out.targetPasses, ...(tokenizer ? { prompt_ids: ids, prompt: tokenizer.decode(ids), text: tokenizer.decode(out.tokens) } : {}) },
+        () => `${out.tokens.join(' ')}\n${tokenizer ? tokenizer.decode(ids) + tokenizer.decode(out.tokens) + '\n' : ''}accepted ${out.accepted}/${out.proposed} drafts (${(100 * out.acceptanceRate).toFixed(1)}%) in ${out.targetPasses} target passes`);
       return;
     }
     case 'kv-table': {
