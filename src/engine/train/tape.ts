@@ -352,24 +352,24 @@ export class Tape {
    */
   attention(q: Node, kv: Node, kpe: Node, R: number, N: number, nh: number, nope: number, dr: number, dv: number, scale: number): Node {
     const qk = nope + dr, kvw = nh * (nope + dv), qw = nh * qk;
-    const Q = this.alloc(N * qk), K = this.alloc(N * qk), V = this.alloc(N * dv), O = this.alloc(N * dv);
-    const probs = this.alloc(R * nh * N * N);
+    // Each (row, head)'s Q, K, V gathered into contiguous [N, *] blocks, kept for the backward pass.
+    const RH = R * nh;
+    const Qs = this.alloc(RH * N * qk), Ks = this.alloc(RH * N * qk), Vs = this.alloc(RH * N * dv), O = this.alloc(N * dv);
+    const probs = this.alloc(RH * N * N);
     const y = this.alloc(R * N * nh * dv);
-    // Gather one (row, head)'s Q, K, V into contiguous [N, *] blocks (index loops: no views to allocate).
-    const load = (r: number, h: number) => {
-      const qs = q.data, kvs = kv.data, ks = kpe.data;
-      for (let i = 0; i < N; i++) {
-        const t = r * N + i, qo = t * qw + h * qk, ko = t * kvw + h * (nope + dv), po = t * dr, a = i * qk, b = i * dv;
-        for (let j = 0; j < qk; j++) Q[a + j] = qs[qo + j];
-        for (let j = 0; j < nope; j++) K[a + j] = kvs[ko + j];
-        for (let j = 0; j < dr; j++) K[a + nope + j] = ks[po + j];
-        for (let j = 0; j < dv; j++) V[b + j] = kvs[ko + nope + j];
-      }
-    };
+    const qs = q.data, kvs = kv.data, ks = kpe.data;
     for (let r = 0; r < R; r++) {
       for (let h = 0; h < nh; h++) {
-        load(r, h);
-        const P = probs.subarray((r * nh + h) * N * N, (r * nh + h + 1) * N * N);
+        const b = r * nh + h;
+        const Q = Qs.subarray(b * N * qk, (b + 1) * N * qk), K = Ks.subarray(b * N * qk, (b + 1) * N * qk), V = Vs.subarray(b * N * dv, (b + 1) * N * dv);
+        for (let i = 0; i < N; i++) {
+          const t = r * N + i, qo = t * qw + h * qk, ko = t * kvw + h * (nope + dv), po = t * dr, a = i * qk, c = i * dv;
+          for (let j = 0; j < qk; j++) Q[a + j] = qs[qo + j];
+          for (let j = 0; j < nope; j++) K[a + j] = kvs[ko + j];
+          for (let j = 0; j < dr; j++) K[a + nope + j] = ks[po + j];
+          for (let j = 0; j < dv; j++) V[c + j] = kvs[ko + nope + j];
+        }
+        const P = probs.subarray(b * N * N, (b + 1) * N * N);
         this.ops.causalAttention(Q, K, V, N, N, qk, dv, scale, 0, O, P);
         for (let i = 0; i < N; i++) {
           const yo = (r * N + i) * nh * dv + h * dv;
@@ -386,19 +386,21 @@ export class Tape {
       const dQ = this.alloc(N * qk), dK = this.alloc(N * qk);
       for (let r = 0; r < R; r++) {
         for (let h = 0; h < nh; h++) {
-          load(r, h);
-          const P = probs.subarray((r * nh + h) * N * N, (r * nh + h + 1) * N * N);
+          const b = r * nh + h;
+          const Q = Qs.subarray(b * N * qk, (b + 1) * N * qk), K = Ks.subarray(b * N * qk, (b + 1) * N * qk), V = Vs.subarray(b * N * dv, (b + 1) * N * dv);
+          const P = probs.subarray(b * N * N, (b + 1) * N * N);
           for (let i = 0; i < N; i++) {
             const yo = (r * N + i) * nh * dv + h * dv;
             for (let j = 0; j < dv; j++) dO[i * dv + j] = dy[yo + j];
           }
           this.matmulTN(P, dO, N, N, dv, dV);
           this.ops.matmulT(dO, V, N, dv, N, dP);
+          // P is exactly 0 above the diagonal, so dS is too: no mask needed.
           for (let i = 0; i < N; i++) {
             const o = i * N;
             let dot = 0;
             for (let j = 0; j <= i; j++) dot += P[o + j] * dP[o + j];
-            for (let j = 0; j < N; j++) dP[o + j] = j <= i ? scale * P[o + j] * (dP[o + j] - dot) : 0;
+            for (let j = 0; j < N; j++) dP[o + j] = scale * P[o + j] * (dP[o + j] - dot);
           }
           this.ops.matmul(dP, K, N, N, qk, dQ);
           this.matmulTN(dP, Q, N, N, qk, dK);
@@ -500,27 +502,27 @@ export class Tape {
    */
   crossEntropy(logits: Node, rows: number, V: number, targets: Int32Array, weight: Float64Array, gradScale: number): { loss: number; argmax: Int32Array } {
     const z = logits.data, argmax = new Int32Array(rows);
-    const lse = new Float64Array(rows);
+    // The loss ends the graph, so its gradient is known now: softmax - onehot, written in the same
+    // pass that sums the exponentials (one exp per logit in all).
+    const d = this.alloc(rows * V);
     let loss = 0;
     for (let r = 0; r < rows; r++) {
-      const o = r * V;
+      const o = r * V, y = targets[r];
       let max = -Infinity, best = 0;
       for (let j = 0; j < V; j++) if (z[o + j] > max) { max = z[o + j]; best = j; }
       argmax[r] = best;
-      if (targets[r] < 0) continue;
+      if (y < 0) continue;
       let sum = 0;
-      for (let j = 0; j < V; j++) sum += Math.exp(z[o + j] - max);
-      lse[r] = max + Math.log(sum);
-      loss += weight[r] * (lse[r] - z[o + targets[r]]);
+      for (let j = 0; j < V; j++) { const e = Math.exp(z[o + j] - max); d[o + j] = e; sum += e; }
+      loss += weight[r] * (max + Math.log(sum) - z[o + y]);
+      const c = (gradScale * weight[r]) / sum;
+      for (let j = 0; j < V; j++) d[o + j] *= c;
+      d[o + y] -= gradScale * weight[r];
     }
     this.record(() => {
+      if (logits.grad === null) { logits.grad = d; return; }
       const g = this.gradOf(logits);
-      for (let r = 0; r < rows; r++) {
-        if (targets[r] < 0) continue;
-        const o = r * V, c = gradScale * weight[r];
-        for (let j = 0; j < V; j++) g[o + j] += c * Math.exp(z[o + j] - lse[r]);
-        g[o + targets[r]] -= c;
-      }
+      for (let i = 0; i < d.length; i++) g[i] += d[i];
     });
     return { loss, argmax };
   }
