@@ -18,7 +18,7 @@ import { type Backend, OP_NAMES, type OpName } from '../kernels/backend.js';
 import * as ref from '../kernels/reference.js';
 import { loopBackend } from '../kernels/loop.js';
 import { createGpuJsBackend, GPUJS_MODES, type GpuJsBackend } from '../kernels/gpujs.js';
-import { BUCKET_NAMES, bucketOf, randomFloats, selectBackend, type SelectedBackend } from '../kernels/select.js';
+import { BUCKET_NAMES, bucketOf, checkStoredReport, decide, DEFAULT_TIE_MARGIN, MEASURE_SHAPES, randomFloats, selectBackend, type SelectedBackend } from '../kernels/select.js';
 
 const U = 2 ** -24;
 const BASE = 1e-5;
@@ -271,6 +271,31 @@ describe('size buckets', () => {
   });
 });
 
+describe('the decision rule', () => {
+  const rank = (n: string) => ['reference', 'loop', 'wasm', 'gpu.js webgl2'].indexOf(n);
+  it('picks the fastest, unless a simpler candidate is within the tie margin (or 2 µs)', () => {
+    expect(decide({ reference: 1, loop: 0.5, wasm: 0.1 }, rank)?.chosen).toBe('wasm');
+    expect(decide({ reference: 1, loop: 0.5, wasm: 0.45 }, rank, 0.15)?.chosen).toBe('loop');
+    expect(decide({ reference: 1, loop: 0.5, wasm: 0.45 }, rank, 0.05)?.chosen).toBe('wasm');
+    expect(decide({ loop: 0.0011, wasm: 0.0004 }, rank)?.chosen).toBe('loop'); // 0.7 µs apart: a tie
+    expect(decide({ 'gpu.js webgl2': 0.1, wasm: 0.109 }, rank)?.chosen).toBe('wasm');
+    expect(decide({}, rank)).toBeNull();
+  });
+
+  it('does not depend on the order the timings are listed in', () => {
+    fc.assert(fc.property(fc.array(fc.double({ min: 1e-4, max: 10, noNaN: true }), { minLength: 4, maxLength: 4 }), fc.double({ min: 0, max: 0.5, noNaN: true }), (ts, margin) => {
+      const names = ['reference', 'loop', 'wasm', 'gpu.js webgl2'];
+      const a = Object.fromEntries(names.map((n, i) => [n, ts[i]]));
+      const b = Object.fromEntries([...names].reverse().map((n) => [n, a[n]]));
+      expect(decide(a, rank, margin)?.chosen).toBe(decide(b, rank, margin)?.chosen);
+    }), { numRuns: 100 });
+  });
+
+  it('measures each bucket at a shape inside it (a decode row, a prefill block, a training batch)', () => {
+    for (const op of OP_NAMES) for (const b of BUCKET_NAMES) expect(bucketOf(op, MEASURE_SHAPES[op][b]), `${op} ${b}`).toBe(b);
+  });
+});
+
 describe('selectBackend', () => {
   let auto: SelectedBackend;
   beforeAll(async () => {
@@ -293,8 +318,10 @@ describe('selectBackend', () => {
         expect(available.has(cell.chosen), `${op} ${b}`).toBe(true);
         expect(auto.routeOf(op, b)).toBe(cell.chosen);
         if (cell.measured) {
-          expect(cell.timingsMs.reference, `${op} ${b}`).toBeGreaterThan(0);
-          expect(cell.timingsMs[cell.chosen]).toBeLessThanOrEqual(cell.timingsMs.reference);
+          // the decision rule: nothing measured is faster than the choice by more than the tie margin
+          const fastest = Math.min(...Object.values(cell.timingsMs));
+          expect(cell.timingsMs[cell.chosen], `${op} ${b}`).toBeGreaterThan(0);
+          expect(cell.timingsMs[cell.chosen], `${op} ${b}`).toBeLessThanOrEqual(Math.max(fastest * (1 + DEFAULT_TIE_MARGIN), fastest + 0.002) + 1e-9);
         }
       }
     }
@@ -324,6 +351,59 @@ describe('selectBackend', () => {
       const [got, want, k] = run();
       expectClose(got, want, reduction(k), `auto ${op}`);
     }
+  });
+
+  it('reads a stored report back only when it is well-formed and fresh, saying why not', () => {
+    const at = Date.UTC(2026, 0, 1);
+    const ok = checkStoredReport({ at, report: JSON.parse(JSON.stringify(auto.report)) }, at + 1000);
+    expect('report' in ok).toBe(true);
+    const refused = (stored: unknown, nowMs = at + 1000) => {
+      const r = checkStoredReport(stored, nowMs);
+      return 'refused' in r ? r.refused : null;
+    };
+    const copy = () => JSON.parse(JSON.stringify(auto.report));
+    expect(refused({ at, report: copy() }, at + 25 * 3600 * 1000)).toMatch(/older than 24 h/);
+    expect(refused({ at: at + 365 * 24 * 3600 * 1000, report: copy() })).toMatch(/in the future/);
+    expect(refused({ at: 'yesterday', report: copy() })).toMatch(/no time/);
+    const twice = copy();
+    twice.candidates.push(twice.candidates[0]);
+    expect(refused({ at, report: twice })).toMatch(/listed twice/);
+    const listTimings = copy();
+    listTimings.ops.matmul.buckets.small.timingsMs = [{ name: 'wasm', ms: 1 }, { name: 'wasm', ms: 2 }];
+    expect(refused({ at, report: listTimings })).toMatch(/name -> ms record/);
+    const badMs = copy();
+    badMs.ops.rope.timingsMs = { loop: -1 };
+    expect(refused({ at, report: badMs })).toMatch(/not a duration/);
+    const unknownChoice = copy();
+    unknownChoice.ops.swiglu.buckets.large.chosen = 'gpu.js nonexistent';
+    expect(refused({ at, report: unknownChoice })).toMatch(/not a candidate/);
+    const missing = copy();
+    delete missing.ops.matmulTN;
+    expect(refused({ at, report: missing })).toMatch(/no choice for matmulTN/);
+    expect(refused(null)).toMatch(/not an object/);
+  });
+
+  it('moves every op off a forced backend whose call takes longer than the limit, and says so', async () => {
+    const slow: Backend = { ...ref.referenceBackend, name: 'slow' };
+    let sleepMs = 0;
+    slow.matmul = (a, b, m, k, n, out) => {
+      const until = performance.now() + sleepMs;
+      while (performance.now() < until) { /* a slow GPU readback */ }
+      return ref.matmul(a, b, m, k, n, out);
+    };
+    const warn = vi.fn();
+    const be = await selectBackend({ force: 'slow', gpujs: false, candidates: [slow], slowCallMs: 20, warn });
+    const a = randomFloats(6, 1), b = randomFloats(6, 2);
+    be.matmul(a, b, 2, 3, 2);
+    expect(be.routeOf('matmul', 'small')).toBe('slow'); // fast enough: stays
+    sleepMs = 40;
+    expectClose(be.matmul(a, b, 2, 3, 2), ref.matmul(a, b, 2, 3, 2), reduction(3), 'slow call still answered');
+    for (const op of OP_NAMES) for (const bucket of BUCKET_NAMES) expect(be.routeOf(op, bucket), `${op} ${bucket}`).not.toBe('slow');
+    expect(be.report.fallbacks.at(-1)?.op).toBe('*');
+    expect(be.report.fallbacks.at(-1)?.reason).toMatch(/slow took \d+ ms for one matmul call \(limit 20 ms\)/);
+    expect(be.report.ops.matmul.buckets.small.fallback).toMatch(/limit 20 ms/);
+    expect(warn).toHaveBeenCalledTimes(1);
+    be.destroy();
   });
 
   it('reuses an earlier report without measuring, routing exactly as it chose', async () => {
