@@ -124,11 +124,11 @@ export async function trainGolden(args: string[]): Promise<void> {
   try {
     flags = parseArgs({ args, options: GOLDEN_OPTIONS, strict: true }).values;
   } catch (e) {
-    fail(`${(e as Error).message}\n\n${TRAIN_USAGE}`);
+    fail(`train: ${(e as Error).message} (see --help)`);
   }
   const need = (k: keyof typeof flags): string => {
     const v = flags[k];
-    if (typeof v !== 'string' || v === '') fail(`--${k} is required\n\n${TRAIN_USAGE}`);
+    if (typeof v !== 'string' || v === '') fail(`train: --${k} is required (see --help)`);
     return v;
   };
   const p = loadParams(need('model'));
