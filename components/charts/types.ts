@@ -101,3 +101,11 @@ export interface ChartProps<T> {
   /** Draw the title (default true); pass false where the page already shows it (e.g. a cell frame). */
   showTitle?: boolean;
 }
+
+/** Where a chart's tooltip goes: its anchor in SVG units, above or below it, and its alignment. */
+export interface TipPlace {
+  x: number;
+  y: number;
+  below: boolean;
+  align: string;
+}
