@@ -1,7 +1,7 @@
 // The full-sequence forward pass of src/engine/model.ts (blocks, MLA on the full-recompute path,
 // dense SwiGLU, DeepSeekMoE, MTP), recorded on a Tape so it can be differentiated. It reads the
 // same tensors by their Hugging Face names and routes with the engine's own route(); each step
-// below names the model.ts / mla.ts / ffn.ts code it mirrors, and tests/train-gradients.test.ts
+// below names the model.ts / mla.ts / ffn.ts code it mirrors, and tests/train-model.test.ts
 // checks that its logits equal Model.forward's and Model.mtpForward's. Rows are batched: R rows of
 // N tokens are one [R*N, d] matrix everywhere except attention, which stays within a row.
 import { type DeepSeekConfig, isMoeLayer, qkHeadDim } from '../config.js';
