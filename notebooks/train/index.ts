@@ -1,0 +1,204 @@
+// Lesson: train nanoseek in the browser and watch it learn. The settings (inputs, in the URL) pick
+// a run; the run trains in Web Workers (worker.ts, helper.ts) with the engine's trainer
+// (src/engine/train), and the page draws what the workers report (run.ts keeps it, live.ts turns it
+// into frames, views.ts into charts). The controls that are actions, not state (start, pause,
+// step once, reset, download, load) are in Panel.svelte.
+import { cell, type Notebook } from '../_kit/types';
+import { type LiveFrame, type Runs, live, runsFor } from './live';
+import Panel from './Panel.svelte';
+import Samples from './Samples.svelte';
+import type { RunView } from './run';
+import { type Balancing, type CorpusMix, type RunSettings, SAMPLE_PROMPT, SAMPLE_TEMPERATURE, SEQ_LEN, SIZES } from './settings';
+import { biasChart, bpcChart, compareTable, liftChart, liftHeatmap, loadHeatmap, lrChart, maxVioChart, mtpChart, runStats, tokensPerStepChart } from './views';
+import { maxVio } from '$engine/train/eval';
+
+export const meta = {
+  slug: 'train',
+  title: 'Train nanoseek in your browser',
+  summary: 'Train a DeepSeek-V3-shaped model on children\'s stories in this page and watch it learn: bits per character fall, samples turn into words, the router balances and specialises, and the MTP module\'s drafts start to be accepted.',
+  order: 9,
+};
+
+const pow10 = (v: number) => {
+  const x = 10 ** v;
+  return x >= 0.01 ? String(Number(x.toPrecision(2))) : x.toExponential(1).replace('e-', 'e−');
+};
+
+/** A view of one run, recomputed only when that run's snapshot changes. */
+function ofRun<T>(f: (r: RunView) => T, which: 'a' | 'b' = 'a'): (frame: LiveFrame) => T | null {
+  let last: RunView | null = null;
+  let value: T | null = null;
+  return (frame) => {
+    const r = frame.views[which];
+    if (!r) return null;
+    if (r !== last) { value = f(r); last = r; }
+    return value;
+  };
+}
+
+const views = {
+  bpc: ofRun(bpcChart),
+  load: ofRun(loadHeatmap),
+  maxVio: ofRun(maxVioChart),
+  bias: ofRun(biasChart),
+  liftMap: ofRun(liftHeatmap),
+  lift: ofRun(liftChart),
+  mtp: ofRun(mtpChart),
+  tps: ofRun(tokensPerStepChart),
+  stats: ofRun(runStats),
+  loadA: ofRun(loadHeatmap),
+  loadB: ofRun(loadHeatmap, 'b'),
+  samples: ofRun((r) => ({ prompt: SAMPLE_PROMPT, temperature: SAMPLE_TEMPERATURE, samples: r.history.samples })),
+};
+
+let compareMemo: { a: RunView; b: RunView | null; other: Balancing; value: ReturnType<typeof compareTable> } | null = null;
+function compareView(frame: LiveFrame, other: Balancing) {
+  const { a, b } = frame.views;
+  if (compareMemo?.a !== a || compareMemo.b !== b || compareMemo.other !== other) compareMemo = { a, b, other, value: compareTable(a, b, other) };
+  return compareMemo.value;
+}
+
+/** The second run's load, or what to do to get one. */
+function loadBView(frame: LiveFrame) {
+  return views.loadB(frame) ?? { kind: 'stats' as const, items: [{ label: 'run B', value: 'off', note: 'turn on "Train a second run" above' }] };
+}
+
+export const notebook: Notebook = {
+  inputs: [
+    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks the initial weights and the order of the training rows: the same seed and settings give the same run.' },
+    { kind: 'select', name: 'size', label: 'Model size', value: SIZES[0].value, options: SIZES.map((s) => ({ value: s.value, label: s.label })) },
+    { kind: 'range', name: 'log_lr', label: 'Peak learning rate', min: -3.5, max: -1.5, step: 0.25, value: -2.5, format: pow10, help: 'AdamW\'s peak learning rate (the slider moves log10 of it): 50 warm-up steps, then a cosine to 10% over 3M characters.' },
+    { kind: 'range', name: 'batch', label: 'Batch', min: 2, max: 32, step: 1, value: 8, log2: true, unit: 'rows', help: `Rows of ${SEQ_LEN} characters per step. Small batches learn faster per character early on.` },
+    { kind: 'select', name: 'corpus', label: 'Corpus', value: 'mix', options: [{ value: 'mix', label: 'stories + arithmetic (17%)' }, { value: 'stories', label: 'stories only' }], help: 'Four children\'s books; the mix adds lines like 38+61=99 between passages.' },
+    { kind: 'select', name: 'balancing', label: 'Load balancing', value: 'bias', options: [{ value: 'bias', label: 'bias update (DeepSeek-V3)' }, { value: 'aux', label: 'auxiliary loss' }, { value: 'none', label: 'none' }] },
+    { kind: 'range', name: 'log_gamma', label: 'Bias update speed γ', min: -4, max: -1, step: 0.5, value: -3, format: pow10, help: 'How far each routing bias moves per step with bias balancing (the slider moves log10 γ). DeepSeek-V3 used 0.001.' },
+    { kind: 'range', name: 'log_alpha', label: 'Auxiliary-loss weight α', min: -4, max: -1, step: 0.5, value: -2, format: pow10, help: 'Weight of the sequence-wise balance loss with auxiliary-loss balancing (the slider moves log10 α).' },
+    { kind: 'toggle', name: 'mtp', label: 'Multi-token prediction (one MTP module)', value: true },
+    { kind: 'range', name: 'mtp_lambda', label: 'MTP loss weight λ', min: 0.05, max: 1, step: 0.05, value: 0.3 },
+    { kind: 'toggle', name: 'compare', label: 'Train a second run with other balancing', value: false, help: 'Same seed, data order and initial weights; only the balancing differs. The two runs share the cores (one thread each).' },
+    { kind: 'select', name: 'compare_balancing', label: 'Second run\'s balancing', value: 'none', options: [{ value: 'none', label: 'none' }, { value: 'aux', label: 'auxiliary loss' }, { value: 'bias', label: 'bias update (DeepSeek-V3)' }] },
+  ],
+  cells: [
+    cell('settings', ['seed', 'size', 'log_lr', 'batch', 'corpus', 'balancing', 'log_gamma', 'log_alpha', 'mtp', 'mtp_lambda'],
+      (seed: number, size: string, logLr: number, batch: number, corpus: CorpusMix, balancing: Balancing, logGamma: number, logAlpha: number, mtp: boolean, mtpLambda: number): RunSettings => ({
+        seed, size, lr: Number((10 ** logLr).toPrecision(3)), batch, seqLen: SEQ_LEN, balancing, gamma: Number((10 ** logGamma).toPrecision(2)), alpha: Number((10 ** logAlpha).toPrecision(2)), mtp, mtpLambda, corpus,
+      }), { kind: 'derived', detail: 'the run\'s settings' }),
+    cell('runs', ['settings', 'compare', 'compare_balancing'], (s: RunSettings, compare: boolean, other: Balancing): Runs => runsFor(s, compare, other),
+      { kind: 'engine', detail: 'trainer workers running src/engine/train (rowsGradient, optimizerStep, trainStep)' }),
+    cell('live', ['runs'], (runs: Runs) => live(runs), { kind: 'engine', detail: 'what the trainer workers reported, a new frame at most every 250 ms' }),
+    cell('panel', ['live'], (f: LiveFrame) => f, { kind: 'engine', detail: 'the run\'s step counter and status' }),
+    cell('statsView', ['live'], (f: LiveFrame) => views.stats(f), { kind: 'derived', detail: 'the settings and the last evaluation' }),
+    cell('bpcView', ['live'], (f: LiveFrame) => views.bpc(f), { kind: 'engine', detail: 'training batches\' main loss / ln 2; held-out: evaluateWindows on 24 fixed windows of 129 characters; dashed: reference figures (PyTorch twin, anchors README)' }),
+    cell('samplesView', ['live'], (f: LiveFrame) => views.samples(f), { kind: 'engine', detail: 'generate() with the run\'s weights every 200 steps' }),
+    cell('loadView', ['live'], (f: LiveFrame) => views.load(f), { kind: 'engine', detail: 'tokens per routed expert on each training batch, as the engine\'s router chose' }),
+    cell('maxVioView', ['live'], (f: LiveFrame) => views.maxVio(f), { kind: 'engine', detail: 'MaxVio of each training batch; dashed: reference figures' }),
+    cell('biasView', ['live'], (f: LiveFrame) => views.bias(f), { kind: 'engine', detail: 'e_score_correction_bias after each step' }),
+    cell('liftMapView', ['live'], (f: LiveFrame) => views.liftMap(f), { kind: 'engine', detail: 'top-k slot shares on 8 windows of held-out arithmetic over 24 of held-out prose' }),
+    cell('liftView', ['live'], (f: LiveFrame) => views.lift(f), { kind: 'engine', detail: 'the largest lift of each MoE layer at each evaluation; dashed: the same model untrained' }),
+    cell('mtpView', ['live'], (f: LiveFrame) => views.mtp(f), { kind: 'engine', detail: 'evaluateWindows on the held-out stories; dashed: reference figures (PyTorch twin)' }),
+    cell('tpsView', ['live'], (f: LiveFrame) => views.tps(f), { kind: 'derived', detail: '1 + acceptance of the one MTP draft per step; dashed: DeepSeek-V3 report §5.4.3' }),
+    cell('compareView', ['live', 'compare_balancing'], (f: LiveFrame, other: Balancing) => compareView(f, other), { kind: 'engine', detail: 'the two runs\' last evaluations and their last 50 training batches' }),
+    cell('loadAView', ['live'], (f: LiveFrame) => views.loadA(f), { kind: 'engine', detail: 'run A: tokens per routed expert per training batch' }),
+    cell('loadBView', ['live'], (f: LiveFrame) => loadBView(f), { kind: 'engine', detail: 'run B: tokens per routed expert per training batch' }),
+    cell('lrView', ['settings'], (s: RunSettings) => lrChart(s), { kind: 'engine', detail: 'lrAt (src/engine/train/schedule.ts) at these settings' }),
+    cell('scope', ['live'], (f: LiveFrame) => {
+      const h = f.views.a.history;
+      return {
+        chars: h.evals.map((e) => e.chars),
+        val_bpc: h.evals.map((e) => e.valBpc),
+        greedy: h.evals.map((e) => e.greedy ?? 0),
+        sampled: h.evals.map((e) => e.sampled ?? 0),
+        train_bpc: h.steps.map((s) => s.bpc),
+        maxvio: h.steps.map((s) => (s.load[0] ? maxVio(s.load[0]) : 0)),
+        step: f.views.a.step,
+      };
+    }, { kind: 'engine' }),
+  ],
+  sections: [
+    {
+      id: 'train',
+      title: 'Train it here',
+      prose: `Every other lesson runs nanoseek with random weights: the numbers are real, but they mean little. This page trains it. The model is DeepSeek-V3 in small: multi-head latent attention with decoupled RoPE, DeepSeekMoE (16 routed experts in 4 groups, top-4, one shared expert, a sigmoid router), and one multi-token-prediction (MTP) module. It reads one character per token (the 128 ASCII codes) from four children's books of the 19th and early 20th century, with a held-out tenth it never trains on.
+
+Press **Start**. Training runs in background threads (Web Workers) with the engine's own trainer, the same code as \`npm run engine -- train\`: forward, backward through every op, AdamW, the routing-bias update. With two threads, each takes half of every batch and their gradients are added. This page only draws, so it stays smooth while the model trains. Training pauses when you switch tabs and goes on when you come back. The run is saved in this browser every few seconds, so a reload continues it.
+
+The settings are in the link: the same link trains the same run, step for step. Changing a setting starts another run; going back to the old settings finds the old one again.`,
+      controls: ['seed', 'size', 'log_lr', 'batch', 'corpus'],
+      views: [
+        { cell: 'panel', title: 'The run', component: Panel as never },
+        { cell: 'bpcView', title: 'Bits per character against characters seen', caption: 'Lower is better: 7 bits is a uniform guess over 128 characters, and an untrained model is about there. The held-out curve is measured on the same 3,000 characters each time. Dashed lines are reference figures from this project\'s PyTorch twin of the same shapes on the same data (anchors README), not this run.' },
+        { cell: 'statsView', title: 'This run' },
+      ],
+      after: 'Bits per character is the cross-entropy of the next character in base 2. Within a few hundred steps the model learns which characters are common. Then it learns spaces and short words, then spelling. The gap between the training batches and the held-out text shows how much it memorises.',
+    },
+    {
+      id: 'samples',
+      title: 'What it writes',
+      prose: 'Every 200 steps the trainer writes a sample: the same prompt, the same temperature and the same random seed, so only the model changes between samples. Scroll back to see it go from noise to letter frequencies, to words, to something like sentences.',
+      views: [{ cell: 'samplesView', title: 'Samples, newest first', component: Samples as never }],
+    },
+    {
+      id: 'balance',
+      title: 'Load balancing while it learns',
+      prose: `Each MoE layer sends every token to 4 of its 16 routed experts. The *load* of an expert is how many tokens it got in a batch; MaxVio is $\\max_i \\mathrm{Load}_i / \\overline{\\mathrm{Load}} - 1$ (0 is perfectly even). With **bias** balancing (DeepSeek-V3), each expert has a bias $b_i$ that only affects which experts are chosen. After every step, $b_i$ moves by $\\gamma$ toward evening the load: up if the expert got less than the mean, down if it got more. With the **auxiliary loss**, $\\alpha$ times a sequence-wise balance loss is added to the objective. With **none**, the router follows the data.`,
+      controls: ['balancing', 'log_gamma', 'log_alpha'],
+      views: [
+        { cell: 'loadView', title: 'Expert load per training step, per MoE layer', caption: 'One row per expert, time to the right. An even load gives every row the same colour.' },
+        { cell: 'maxVioView', title: 'MaxVio of each training batch', caption: 'An untrained router is already uneven: it sorts tokens by the current character. With bias balancing it falls within a few hundred steps.' },
+        { cell: 'biasView', title: 'The routing biases moving', caption: 'e_score_correction_bias of the first MoE layer after each step: each moves by ±γ per step, so the lines are straight while one expert stays over- or under-loaded.' },
+      ],
+    },
+    {
+      id: 'specialise',
+      title: 'Experts specialise',
+      prose: `Do experts specialise? With the arithmetic mix, we can ask: on held-out arithmetic lines, what share of an expert's top-4 slots does it get, compared with held-out prose? That ratio is the *lift* $P(\\text{expert} \\mid \\text{arithmetic}) / P(\\text{expert} \\mid \\text{prose})$. An untrained router already has lift, because it routes by the current character and digits are different characters. The question is how far training moves it from that. The twin puts 13–25% of arithmetic's slots on single experts (6.25% would be even).`,
+      views: [
+        { cell: 'liftMapView', title: 'Lift per expert: now and untrained', caption: 'Bright cells are experts that arithmetic uses far more than prose. Compare each layer\'s two rows: the untrained row is the same model at step 0.' },
+        { cell: 'liftView', title: 'The largest lift of each layer over training' },
+      ],
+    },
+    {
+      id: 'mtp',
+      title: 'The MTP module learns to draft',
+      prose: `The MTP module predicts the token after next. At inference it can draft that token, and the main model verifies it one step later (speculative decoding). *Greedy agreement* is how often its draft for $t+2$ equals the main model's own choice at $t+1$. *Sampled acceptance* $\\sum_x \\min(p(x), q(x))$ is the chance that a sampled draft is accepted. An untrained module agrees about 1 time in 100. With one draft per step, decoding yields $1 + a$ tokens per step at acceptance $a$.`,
+      controls: ['mtp', 'mtp_lambda'],
+      views: [
+        { cell: 'mtpView', title: 'MTP greedy agreement and sampled acceptance', caption: 'Measured on the held-out stories. Dashed: this project\'s PyTorch twin after its full training (reference, not this run).' },
+        { cell: 'tpsView', title: 'Tokens per step speculative decoding would get', caption: 'Dashed: DeepSeek-V3 accepts its MTP module\'s second token 85–90% of the time (technical report §5.4.3).' },
+      ],
+    },
+    {
+      id: 'compare',
+      title: 'Side by side: two balancing strategies',
+      prose: 'DeepSeek-V3\'s report compares balancing strategies on the same data and model. Here you can run that comparison at small scale. Turn on the second run: it has the same seed, the same initial weights and the same data order, and only the balancing differs. Both runs start, pause and step together. They share the two cores, one thread each, so each trains at about half speed.',
+      controls: ['compare', 'compare_balancing'],
+      views: [
+        { cell: 'compareView', title: 'The two runs' },
+        { cell: 'loadAView', title: 'Run A: expert load per step' },
+        { cell: 'loadBView', title: 'Run B: expert load per step' },
+      ],
+    },
+    {
+      id: 'checkpoint',
+      title: 'The schedule, and the model you keep',
+      prose: `The learning rate warms up linearly for 50 steps, then follows a cosine down to 10% of its peak over 3 million characters, and stays there.
+
+The result is a real checkpoint. **Download** gives one \`.tar\` file holding \`config.json\`, \`model.safetensors\` and \`tokenizer.json\`. The engine's command line reads it directly (\`npm run -s engine -- generate --model nanoseek-….tar …\`), and \`tar xf\` unpacks it into a model folder. **Load a checkpoint** takes such a file back (pick it, or drop it on the box above). **Use this model in the other lessons** makes the other pages use it instead of their own, with a note at the top of each and a button to go back.`,
+      views: [{ cell: 'lrView', title: 'Learning rate per step' }],
+    },
+  ],
+  formula: {
+    cell: 'scope',
+    initial: 'val_bpc[end]',
+    examples: ['val_bpc[end]', 'min(val_bpc)', 'mean(train_bpc[end-49:end])', '1 + sampled[end]', 'mean(maxvio[end-49:end])'],
+    descriptions: {
+      chars: 'characters seen at each evaluation',
+      val_bpc: 'held-out bits per character at each evaluation',
+      greedy: 'MTP greedy agreement at each evaluation',
+      sampled: 'MTP sampled acceptance at each evaluation',
+      train_bpc: 'bits per character of each training batch',
+      maxvio: 'MaxVio of the first MoE layer on each training batch',
+      step: 'steps taken',
+    },
+  },
+};

@@ -1,0 +1,69 @@
+// The lesson's runs and the frames the views draw. The settings (the lesson's inputs, in the URL)
+// pick a run: the same settings find the same run (this page's, or the one saved in the browser),
+// new settings start a new one (the old one is saved and its workers stop). Training happens in the
+// run's workers; the `live` cell is a generator that yields a new frame when a run has reported
+// something, at most every VIEW_MS, and otherwise waits without work on the main thread.
+import { type RunView, TrainingRun } from './run';
+import { type Balancing, type RunSettings, settingsKey } from './settings';
+
+/** Redraw at most this often while training (figures are cheap to draw, but not free). */
+export const VIEW_MS = 250;
+
+export interface Runs { a: TrainingRun; b: TrainingRun | null }
+export interface LiveFrame { runs: Runs; views: { a: RunView; b: RunView | null } }
+
+const BALANCING_LABEL: Record<Balancing, string> = { bias: 'bias update (V3)', aux: 'auxiliary loss', none: 'no balancing' };
+
+let current: Runs | null = null;
+
+function runFor(s: RunSettings, label: string, threads: number, old: TrainingRun[]): TrainingRun {
+  const key = settingsKey(s);
+  const same = old.find((r) => r.key === key && r.threads === threads && r.label === label);
+  return same ?? new TrainingRun(s, label, threads);
+}
+
+/** The runs for these settings (a second one with other balancing when comparing). */
+export function runsFor(s: RunSettings, compare: boolean, other: Balancing): Runs {
+  const old = current ? [current.a, ...(current.b ? [current.b] : [])] : [];
+  // Two runs share the two cores: one thread each.
+  const threads = compare ? 1 : 2;
+  const a = runFor(s, `A: ${BALANCING_LABEL[s.balancing]}`, threads, old);
+  const b = compare ? runFor({ ...s, balancing: other }, `B: ${BALANCING_LABEL[other]}`, threads, old) : null;
+  for (const r of old) if (r !== a && r !== b) void r.dispose();
+  current = { a, b };
+  if (typeof window !== 'undefined') (window as unknown as { __nanoseekTrain?: unknown }).__nanoseekTrain = current;
+  return current;
+}
+
+function frameOf(runs: Runs): LiveFrame {
+  return { runs, views: { a: runs.a.view(), b: runs.b?.view() ?? null } };
+}
+
+/** The live cell: the current frame now, then a new one each time a run changes (throttled). */
+export function* live(runs: Runs): Generator<LiveFrame | Promise<LiveFrame>> {
+  let shown = frameOf(runs);
+  yield shown;
+  if (typeof window === 'undefined') return;
+  const all = [runs.a, ...(runs.b ? [runs.b] : [])];
+  let lastAt = performance.now();
+  for (;;) {
+    yield new Promise<LiveFrame>((resolve) => {
+      const stops: (() => void)[] = [];
+      let fired = false;
+      const fire = () => {
+        if (fired) return;
+        fired = true;
+        for (const stop of stops) stop();
+        const wait = Math.max(0, VIEW_MS - (performance.now() - lastAt));
+        setTimeout(() => {
+          shown = frameOf(runs);
+          lastAt = performance.now();
+          resolve(shown);
+        }, wait);
+      };
+      const f = frameOf(runs);
+      if (f.views.a !== shown.views.a || f.views.b !== shown.views.b) { fire(); return; }
+      for (const r of all) stops.push(r.subscribe(fire));
+    });
+  }
+}

@@ -1,0 +1,137 @@
+// What a training run is made of (the lesson's inputs, resolved) and the messages between the page
+// and the trainer worker. Shared by the page and worker.ts; no DOM, no engine state.
+import { type DeepSeekConfig, configToJson, parseConfig } from '$engine/config';
+import { TINY_CONFIG_JSON } from '$engine/tiny';
+import type { RunOptions } from '$engine/train/checkpoint';
+
+export type Balancing = 'bias' | 'aux' | 'none';
+export type CorpusMix = 'stories' | 'mix';
+
+/** A run's settings: everything its numbers depend on (the key of its saved state). */
+export interface RunSettings {
+  seed: number;
+  size: string;
+  lr: number;
+  batch: number;
+  seqLen: number;
+  balancing: Balancing;
+  gamma: number;
+  alpha: number;
+  mtp: boolean;
+  mtpLambda: number;
+  corpus: CorpusMix;
+}
+
+/** Characters the cosine schedule spans (then the learning rate stays at its floor). */
+export const SCHEDULE_CHARS = 3_000_000;
+export const WARMUP_STEPS = 50;
+export const MIN_LR_RATIO = 0.1;
+/** Characters per training row (the twin's small-batch recipe: 8 x 65). */
+export const SEQ_LEN = 65;
+
+// The shipped model's config, when one is in static/models/ (the trainer issue ships it).
+const shipped = import.meta.glob('../../static/models/nanoseek-*/config.json', { eager: true, import: 'default' }) as Record<string, Record<string, unknown>>;
+const shippedEntry = Object.entries(shipped)[0];
+
+/** The model sizes offered: golden case b's shape, the shipped model's (when it exists), else the twin's M shape. */
+export const SIZES: { value: string; label: string; raw: Record<string, unknown> }[] = [
+  { value: 'golden-b', label: 'golden-b shape: d 64, 2 layers (253K parameters)', raw: { ...TINY_CONFIG_JSON } },
+  shippedEntry
+    ? { value: 'shipped', label: `shipped shape (${shippedEntry[0].split('/').at(-2)}: d ${shippedEntry[1].hidden_size}, ${shippedEntry[1].num_hidden_layers} layers)`, raw: { ...shippedEntry[1] } }
+    : { value: 'm', label: 'M shape: d 96, 3 layers', raw: { ...TINY_CONFIG_JSON, hidden_size: 96, num_hidden_layers: 3 } },
+];
+
+/** The config of a size (MTP off: no MTP module). */
+export function configOf(s: Pick<RunSettings, 'size' | 'mtp'>): DeepSeekConfig {
+  const size = SIZES.find((z) => z.value === s.size) ?? SIZES[0];
+  const raw = { ...size.raw, max_position_embeddings: Math.max(Number(size.raw.max_position_embeddings ?? 0), 512), num_nextn_predict_layers: s.mtp ? 1 : 0 };
+  return parseConfig(raw, { file: `the ${size.value} shape` });
+}
+
+/** The twin curve family a size compares with. */
+export function shapeFamily(size: string): 'golden-b' | 'm' {
+  return size === 'golden-b' ? 'golden-b' : 'm';
+}
+
+export function settingsKey(s: RunSettings): string {
+  return JSON.stringify([s.seed, s.size, s.lr, s.batch, s.seqLen, s.balancing, s.gamma, s.alpha, s.mtp, s.mtpLambda, s.corpus]);
+}
+
+export function charsPerStep(s: Pick<RunSettings, 'batch' | 'seqLen'>): number {
+  return s.batch * (s.seqLen - 1);
+}
+
+/** The engine's run options for these settings (what a saved trainer state records). */
+export function runOptions(s: RunSettings, threads: number): RunOptions {
+  return {
+    corpus: s.corpus === 'mix' ? 'stories+arithmetic' : 'stories', corpus_chars: 0, corpus_hash: '',
+    steps: Math.max(WARMUP_STEPS + 1, Math.round(SCHEDULE_CHARS / charsPerStep(s))), batch: s.batch, seq_len: s.seqLen,
+    lr: s.lr, warmup: WARMUP_STEPS, min_lr_ratio: MIN_LR_RATIO, seed: s.seed, betas: [0.9, 0.95], eps: 1e-8,
+    weight_decay: 0.1, max_grad_norm: 1, mtp_lambda: s.mtp ? s.mtpLambda : 0,
+    // The auxiliary loss weighs in only for the aux strategy; the bias strategy runs without it (as the twin does).
+    balance_alpha: s.balancing === 'aux' ? s.alpha : 0, bias_gamma: s.gamma, balancing: s.balancing, threads,
+  };
+}
+
+export { configToJson };
+
+// ---- messages: page -> worker ----
+export type ToWorker =
+  | { type: 'init'; settings: RunSettings; threads: number; dataUrl: string; saved: Uint8Array | null; untrained: UntrainedStats | null }
+  | { type: 'run' }
+  | { type: 'pause' }
+  | { type: 'step' }
+  | { type: 'snapshot'; id: number }
+  | { type: 'export'; id: number }
+  | { type: 'load'; id: number; bytes: Uint8Array; file: string };
+
+// ---- messages: worker -> page ----
+export interface StepPoint {
+  step: number;
+  chars: number;
+  lr: number;
+  bpc: number;
+  loss: number;
+  gradNorm: number;
+  mtpAgree: number | null;
+  /** Per MoE layer (prefix order of `layers`): tokens per routed expert on this batch. */
+  load: number[][];
+  /** Per MoE layer: e_score_correction_bias after the step. */
+  bias: number[][];
+}
+
+export interface EvalPoint {
+  step: number;
+  chars: number;
+  valBpc: number;
+  greedy: number | null;
+  sampled: number | null;
+  /** Per MoE layer: MaxVio on the held-out windows. */
+  maxVio: number[];
+  /** Per MoE layer: P(expert | arithmetic) / P(expert | prose), by top-k slots. */
+  lift: number[][];
+  /** Logits of the next character after the probe prompt (first PROBE_LOGITS of them): what a reloaded checkpoint must reproduce. */
+  probe: number[];
+}
+
+export interface UntrainedStats { lift: number[][]; maxVio: number[]; greedy: number | null; sampled: number | null; valBpc: number }
+
+export interface Sample { step: number; chars: number; text: string }
+
+export type FromWorker =
+  | { type: 'ready'; layers: string[]; params: number; step: number; chars: number; untrained: UntrainedStats; loadedFrom: string | null; threads: number }
+  | { type: 'steps'; points: StepPoint[]; charsPerSec: number | null }
+  | { type: 'eval'; point: EvalPoint }
+  | { type: 'sample'; sample: Sample }
+  | { type: 'state'; running: boolean }
+  | { type: 'snapshot'; id: number; bytes: Uint8Array }
+  | { type: 'export'; id: number; bytes: Uint8Array }
+  | { type: 'loaded'; id: number; file: string; layers: string[]; params: number; config: Record<string, unknown> }
+  | { type: 'load-error'; id: number; message: string }
+  | { type: 'error'; message: string };
+
+/** The prompt every sample starts from, and the probe whose logits are compared after a reload. */
+export const SAMPLE_PROMPT = 'Once upon a time';
+export const SAMPLE_CHARS = 160;
+export const SAMPLE_TEMPERATURE = 0.8;
+export const PROBE_LOGITS = 16;
