@@ -18,10 +18,15 @@ export interface MoEResult {
   routing: Routing;
 }
 
+/** The gate alone: route T tokens of the MoE input u [T, d] by their logits u_t · e_i. */
+export function routeTokens(be: Backend, settings: RouterSettings, w: MoEWeights, u: Float32Array, T: number, d: number): Routing {
+  return route(be.matmulT(u, w.gate, T, d, settings.n_routed_experts), T, w.bias, settings);
+}
+
 /** DeepSeekMoE for x [T, d]: shared experts on every token, each routed expert on its tokens. */
 export function moeForward(be: Backend, settings: RouterSettings, w: MoEWeights, x: Float32Array, T: number, d: number): MoEResult {
   const E = settings.n_routed_experts;
-  const routing = route(be.matmulT(x, w.gate, T, d, E), T, w.bias, settings);
+  const routing = routeTokens(be, settings, w, x, T, d);
   const out = w.shared ? swigluMlp(be, w.shared, x, T, d) : new Float32Array(T * d);
 
   // Batch the tokens of each expert so each expert runs once per call.

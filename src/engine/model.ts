@@ -14,8 +14,10 @@ export interface LayerTrace {
   /** Decoder layer index (num_hidden_layers + k for MTP module k). */
   layer: number;
   attention: AttentionTrace;
-  /** Routing of a DeepSeekMoE layer, null for a dense one. */
+  /** Routing of a DeepSeekMoE layer (with its logits and group scores), null for a dense one. */
   routing: Routing | null;
+  /** The DeepSeekMoE layer's input u_t [T, d] (RMSNorm of the residual stream), null for a dense layer. */
+  moeInput: Float32Array | null;
 }
 
 export interface ForwardOptions {
@@ -130,7 +132,7 @@ export class Model {
     }
     for (let i = 0; i < h.length; i++) h[i] += ffn[i];
     if (finite) checkFinite(h, `layer ${w.index} (model.layers.${w.index}.mlp): the residual stream after the ${w.moe ? 'DeepSeekMoE' : 'MLP'}`);
-    return { routing, trace: attn.trace ? { layer: w.index, attention: attn.trace, routing } : null };
+    return { routing, trace: attn.trace ? { layer: w.index, attention: attn.trace, routing, moeInput: w.moe ? x : null } : null };
   }
 
   /** Run the main model over new tokens (positions continue from the cache). */

@@ -33,10 +33,14 @@ export function routerSettings(cfg: DeepSeekConfig): RouterSettings {
 
 export interface Routing {
   tokens: number;
+  /** Router logits u_t · e_i [T, E] (the gate's product, the input of everything below). */
+  logits: Float32Array;
   /** Affinities s [T, E] (sigmoid or softmax of the logits). */
   scores: Float32Array;
   /** Scores used for choosing [T, E]: s + bias (noaux_tc), else s. */
   choiceScores: Float32Array;
+  /** Group scores [T, n_group] the kept groups were ranked by (noaux_tc: sum of the group's two largest choice scores; group_limited_greedy: its largest); null without a group limit. */
+  groupScores: Float64Array | null;
   /** Per token, the kept groups in ascending order (all groups when there is no group limit). */
   groups: number[][];
   /** Per token, the chosen experts, by descending choice score (ties: lower index first). */
@@ -63,6 +67,7 @@ export function route(logits: ArrayLike<number>, tokens: number, bias: ArrayLike
   const groupSize = E / s.n_group;
   const useBias = s.topk_method === 'noaux_tc' && bias !== null;
   const row = new Float64Array(E);
+  const groupScores = grouped ? new Float64Array(tokens * s.n_group) : null;
 
   for (let t = 0; t < tokens; t++) {
     const o = t * E;
@@ -84,7 +89,7 @@ export function route(logits: ArrayLike<number>, tokens: number, bias: ArrayLike
 
     let kept: number[];
     if (grouped) {
-      const groupScore = new Float64Array(s.n_group);
+      const groupScore = groupScores!.subarray(t * s.n_group, (t + 1) * s.n_group);
       for (let g = 0; g < s.n_group; g++) {
         const members = choice.subarray(g * groupSize, (g + 1) * groupSize);
         if (s.topk_method === 'noaux_tc') {
@@ -111,5 +116,6 @@ export function route(logits: ArrayLike<number>, tokens: number, bias: ArrayLike
     experts.push(chosen);
     weights.push(w);
   }
-  return { tokens, scores, choiceScores, groups, experts, weights };
+  const kept = logits instanceof Float32Array ? logits : Float32Array.from(logits);
+  return { tokens, logits: kept, scores, choiceScores, groupScores, groups, experts, weights };
 }
