@@ -50,11 +50,15 @@ export class Tape {
 
   /** A zeroed buffer of n values (from the pool when one is free; back to it on release()). */
   alloc(n: number): Vec {
+    return this.scratch(n, true);
+  }
+
+  /** A buffer of n values from the pool, zeroed only when asked (most are overwritten whole). */
+  private scratch(n: number, zero = false): Vec {
     const cap = n <= 16 ? 16 : 2 ** Math.ceil(Math.log2(n));
     const free = pools[this.dtype].get(cap);
     let buf = free?.pop();
-    if (buf) buf.fill(0, 0, n);
-    else buf = this.dtype === 'float64' ? new Float64Array(cap) : new Float32Array(cap);
+    if (buf) { if (zero) buf.fill(0, 0, n); } else buf = this.dtype === 'float64' ? new Float64Array(cap) : new Float32Array(cap);
     this.taken.push(buf);
     return n === cap ? buf : buf.subarray(0, n);
   }
@@ -94,9 +98,9 @@ export class Tape {
 
   /** Where a rule that overwrites should write x's contribution: the grad itself when it is untouched, else scratch. */
   private target(x: Node): Vec {
-    if (x.grad === null) { x.grad = this.alloc(x.data.length); return x.grad; }
+    if (x.grad === null) { x.grad = this.scratch(x.data.length); return x.grad; }
     if (x.fresh) { x.fresh = false; return x.grad; }
-    return this.alloc(x.data.length);
+    return this.scratch(x.data.length);
   }
 
   /** Finish a `target` write: add scratch into the gradient. */
@@ -119,7 +123,7 @@ export class Tape {
   /** C[m,n] = A[k,m]^T B[k,n] (the weight gradient); a transpose + matmul where the backend lacks it. */
   private matmulTN(a: Vec, b: Vec, m: number, k: number, n: number, out: Vec): Vec {
     if (this.ops.matmulTN) return this.ops.matmulTN(a, b, m, k, n, out);
-    const at = this.alloc(m * k);
+    const at = this.scratch(m * k);
     for (let p = 0; p < k; p++) for (let i = 0; i < m; i++) at[i * k + p] = a[p * m + i];
     return this.ops.matmul(at, b, m, k, n, out);
   }
@@ -128,7 +132,7 @@ export class Tape {
 
   /** Rows idx[i] of src [*, cols] (embedding lookup, choosing tokens for an expert or a shorter sequence). */
   gatherRows(src: Node, idx: Int32Array, cols: number): Node {
-    const n = idx.length, y = this.alloc(n * cols), s = src.data;
+    const n = idx.length, y = this.scratch(n * cols), s = src.data;
     for (let i = 0; i < n; i++) y.set(s.subarray(idx[i] * cols, (idx[i] + 1) * cols), i * cols);
     const out = this.node(y);
     this.record(() => {
@@ -145,7 +149,7 @@ export class Tape {
 
   /** Columns [start, start+count) of x [rows, cols]. */
   columns(x: Node, rows: number, cols: number, start: number, count: number): Node {
-    const y = this.alloc(rows * count), s = x.data;
+    const y = this.scratch(rows * count), s = x.data;
     for (let r = 0; r < rows; r++) y.set(s.subarray(r * cols + start, r * cols + start + count), r * count);
     const out = this.node(y);
     this.record(() => {
@@ -162,7 +166,7 @@ export class Tape {
 
   /** [a ; b] along columns: a [rows, ca], b [rows, cb] -> [rows, ca+cb]. */
   concatColumns(a: Node, b: Node, rows: number, ca: number, cb: number): Node {
-    const w = ca + cb, y = this.alloc(rows * w);
+    const w = ca + cb, y = this.scratch(rows * w);
     for (let r = 0; r < rows; r++) {
       y.set(a.data.subarray(r * ca, (r + 1) * ca), r * w);
       y.set(b.data.subarray(r * cb, (r + 1) * cb), r * w + ca);
@@ -182,7 +186,7 @@ export class Tape {
 
   /** a + b (the residual stream). */
   add(a: Node, b: Node): Node {
-    const n = a.data.length, y = this.alloc(n);
+    const n = a.data.length, y = this.scratch(n);
     for (let i = 0; i < n; i++) y[i] = a.data[i] + b.data[i];
     const out = this.node(y);
     this.record(() => {
@@ -190,7 +194,7 @@ export class Tape {
       if (!dy) return;
       for (const x of [a, b]) {
         if (x.grad === null || x.fresh) {
-          if (x.grad === null) x.grad = this.alloc(n);
+          if (x.grad === null) x.grad = this.scratch(n);
           x.grad.set(dy);
           x.fresh = false;
         } else {
@@ -204,7 +208,7 @@ export class Tape {
 
   /** A Linear layer y = x W^T: x [T, in], W [out, in] (torch layout). dx = dy W, dW = dy^T x. */
   linear(x: Node, w: Node, T: number, inF: number, outF: number): Node {
-    const out = this.node(this.ops.matmulT(x.data, w.data, T, inF, outF, this.alloc(T * outF)));
+    const out = this.node(this.ops.matmulT(x.data, w.data, T, inF, outF, this.scratch(T * outF)));
     this.record(() => {
       const dy = out.grad;
       if (!dy) return;
@@ -223,7 +227,7 @@ export class Tape {
    * dw = sum over rows of dy * n; dx = (w dy - n * mean(w dy * n)) / rms.
    */
   rmsNorm(x: Node, w: Node, rows: number, cols: number, eps: number): Node {
-    const out = this.node(this.ops.rmsNorm(x.data, w.data, rows, cols, eps, this.alloc(rows * cols)));
+    const out = this.node(this.ops.rmsNorm(x.data, w.data, rows, cols, eps, this.scratch(rows * cols)));
     this.record(() => {
       const dy = out.grad;
       if (!dy) return;
@@ -260,25 +264,25 @@ export class Tape {
     const rotate = (src: Vec, dst: Vec, sign: 1 | -1) => {
       const pos = sign === 1 ? rowPos : rowPos.map((p) => -p);
       if (whole) { this.ops.rope(src, rows, dim, pos, theta, dst); return; }
-      const blk = this.alloc(rows * groups * dim);
+      const blk = this.scratch(rows * groups * dim);
       for (let b = 0; b < rows * groups; b++) {
         const o = Math.floor(b / groups) * width + (b % groups) * stride + start;
         blk.set(src.subarray(o, o + dim), b * dim);
       }
-      const rot = this.ops.rope(blk, rows * groups, dim, pos, theta, this.alloc(rows * groups * dim));
+      const rot = this.ops.rope(blk, rows * groups, dim, pos, theta, this.scratch(rows * groups * dim));
       for (let b = 0; b < rows * groups; b++) {
         const o = Math.floor(b / groups) * width + (b % groups) * stride + start;
         dst.set(rot.subarray(b * dim, (b + 1) * dim), o);
       }
     };
-    const y = this.alloc(rows * width);
+    const y = this.scratch(rows * width);
     if (!whole) y.set(x.data);
     if (dim > 0) rotate(x.data, y, 1);
     const out = this.node(y);
     this.record(() => {
       const dy = out.grad;
       if (!dy) return;
-      const d = this.alloc(rows * width);
+      const d = this.scratch(rows * width);
       if (!whole) d.set(dy);
       if (dim > 0) rotate(dy, d, -1);
       const g = this.target(x);
@@ -288,17 +292,27 @@ export class Tape {
     return out;
   }
 
-  /** SwiGLU's elementwise half silu(g) * u. With sig = sigmoid(g): dg = dy u sig (1 + g (1 - sig)), du = dy silu(g). */
+  /**
+   * SwiGLU's elementwise half silu(g) * u. With sig = sigmoid(g): dg = dy u sig (1 + g (1 - sig)),
+   * du = dy g sig. Computed here rather than by the backend's swiglu: the backward pass needs
+   * sig, and keeping it from this pass saves one exp per element (the same formula as the backend's).
+   */
   swiglu(g: Node, u: Node, n: number): Node {
-    const out = this.node(this.ops.swiglu(g.data, u.data, n, this.alloc(n)));
+    const y = this.scratch(n), sig = this.scratch(n), gs = g.data, us = u.data;
+    for (let i = 0; i < n; i++) {
+      const x = gs[i], s = 1 / (1 + Math.exp(-x));
+      sig[i] = s;
+      y[i] = x * s * us[i];
+    }
+    const out = this.node(y);
     this.record(() => {
       const dy = out.grad;
       if (!dy) return;
-      const gs = g.data, us = u.data, gg = this.gradOf(g), gu = this.gradOf(u);
+      const gg = this.gradOf(g), gu = this.gradOf(u);
       for (let i = 0; i < n; i++) {
-        const x = gs[i], sig = 1 / (1 + Math.exp(-x));
-        gg[i] += dy[i] * us[i] * sig * (1 + x * (1 - sig));
-        gu[i] += dy[i] * x * sig;
+        const x = gs[i], s = sig[i], d = dy[i];
+        gg[i] += d * us[i] * s * (1 + x * (1 - s));
+        gu[i] += d * x * s;
       }
     });
     return out;
@@ -306,7 +320,7 @@ export class Tape {
 
   /** Elementwise logistic sigmoid (the router's scores). ds/du = s (1 - s). */
   sigmoid(u: Node): Node {
-    const n = u.data.length, y = this.alloc(n), us = u.data;
+    const n = u.data.length, y = this.scratch(n), us = u.data;
     for (let i = 0; i < n; i++) y[i] = 1 / (1 + Math.exp(-us[i]));
     const out = this.node(y);
     this.record(() => {
@@ -320,7 +334,7 @@ export class Tape {
 
   /** Softmax of each row (DeepSeek-V2's router scores). du = s (ds - <s, ds>). */
   softmax(u: Node, rows: number, cols: number): Node {
-    const y = this.alloc(rows * cols), us = u.data;
+    const y = this.scratch(rows * cols), us = u.data;
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       let max = -Infinity, sum = 0;
@@ -354,9 +368,9 @@ export class Tape {
     const qk = nope + dr, kvw = nh * (nope + dv), qw = nh * qk;
     // Each (row, head)'s Q, K, V gathered into contiguous [N, *] blocks, kept for the backward pass.
     const RH = R * nh;
-    const Qs = this.alloc(RH * N * qk), Ks = this.alloc(RH * N * qk), Vs = this.alloc(RH * N * dv), O = this.alloc(N * dv);
-    const probs = this.alloc(RH * N * N);
-    const y = this.alloc(R * N * nh * dv);
+    const Qs = this.scratch(RH * N * qk), Ks = this.scratch(RH * N * qk), Vs = this.scratch(RH * N * dv), O = this.scratch(N * dv);
+    const probs = this.scratch(RH * N * N);
+    const y = this.scratch(R * N * nh * dv);
     const qs = q.data, kvs = kv.data, ks = kpe.data;
     for (let r = 0; r < R; r++) {
       for (let h = 0; h < nh; h++) {
@@ -382,8 +396,8 @@ export class Tape {
       const dy = out.grad;
       if (!dy) return;
       const gq = this.gradOf(q), gkv = this.gradOf(kv), gk = this.gradOf(kpe);
-      const dO = this.alloc(N * dv), dV = this.alloc(N * dv), dP = this.alloc(N * N);
-      const dQ = this.alloc(N * qk), dK = this.alloc(N * qk);
+      const dO = this.scratch(N * dv), dV = this.scratch(N * dv), dP = this.scratch(N * N);
+      const dQ = this.scratch(N * qk), dK = this.scratch(N * qk);
       for (let r = 0; r < R; r++) {
         for (let h = 0; h < nh; h++) {
           const b = r * nh + h;
@@ -424,7 +438,7 @@ export class Tape {
    * experts [T*K] holds each token's chosen experts. ds_j = (c dg_j - sum_k g_k dg_k) / S, or c dg_j.
    */
   gateWeights(s: Node, experts: Int32Array, T: number, E: number, K: number, norm: boolean, scale: number): Node {
-    const y = this.alloc(T * K), ss = s.data;
+    const y = this.scratch(T * K), ss = s.data;
     const sums = new Float64Array(T);
     for (let t = 0; t < T; t++) {
       let S = 0;
@@ -456,7 +470,7 @@ export class Tape {
    * dye[row] = g * dout[t]; dg[slot] = <dout[t], ye[row]>; dbase = dout.
    */
   combineExperts(base: Node, ys: (Node | null)[], tokens: Int32Array[], slots: Int32Array[], g: Node, d: number): Node {
-    const y = this.alloc(base.data.length);
+    const y = this.scratch(base.data.length);
     y.set(base.data);
     const gs = g.data;
     for (let e = 0; e < ys.length; e++) {
