@@ -83,7 +83,7 @@ function readBatch(path: string, p: TrainParams): number[][] {
       }
     });
   });
-  const min = p.config.num_nextn_predict_layers > 0 ? 3 : 2;
+  const min = p.config.num_nextn_predict_layers + 2;
   if (rows[0].length < min) fail(`${path}: input_ids rows have ${rows[0].length} tokens; training needs at least ${min}`);
   return rows as number[][];
 }

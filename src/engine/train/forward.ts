@@ -136,7 +136,7 @@ export function forwardLosses(c: ForwardContext, ids: Int32Array, R: number, N: 
   // and the embedding of token i+k, runs causally over i = 0..N-2-k, and predicts token i+k+1.
   const D = cfg.num_nextn_predict_layers;
   let prev = hidden, prevN = N;
-  for (let k = 1; k <= D && N - 1 - k >= 1; k++) {
+  for (let k = 1; k <= D; k++) {
     const Tm = N - 1 - k, l = L + k - 1, p = `model.layers.${l}`;
     const keep = new Int32Array(R * Tm), next = new Int32Array(R * Tm), tgt = new Int32Array(R * Tm);
     for (let r = 0; r < R; r++) {

@@ -46,7 +46,8 @@ export type ParamsLike = Pick<TrainParams, 'config' | 'names' | 'shapes' | 'offs
 export function checkRows(p: Pick<TrainParams, 'config'>, rows: readonly (readonly number[])[], what = 'rows'): { R: number; N: number; ids: Int32Array } {
   const cfg = p.config, R = rows.length;
   if (R === 0) throw new EngineInputError(`${what}: give at least one row of token ids`);
-  const N = rows[0].length, min = cfg.num_nextn_predict_layers > 0 ? 3 : 2;
+  // Each MTP depth k predicts k+1 ahead, so the deepest needs D+2 tokens for one position.
+  const N = rows[0].length, min = cfg.num_nextn_predict_layers + 2;
   const ids = new Int32Array(R * N);
   rows.forEach((row, r) => {
     if (!Array.isArray(row)) throw new EngineInputError(`${what}[${r}] must be an array of token ids`);
@@ -58,7 +59,7 @@ export function checkRows(p: Pick<TrainParams, 'config'>, rows: readonly (readon
       ids[r * N + i] = t;
     });
   });
-  if (N < min) throw new EngineInputError(`${what}: rows of ${N} tokens are too short: training needs at least ${min}${min === 3 ? ' (the MTP module predicts two ahead)' : ''}`);
+  if (N < min) throw new EngineInputError(`${what}: rows of ${N} tokens are too short: training needs at least ${min}${min > 2 ? ` (MTP depth ${min - 2} predicts ${min - 1} ahead)` : ''}`);
   return { R, N, ids };
 }
 
