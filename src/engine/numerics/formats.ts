@@ -68,47 +68,55 @@ export type Overflow = 'infinity' | 'nan' | 'saturate';
 
 const defaultOverflow = (f: FloatFormat): Overflow => (f.special === 'ieee' ? 'infinity' : 'nan');
 
-/** floor(log2(a)) for a finite a > 0, exactly (Math.log2 alone can be off by one near powers of 2). */
+// floor(log2(a)) read from the float64 exponent field (exact; Math.log2 can be off by one near powers
+// of two), and powers of two from a table: encode runs per element when a tensor is quantised.
+const bitsView = new DataView(new ArrayBuffer(8));
+const POW2 = Float64Array.from({ length: 2200 }, (_, i) => 2 ** (i - 1100));
+const pow2 = (e: number): number => POW2[e + 1100]!;
+
+/** floor(log2(a)) for a finite a > 0. */
 function exponentOf(a: number): number {
-  let e = Math.floor(Math.log2(a));
-  if (e < -1074) e = -1074;
-  if (e > 1023) e = 1023;
-  while (e > -1074 && 2 ** e > a) e--;
-  while (e < 1023 && 2 ** (e + 1) <= a) e++;
+  bitsView.setFloat64(0, a);
+  const biased = (bitsView.getUint32(0) >>> 20) & 0x7ff;
+  if (biased !== 0) return biased - 1023;
+  let e = -1023; // a float64 subnormal
+  while (pow2(e) > a) e--;
   return e;
+}
+
+function overflowCode(f: FloatFormat, sign: number, overflow: Overflow): number {
+  if (overflow === 'saturate') return sign + f.maxCode;
+  if (overflow === 'infinity' && f.special === 'ieee') return sign + (2 ** f.exponentBits - 1) * 2 ** f.mantissaBits;
+  return sign + f.nanCode; // E4M3 has no infinity: a value past max is NaN
 }
 
 /** The code (an unsigned integer of `f.bits` bits) of x rounded to nearest, ties to even. */
 export function encode(f: FloatFormat, x: number, overflow: Overflow = defaultOverflow(f)): number {
   const M = f.mantissaBits;
-  const signBit = 2 ** (f.bits - 1);
-  const sign = x < 0 || Object.is(x, -0) ? signBit : 0;
-  if (Number.isNaN(x)) return f.nanCode;
+  const sign = x < 0 || Object.is(x, -0) ? pow2(f.bits - 1) : 0;
+  if (x !== x) return f.nanCode;
   const a = Math.abs(x);
-  const overflowCode = (): number => {
-    if (overflow === 'saturate') return sign + f.maxCode;
-    if (overflow === 'infinity' && f.special === 'ieee') return sign + (2 ** f.exponentBits - 1) * 2 ** M;
-    return sign + f.nanCode; // E4M3 has no infinity: a value past max is NaN
-  };
-  if (a === Infinity) return overflowCode();
+  if (a === Infinity) return overflowCode(f, sign, overflow);
   if (a === 0) return sign;
   const emin = 1 - f.bias;
-  let e = Math.max(exponentOf(a), emin);
+  let e = exponentOf(a);
+  if (e < emin) e = emin;
   // n = a / ulp(e): in [2^M, 2^(M+1)) for normals, below 2^M for subnormals. Dividing by a power
   // of two is exact, and so is taking off the integer part.
-  const n = a / 2 ** (e - M);
+  const n = a / pow2(e - M);
   let r = Math.floor(n);
   const frac = n - r;
   if (frac > 0.5 || (frac === 0.5 && r % 2 === 1)) r += 1;
-  if (r === 2 ** (M + 1)) { r = 2 ** M; e += 1; } // rounded up into the next binade
+  const top = pow2(M);
+  if (r === 2 * top) { r = top; e += 1; } // rounded up into the next binade
   let expField: number, mant: number;
-  if (r >= 2 ** M) { expField = e + f.bias; mant = r - 2 ** M; } else { expField = 0; mant = r; }
-  const expOnes = 2 ** f.exponentBits - 1;
+  if (r >= top) { expField = e + f.bias; mant = r - top; } else { expField = 0; mant = r; }
+  const expOnes = pow2(f.exponentBits) - 1;
   const tooBig = f.special === 'ieee'
     ? expField >= expOnes
-    : expField > expOnes || (expField === expOnes && mant === 2 ** M - 1);
-  if (tooBig) return overflowCode();
-  return sign + expField * 2 ** M + mant;
+    : expField > expOnes || (expField === expOnes && mant === top - 1);
+  if (tooBig) return overflowCode(f, sign, overflow);
+  return sign + expField * top + mant;
 }
 
 /** The exact value of a code. */
