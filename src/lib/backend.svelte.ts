@@ -1,34 +1,25 @@
 // The page's compute backend: which one is active, how it was chosen, and the user's override.
 // One shared instance, so every BackendBadge shows the same state and lessons can read
 // `backendState.backend` (read it at each computation rather than keeping it: a replaced backend
-// is destroyed to free its GPU contexts). Measurement happens only in the browser (start() is called on mount).
-//
-// kernels/select.ts (selectBackend) is looked up with import.meta.glob, so this module builds and
-// runs, falling back to the plain-loop reference, even in a tree where select.ts does not exist yet
-// or fails to load.
+// is destroyed to free its GPU contexts). Measurement happens only in the browser (start() is
+// called on mount); until it is done, the WebAssembly SIMD kernels compute (or the tuned loop
+// where they cannot load, which the badge says).
 import type { Backend } from '$kernels/backend';
 import { referenceBackend } from '$kernels/reference';
 import { readReport, summarizeChoice, type ReportView } from './backend-report';
 
-interface SelectedBackend extends Backend {
-  readonly report?: unknown;
-}
-interface SelectModule {
-  selectBackend?: (options?: { force?: string; reuse?: unknown }) => Promise<SelectedBackend>;
-}
-
-const selectModules = import.meta.glob<SelectModule>('/kernels/select.ts');
-
-/** What the badge says when select.ts could not be used. */
+/** What the badge says when selection failed and the reference computes. */
 export const REFERENCE_LABEL = 'plain loop (reference)';
 /** The switch's value for "let the measurement decide". */
 export const AUTO = 'auto';
 
 const STORAGE_KEY = 'nanoseek.backend';
 // The last measurement: later pages (and other tabs) reuse its choices for a day instead of
-// measuring again (~1.5 s), so every page of a session computes with the same kernels.
+// measuring again (~2 s), so every page of a session computes with the same kernels. What is read
+// back is checked (kernels/select/report.ts checkStoredReport) and dropped, with a notice, if not sound.
 const REPORT_KEY = 'nanoseek.backend.report';
-const REPORT_MAX_AGE_MS = 24 * 3600 * 1000;
+/** A stored forced choice longer than this is not a backend name. */
+const MAX_NAME_LENGTH = 64;
 
 export type BackendStatus = 'idle' | 'measuring' | 'ready' | 'failed';
 
@@ -38,14 +29,38 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+interface Selected extends Backend {
+  readonly report: import('$kernels/select').SelectionReport;
+  destroy(): void;
+}
+
+function storageGet(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null; // storage blocked
+  }
+}
+
+function storageSet(key: string, value: string | null): void {
+  try {
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch {
+    // not persisted; harmless
+  }
+}
+
 export class BackendController {
   status = $state<BackendStatus>('idle');
-  /** The backend to compute with: the selected one, or the reference until (or unless) one is. */
+  /** The backend to compute with: the selected one, or the fastest default until (or unless) one is. */
   backend = $state.raw<Backend>(referenceBackend);
   /** The last selection report, read for display. */
   view = $state.raw<ReportView>(EMPTY);
   /** Why selection failed, when it did (the reference is then in use). */
   error = $state<string | null>(null);
+  /** Something the reader should know that is not a failure (a stored choice dropped, a forced backend abandoned). */
+  notice = $state<string | null>(null);
   /** AUTO, or the name of the backend the user forced. */
   force = $state(AUTO);
   /** Backend names the switch offers (every available candidate seen so far). */
@@ -65,57 +80,60 @@ export class BackendController {
   /** Measure once per page (later calls are no-ops). Browser only. */
   start(): void {
     if (this.status !== 'idle') return;
-    let saved: string | null = null;
-    try {
-      saved = localStorage.getItem(STORAGE_KEY);
-    } catch {
-      // storage blocked: start from auto
+    let force = storageGet(STORAGE_KEY) ?? AUTO;
+    if (force.length === 0 || force.length > MAX_NAME_LENGTH) {
+      this.notice = 'The stored backend choice was not a backend name: back to auto.';
+      force = AUTO;
+      storageSet(STORAGE_KEY, AUTO);
     }
-    let reuse: unknown;
-    try {
-      const text = localStorage.getItem(REPORT_KEY);
-      const saved = text ? (JSON.parse(text) as { at?: number; report?: unknown }) : undefined;
-      reuse = saved && typeof saved.at === 'number' && Date.now() - saved.at < REPORT_MAX_AGE_MS ? saved.report : undefined;
-    } catch {
-      reuse = undefined;
-    }
-    void this.measure(saved || AUTO, reuse);
+    void this.measure(force, true);
   }
 
   /**
-   * Choose again, forcing `force` unless it is AUTO; with `reuse` (an earlier report of this
-   * session), take its choices instead of measuring. The newest call wins.
+   * Choose again, forcing `force` unless it is AUTO. With `fromStorage` (the page's first
+   * selection), a stored report that passes checkStoredReport is reused instead of measuring.
+   * The newest call wins.
    */
-  async measure(force: string, reuse?: unknown): Promise<void> {
+  async measure(force: string, fromStorage = false): Promise<void> {
     const run = ++this.#run;
     this.force = force;
     this.status = 'measuring';
     this.error = null;
-    try {
-      localStorage.setItem(STORAGE_KEY, force);
-    } catch {
-      // not persisted; harmless
-    }
+    storageSet(STORAGE_KEY, force);
     const t0 = performance.now();
     try {
-      const load = selectModules['/kernels/select.ts'];
-      if (!load) throw new Error('kernels/select.ts is not part of this build yet');
-      const mod = await load();
-      if (typeof mod.selectBackend !== 'function') throw new Error('kernels/select.ts does not export selectBackend()');
-      const selected = await mod.selectBackend(force === AUTO ? (reuse ? { reuse } : undefined) : { force });
+      const select = await import('$kernels/select');
+      let reuse: import('$kernels/select').SelectionReport | undefined;
+      if (force === AUTO && fromStorage) {
+        const text = storageGet(REPORT_KEY);
+        if (text !== null) {
+          let stored: unknown = null;
+          try {
+            stored = JSON.parse(text);
+          } catch {
+            // refused below as "not an object"
+          }
+          const checked = select.checkStoredReport(stored, Date.now());
+          if ('report' in checked) reuse = checked.report;
+          else {
+            storageSet(REPORT_KEY, null);
+            if (!/older than/.test(checked.refused)) this.notice = `The stored backend measurement was dropped (${checked.refused}): measuring again.`;
+          }
+        }
+      }
+      if (run === this.#run && this.backend === referenceBackend) {
+        // Compute with the fastest default while measuring (the reference only if even the loop is refused).
+        const { fastestBackend } = await import('$kernels/fastest');
+        if (run === this.#run && this.backend === referenceBackend) this.backend = await fastestBackend();
+      }
+      const selected = (await select.selectBackend(force === AUTO ? (reuse ? { reuse } : {}) : { force })) as Selected;
       if (run !== this.#run) {
         release(selected); // a newer choice is on its way
         return;
       }
-      if (force === AUTO && !reuse) {
-        try {
-          localStorage.setItem(REPORT_KEY, JSON.stringify({ at: Date.now(), report: selected.report }));
-        } catch {
-          // not kept: the next page measures again
-        }
-      }
+      if (force === AUTO && !reuse) storageSet(REPORT_KEY, JSON.stringify({ at: Date.now(), report: selected.report }));
       const view = readReport(selected.report);
-      this.#seenFallbacks = fallbackCount(selected);
+      this.#seenFallbacks = selected.report.fallbacks.length;
       const previous = this.backend;
       this.backend = selected;
       if (previous !== selected) release(previous);
@@ -137,15 +155,24 @@ export class BackendController {
   }
 
   /**
-   * Re-read the report if the backend added fallbacks since (select.ts appends run-time fallbacks
-   * to its live report). Cheap; the badge calls it every few seconds.
+   * Re-read the report if the backend added fallbacks since (the dispatcher appends run-time
+   * fallbacks to its live report). A forced backend abandoned for being too slow is not forced
+   * again on the next page: the stored choice goes back to auto, and the badge says so.
+   * Cheap; the badge calls it every few seconds.
    */
   refresh(): void {
     if (this.status !== 'ready') return;
-    const n = fallbackCount(this.backend);
-    if (n === this.#seenFallbacks) return;
+    const report = (this.backend as Partial<Selected>).report;
+    const n = report?.fallbacks.length ?? 0;
+    if (!report || n === this.#seenFallbacks) return;
+    const fresh = report.fallbacks.slice(this.#seenFallbacks);
     this.#seenFallbacks = n;
-    this.view = readReport((this.backend as SelectedBackend).report);
+    this.view = readReport(report);
+    const abandoned = report.forced !== null && fresh.find((f) => f.op === '*' && f.from === report.forced);
+    if (abandoned) {
+      storageSet(STORAGE_KEY, AUTO);
+      this.notice = `${report.forced} was too slow here (${abandoned.reason}): this page moved to ${abandoned.to}, and the next page chooses automatically.`;
+    }
   }
 }
 
@@ -158,11 +185,6 @@ function release(backend: Backend): void {
   } catch (e) {
     console.warn('[nanoseek] releasing a backend failed:', e);
   }
-}
-
-function fallbackCount(backend: Backend): number {
-  const report = (backend as SelectedBackend).report as { fallbacks?: unknown } | undefined;
-  return Array.isArray(report?.fallbacks) ? report.fallbacks.length : 0;
 }
 
 /** The page-wide instance. */
