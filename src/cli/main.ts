@@ -28,6 +28,15 @@ const USAGE = `nanoseek engine
   cost      --config config.json --context N [--json]      (cache bytes and attention FLOPs per decode step, per path)
   init      --config config.json --seed S --out DIR
 ${TRAIN_USAGE}
+  train     --config CONFIG --corpus NAME|FILE --out DIR --steps N [--batch 16 --seq-len 129 --lr 3e-3 --warmup 50
+            --min-lr-ratio 0.1 --seed 1 --eval-every 100 --eval-windows 64 --save-every 100 --threads 1|2 --hparams train.json
+            --stop-at K --json]   or   train --resume DIR --corpus NAME|FILE [--steps N]
+            (corpus mode: NAME is static/data/NAME/{train,val}.txt, e.g. stories; a FILE is split by lines, every 10th
+             chunk of 20 held out; DIR gets config.json, model.safetensors, tokenizer.json, trainer-state.safetensors,
+             train-log.jsonl; Ctrl-C saves, --resume continues bit for bit)
+  eval      --model DIR --text FILE [--contrast FILE2] [--seq-len 129] [--max-windows N] [--json]
+            (bits per character, MTP greedy agreement and sampled acceptance, MaxVio per MoE layer; --contrast: each
+             expert's lift P(expert | FILE2) / P(expert | FILE))
 ${CONVERT_USAGE}
 
   --backend reference|auto|NAME  compute backend (default: WebAssembly SIMD; auto measures and picks per op)
