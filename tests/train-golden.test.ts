@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loopBackend } from '../kernels/loop.js';
+import { referenceBackend } from '../kernels/reference.js';
+import { parseConfigText } from '../src/engine/load.js';
 import { readSafetensors } from '../src/engine/safetensors.js';
+import { paramsFromTensors, rowsGradient } from '../src/engine/train/index.js';
 import { runCli } from './helpers/cli.js';
 import { goldenDir } from './helpers/paths.js';
 
@@ -99,4 +103,26 @@ describe('golden training case t_moe_mtp through the CLI', () => {
     const orig = JSON.parse(readFileSync(path.join(G, 'config.json'), 'utf8'));
     for (const key of ['hidden_size', 'q_lora_rank', 'n_routed_experts', 'num_nextn_predict_layers', 'routed_scaling_factor']) expect(cfg[key]).toEqual(orig[key]);
   });
+});
+
+describe('golden step-1 gradients on every CPU backend (in process)', () => {
+  for (const backend of [referenceBackend, loopBackend]) {
+    it(backend.name, () => {
+      const cfg = parseConfigText(readFileSync(path.join(G, 'config.json'), 'utf8'));
+      const p = paramsFromTensors(cfg, readSafetensors(readFileSync(path.join(G, 'model.safetensors')), 'model.safetensors').tensors);
+      const rows = (JSON.parse(readFileSync(path.join(G, 'batch.json'), 'utf8')) as { input_ids: number[][] }).input_ids;
+      const hp = { ...JSON.parse(readFileSync(path.join(G, 'train.json'), 'utf8')), balancing: 'bias' as const };
+      const g = rowsGradient(p, rows, hp, backend);
+      const e = expected.steps[0];
+      expect(rel(g.loss / g.rows, e.loss)).toBeLessThan(1e-4);
+      expect(g.loads).toEqual(e.loads);
+      const want = readSafetensors(readFileSync(path.join(G, 'grads.safetensors')), 'grads.safetensors').tensors;
+      for (const [name, w] of want) {
+        const o = p.offsets[name];
+        let max = 0, err = 0;
+        for (let i = 0; i < w.data.length; i++) { max = Math.max(max, Math.abs(w.data[i])); err = Math.max(err, Math.abs(g.grads[o + i] / g.rows - w.data[i])); }
+        expect(err, name).toBeLessThanOrEqual(1e-4 * max);
+      }
+    });
+  }
 });
