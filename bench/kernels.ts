@@ -1,11 +1,13 @@
 // Kernel benchmark: median ms and GFLOP/s of every op, at a few sizes, on every backend that works
-// here (the reference and the tuned loop, both plain TypedArray loops; each gpu.js mode that
-// constructs; and the measured per-op choice "auto"). Runs in Node (`npx tsx bench/kernels.ts [--json] [--quick]`) and
+// here (the reference and the tuned loop, both plain TypedArray loops; the WebAssembly SIMD
+// kernels; each gpu.js mode that constructs; and the measured per-op choice "auto"), plus, for
+// A·B and A·Bᵀ, WebAssembly peers passed in by the caller (bench/peers.ts in Node) and the ratio
+// of the wasm kernels to the best of them in the same run. Runs in Node (`npx tsx bench/kernels.ts [--json] [--quick]`) and
 // in a browser (import benchKernels; it touches no Node API unless run as a script).
 //
 // Sizes: s in 64, 128, 256, 512 (quick: 64, 128). Shapes and the flop counts used for GFLOP/s
 // (useful work only; exp/cos/sin/pow count as 1 flop, compares count as 1):
-//   matmul, matmulT   s x s x s            2*m*k*n
+//   matmul, matmulT   s x s x s            2*m*k*n, and the engine's shapes (ENGINE_SHAPES)
 //   softmaxRows       s rows x s cols      5 per element (max, subtract, exp, add, divide)
 //   rmsNorm           s rows x s cols      4 per element (square, add, scale, weight)
 //   rope              s rows x s dim       3 per element (2 multiplies, 1 add; the angle's cos/sin not counted)
@@ -19,7 +21,27 @@ import { type Backend, OP_NAMES, type OpName } from '../kernels/backend.js';
 import { loopBackend } from '../kernels/loop.js';
 import { referenceBackend } from '../kernels/reference.js';
 import { createGpuJsBackend, GPUJS_MODES, type GpuJsBackend } from '../kernels/gpujs.js';
-import { bucketOf, makeWorkload, selectBackend, type SelectionReport } from '../kernels/select.js';
+import { bucketOf, makeWorkload, randomFloats, selectBackend, type SelectionReport } from '../kernels/select.js';
+import { createWasmBackend } from '../kernels/wasm.js';
+
+/** A WebAssembly peer for A·B and A·Bᵀ (see bench/peers.ts). */
+export interface BenchPeer {
+  name: string;
+  product(transposeB: boolean, a: Float32Array, b: Float32Array, m: number, k: number, n: number): Promise<() => Promise<Float32Array>>;
+}
+
+/**
+ * A·B and A·Bᵀ as the engine calls them on the lessons' model (d 64, FFN 96-192, vocab 128,
+ * 4 heads, d_c 32): a decode row through the FFN and lm_head, a 64-token prefill block, a training
+ * batch of 16 x 128 tokens, and the absorbed attention's scores over 1010 cached latents.
+ */
+export const ENGINE_SHAPES: ReadonlyArray<{ label: string; dims: [number, number, number] }> = [
+  { label: 'decode FFN', dims: [1, 64, 192] },
+  { label: 'decode lm_head', dims: [1, 64, 128] },
+  { label: 'prefill block', dims: [64, 64, 192] },
+  { label: 'training batch', dims: [2048, 64, 192] },
+  { label: 'latent scores', dims: [4, 32, 1010] },
+];
 
 export interface BenchOptions {
   /** Problem sizes s (default [64, 128, 256, 512]; quick: [64, 128]). */
@@ -40,6 +62,12 @@ export interface BenchOptions {
   quick?: boolean;
   /** Called with a line of progress text per case. */
   onProgress?: (line: string) => void;
+  /** WebAssembly peers timed on matmul/matmulT (Node: bench/peers.ts). */
+  peers?: readonly BenchPeer[];
+  /** Peers that did not load, with why (listed in the result). */
+  peersUnavailable?: ReadonlyArray<{ name: string; reason: string }>;
+  /** Also time matmul/matmulT at ENGINE_SHAPES (default true). */
+  engineShapes?: boolean;
 }
 
 export interface BenchTiming {
@@ -59,6 +87,10 @@ export interface BenchCase {
   results: Record<string, BenchTiming | { error: string }>;
   /** For "auto": which candidate ran this case. */
   autoRoute?: string;
+  /** An engine shape's label (ENGINE_SHAPES), for cases not at a square size. */
+  label?: string;
+  /** matmul/matmulT with peers: the fastest peer, and wasm's GFLOP/s over it. */
+  bestPeer?: { name: string; gflops: number; wasmRatio: number };
 }
 
 export interface BenchResult {
@@ -66,7 +98,7 @@ export interface BenchResult {
   startedAt: string;
   totalMs: number;
   flopCounts: Record<OpName, string>;
-  backends: Array<{ name: string; available: boolean; reason?: string }>;
+  backends: Array<{ name: string; available: boolean; reason?: string; peer?: boolean }>;
   /** The backend timed as the baseline (the plain loop). */
   baseline: string;
   cases: BenchCase[];
@@ -142,6 +174,13 @@ export async function benchKernels(options: BenchOptions = {}): Promise<BenchRes
 
   const backends: Backend[] = [referenceBackend, loopBackend];
   const listed: BenchResult['backends'] = [{ name: referenceBackend.name, available: true }, { name: loopBackend.name, available: true }];
+  try {
+    const wasm = await createWasmBackend();
+    backends.push(wasm);
+    listed.push({ name: wasm.name, available: true });
+  } catch (e) {
+    listed.push({ name: 'wasm', available: false, reason: message(e) });
+  }
   const gpus: GpuJsBackend[] = [];
   for (const mode of options.modes ?? GPUJS_MODES) {
     try {
@@ -161,41 +200,71 @@ export async function benchKernels(options: BenchOptions = {}): Promise<BenchRes
     backends.push(auto);
     listed.push({ name: auto.name, available: true });
   }
+  const peers = options.peers ?? [];
+  for (const p of peers) listed.push({ name: p.name, available: true, peer: true });
+  for (const p of options.peersUnavailable ?? []) listed.push({ name: p.name, available: false, reason: p.reason, peer: true });
 
   const cases: BenchCase[] = [];
+  const time = async (run: () => unknown, flops: number): Promise<BenchTiming> => {
+    let t = now();
+    await run();
+    const firstCallMs = now() - t;
+    // warm-up (JIT tiers, caches): a few calls, bounded in time
+    const tw = now();
+    for (let i = 0; i < 20 && firstCallMs <= maxCallMs && (i === 0 || now() - tw < minTimeMs / 4); i++) await run();
+    const times: number[] = [];
+    if (firstCallMs > maxCallMs) {
+      t = now();
+      await run();
+      times.push(now() - t);
+    } else {
+      let spent = 0;
+      while (times.length < maxReps && (times.length < minReps || spent < minTimeMs)) {
+        t = now();
+        await run();
+        const dt = now() - t;
+        times.push(dt);
+        spent += dt;
+      }
+    }
+    const ms = median(times);
+    return { medianMs: r4(ms), gflops: r4(flops / (ms * 1e6)), reps: times.length, firstCallMs: r4(firstCallMs) };
+  };
+  const plan: Array<{ op: OpName; size: number; dims: number[]; flops: number; label?: string }> = [];
+  for (const op of ops) {
+    for (const s of sizes) plan.push({ op, size: s, ...benchShape(op, s) });
+    if ((op === 'matmul' || op === 'matmulT') && options.engineShapes !== false) {
+      for (const e of ENGINE_SHAPES) plan.push({ op, size: Math.round(Math.cbrt(e.dims[0] * e.dims[1] * e.dims[2])), dims: [...e.dims], flops: 2 * e.dims[0] * e.dims[1] * e.dims[2], label: e.label });
+    }
+  }
   try {
-    for (const op of ops) {
-      for (const s of sizes) {
-        const { dims, flops } = benchShape(op, s);
+    for (const { op, size: s, dims, flops, label } of plan) {
+      {
         const wl = makeWorkload(op, dims, 11);
-        const c: BenchCase = { op, size: s, shape: dims.slice(0, op === 'causalAttention' ? 4 : dims.length).join('x'), flops, results: {} };
+        const c: BenchCase = { op, size: s, shape: dims.slice(0, op === 'causalAttention' ? 4 : dims.length).join('x'), flops, results: {}, ...(label ? { label } : {}) };
         for (const be of backends) {
           try {
-            let t = now();
-            wl.run(be);
-            const firstCallMs = now() - t;
-            // warm-up (JIT tiers, caches): a few calls, bounded in time
-            const tw = now();
-            for (let i = 0; i < 20 && firstCallMs <= maxCallMs && (i === 0 || now() - tw < minTimeMs / 4); i++) wl.run(be);
-            const times: number[] = [];
-            if (firstCallMs > maxCallMs) {
-              t = now();
-              wl.run(be);
-              times.push(now() - t);
-            } else {
-              let spent = 0;
-              while (times.length < maxReps && (times.length < minReps || spent < minTimeMs)) {
-                t = now();
-                wl.run(be);
-                const dt = now() - t;
-                times.push(dt);
-                spent += dt;
-              }
-            }
-            const ms = median(times);
-            c.results[be.name] = { medianMs: r4(ms), gflops: r4(flops / (ms * 1e6)), reps: times.length, firstCallMs: r4(firstCallMs) };
+            c.results[be.name] = await time(() => wl.run(be), flops);
           } catch (e) {
             c.results[be.name] = { error: message(e) };
+          }
+        }
+        if (op === 'matmul' || op === 'matmulT') {
+          const [m, k, n] = dims;
+          const a = randomFloats(m * k, 11), b = randomFloats(k * n, 12);
+          for (const p of peers) {
+            try {
+              const run = await p.product(op === 'matmulT', a, b, m, k, n);
+              c.results[p.name] = await time(run, flops);
+            } catch (e) {
+              c.results[p.name] = { error: message(e) };
+            }
+          }
+          const timed = peers.map((p) => [p.name, c.results[p.name]] as const).filter((x): x is readonly [string, BenchTiming] => x[1] !== undefined && 'gflops' in x[1]);
+          const wasm = c.results.wasm;
+          if (timed.length > 0 && wasm && 'gflops' in wasm) {
+            const [name, best] = timed.reduce((x, y) => (y[1].gflops > x[1].gflops ? y : x));
+            c.bestPeer = { name, gflops: best.gflops, wasmRatio: r4(wasm.gflops / best.gflops) };
           }
         }
         if (auto) c.autoRoute = auto.routeOf(op, bucketOf(op, dims));
@@ -225,7 +294,8 @@ export function formatBench(result: BenchResult): string {
   const names = result.backends.filter((b) => b.available).map((b) => b.name);
   const lines: string[] = [];
   lines.push(`kernels benchmark — ${result.environment} — ${(result.totalMs / 1000).toFixed(1)} s`);
-  lines.push(`cells: median ms (GFLOP/s); x: speed relative to the plain loop (${result.baseline}); "auto" shows the candidate it routed to`);
+  lines.push(`cells: median ms (GFLOP/s); x: speed relative to the plain loop (${result.baseline}); "auto" shows the candidate it routed to;`);
+  lines.push('peers (A·B, A·Bᵀ only) keep B in their memory and upload A per call; the wasm kernels here copy both per call. last column: wasm GFLOP/s over the best peer');
   for (const b of result.backends) if (!b.available) lines.push(`unavailable: ${b.name}: ${b.reason}`);
   const w = 30;
   let currentOp = '';
@@ -234,7 +304,7 @@ export function formatBench(result: BenchResult): string {
       currentOp = c.op;
       lines.push('');
       lines.push(`${c.op}  [flops = ${result.flopCounts[c.op]}]`);
-      lines.push('shape'.padEnd(20) + names.map((n) => n.padStart(w)).join(''));
+      lines.push('shape'.padEnd(30) + names.map((n) => n.padStart(w)).join('') + (c.op === 'matmul' || c.op === 'matmulT' ? '  wasm/best peer' : ''));
     }
     const base = c.results[result.baseline];
     const baseMs = base && 'medianMs' in base ? base.medianMs : NaN;
@@ -246,7 +316,8 @@ export function formatBench(result: BenchResult): string {
       const route = n === 'auto' && c.autoRoute ? ` ${c.autoRoute.replace('gpu.js ', '').replace('reference', 'ref')}` : '';
       return ` ${fmt(r.medianMs)} (${r.gflops.toFixed(2)})${rel}${route}`.padStart(w);
     });
-    lines.push(c.shape.padEnd(20) + cells.join(''));
+    const peer = c.bestPeer ? `  ${c.bestPeer.wasmRatio.toFixed(2)}x ${c.bestPeer.name}` : '';
+    lines.push(`${c.shape}${c.label ? ` ${c.label}` : ''}`.padEnd(30) + cells.join('') + peer);
   }
   return lines.join('\n');
 }

@@ -1,28 +1,37 @@
-// `npm run bench`: the kernel table (every op and size on every backend that works here) and the
-// engine table (prefill/decode tokens per second per attention path, cache bytes per token,
-// speculative vs plain decoding), on the reference, the tuned loop and the measured choice "auto".
+// `npm run bench`: the kernel table (every op and size on every backend that works here, A·B and
+// A·Bᵀ also at the engine's shapes and against WebAssembly peers), the engine table (prefill/decode
+// tokens per second per attention path, cache bytes per token, speculative vs plain decoding) on
+// the reference, the tuned loop, the wasm kernels and the measured choice "auto", and decode
+// measured from outside the process with the CLI's default backend.
 // `--json` prints one JSON object; `--quick` runs fewer sizes and repetitions.
 import { loopBackend } from '../kernels/loop.js';
 import { referenceBackend } from '../kernels/reference.js';
 import { selectBackend } from '../kernels/select.js';
+import { createWasmBackend } from '../kernels/wasm.js';
+import { benchDecodeExternal, formatDecodeExternal } from './decode-external.js';
 import { benchEngine, formatEngineBench } from './engine.js';
 import { benchKernels, formatBench } from './kernels.js';
+import { loadPeers } from './peers.js';
 
 async function main(argv: readonly string[]): Promise<void> {
   const json = argv.includes('--json');
   const quick = argv.includes('--quick');
   const log = json ? () => {} : (line: string) => console.error(line);
-  const kernels = await benchKernels({ quick, onProgress: log });
+  const { peers, unavailable } = await loadPeers();
+  const kernels = await benchKernels({ quick, onProgress: log, peers, peersUnavailable: unavailable });
   if (!json) console.log(formatBench(kernels) + '\n');
   const auto = await selectBackend({ quick: true });
+  const wasm = await createWasmBackend();
   const engine = [];
-  for (const backend of [referenceBackend, loopBackend, auto]) {
+  for (const backend of [referenceBackend, loopBackend, wasm, auto]) {
     const result = benchEngine({ backend, repeats: quick ? 1 : 3, decodeSteps: quick ? 64 : 256 });
     engine.push(result);
     if (!json) console.log(formatEngineBench(result) + '\n');
   }
   auto.destroy();
-  if (json) console.log(JSON.stringify({ kernels, engine, autoReport: auto.report }));
+  const decode = benchDecodeExternal({ repeats: quick ? 1 : 3, backends: quick ? [null] : [null, 'loop'] });
+  if (!json) console.log(formatDecodeExternal(decode));
+  if (json) console.log(JSON.stringify({ kernels, engine, decode, autoReport: auto.report }));
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
