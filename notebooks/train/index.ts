@@ -16,7 +16,7 @@ export const meta = {
   slug: 'train',
   title: 'Train nanoseek in your browser',
   summary: 'Train a DeepSeek-V3-shaped model on children\'s stories in this page and watch it learn: bits per character fall, samples turn into words, the router balances and specialises, and the MTP module\'s drafts start to be accepted.',
-  order: 9,
+  order: 8,
 };
 
 const pow10 = (v: number) => {

@@ -59,6 +59,8 @@ export class TrainingRun {
   threads: number;
   restored = false;
   version = 0;
+  /** Probe logits of the last exported checkpoint (tests compare them with a reloaded one's). */
+  exportedProbe: number[] | null = null;
   /** Resume when the tab is shown again (it was running when hidden). */
   #resumeOnShow = false;
   #wantRunning = false;
@@ -245,7 +247,9 @@ export class TrainingRun {
   async exportBundle(): Promise<Uint8Array | null> {
     if (!this.#worker || this.status === 'starting') return null;
     const r = await this.#request({ type: 'export', id: this.#nextId++ });
-    return r.type === 'export' ? r.bytes : null;
+    if (r.type !== 'export') return null;
+    this.exportedProbe = r.probe;
+    return r.bytes;
   }
 
   /** Load a checkpoint bundle; resolves to an error message (nothing changes) or null. */

@@ -125,7 +125,7 @@ export type FromWorker =
   | { type: 'sample'; sample: Sample }
   | { type: 'state'; running: boolean }
   | { type: 'snapshot'; id: number; bytes: Uint8Array }
-  | { type: 'export'; id: number; bytes: Uint8Array }
+  | { type: 'export'; id: number; bytes: Uint8Array; probe: number[] }
   | { type: 'loaded'; id: number; file: string; layers: string[]; params: number; config: Record<string, unknown> }
   | { type: 'load-error'; id: number; message: string }
   | { type: 'error'; message: string };

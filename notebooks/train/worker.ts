@@ -127,16 +127,20 @@ function measure(model: Model): Omit<EvalPoint, 'step' | 'chars'> {
   const prose = evaluateWindows(model, corpus.val);
   const arith = evaluateWindows(model, corpus.arith);
   const lift = expertLift(arith.loads, prose.loads);
-  const probeIds = charTokenizer.encode(SAMPLE_PROMPT);
-  const out = model.forward(probeIds, { lastLogitsOnly: true });
   return {
     valBpc: prose.bits_per_char,
     greedy: prose.mtp_greedy_agreement,
     sampled: prose.mtp_sampled_acceptance,
     maxVio: layers.map((k) => prose.max_vio[k] ?? 0),
     lift: layers.map((k) => lift[k]?.lift ?? []),
-    probe: Array.from(out.logits.subarray(0, PROBE_LOGITS)),
+    probe: probeLogits(model),
   };
+}
+
+/** The first logits of the next character after the sample prompt: what a reloaded checkpoint must reproduce. */
+function probeLogits(model: Model): number[] {
+  const out = model.forward(charTokenizer.encode(SAMPLE_PROMPT), { lastLogitsOnly: true });
+  return Array.from(out.logits.subarray(0, PROBE_LOGITS));
 }
 
 function evaluateNow(): void {
@@ -290,7 +294,7 @@ async function handle(m: ToWorker): Promise<void> {
     }
     case 'export': {
       const bytes = writeBundle(exportBundleFiles());
-      post({ type: 'export', id: m.id, bytes }, [bytes.buffer as ArrayBuffer]);
+      post({ type: 'export', id: m.id, bytes, probe: probeLogits(modelFromParams(state.params, backend)) }, [bytes.buffer as ArrayBuffer]);
       break;
     }
     case 'load': {
