@@ -25,6 +25,9 @@ describe('outlier', () => {
     expect(mean(spiked.tensor.rowError)).toBeGreaterThan(3 * mean(spiked.fine.rowError));
     expect(spiked.tensor.flushed).toBeGreaterThan(0.15);
     expect(spiked.fine.flushed).toBeLessThan(0.1);
+    // outside the outlier's block (rows 128..) the fine-grained error is exactly the outlier-free one
+    expect(spiked.fine.outside).toBe(clean.fine.outside);
+    expect(spiked.tensor.outside).toBeGreaterThan(3 * spiked.fine.outside);
     expect(spiked.outlier.value).toBeGreaterThan(0);
   });
   it('in one token of the layer input, 1 x 128 tiles keep the other tokens exact to FP8', () => {

@@ -74,7 +74,7 @@ export function outlierRun(m: ReturnType<typeof outlierMatrix>, log10Factor: num
   const sweep = Array.from({ length: 13 }, (_, i) => {
     const factor = 10 ** (i / 2);
     const r = outlierComparison(m.data, m.rows, m.cols, m.fine, { row, col, factor });
-    return { factor, tensor: r.tensor.relError, fine: r.fine.relError };
+    return { factor, tensor: r.tensor.outside, fine: r.fine.outside };
   });
   return { at, sweep };
 }

@@ -46,7 +46,7 @@ export const notebook: Notebook = {
       kind: 'select', name: 'outlier_matrix', label: 'Matrix for the outlier', value: 'weights', help: 'Weights: a MoE layer\'s 16 routed experts\' gate_proj stacked (384 x 64, three 128 x 128 blocks). Activations: layer 0\'s input for the passage (64 tokens x 64).',
       options: [{ value: 'weights', label: 'expert weights (128 x 128 blocks)' }, { value: 'activations', label: 'activations (1 x 128 tiles)' }],
     },
-    { kind: 'range', name: 'outlier_log10', label: 'Outlier size', min: 0, max: 6, step: 0.5, value: 4, format: (v) => (v === 0 ? 'none' : `10^${v} x the largest`), help: 'One value set to this many times the largest value already in the matrix (the slider moves log10).' },
+    { kind: 'range', name: 'outlier_log10', label: 'Outlier size', min: 0, max: 6, step: 0.5, value: 5, format: (v) => (v === 0 ? 'none' : `10^${v} x the largest`), help: 'One value set to this many times the largest value already in the matrix (the slider moves log10).' },
     { kind: 'range', name: 'loss_log2', label: 'Loss multiplier', min: -24, max: 0, step: 1, value: -14, format: pow2, help: 'Train on this multiple of the loss: every gradient shrinks by it. AdamW hardly notices; FP16 does (the slider moves log2).' },
     { kind: 'range', name: 'scale_log2', label: 'Loss scale S', min: 0, max: 24, step: 1, value: 14, format: pow2, help: 'The loss is multiplied by S before the FP16 backward pass and the gradients divided by S after (the slider moves log2).' },
   ],
@@ -87,7 +87,7 @@ export const notebook: Notebook = {
 **BF16** keeps FP32's 8 exponent bits and drops 16 mantissa bits: the same range, about 3 significant digits. **FP16** trades range for precision: 5 exponent bits, 10 mantissa bits, nothing above 65504. The FP8 formats are smaller still. **E4M3** (DeepSeek-V3's choice for everything) gives up infinity to reach 448. **E5M2** has FP16's range with 2 mantissa bits.`,
       controls: ['mantissa', 'power', 'negative'],
       views: [
-        { cell: 'bits', title: 'Your value in each format', caption: 'The bits, the value the format keeps, the two values around it and the error. Try power 5 (FP16 and FP8 overflow), -6 (FP16 subnormals) or -8.' },
+        { cell: 'bits', title: 'Your value in each format', caption: 'Sign, exponent and mantissa bits, the value the format keeps, the two representable values around yours, and the relative rounding error. Try power 5 (FP16 and FP8 overflow), -6 (FP16 subnormals) or -8.' },
         { cell: 'ranges', title: 'What each format can hold', caption: 'The relative step is the gap between neighbouring values, relative to the value (for normal values).' },
       ],
     },
@@ -112,7 +112,7 @@ Put one value of the chosen matrix at the slider's multiple of its largest value
       controls: ['outlier_matrix', 'outlier_log10'],
       views: [
         { cell: 'outlierRows', title: 'Error of every other value, by row group', caption: 'Per tensor, every expert (or token) pays for the outlier. With blocks, only the experts in the outlier\'s 128-row block do (rows 0-127 = experts 0-5). With tiles, only the outlier\'s own token does.' },
-        { cell: 'outlierSweep', title: 'Error as the outlier grows', caption: 'Relative error of the other values. Fine-grained scales stay flat long after the per-tensor scale breaks.' },
+        { cell: 'outlierSweep', title: 'Error as the outlier grows', caption: 'Relative error of the values that do not share a block or tile with the outlier: with fine-grained scales they never see it; with one scale per tensor they do.' },
         { cell: 'outlierStats', title: 'At the slider\'s outlier' },
       ],
     },

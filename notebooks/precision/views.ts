@@ -24,9 +24,7 @@ export function bitsTable(x: number): TableData {
       { key: 'exponent', label: 'exponent bits', align: 'right' },
       { key: 'mantissa', label: 'mantissa bits', align: 'right' },
       { key: 'stored', label: 'value stored', align: 'right' },
-      { key: 'below', label: 'next value below', align: 'right' },
-      { key: 'above', label: 'next value above', align: 'right' },
-      { key: 'error', label: 'rounding error', align: 'right' },
+      { key: 'between', label: 'between', align: 'right' },
       { key: 'relative', label: 'relative error', align: 'right' },
     ],
     rows: FORMAT_LIST.map((f) => {
@@ -36,15 +34,13 @@ export function bitsTable(x: number): TableData {
       const n = neighbours(f, x);
       const inRange = Math.abs(x) <= f.max;
       return {
-        format: `${f.name} (1+${f.exponentBits}+${f.mantissaBits})`,
+        format: f.name,
         sign: b.slice(0, 1),
         exponent: b.slice(1, 1 + f.exponentBits),
         mantissa: b.slice(1 + f.exponentBits),
         stored: fmt(v),
-        below: inRange ? fmt(n.below) : '-',
-        above: inRange ? fmt(Math.min(n.above, f.max)) : '-',
-        error: Number.isFinite(v) ? fmt(v - x) : 'overflow',
-        relative: Number.isFinite(v) && x !== 0 ? ((v - x) / x).toExponential(2) : '-',
+        between: inRange ? `${fmt(n.below)} .. ${fmt(Math.min(n.above, f.max))}` : 'out of range',
+        relative: Number.isFinite(v) && x !== 0 ? ((v - x) / x).toExponential(2) : 'overflow',
       };
     }),
   };
@@ -59,8 +55,8 @@ export function rangeTable(): TableData {
       { key: 'max', label: 'largest finite', align: 'right' },
       { key: 'minNormal', label: 'smallest normal', align: 'right' },
       { key: 'minSub', label: 'smallest subnormal', align: 'right' },
-      { key: 'step', label: 'relative step (2^-mantissa)', align: 'right' },
-      { key: 'overflow', label: 'beyond the largest', align: 'left' },
+      { key: 'step', label: 'relative step', align: 'right' },
+      { key: 'overflow', label: 'past the largest', align: 'left' },
     ],
     rows: FORMAT_LIST.map((f) => ({
       format: f.name,
@@ -68,7 +64,7 @@ export function rangeTable(): TableData {
       minNormal: fmt(f.minNormal),
       minSub: fmt(f.minSubnormal),
       step: (2 ** -f.mantissaBits).toExponential(2),
-      overflow: f.special === 'ieee' ? 'infinity' : 'NaN (no infinity; training casts saturate to ±448)',
+      overflow: f.special === 'ieee' ? 'infinity' : 'NaN',
     })),
   };
 }
@@ -78,13 +74,12 @@ export function schemeTable(rows: SchemeRow[]): TableData {
   return {
     kind: 'table',
     columns: [
-      { key: 'scheme', label: 'weights and activations' },
-      { key: 'bytes', label: 'weight memory', align: 'right', format: 'bytes' },
-      { key: 'bpc', label: 'bits per character', align: 'right' },
-      { key: 'delta', label: 'change vs FP32', align: 'right' },
+      { key: 'scheme', label: 'format' },
+      { key: 'bytes', label: 'weights', align: 'right', format: 'bytes' },
+      { key: 'bpc', label: 'bits / char', align: 'right' },
+      { key: 'delta', label: 'vs FP32', align: 'right' },
       { key: 'agreement', label: 'top-1 agreement', align: 'right', format: 'percent' },
       { key: 'maxAbs', label: 'max |Δ logit|', align: 'right' },
-      { key: 'meanAbs', label: 'mean |Δ logit|', align: 'right' },
     ],
     rows: rows.map((r) => ({
       scheme: SCHEME_LABELS[r.scheme],
@@ -93,7 +88,6 @@ export function schemeTable(rows: SchemeRow[]): TableData {
       delta: (r.bitsPerChar - r.refBitsPerChar >= 0 ? '+' : '') + (r.bitsPerChar - r.refBitsPerChar).toFixed(4),
       agreement: r.agreement,
       maxAbs: r.maxAbsDiff.toExponential(2),
-      meanAbs: r.meanAbsDiff.toExponential(2),
     })),
   };
 }
@@ -136,7 +130,7 @@ export function outlierSweep(sweep: { factor: number; tensor: number; fine: numb
       { name: fineLabel, points: sweep.map((s) => ({ x: s.factor, y: s.fine })), style: 'dashed' },
     ],
     xLabel: 'outlier size (times the largest other value)',
-    yLabel: 'relative FP8 error of the other values',
+    yLabel: 'relative FP8 error outside the outlier\'s block or tile',
     xScale: 'log',
     yScale: 'log',
     markers: factor > 1 ? [{ x: factor, label: 'slider' }] : [],
@@ -147,9 +141,11 @@ export function outlierStats(r: OutlierResult, fineLabel: string): StatsData {
   return {
     kind: 'stats',
     items: [
-      { label: 'per-tensor: relative error', value: r.tensor.relError, format: 'sci' },
-      { label: 'per-tensor: values flushed to 0', value: r.tensor.flushed, format: 'percent' },
+      { label: 'per tensor: relative error', value: r.tensor.relError, format: 'sci' },
+      { label: `per tensor: error outside the outlier's ${fineLabel.includes('tile') ? 'tile' : 'block'}`, value: r.tensor.outside, format: 'sci' },
+      { label: 'per tensor: values flushed to 0', value: r.tensor.flushed, format: 'percent' },
       { label: `${fineLabel}: relative error`, value: r.fine.relError, format: 'sci' },
+      { label: `${fineLabel}: error outside the outlier's ${fineLabel.includes('tile') ? 'tile' : 'block'}`, value: r.fine.outside, format: 'sci' },
       { label: `${fineLabel}: values flushed to 0`, value: r.fine.flushed, format: 'percent' },
     ],
   };

@@ -3,7 +3,7 @@
 // matrix of the model, quantise it both ways, and measure the error on every other value.
 import type { Model } from '../model.js';
 import { E4M3 } from './formats.js';
-import { type Granularity, fakeQuantize } from './quantize.js';
+import { type Granularity, blockShape, fakeQuantize } from './quantize.js';
 
 export interface OutlierSide {
   /** Relative error ||Q(x) - x|| / ||x|| of each row, the outlier itself left out. */
@@ -12,6 +12,8 @@ export interface OutlierSide {
   relError: number;
   /** Fraction of the other nonzero values that became exactly zero. */
   flushed: number;
+  /** Relative error of the values outside the outlier's fine-grained block or tile. */
+  outside: number;
 }
 
 export interface OutlierResult {
@@ -22,10 +24,12 @@ export interface OutlierResult {
   fine: OutlierSide;
 }
 
-function side(x: Float32Array, rows: number, cols: number, g: Granularity | readonly [number, number], skip: number): OutlierSide {
+function side(x: Float32Array, rows: number, cols: number, g: Granularity | readonly [number, number], skip: number, fine: readonly [number, number], at: { row: number; col: number }): OutlierSide {
   const q = fakeQuantize(x, rows, cols, g, E4M3);
   const rowError: number[] = [];
-  let se = 0, sx = 0, flushed = 0, nonzero = 0;
+  let se = 0, sx = 0, flushed = 0, nonzero = 0, oe = 0, ox = 0;
+  const blockOf = (r: number, c: number) => `${Math.floor(r / fine[0])},${Math.floor(c / fine[1])}`;
+  const home = blockOf(at.row, at.col);
   for (let r = 0; r < rows; r++) {
     let re = 0, rx = 0;
     for (let c = 0; c < cols; c++) {
@@ -34,13 +38,14 @@ function side(x: Float32Array, rows: number, cols: number, g: Granularity | read
       const d = q[i]! - x[i]!;
       re += d * d;
       rx += x[i]! * x[i]!;
+      if (blockOf(r, c) !== home) { oe += d * d; ox += x[i]! * x[i]!; }
       if (x[i] !== 0) { nonzero++; if (q[i] === 0) flushed++; }
     }
     rowError.push(rx > 0 ? Math.sqrt(re / rx) : 0);
     se += re;
     sx += rx;
   }
-  return { rowError, relError: sx > 0 ? Math.sqrt(se / sx) : 0, flushed: nonzero > 0 ? flushed / nonzero : 0 };
+  return { rowError, relError: sx > 0 ? Math.sqrt(se / sx) : 0, flushed: nonzero > 0 ? flushed / nonzero : 0, outside: ox > 0 ? Math.sqrt(oe / ox) : 0 };
 }
 
 /**
@@ -53,11 +58,12 @@ export function outlierComparison(x: Float32Array, rows: number, cols: number, f
   for (const v of y) amax = Math.max(amax, Math.abs(v));
   const skip = at.factor > 0 ? at.row * cols + at.col : -1;
   if (skip >= 0) y[skip] = at.factor * amax;
+  const fb = typeof fine === 'string' ? blockShape(fine, rows, cols) : fine;
   return {
     rows, cols,
     outlier: { row: at.row, col: at.col, value: y[at.row * cols + at.col]! },
-    tensor: side(y, rows, cols, 'tensor', skip),
-    fine: side(y, rows, cols, fine, skip),
+    tensor: side(y, rows, cols, 'tensor', skip, fb, at),
+    fine: side(y, rows, cols, fine, skip, fb, at),
   };
 }
 
