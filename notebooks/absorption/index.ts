@@ -13,6 +13,7 @@ import { decodeCost } from '$engine/cost';
 import { initModel } from '$engine/init';
 import { type ForwardResult, type LayerTrace, type Model, argmaxRow } from '$engine/model';
 import { cell, type Notebook } from '../_kit/types';
+import { ModelCache } from '../_kit/model-cache';
 import { REAL_CONFIGS, TINY_RAW, formatTokens, promptIds, tinyConfig } from '../_kit/models';
 
 export const meta = {
@@ -118,17 +119,12 @@ function decodeOn(model: Model, tokens: number[], path: AttentionPath): PathRun 
 }
 
 /**
- * The model of a seed, the most recently used last (going back to a seed does not re-initialise).
- * It computes on the page's backend; rounding-level digits depend on which kernels that is.
+ * The models of recent seeds (going back to a seed does not re-initialise). Each cell run binds a
+ * fresh copy to the page's backend, so the path states above start anew with the model cell;
+ * rounding-level digits depend on which kernels the backend is.
  */
-const seeded = new Map<number, Model>();
-function seededModel(seed: number): Model {
-  const m = seeded.get(seed) ?? initModel(tinyConfig(), { seed });
-  seeded.delete(seed);
-  seeded.set(seed, m);
-  if (seeded.size > 8) seeded.delete(seeded.keys().next().value!);
-  return m;
-}
+const models = new ModelCache(8);
+const seededModel = (seed: number): Model => models.get(String(seed), () => initModel(tinyConfig(), { seed }));
 
 function decodeStep(model: Model, tokens: number[]): DecodeStep {
   const V = model.config.vocab_size, n = tokens.length;

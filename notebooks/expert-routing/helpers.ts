@@ -1,9 +1,9 @@
-// Helpers of the expert-routing lesson: capture the router logits the engine computes inside its
-// own forward pass (a backend that watches the gate's matrix product go by), router settings from
-// the sliders (clamped to what a config may hold), and exact binomial coefficients. Routing itself
-// is always the engine's `route()`; nothing here decides which expert a token goes to.
-import type { Backend } from '$kernels/backend';
+// Helpers of the expert-routing lesson: the router of the tiny model's MoE layer as the engine's
+// forward trace shows it (its input u_t, logits and routing), router settings from the sliders
+// (clamped to what a config may hold), and exact binomial coefficients. Routing itself is always the
+// engine's `route()`; nothing here decides which expert a token goes to.
 import type { Model } from '$engine/model';
+import { routeTokens } from '$engine/ffn';
 import { type RouterSettings, type Routing, route } from '$engine/router';
 
 /** The MoE layer of the tiny model as the engine ran it over a prompt. */
@@ -13,55 +13,35 @@ export interface Captured {
   tokens: number;
   /** Decoder layer index of the (first) DeepSeekMoE layer. */
   layer: number;
-  /** u_t: the MoE layer's input (RMSNorm of the residual stream) [T, d], as the engine computed it. */
+  /** u_t: the MoE layer's input (RMSNorm of the residual stream) [T, d], from the trace. */
   u: Float32Array;
-  /** Router logits u_t · e_i [T, E], the engine's own `matmulT(u, gate)` inside `moeForward`. */
+  /** Router logits u_t · e_i [T, E], from the trace (the product moeForward routed). */
   logits: Float32Array;
   /** The gate weight [E, d] (rows e_i, `mlp.gate.weight`). */
   gate: Float32Array;
   /** The model's correction bias b (`mlp.gate.e_score_correction_bias`). */
   bias: Float32Array;
-  /** The routing the forward pass itself made (trace[l].routing); from captureRouterFrom, route() on the same u_t, as moeForward computes it. */
+  /** The routing the forward pass itself made (trace[l].routing); from captureRouterFrom, routeTokens() on the same u_t. */
   traced: Routing;
-  /** route() on the captured logits with the model's own settings reproduces `traced` exactly. */
+  /** route() on the traced logits with the model's own settings reproduces `traced` exactly. */
   reproduces: boolean;
 }
 
 /**
- * Run the model over the prompt with `trace: true` on a backend that passes every op through to
- * the page's backend and keeps a copy of the operands of the one product whose weight is the MoE
- * layer's gate: that product is the router logits. So the lesson can route again with other
- * settings without running (or re-implementing) the model.
+ * Run the model over the prompt with `trace: true` and keep its MoE layer's input, logits and
+ * routing, so the lesson can route again with other settings without running the model.
  */
 export function captureRouter(model: Model, prompt: number[]): Captured {
   const layer = model.weights.layers.findIndex((w) => w.moe !== null);
   if (layer < 0) throw new Error('captureRouter: the model has no DeepSeekMoE layer');
   const moe = model.weights.layers[layer].moe!;
   if (!moe.bias) throw new Error('captureRouter: the MoE layer has no e_score_correction_bias (topk_method must be noaux_tc)');
-  const inner = model.backend;
-  let seen: { u: Float32Array; logits: Float32Array } | null = null;
-  const spy: Backend = {
-    name: `${inner.name} (router logits captured)`,
-    matmul: (a, b, m, k, n, out) => inner.matmul(a, b, m, k, n, out),
-    matmulT(a, b, m, k, n, out) {
-      const r = inner.matmulT(a, b, m, k, n, out);
-      if (b === moe.gate && seen === null) seen = { u: a.slice(), logits: r.slice() };
-      return r;
-    },
-    softmaxRows: (x, rows, cols, out) => inner.softmaxRows(x, rows, cols, out),
-    rmsNorm: (x, w, rows, cols, eps, out) => inner.rmsNorm(x, w, rows, cols, eps, out),
-    rope: (x, rows, dim, positions, theta, out) => inner.rope(x, rows, dim, positions, theta, out),
-    swiglu: (g, u, n, out) => inner.swiglu(g, u, n, out),
-    causalAttention: (q, k, v, nq, nk, dk, dv, scale, offset, out, weights) => inner.causalAttention(q, k, v, nq, nk, dk, dv, scale, offset, out, weights),
-  };
-  const result = model.withBackend(spy).forward(prompt, { trace: true });
-  const traced = result.trace!.find((t) => t.layer === layer)!.routing!;
-  if (!seen) throw new Error('captureRouter: the gate product was not seen');
-  const { u, logits } = seen as { u: Float32Array; logits: Float32Array };
-  const again = route(logits, prompt.length, moe.bias, model.router!);
-  const reproduces = again.experts.every((e, t) => e.join() === traced.experts[t].join())
-    && again.weights.every((w, t) => w.every((x, k) => x === traced.weights[t][k]));
-  return { model, prompt, tokens: prompt.length, layer, u, logits, gate: moe.gate, bias: moe.bias, traced, reproduces };
+  const t = model.forward(prompt, { trace: true }).trace!.find((x) => x.layer === layer)!;
+  const traced = t.routing!;
+  const again = route(traced.logits, prompt.length, moe.bias, model.router!);
+  const reproduces = again.experts.every((e, i) => e.join() === traced.experts[i].join())
+    && again.weights.every((w, i) => w.every((x, k) => x === traced.weights[i][k]));
+  return { model, prompt, tokens: prompt.length, layer, u: t.moeInput!, logits: traced.logits, gate: moe.gate, bias: moe.bias, traced, reproduces };
 }
 
 /** What the router sliders ask for, before clamping. */
@@ -202,8 +182,8 @@ function sameArrays(a: unknown, b: unknown): boolean {
  * The router of `model` over the prompt `base` captured, without running the model again: when
  * every weight up to the MoE layer's router is the very same memory as base.model's (seeded init
  * with `reuse` shares unchanged tensors), the MoE layer's input u_t is base.u exactly, so the
- * logits are the engine's matmulT(u, gate) and the routing is route() on them, as moeForward would
- * compute them. Otherwise it runs the model (captureRouter).
+ * engine's gate alone (routeTokens, what moeForward runs) routes it. Otherwise it runs the model
+ * (captureRouter).
  */
 export function captureRouterFrom(model: Model, base: Captured): Captured {
   const layer = base.layer;
@@ -217,8 +197,6 @@ export function captureRouterFrom(model: Model, base: Captured): Captured {
   if (!shared) return captureRouter(model, base.prompt);
   const moe = mine.layers[layer].moe!;
   if (!moe.bias) throw new Error('captureRouterFrom: the MoE layer has no e_score_correction_bias (topk_method must be noaux_tc)');
-  const E = moe.gate.length / model.config.hidden_size;
-  const logits = model.backend.matmulT(base.u, moe.gate, base.tokens, model.config.hidden_size, E);
-  const traced = route(logits, base.tokens, moe.bias, model.router!);
-  return { model, prompt: base.prompt, tokens: base.tokens, layer, u: base.u, logits, gate: moe.gate, bias: moe.bias, traced, reproduces: true };
+  const traced = routeTokens(model.backend, model.router!, moe, base.u, base.tokens, model.config.hidden_size);
+  return { model, prompt: base.prompt, tokens: base.tokens, layer, u: base.u, logits: traced.logits, gate: moe.gate, bias: moe.bias, traced, reproduces: true };
 }

@@ -10,6 +10,7 @@ import { initModel } from '$engine/init';
 import type { Model } from '$engine/model';
 import { type RouterSettings, type Routing, route, topKIndices } from '$engine/router';
 import { cell, type Notebook } from '../_kit/types';
+import { ModelCache } from '../_kit/model-cache';
 import { REAL_CONFIGS, TINY_RAW, promptIds, tinyConfig } from '../_kit/models';
 import {
   type Captured, type Clamp, type RouterChoice, binomial, captureRouter, captureRouterFrom, denseWeights, entropyBits, expertLoad, groupDigits,
@@ -38,26 +39,12 @@ const SEG_PROMPT = MAX_PROMPT;
 // initModel draws every weight from one seeded stream (~25-80 ms for the tiny model, more experts
 // more draws). Keep the models of recent (seed, E) so sliding back is instant. Group counts, top-k,
 // bias and the toggles do not change a weight, so they never re-initialise.
-interface Memo { base: Model; bound: WeakMap<Backend, Model> }
 /** Recent models of each kind: enough for a whole sweep of the experts slider, and two seeds of segmented models. */
-const memos = { main: { size: 10, map: new Map<string, Memo>() }, seg: { size: SEG_M.length * 2, map: new Map<string, Memo>() } };
-function memoModel(kind: keyof typeof memos, key: string, make: () => Model, backend: Backend): Model {
-  const { size, map } = memos[kind];
-  let m = map.get(key);
-  if (m) map.delete(key);
-  else {
-    m = { base: make(), bound: new WeakMap() };
-    if (map.size >= size) map.delete(map.keys().next().value!);
-  }
-  map.set(key, m);
-  let bound = m.bound.get(backend);
-  if (!bound) m.bound.set(backend, (bound = m.base.withBackend(backend)));
-  return bound;
-}
+const mainModels = new ModelCache(10), segModels = new ModelCache(SEG_M.length * 2);
 
 /** The tiny model with E routed experts (its own router settings: the tiny defaults, 4 groups). */
 function routingModel(seed: number, E: number, backend: Backend): Model {
-  return memoModel('main', `${seed}/${E}`, () => initModel(tinyConfig({ n_routed_experts: E }), { seed }), backend);
+  return mainModels.get(`${seed}/${E}`, () => initModel(tinyConfig({ n_routed_experts: E }), { seed }), backend);
 }
 
 /** The tiny model with each of N experts split into m: m*N experts of width W/m, top m*K, no group limit. */
@@ -68,9 +55,9 @@ function segmentedModel(seed: number, m: number, backend: Backend): Model {
   let reuse: Model | undefined;
   if (m !== 1) {
     segmentedModel(seed, 1, backend);
-    reuse = memos.seg.map.get(`${seed}/1`)?.base;
+    reuse = segModels.peek(`${seed}/1`);
   }
-  return memoModel('seg', `${seed}/${m}`, () => initModel(cfg, { seed, reuse }), backend);
+  return segModels.get(`${seed}/${m}`, () => initModel(cfg, { seed, reuse }), backend);
 }
 
 const captures = new WeakMap<Model, Captured>();
@@ -158,15 +145,8 @@ function routeHeatmap(values: ArrayLike<number>, r: Routing, s: RouterSettings, 
   };
 }
 
-/** Per group, the score route() ranks groups by: sum of the two largest choice scores (noaux_tc), or the largest (V2). */
-function groupScores(c: ArrayLike<number>, s: RouterSettings): number[] {
-  const size = s.n_routed_experts / s.n_group;
-  return Array.from({ length: s.n_group }, (_, g) => {
-    const members = Array.from({ length: size }, (_, i) => c[g * size + i]);
-    if (s.topk_method === 'noaux_tc') return topKIndices(members, Math.min(2, size)).reduce((a, i) => a + members[i], 0);
-    return Math.max(...members);
-  });
-}
+/** Token t's group scores as route() ranked them (Routing.groupScores; only with a group limit). */
+const groupScoresOf = (r: Routing, t: number, G: number): number[] => Array.from(r.groupScores!.subarray(t * G, (t + 1) * G));
 
 /** Distinct groups (nodes) holding each token's chosen experts. */
 function nodesPerToken(r: Routing, groupSize: number): number[] {
@@ -418,7 +398,7 @@ export const notebook: Notebook = {
       const s = ch.main, E = s.n_routed_experts, grouped = isGrouped(s), size = E / s.n_group, K = s.num_experts_per_tok;
       const row = r.main.scores.subarray(t * E, (t + 1) * E), c = r.main.choiceScores.subarray(t * E, (t + 1) * E);
       const kept = new Set(r.main.groups[t]);
-      const gScore = grouped ? groupScores(c, s) : [];
+      const gScore = grouped ? groupScoresOf(r.main, t, s.n_group) : [];
       const gRank = grouped ? topKIndices(gScore, s.n_group) : [];
       const eligible = topKIndices(c, E, (e) => kept.has(Math.floor(e / size)));
       const rows = topKIndices(c, E).map((e) => {
@@ -456,14 +436,13 @@ export const notebook: Notebook = {
         ],
         rows,
       };
-    }, { kind: 'engine', detail: 'scores, kept groups, chosen experts and weights from route(); group scores and ranks derived from its choice scores' }),
+    }, { kind: 'engine', detail: 'scores, kept groups, group scores, chosen experts and weights from route(); ranks derived from them' }),
     cell('groupStats', ['routings', 'choice', 'tokenIndex', 'token'], (r: Routings, ch: RouterChoice, t: number, token: number): StatsData => {
       const s = ch.main, grouped = isGrouped(s);
       let consistent = true;
       if (grouped) {
-        const E = s.n_routed_experts;
         r.main.groups.forEach((kept, i) => {
-          const mine = topKIndices(groupScores(r.main.choiceScores.subarray(i * E, (i + 1) * E), s), s.topk_group).sort((a, b) => a - b);
+          const mine = topKIndices(groupScoresOf(r.main, i, s.n_group), s.topk_group).sort((a, b) => a - b);
           if (mine.join() !== kept.join()) consistent = false;
         });
       }

@@ -11,6 +11,7 @@ import { initModel } from '$engine/init';
 import { kvCacheTable } from '$engine/memory';
 import { type Model, argmaxRow } from '$engine/model';
 import { cell, type Notebook } from '../_kit/types';
+import { ModelCache } from '../_kit/model-cache';
 import { REAL_CONFIGS, TINY_RAW, formatTokens, promptIds, tinyConfig } from '../_kit/models';
 
 export const meta = {
@@ -30,22 +31,9 @@ const BF16 = 2;
 // ~25 ms): keep the models of recent settings (enough for a whole sweep of one dims slider), and
 // each one's decoded runs, so going back to a setting is instant. The key holds every input a
 // model depends on; weights and caches are only read after they are made, so sharing them is safe.
-const MEMO = 18;
-interface Memo { base: Model; bound: WeakMap<Backend, Model> }
-const memo = new Map<string, Memo>();
+const models = new ModelCache(18);
 function seededModel(seed: number, dc: number, dr: number, backend: Backend): Model {
-  const key = `${seed}/${dc}/${dr}`;
-  let m = memo.get(key);
-  if (m) {
-    memo.delete(key);
-  } else {
-    m = { base: initModel(tinyConfig({ kv_lora_rank: dc, qk_rope_head_dim: dr }), { seed }), bound: new WeakMap() };
-    if (memo.size >= MEMO) memo.delete(memo.keys().next().value!);
-  }
-  memo.set(key, m);
-  let bound = m.bound.get(backend);
-  if (!bound) m.bound.set(backend, (bound = m.base.withBackend(backend)));
-  return bound;
+  return models.get(`${seed}/${dc}/${dr}`, () => initModel(tinyConfig({ kv_lora_rank: dc, qk_rope_head_dim: dr }), { seed }), backend);
 }
 
 /** The three paths' runs of a model over a prompt, memoised while the model is. */

@@ -12,6 +12,7 @@ import { type ForwardResult, type Model, argmaxRow, rowOf } from '$engine/model'
 import { samplingDistribution } from '$engine/sampling';
 import { acceptanceProbability } from '$engine/speculate';
 import { cell, type Notebook } from '../_kit/types';
+import { ModelCache } from '../_kit/model-cache';
 import { TINY_RAW, promptIds, tinyConfig } from '../_kit/models';
 
 export const meta = {
@@ -35,15 +36,9 @@ const V3_URL = 'https://arxiv.org/abs/2412.19437';
 
 // ------------------------------------------------------------------ the engine runs
 
-/** Seeded weights, the most recently used last: going back to a seed does not re-initialise. */
-const seeded = new Map<number, Model>();
-function seededModel(seed: number): Model {
-  const m = seeded.get(seed) ?? initModel(tinyConfig({ num_nextn_predict_layers: D_MAX }), { seed });
-  seeded.delete(seed);
-  seeded.set(seed, m);
-  if (seeded.size > 6) seeded.delete(seeded.keys().next().value!);
-  return m;
-}
+/** Seeded weights of recent seeds: going back to a seed does not re-initialise. */
+const models = new ModelCache(6);
+const seededModel = (seed: number): Model => models.get(String(seed), () => initModel(tinyConfig({ num_nextn_predict_layers: D_MAX }), { seed }));
 
 /** One MTP depth k (1-based) over positions i = 1..rows (1-based, as in the paper). */
 interface Depth {

@@ -11,6 +11,7 @@ import { generate } from '$engine/generate';
 import { type Model, rowOf } from '$engine/model';
 import { type SamplingOptions, samplingDistribution } from '$engine/sampling';
 import { type SpeculateResult, acceptanceProbability, expectedTokensPerStep, speculate, verifyDraft } from '$engine/speculate';
+import { ModelCache } from '../_kit/model-cache';
 import { cell, type Notebook } from '../_kit/types';
 import Decisions from './Decisions.svelte';
 import Timeline from './Timeline.svelte';
@@ -38,18 +39,12 @@ const DRAWS = 2000;
 
 // ------------------------------------------------------------------ memos (see memo.ts)
 
-const baseModels = new Lru<Model>(6);
-const bound = new WeakMap<Model, WeakMap<Backend, Model>>();
-const noisyModels = new Lru<Model>(32);
+const baseModels = new ModelCache(6);
+const noisyModels = new ModelCache(32);
 const runs = new Lru<SpeculateResult[]>(40);
 
 function boundModel(choice: ModelChoice, seed: number, backend: Backend): Model {
-  const base = baseModels.get(`${choice}/${seed}`, () => targetModel(choice, seed));
-  let byBackend = bound.get(base);
-  if (!byBackend) bound.set(base, (byBackend = new WeakMap()));
-  let m = byBackend.get(backend);
-  if (!m) byBackend.set(backend, (m = base.withBackend(backend)));
-  return m;
+  return baseModels.get(`${choice}/${seed}`, () => targetModel(choice, seed), backend);
 }
 
 function drafterKey(s: DrafterSetup): string {
