@@ -124,7 +124,7 @@ Put one value of the chosen matrix at the slider's multiple of its largest value
 The model's real gradient on one batch sits mostly between $2^{-15}$ and $2^{-3}$. The *loss multiplier* shrinks it the way small losses late in training do. The trainer then runs three short runs on the same batches: gradients in FP32, stored in FP16, and stored in FP16 with loss scaling. This is a simulation: only the gradients the optimizer reads are rounded, not every step of the backward pass.`,
       controls: ['loss_log2', 'scale_log2'],
       views: [
-        { cell: 'gradHist', title: 'Gradient magnitudes against FP16\'s range', caption: 'Counts per power of two of the first batch\'s gradient, before and after the loss scale. Bars left of -24 are lost in FP16; bars from -24 to -15 keep only a few bits.' },
+        { cell: 'gradHist', title: 'Gradient magnitudes against FP16\'s range', caption: 'Counts of the first batch\'s gradient values per power of two (x: log2 |g|), before and after the loss scale. In FP16, bars left of -24 round to 0 (or up to 2^-24); bars from -24 to -15 are subnormal and keep only a few bits.' },
         { cell: 'underflow', title: 'What FP16 keeps of this gradient' },
         { cell: 'runChart', title: `${TRAIN_STEPS} training steps`, caption: 'AdamW divides each gradient by its own running RMS, so zeros hurt only the updates they silence. A plain SGD step would also shrink with the multiplier.' },
         { cell: 'runTable', title: 'The three runs' },

@@ -160,9 +160,9 @@ export function gradientHistogram(hist: { exponent: number; count: number }[], s
       { name: 'gradients x loss multiplier', values: hist.map((h) => h.count) },
       { name: `x loss scale 2^${scaleLog2}`, values: scaled.map((h) => h.count) },
     ],
-    yLabel: 'gradients per power of two (log2 |g| on x; FP16 flushes below -25, subnormal -24..-15)',
+    yLabel: 'gradients per power of two',
     yScale: 'linear',
-    highlight: { category: '-15', label: 'lowest FP16 normal binade is 2^-14; below it precision thins out' },
+    highlight: { category: '-15', label: '2^-15: the last binade below FP16\'s smallest normal 2^-14' },
   };
 }
 
