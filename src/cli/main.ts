@@ -13,6 +13,7 @@ import {
 import { TRAIN_USAGE, runTrain } from './train.js';
 import { CONVERT_USAGE, runConvert } from './convert.js';
 import { readCheckpointBytes, readTextFile } from './files.js';
+import { bundleTokenizer, isBundleFile, loadModelBundle } from './bundle-file.js';
 
 /** A mistake in how the command was called. */
 class UsageError extends EngineInputError {}
@@ -40,7 +41,7 @@ ${TRAIN_USAGE}
 ${CONVERT_USAGE}
 
   --backend reference|auto|NAME  compute backend (default: WebAssembly SIMD; auto measures and picks per op)
-DIR holds config.json and model.safetensors; input.json is {"input_ids": [...]}. --prompt needs DIR/tokenizer.json
+DIR holds config.json and model.safetensors (or is one .tar holding them, as the training lesson downloads); input.json is {"input_ids": [...]}. --prompt needs DIR/tokenizer.json
 (a trained model's); with one, the output has text beside the ids.
 Limits: a prompt plus --max-new-tokens (plus --gamma) within the model's max_position_embeddings;
 --gamma at most ${'$'}{MAX_GAMMA}; weights at most 1 GiB of float32; config and input files at most 16 MiB.`;
@@ -93,6 +94,7 @@ async function makeBackend(name: string | undefined): Promise<Backend> {
 }
 
 async function loadModelDir(dir: string, backend: Backend): Promise<Model> {
+  if (isBundleFile(dir)) return loadModelBundle(dir, backend);
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new UsageError(`--model must be a folder holding config.json and model.safetensors (got a file: ${escapeControls(dir)})`);
   }
@@ -134,6 +136,7 @@ function readInputIds(pathArg: string, model: Model): number[] {
 
 /** The model folder's tokenizer.json (checked against the config's vocab_size), or null when it has none. */
 function readTokenizer(dir: string, model: Model): CharTokenizer | null {
+  if (isBundleFile(dir)) return bundleTokenizer(dir, model);
   const file = join(dir, 'tokenizer.json');
   if (!existsSync(file)) return null;
   return parseTokenizerJson(readText(file, 'tokenizer.json'), escapeControls(file), model.config.vocab_size, escapeControls(join(dir, 'config.json')));
