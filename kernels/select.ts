@@ -32,8 +32,10 @@ export { decide, DEFAULT_TIE_MARGIN } from './select/decide.js';
 
 export interface SelectOptions {
   /**
-   * Wall-time budget of the measurement in ms (default 1500; 300 with `quick`), after loading,
-   * constructing and probing the candidates (which it does not include).
+   * Wall-time budget of the measurement in ms (default 1500; 600 with `quick`), after loading,
+   * constructing and probing the candidates (which it does not include). It is shared out over
+   * the cells in order (cell i may run until (i + 1) / cells of the budget has passed), so every
+   * cell gets its share and a slow one cannot starve the later ones.
    */
   budgetMs?: number;
   /** Small budget and short samples, for tests and CLIs that only need a sane choice. */
@@ -91,7 +93,7 @@ const shapeOf = (op: OpName, b: BucketName): string => MEASURE_SHAPES[op][b].joi
 export async function selectBackend(options: SelectOptions = {}): Promise<SelectedBackend> {
   const t0 = now();
   const quick = options.quick === true;
-  const budgetMs = options.budgetMs ?? (quick ? 300 : 1500);
+  const budgetMs = options.budgetMs ?? (quick ? 600 : 1500);
   const tieMargin = options.tieMargin ?? DEFAULT_TIE_MARGIN;
   const settings: MeasureSettings = {
     cellCapMs: quick ? 20 : 80,
@@ -186,7 +188,8 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
       report.ops[op] = { ...summarize(cells), buckets: cells };
     }
   } else {
-    const deadline = tm + budgetMs;
+    const cellCount = BUCKET_NAMES.length * OP_NAMES.length;
+    let cellIndex = 0;
     const cells = {} as Record<OpName, Partial<Record<BucketName, CellReport>>>;
     const prev = {} as Record<OpName, Previous>;
     for (const op of OP_NAMES) {
@@ -204,11 +207,11 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
           const chosen = below?.chosen ?? referenceBackend.name;
           return { chosen, measured: false, shape: shapeOf(op, b), timingsMs: {}, notes: { [chosen]: below ? `${why}: inherited from ${b === 'medium' ? 'small' : 'medium'}` : `${why}: default` } };
         };
+        // this cell's share of the budget, and never less than minCellMs from now (cold JIT at the start)
+        const deadline = Math.max(tm + (budgetMs * ++cellIndex) / cellCount, now() + (quick ? 20 : 40));
         let cell: CellReport;
         if (cands.length === 1) {
           cell = { chosen: cands[0].report.name, measured: false, shape: shapeOf(op, b), timingsMs: {}, notes: { [cands[0].report.name]: 'the only candidate for this op' } };
-        } else if (now() > deadline) {
-          cell = inherit('budget spent');
         } else {
           cell = measureCell(op, b, cands, settings, deadline, prev[op], clock.read);
           const d = decide(cell.timingsMs, rank, tieMargin);

@@ -98,6 +98,13 @@ export async function gatherCandidates(options: CandidateOptions, loadMs: { valu
       candidates.push({ backend: referenceBackend, report: { name, kind: 'gpu.js', mode, available: false, reason: 'not tried: gpu.js webgl2 works here (same device, newer API); force it or list it in options.gpujs to try it', probe: {} }, ok: new Set() });
       continue;
     }
+    // gpu.js's webasm and cpu modes run on the CPU, at 0.3-0.7x the tuned loop; where the wasm
+    // kernels work they cannot win, and each of their kernels costs a compilation per shape.
+    const wasmWorks = candidates.some((c) => c.report.kind === 'wasm' && c.report.available);
+    if ((mode === 'webasm' || mode === 'cpu') && wanted === undefined && options.gpujs === undefined && wasmWorks) {
+      candidates.push({ backend: referenceBackend, report: { name, kind: 'gpu.js', mode, available: false, reason: 'not tried: a CPU mode of gpu.js, and the WebAssembly SIMD kernels work here; force it or list it in options.gpujs to try it', probe: {} }, ok: new Set() });
+      continue;
+    }
     const t = now();
     try {
       const be: GpuJsBackend = await createGpuJsBackend(mode);

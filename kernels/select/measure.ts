@@ -1,13 +1,17 @@
 // Timing one cell of the decision table (one op at one bucket's shape) on every candidate.
 // To give the same machine the same answer:
-// - the clock is the process's CPU time in Node (process.cpuUsage), so time lost to other
-//   processes does not count; browsers have no CPU clock, so there it is performance.now();
+// - a sample's time is the smaller of its wall time and its process CPU time (Node's
+//   process.cpuUsage): wall time counts what other processes take from us, CPU time counts what
+//   V8's own compiler and GC threads do beside us, and each is an upper bound of the call's own
+//   time. Browsers have no CPU clock: there it is wall time (performance.now);
 // - each candidate is timed in samples of several calls (at least sampleMs each), round-robin so
 //   drift hits every candidate alike; its time is the fastest sample (interference, whether other
 //   processes or V8's own compiler and GC threads, which CPU time counts too, only adds time),
 //   and sampling stops once 3 samples in a row have not lowered it by more than `stableSpread`;
-// - a candidate that the smaller bucket showed to be far slower (scaled by the work ratio) is not
-//   timed again at the larger size, and one that is clearly losing stops early.
+// - every candidate gets at least 2 samples, whatever the budget (so a loaded machine slows the
+//   selection down rather than changing its answer); a candidate that the smaller bucket showed
+//   to be far slower (scaled by the work ratio) is not timed again at the larger size, and one
+//   that is clearly losing stops early.
 import type { Backend, OpName } from '../backend.js';
 import type { Candidate } from './candidates.js';
 import type { CellReport } from './report.js';
@@ -68,7 +72,6 @@ export function measureCell(
       notes[name] = `not timed: the smaller size predicts ~${guess.toFixed(2)} ms per call, over ${s.skipRatio}x the fastest`;
       continue;
     }
-    if (now() > deadline && runs.length > 0) { notes[name] = 'not timed: budget spent'; continue; }
     try {
       const t = now();
       wl.run(c.backend);
@@ -103,8 +106,9 @@ export function measureCell(
       try {
         const t = clock(), tw = now();
         for (let i = 0; i < r.calls; i++) wl.run(r.backend);
-        dt = (clock() - t) / r.calls;
-        r.spent += now() - tw;
+        const cpu = clock() - t, wall = now() - tw;
+        dt = Math.min(cpu, wall) / r.calls;
+        r.spent += wall;
       } catch (e) {
         r.done = true;
         r.samples.length = 0;
@@ -114,7 +118,7 @@ export function measureCell(
       r.samples.push(dt);
       if (stable(r.samples)) r.done = true;
       else if (r.spent > s.cellCapMs) { r.done = true; notes[r.name] = `not stable within ${s.cellCapMs} ms: ${r.samples.length} samples`; }
-      else if (now() > deadline && r.samples.length >= 1) { r.done = true; notes[r.name] = `budget spent after ${r.samples.length} sample(s)`; }
+      else if (now() > deadline && r.samples.length >= 1 && round_ >= 1) { r.done = true; notes[r.name] = `budget spent after ${r.samples.length} sample(s)`; }
       // clearly losing: more samples would not change the choice
       const best = Math.min(...runs.filter((o) => o !== r && o.samples.length >= 2).map(timeOf));
       if (!r.done && r.samples.length >= 2 && timeOf(r) > 4 * best) { r.done = true; notes[r.name] = `stopped after ${r.samples.length} samples: over 4x the fastest`; }
