@@ -104,6 +104,8 @@ describe('convert', () => {
     const r = await runCli(['convert', '--model', dir('sharded'), '--out', dir('sharded-f32'), '--dtype', 'f32', '--json']);
     expect(r.stderr).toBe('');
     expect(readFileSync(path.join(dir('sharded-f32'), 'model.safetensors')).equals(readFileSync(path.join(dir('fp8-f32'), 'model.safetensors')))).toBe(true);
+    // and `forward` reads the shards as they are
+    expect(await forwardLogits(dir('sharded'))).toEqual(await forwardLogits(dir('fp8')));
   });
 
   it('hand-broken FP8 folders exit 2 naming the tensor or key and the file', async () => {

@@ -11,7 +11,7 @@ import {
   kvCacheTable, loadModel, maxSequenceTokens, parseConfigText, parseTokenizerJson, parseModelConfig, quote, speculate, writeSafetensors,
 } from '../engine/index.js';
 import { TRAIN_USAGE, runTrain } from './train.js';
-import { CONVERT_USAGE, runConvert } from './convert.js';
+import { CONVERT_USAGE, readModelDir, runConvert } from './convert.js';
 import { readCheckpointBytes, readTextFile } from './files.js';
 import { bundleTokenizer, isBundleFile, loadModelBundle } from './bundle-file.js';
 
@@ -98,6 +98,8 @@ async function loadModelDir(dir: string, backend: Backend): Promise<Model> {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new UsageError(`--model must be a folder holding config.json and model.safetensors (got a file: ${escapeControls(dir)})`);
   }
+  // DeepSeek's shipped layout: shards listed by model.safetensors.index.json (src/cli/convert.ts reads them)
+  if (existsSync(join(dir, 'model.safetensors.index.json'))) return readModelDir(dir).model.withBackend(backend);
   const configFile = join(dir, 'config.json'), weightsFile = join(dir, 'model.safetensors');
   const configText = readText(configFile, 'config.json');
   // The weights are read only once the config is known to fit (loadModel calls this after checking it).
