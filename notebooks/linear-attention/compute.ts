@@ -8,9 +8,11 @@ import {
   type AttentionResult, type HeadQKV, type SwapResult, type VariantSpec,
   headQKV, runVariant, swappedLayerBits,
 } from '$engine/linear';
-import { promptIds, tinyConfig } from '../_kit/models';
+import { charTokenizer } from '$engine/tokenizer';
+import { tinyConfig } from '../_kit/models';
+import { userModel, userModelInfo } from '../_kit/user-model';
 
-/** The model the lesson runs: the tiny DeepSeek-V3 with seeded weights. */
+/** The model the lesson runs: the reader's trained model if one is chosen, else the seeded tiny one. */
 export interface LessonModel {
   model: Model;
   /** What it is, for captions. */
@@ -20,7 +22,7 @@ export interface LessonModel {
 
 const MEMO = 8;
 const models = new Map<string, LessonModel>();
-export function lessonModel(seed: number, backend: Backend): LessonModel {
+function seededModel(seed: number, backend: Backend): LessonModel {
   const key = `${seed}`;
   let m = models.get(key);
   if (!m) {
@@ -35,9 +37,34 @@ export function lessonModel(seed: number, backend: Backend): LessonModel {
   return m;
 }
 
-/** The prompt: T token ids, deterministic from the seed. */
-export function lessonTokens(lm: LessonModel, T: number, seed: number): number[] {
-  return promptIds(T, lm.model.config.vocab_size, seed);
+/** The reader's model (the train lesson's "use this model in the other lessons") or the seeded one. */
+export async function lessonModel(seed: number, backend: Backend): Promise<LessonModel> {
+  const info = userModelInfo();
+  if (info) {
+    const model = await userModel(backend);
+    if (model && model.config.vocab_size === charTokenizer.vocab_size) return { model, name: `your trained model (${info.label}, step ${info.step})`, trained: true };
+  }
+  return seededModel(seed, backend);
+}
+
+/**
+ * The text every prompt is cut from: the opening of the stories corpus's validation split
+ * (static/data/stories/val.txt, public-domain children's books), encoded one ASCII character per
+ * token, so cross-entropies are bits per character on any model with this 128-id vocabulary.
+ */
+const TEXT = 'So the good Moon made a light and went along with him, and the little trundle-bed boat went sailing down the streets into the main street of the village. They rolled past the town hall and the schoolhouse and the church; but nobody saw little Jack Rollaround, because everybody was in bed, asleep. "Why don\'t the people come to see me?" he shouted. High up on the church steeple, the Weather-vane answered, "It is no time for people to be in the streets; decent folk are in their beds."';
+const TEXT_IDS = charTokenizer.encode(TEXT);
+
+/** T tokens of the text, starting at a place picked by the seed. */
+export function lessonTokens(T: number, seed: number): number[] {
+  if (T > TEXT_IDS.length) throw new RangeError(`lessonTokens: at most ${TEXT_IDS.length} tokens`);
+  const start = (seed * 37) % (TEXT_IDS.length - T + 1);
+  return TEXT_IDS.slice(start, start + T);
+}
+
+/** The characters of a prompt (row labels). */
+export function tokenText(ids: number[]): string[] {
+  return ids.map((id) => JSON.stringify(charTokenizer.tokenText(id)).slice(1, -1).replace(/^ $/, '␣'));
 }
 
 const traces = new WeakMap<Model, Map<string, LayerTrace[]>>();
@@ -55,8 +82,13 @@ export function traceOf(lm: LessonModel, tokens: number[]): LayerTrace[] {
   return t;
 }
 
+/** A layer and head that exist in this model (a reader's model may have fewer than the tiny one). */
+export function clampLayer(lm: LessonModel, layer: number): number {
+  return Math.min(layer, lm.model.config.num_hidden_layers - 1);
+}
+
 export function headOf(lm: LessonModel, tokens: number[], layer: number, head: number): HeadQKV {
-  return headQKV(lm.model, traceOf(lm, tokens)[layer], head);
+  return headQKV(lm.model, traceOf(lm, tokens)[clampLayer(lm, layer)], Math.min(head, lm.model.config.num_attention_heads - 1));
 }
 
 /** The five attentions compared side by side. */
@@ -74,13 +106,15 @@ export interface Compared {
   head: HeadQKV;
   variants: VariantSpec[];
   results: AttentionResult[];
+  /** The prompt's characters. */
+  labels: string[];
 }
 
-export function compare(head: HeadQKV, variants: VariantSpec[], headIndex: number): Compared {
-  return { head, variants, results: variants.map((v) => runVariant(head, v, headIndex)) };
+export function compare(head: HeadQKV, variants: VariantSpec[], headIndex: number, prompt: number[]): Compared {
+  return { head, variants, results: variants.map((v) => runVariant(head, v, headIndex)), labels: tokenText(prompt) };
 }
 
-/** Bits per token of the prompt with one layer's attention swapped for each variant. */
-export function swapAll(lm: LessonModel, tokens: number[], layer: number, variants: VariantSpec[]): SwapResult[] {
-  return variants.map((v) => swappedLayerBits(lm.model, tokens, layer, v));
+/** Bits per token of the prompt with one layer's attention swapped for a variant. */
+export function swapOne(lm: LessonModel, tokens: number[], layer: number, variant: VariantSpec): SwapResult {
+  return swappedLayerBits(lm.model, tokens, clampLayer(lm, layer), variant);
 }

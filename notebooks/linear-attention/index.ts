@@ -4,10 +4,10 @@
 // that makes them linear; what a decode step costs against MHA, GQA, MQA and MLA as the context
 // grows; and what the model loses when one layer's attention is swapped without retraining.
 // Engine work is in compute.ts (src/engine/linear does the math), chart data in views.ts.
-import { associativityCheck, performerErrorCurve, softmaxAttention, type CostOptions, type HeadQKV, type SwapResult } from '$engine/linear';
+import { associativityCheck, performerErrorCurve, softmaxAttention, type CostOptions, type HeadQKV, type SwapResult, type VariantSpec } from '$engine/linear';
 import { cell, type Notebook } from '../_kit/types';
 import { REAL_CONFIGS, TINY_RAW, tinyConfig } from '../_kit/models';
-import { type Compared, type LessonModel, compare, fiveVariants, headOf, lessonModel, lessonTokens, swapAll } from './compute';
+import { type Compared, type LessonModel, compare, fiveVariants, headOf, lessonModel, lessonTokens, swapOne } from './compute';
 import {
   associativityStats, bytesChart, crossoverTable, entropyChart, errorTable, flopsChart, mapsHeatmap, performerChart, swapChart, swapTable,
 } from './views';
@@ -22,7 +22,7 @@ export const meta = {
 const LAYERS = TINY_RAW.num_hidden_layers;
 const HEADS = TINY_RAW.num_attention_heads;
 /** Tokens the swapped-layer evaluation runs over. */
-const SWAP_TOKENS = 128;
+const SWAP_TOKENS = 256;
 /** Feature counts of the Performer error curve, and draws per point. */
 const PERFORMER_MS = [4, 8, 16, 32, 64, 128, 256, 512];
 const PERFORMER_DRAWS = 3;
@@ -30,6 +30,14 @@ const PERFORMER_DRAWS = 3;
 const MAX_CONTEXT = 2 ** 20;
 
 const tiny = tinyConfig();
+
+/** The swapped-layer variants that no slider changes, by cell name. */
+const SWAP_FIXED: [string, VariantSpec][] = [
+  ['swapSoftmax', { kind: 'softmax' }],
+  ['swapLinear', { kind: 'linear', phi: 'elu1' }],
+  ['swapRelu', { kind: 'linear', phi: 'relu' }],
+  ['swapNormalised', { kind: 'normalised', phi: 'elu1' }],
+];
 const v3 = REAL_CONFIGS.find((c) => c.name === 'DeepSeek-V3')!.config;
 
 const matrix = (data: Float64Array, rows: number, cols: number) => ({ rows, cols, data: Float32Array.from(data) });
@@ -49,10 +57,10 @@ export const notebook: Notebook = {
   ],
   cells: [
     cell('lm', ['seed', 'backend'], (seed: number, backend) => lessonModel(seed, backend), { kind: 'engine', detail: 'initModel: the tiny DeepSeek-V3, seeded weights' }),
-    cell('prompt', ['lm', 'tokens', 'seed'], (lm: LessonModel, T: number, seed: number) => lessonTokens(lm, T, seed), { kind: 'derived', detail: 'a deterministic prompt of T token ids' }),
+    cell('prompt', ['tokens', 'seed'], (T: number, seed: number) => lessonTokens(T, seed), { kind: 'derived', detail: 'T characters of a stories excerpt, one token each' }),
     cell('qkv', ['lm', 'prompt', 'layer', 'head'], (lm: LessonModel, prompt: number[], layer: string, head: number) => headOf(lm, prompt, Number(layer), head),
       { kind: 'engine', detail: 'model.forward trace: q with RoPE, k = [W_UK c_KV ; k^R], v = W_UV c_KV' }),
-    cell('compared', ['qkv', 'features', 'chunk', 'seed', 'head'], (h: HeadQKV, m: number, C: number, seed: number, head: number) => compare(h, fiveVariants(m, C, seed), head),
+    cell('compared', ['qkv', 'features', 'chunk', 'seed', 'head', 'prompt'], (h: HeadQKV, m: number, C: number, seed: number, head: number, prompt: number[]) => compare(h, fiveVariants(m, C, seed), head, prompt),
       { kind: 'engine', detail: 'src/engine/linear: five attentions on the same q, k, v (float64)' }),
     cell('mapsView', ['compared'], (c: Compared) => mapsHeatmap(c), { kind: 'engine', detail: 'each attention\'s T x T mixing matrix' }),
     cell('errorView', ['compared'], (c: Compared) => errorTable(c), { kind: 'engine', detail: 'errors against the exact softmax attention, row entropies' }),
@@ -72,16 +80,19 @@ export const notebook: Notebook = {
       { kind: 'derived', detail: 'cache or state size from the config\'s dims' }),
     cell('crossoverView', ['costOptions'], (o: CostOptions) => crossoverTable([{ name: 'this model', config: tiny }, { name: 'DeepSeek-V3', config: v3 }], o),
       { kind: 'derived', detail: 'from deepseek-v3.json and the tiny config' }),
-    // Two cells: the variants that the m and C sliders do not touch are not recomputed when they move.
-    cell('swapFixed', ['lm', 'seed', 'layer'], (lm: LessonModel, seed: number, layer: string) => swapAll(lm, lessonTokens(lm, SWAP_TOKENS, seed), Number(layer), [
-      { kind: 'softmax' }, { kind: 'linear', phi: 'elu1' }, { kind: 'linear', phi: 'relu' }, { kind: 'normalised', phi: 'elu1' },
-    ]), { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} tokens, next-token cross-entropy` }),
-    cell('swapTuned', ['lm', 'seed', 'layer', 'features', 'chunk'], (lm: LessonModel, seed: number, layer: string, m: number, C: number) => swapAll(lm, lessonTokens(lm, SWAP_TOKENS, seed), Number(layer), [
-      { kind: 'performer', features: m, seed }, { kind: 'block', block: C }, { kind: 'chunked', chunk: C },
-    ]), { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} tokens, next-token cross-entropy` }),
-    cell('swap', ['swapFixed', 'swapTuned'], (a: SwapResult[], b: SwapResult[]) => [...a, ...b], { kind: 'engine' }),
-    cell('swapView', ['swap'], (r: SwapResult[]) => swapChart(r, 'bits per token'), { kind: 'engine', detail: 'seeded (untrained) model: bits per token, no tokenizer' }),
-    cell('swapTableView', ['swap'], (r: SwapResult[]) => swapTable(r, 'bits per token'), { kind: 'engine' }),
+    // One cell per variant (each a forward over the prompt): a bounded task each, and the m and C
+    // sliders recompute only the variants they change.
+    ...SWAP_FIXED.map(([name, v]) => cell(name, ['lm', 'seed', 'layer'], (lm: LessonModel, seed: number, layer: string) => swapOne(lm, lessonTokens(SWAP_TOKENS, seed), Number(layer), v),
+      { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} characters, next-character cross-entropy` })),
+    cell('swapPerformer', ['lm', 'seed', 'layer', 'features'], (lm: LessonModel, seed: number, layer: string, m: number) => swapOne(lm, lessonTokens(SWAP_TOKENS, seed), Number(layer), { kind: 'performer', features: m, seed }),
+      { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} characters` }),
+    cell('swapBlock', ['lm', 'seed', 'layer', 'chunk'], (lm: LessonModel, seed: number, layer: string, C: number) => swapOne(lm, lessonTokens(SWAP_TOKENS, seed), Number(layer), { kind: 'block', block: C }),
+      { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} characters` }),
+    cell('swapChunked', ['lm', 'seed', 'layer', 'chunk'], (lm: LessonModel, seed: number, layer: string, C: number) => swapOne(lm, lessonTokens(SWAP_TOKENS, seed), Number(layer), { kind: 'chunked', chunk: C }),
+      { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} characters` }),
+    cell('swap', [...SWAP_FIXED.map(([name]) => name), 'swapPerformer', 'swapBlock', 'swapChunked'], (a: SwapResult, b: SwapResult, c: SwapResult, d: SwapResult, e: SwapResult, f: SwapResult, g: SwapResult) => [a, b, c, d, e, f, g], { kind: 'engine' }),
+    cell('swapView', ['swap'], (r: SwapResult[]) => swapChart(r, 'bits per character'), { kind: 'engine', detail: 'next-character cross-entropy of the model on the page' }),
+    cell('swapTableView', ['swap', 'lm'], (r: SwapResult[], lm: LessonModel) => swapTable(r, 'bits per character', lm.name), { kind: 'engine' }),
     cell('scope', ['compared'], (c: Compared) => {
       const { T, dk, dv } = c.head;
       const names = ['A_softmax', 'A_linear', 'A_performer', 'A_norm', 'A_chunked'];
@@ -151,12 +162,12 @@ Softmax puts $\\exp$ between the two products. $\\exp(q \\cdot k)$ is not $f(q) 
     {
       id: 'swap',
       title: 'The honest trade: swap one layer, no retraining',
-      prose: `The model's layer is run as it is, except that each head's softmax mixing is replaced by a variant on that layer's own $q$, $k$, $v$ (the projections, $W^O$, the other layer and the FFNs are unchanged). The bars are the next-token cross-entropy over a ${SWAP_TOKENS}-token prompt.
+      prose: `The model's layer is run as it is, except that each head's softmax mixing is replaced by a variant on that layer's own $q$, $k$, $v$ (the projections, $W^O$, the other layers and the FFNs are unchanged). The measure is the next-character cross-entropy over ${SWAP_TOKENS} characters of a children's story (the stories corpus's validation text), one token per character.
 
-**Which model:** this page runs the tiny DeepSeek-V3 with **seeded random weights**, not a trained one, and it has no tokenizer, so the numbers are bits per *token* of a synthetic prompt. They show that the swap reaches the output and by how much each variant moves it; they are not a measurement of quality on text. On a trained model the same function gives bits per character.`,
+**Which model:** by default this page runs the tiny DeepSeek-V3 with **seeded random weights**. It predicts characters at about 7 to 8 bits each, no better than guessing among 128, so its swaps move the numbers by a tenth of a bit or less, either way: they show that the swap reaches the output, not what a trained model loses. If you trained a model in the training lesson and chose *Use this model in the other lessons*, this page uses it (the table names the model), and the differences are then a measurement of what each variant costs a trained model.`,
       views: [
-        { cell: 'swapView', title: 'Change in bits per token when the selected layer\'s attention is swapped', caption: 'Above 0: the swap made the model\'s predictions worse on this prompt; below 0, better.' },
-        { cell: 'swapTableView', title: 'Swapped-layer cross-entropy' },
+        { cell: 'swapView', title: 'Change in bits per character when the selected layer\'s attention is swapped', caption: 'Above 0: the swap made the model\'s predictions worse on this prompt; below 0, better.' },
+        { cell: 'swapTableView', title: 'Swapped-layer cross-entropy (bits per character)' },
       ],
       after: 'None of these variants is what the papers train: each was trained with its own attention from the start (FLASH without a normaliser, TransNormer with a learned gain after the normalisation). Swapping after training tests only how close each comes to the softmax the weights were trained for.',
     },

@@ -38,7 +38,7 @@ export function mapsHeatmap(c: Compared): HeatmapData {
     }
   });
   return {
-    kind: 'heatmap', rows: T, cols, values, colLabels,
+    kind: 'heatmap', rows: T, cols, values, colLabels, rowLabels: c.labels.map((ch, i) => `${i} ${ch}`),
     rowTitle: 'query token i', colTitle: 'key token j, one block per attention: softmax | linear (elu+1) | Performer | normalised | chunked',
     scale: 'sequential', domain: [0, 4], valueLabel: 'weight of v_j in output i, x (i+1): 1 = even spread (4 and above: top colour)',
     dimmed: { cells: dimmed, label: 'future tokens (masked) and gaps between blocks' },
@@ -192,7 +192,7 @@ export function swapChart(results: SwapResult[], unit: string): BarChartData {
   };
 }
 
-export function swapTable(results: SwapResult[], unit: string): TableData {
+export function swapTable(results: SwapResult[], unit: string, modelName: string): TableData {
   const base = results[0].bitsPerToken;
   return {
     kind: 'table',
@@ -202,5 +202,6 @@ export function swapTable(results: SwapResult[], unit: string): TableData {
       { key: 'delta', label: 'change', align: 'right' },
     ],
     rows: results.map((r) => ({ variant: variantLabel(r.variant), bits: r.bitsPerToken.toFixed(3), delta: (r.bitsPerToken - base >= 0 ? '+' : '') + (r.bitsPerToken - base).toFixed(3) })),
+    caption: `Model: ${modelName}. One token per character, so bits per token are bits per character.`,
   };
 }
