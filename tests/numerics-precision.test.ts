@@ -96,3 +96,19 @@ describe('compareLogits', () => {
     expect(c.maxAbsDiff).toBeCloseTo(Math.log(3), 6);
   });
 });
+
+describe('modelTensors', () => {
+  it('gives back every tensor of the checkpoint by name, as the very arrays the model binds', async () => {
+    const { modelTensors } = await import('../src/engine/numerics/model-tensors.js');
+    const back = modelTensors(Model.fromTensors(cfg, tensors));
+    expect([...back.keys()].sort()).toEqual([...tensors.keys()].sort());
+    for (const [name, t] of tensors) {
+      expect(back.get(name)!.data).toBe(t.data);
+      expect(back.get(name)!.shape).toEqual(t.shape);
+    }
+    const dense = parseConfig({ ...TINY_CONFIG_JSON, n_routed_experts: null, q_lora_rank: null, num_nextn_predict_layers: 0 });
+    const dt = initTensors(dense, { seed: 1 });
+    const db = modelTensors(Model.fromTensors(dense, dt));
+    for (const [name, t] of dt) expect(db.get(name)!.data).toBe(t.data);
+  });
+});

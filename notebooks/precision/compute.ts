@@ -2,17 +2,18 @@
 // the FP16 training run, memoised by what each depends on. Views only draw what these return.
 import type { Backend } from '$kernels/backend';
 import type { DeepSeekConfig } from '$engine/config';
-import { initTensors } from '$engine/init';
+import { initModel } from '$engine/init';
 import { Model } from '$engine/model';
 import type { Tensor } from '$engine/weights';
 import { toAscii } from '$engine/train/corpus';
 import type { TrainHparams } from '$engine/train/objective';
 import {
   type GradientMode, type LogitsComparison, type LossScaleStep, type OutlierResult, type Scheme, compareLogits,
-  exponentHistogram, firstLayerInput, lossScaleRun, modelInScheme, outlierComparison, schemeBytes, stackedExpertWeights,
+  exponentHistogram, firstLayerInput, lossScaleRun, modelInScheme, modelTensors, outlierComparison, schemeBytes, stackedExpertWeights,
 } from '$engine/numerics/index';
 import { rowsGradient } from '$engine/train/objective';
 import { paramsFromTensors } from '$engine/train/params';
+import { ModelCache } from '../_kit/model-cache';
 import { tinyConfig } from '../_kit/models';
 
 /** Three passages of the held-out stories (static/data/stories/val.txt), the model's kind of text. */
@@ -29,20 +30,18 @@ export function idsOf(text: string): number[] {
 
 export interface Weights { config: DeepSeekConfig; tensors: Map<string, Tensor> }
 
-const weightMemo = new Map<number, Weights>();
-/** The seeded tiny model's float32 tensors (the lesson's FP32 reference). */
-export function weightsOf(seed: number): Weights {
-  let w = weightMemo.get(seed);
-  if (!w) {
-    const config = tinyConfig();
-    w = { config, tensors: initTensors(config, { seed }) };
-    if (weightMemo.size > 4) weightMemo.delete(weightMemo.keys().next().value!);
-    weightMemo.set(seed, w);
-  }
+const models = new ModelCache(6);
+const tensorMemo = new WeakMap<Model, Weights>();
+/**
+ * The lesson's FP32 reference: the seeded tiny model (or, through the kit's cache, the model the
+ * reader trained and chose in the train lesson), its tensors by checkpoint name.
+ */
+export function weightsOf(seed: number, backend?: Backend): Weights {
+  const model = models.get(`tiny/${seed}`, () => initModel(tinyConfig(), { seed }), backend);
+  let w = tensorMemo.get(model);
+  if (!w) tensorMemo.set(model, (w = { config: model.config, tensors: modelTensors(model) }));
   return w;
 }
-
-export interface SchemeRow extends LogitsComparison { scheme: Scheme; bytes: number }
 
 /** The FP32 model's logits on the passage (the reference every scheme is compared with). */
 export function referenceLogits(w: Weights, ids: number[], backend: Backend): Float32Array {

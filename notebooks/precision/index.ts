@@ -54,7 +54,7 @@ export const notebook: Notebook = {
     cell('x', ['mantissa', 'power', 'negative'], (m: number, p: number, neg: boolean) => valueOf(m, p, neg), { kind: 'derived', detail: 'digits x 10^power' }),
     cell('bits', ['x'], (x: number) => bitsTable(x), { kind: 'engine', detail: 'numerics/formats.ts: encode (round to nearest, ties to even), decode, neighbours' }),
     cell('ranges', [], () => rangeTable(), { kind: 'engine', detail: 'numerics/formats.ts format constants' }),
-    cell('weights', ['seed'], (seed: number) => weightsOf(seed), { kind: 'engine', detail: 'initTensors(tiny config, { seed }): the FP32 reference' }),
+    cell('weights', ['seed', 'backend'], (seed: number, backend: Backend) => weightsOf(seed, backend), { kind: 'engine', detail: 'initModel(tiny config, { seed }) (or the model you trained), by tensor name: the FP32 reference' }),
     cell('ids', ['passage'], (p: string) => idsOf(PASSAGES[p] ?? PASSAGES.moon!).slice(0, CHARS), { kind: 'derived', detail: 'ASCII codes of the passage' }),
     cell('ref', ['weights', 'ids', 'backend'], (w: Weights, ids: number[], backend: Backend) => referenceLogits(w, ids, backend), { kind: 'engine', detail: 'the FP32 model\'s logits on the passage' }),
     ...SCHEMES.map(schemeCell),
@@ -96,7 +96,7 @@ export const notebook: Notebook = {
       title: 'The model in each format',
       prose: `The tiny model reads a passage, one character per token, first in FP32 and then with its weights stored in each format. With the toggle on, every activation is rounded too: every op's output is rounded to BF16 or FP16. The FP8 rows follow DeepSeek-V3: linear-layer weights in E4M3 with one scale per 128 x 128 block, their inputs quantised per 1 x 128 tile as the product runs. Embeddings, output head, router, norms and attention stay in BF16. **Bits per character** is the cross-entropy of the next character. **Top-1 agreement** is how often the most likely next character matches FP32's.
 
-This model's weights are random (seeded), so it reads about 7 bits per character; what matters here is the change from FP32. The figures in each row are the engine's own run.`,
+The seeded model's weights are random, so it reads about 8 bits per character; what matters here is the change from FP32. If you trained a model in the training lesson and chose it for the other lessons, it is the one used here. The figures in each row are the engine's own run.`,
       controls: ['seed', 'passage', 'activations'],
       views: [
         { cell: 'schemeTable', title: 'Each format against FP32', caption: 'Memory counts every weight at its stored size, FP8 scales included. In the tiny model most matrices fit in one 128 x 128 block, so the two FP8 rows differ mainly in the activation scales.' },

@@ -9,3 +9,4 @@ export * from './convert.js';
 export * from './precision.js';
 export * from './outlier.js';
 export * from './loss-scaling.js';
+export * from './model-tensors.js';
