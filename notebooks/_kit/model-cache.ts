@@ -5,6 +5,7 @@
 // same object on every hit and per-model memos keep working), and the least recently used goes first.
 import type { Backend } from '$kernels/backend';
 import type { Model } from '$engine/model';
+import { substituteUserModel } from './user-model';
 
 interface Entry { base: Model; bound: WeakMap<Backend, Model> }
 
@@ -23,6 +24,9 @@ export class ModelCache {
       if (this.map.size >= this.size) this.map.delete(this.map.keys().next().value!);
     }
     this.map.set(key, e);
+    // The model the reader trained in the train lesson, when chosen and of exactly this config (user-model.ts).
+    const theirs = substituteUserModel(e.base, backend);
+    if (theirs) return theirs;
     if (!backend) return e.base;
     let m = e.bound.get(backend);
     if (!m) e.bound.set(backend, (m = e.base.withBackend(backend)));

@@ -1,10 +1,12 @@
 // A model the reader trained (the train lesson's "Use this model in the other lessons"): kept in the
 // browser (the checkpoint bundle in IndexedDB, a short description in localStorage so a page can
-// tell synchronously that one is chosen). Lessons that build a model ask `userModel()` first and use
-// the reader's model when there is one (with `userModelInfo()` for the note they show); "back to
-// their own models" is clearUserModel(). Browser only: in Node every call says "none".
+// tell synchronously that one is chosen). The page shell preloads it (preloadUserModel); from then
+// on the kit's ModelCache hands it out instead of any model of exactly its config (same shapes:
+// a lesson whose sliders change the shape keeps its own model there), and tells the shell, which
+// shows a note with the way back (clearUserModel). Browser only: in Node every call says "none".
 import type { Backend } from '$kernels/backend';
 import { readBundle } from '$engine/bundle';
+import { configToJson } from '$engine/config';
 import { loadModel } from '$engine/load';
 import type { Model } from '$engine/model';
 
@@ -93,4 +95,44 @@ export function userModel(backend?: Backend): Promise<Model | null> {
     };
   }
   return cached.model.then((m) => (m && backend ? m.withBackend(backend) : m));
+}
+
+// ---- the substitution the kit's ModelCache asks for ----
+
+let loaded: { savedAt: number; model: Model; bound: WeakMap<Backend, Model>; key: string } | null = null;
+const usedListeners = new Set<() => void>();
+let used = false;
+
+/** Load the chosen model now (the shell calls it on every lesson page); true when one is ready. */
+export async function preloadUserModel(): Promise<boolean> {
+  const info = userModelInfo();
+  if (!info) { loaded = null; return false; }
+  const model = await userModel();
+  if (!model || userModelInfo()?.savedAt !== info.savedAt) return false;
+  loaded = { savedAt: info.savedAt, model, bound: new WeakMap(), key: JSON.stringify(configToJson(model.config)) };
+  return true;
+}
+
+/** The reader's model in place of `base` when one is loaded and has exactly base's config; else null. */
+export function substituteUserModel(base: Model, backend?: Backend): Model | null {
+  if (!loaded || userModelInfo()?.savedAt !== loaded.savedAt) return null;
+  if (JSON.stringify(configToJson(base.config)) !== loaded.key) return null;
+  if (!used) { used = true; for (const f of [...usedListeners]) f(); }
+  if (!backend) return loaded.model;
+  let m = loaded.bound.get(backend);
+  if (!m) loaded.bound.set(backend, (m = loaded.model.withBackend(backend)));
+  return m;
+}
+
+/** Whether some cell on this page got the reader's model; `onUsed` hears the first time. */
+export function userModelUsed(onUsed?: () => void): boolean {
+  if (onUsed) usedListeners.add(onUsed);
+  return used;
+}
+
+/** Stop substituting on this page (after clearUserModel, or before leaving it). */
+export function forgetUserModel(): void {
+  loaded = null;
+  used = false;
+  usedListeners.clear();
 }

@@ -93,6 +93,21 @@ describe('training in the page', () => {
     await waitStatus(page, ['paused']);
   });
 
+  it('"Use this model in the other lessons": another lesson runs it, says so, and goes back on request', async () => {
+    const { page } = browser;
+    await page.click('[data-action="use"]');
+    await page.waitForSelector('[data-action="stop-using"]');
+    await open(page, '/lessons/absorption');
+    const note = page.getByTestId('user-model-note');
+    await note.waitFor({ timeout: 60_000 });
+    assert.match(await note.textContent(), /the model you trained/);
+    await note.getByRole('button').click();
+    await note.waitFor({ state: 'detached' });
+    await open(page, `/lessons/train?${QUERY}`);
+    await waitStatus(page, ['paused']);
+    assert.equal(await page.locator('[data-action="use"]').count(), 1, 'the choice is cleared');
+  });
+
   it('a downloaded checkpoint loads back and gives the same logits', async () => {
     const { page } = browser;
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-action="download"]')]);
