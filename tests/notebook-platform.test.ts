@@ -48,6 +48,23 @@ describe('URL state', () => {
   });
 });
 
+describe('hostile links (issue 17)', () => {
+  it('a key given twice, or a hidden name listed twice, gives each notice once and uses the first value', () => {
+    for (const query of ['zz=1&zz=2', 'hide=nosuch,nosuch', 'seed=3&seed=4', 'seed=abc&seed=abc&seed=abc', 'zz=1&zz=1&hide=nosuch,nosuch']) {
+      const s = readUrlState(INPUTS, new URLSearchParams(query));
+      expect(new Set(s.notices).size, query).toBe(s.notices.length);
+      expect(s.notices.length, query).toBeGreaterThan(0);
+    }
+    expect(readUrlState(INPUTS, new URLSearchParams('seed=3&seed=4')).values.seed).toBe(3);
+  });
+
+  it('a long value is quoted cut and with its control characters escaped', () => {
+    const s = readUrlState(INPUTS, new URLSearchParams({ seed: `\u001b[2J${'9'.repeat(10_000)}` }));
+    expect(s.notices[0]!.length).toBeLessThan(200);
+    expect(s.notices[0]).not.toMatch(/[\u0000-\u001f]/);
+  });
+});
+
 describe('notebook wiring', () => {
   const base = (): Notebook => ({
     inputs: [INPUTS[0]],

@@ -1,7 +1,9 @@
 // Every input of a lesson lives in the URL, so a shared link opens the same view (same seed, same
 // numbers). Only values that differ from the lesson's defaults are written; `hide` lists controls
 // a teacher hid for a classroom link; `present` opens presentation mode. A value that cannot be
-// used (wrong type, out of range, not an option) falls back to its default with a notice.
+// used (wrong type, out of range, not an option) falls back to its default with a notice. A link
+// is untrusted text: a key given twice uses its first value, each notice is said once (the page
+// lists them keyed by their text) and quotes at most a short piece of what the link held.
 import type { InputSpec, InputValue } from '$notebooks/_kit/types';
 
 export interface UrlState {
@@ -39,37 +41,47 @@ export function parseValue(input: InputSpec, text: string): { ok: true; value: I
   }
 }
 
+/** The longest piece of a link's text a notice quotes. */
+const MAX_QUOTED = 60;
+
+/** Text from the link for a notice: JSON-quoted (control characters escaped), cut if long. */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}...` : text);
+}
+
 function formatValue(v: InputValue): string {
   return typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
 }
 
 export function readUrlState(inputs: readonly InputSpec[], params: URLSearchParams): UrlState {
   const values = defaults(inputs);
-  const notices: string[] = [];
+  const notices = new Set<string>(); // each said once, in the order found
   for (const input of inputs) {
-    const text = params.get(input.name);
+    const text = params.get(input.name); // the first, if the key is given twice
     if (text === null) continue;
     const parsed = parseValue(input, text);
     if (parsed.ok) values[input.name] = parsed.value;
-    else notices.push(`Ignored ${input.name}=${JSON.stringify(text)} from the link (${parsed.why}); using ${formatValue(input.value)}.`);
+    else notices.add(`Ignored ${input.name}=${quoted(text)} from the link (${parsed.why}); using ${formatValue(input.value)}.`);
   }
   const known = new Set(inputs.map((i) => i.name));
   const hidden = new Set<string>();
   for (const name of (params.get('hide') ?? '').split(',').filter(Boolean)) {
     if (known.has(name)) hidden.add(name);
-    else notices.push(`Ignored hide=${JSON.stringify(name)}: this lesson has no such control.`);
+    else notices.add(`Ignored hide=${quoted(name)}: this lesson has no such control.`);
   }
   let present: number | null = null;
   const p = params.get('present');
   if (p !== null) {
     const n = p === '' ? 0 : Number(p);
     if (Number.isInteger(n) && n >= 0) present = n;
-    else notices.push(`Ignored present=${JSON.stringify(p)} (not a slide number).`);
+    else notices.add(`Ignored present=${quoted(p)} (not a slide number).`);
   }
-  for (const key of params.keys()) {
-    if (!known.has(key) && key !== 'hide' && key !== 'present') notices.push(`Ignored unknown setting "${key}" in the link.`);
+  for (const key of new Set(params.keys())) {
+    const count = params.getAll(key).length;
+    if (!known.has(key) && key !== 'hide' && key !== 'present') notices.add(`Ignored unknown setting ${quoted(key)} in the link.`);
+    else if (count > 1) notices.add(`The link gives ${quoted(key)} ${count} times; using the first.`);
   }
-  return { values, hidden, present, notices };
+  return { values, hidden, present, notices: [...notices] };
 }
 
 /** The query string for a state: non-default values, then hide and present. */
