@@ -94,7 +94,7 @@ describe('train --corpus', () => {
     const stopped = stepLosses(lines(sig.stdout)).length;
     expect(stopped).toBeGreaterThanOrEqual(2);
     expect(stopped).toBeLessThan(12);
-    const r3 = await runCli(['train', '--resume', d, '--corpus', corpus], { timeoutMs: 120_000 });
+    const r3 = await runCli(['train', '--resume', d], { timeoutMs: 120_000 }); // the saved run's corpus
     expect(r3.code).toBe(0);
     expect(bytes(d, 'trainer-state.safetensors').equals(bytes(a, 'trainer-state.safetensors'))).toBe(true);
   });

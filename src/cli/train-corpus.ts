@@ -208,9 +208,8 @@ export async function trainCorpusCommand(args: string[]): Promise<void> {
   const resume = typeof f.resume === 'string' ? f.resume : null;
   const out = typeof f.out === 'string' ? f.out : resume;
   if (!out) throw new EngineInputError('--out DIR is required (where checkpoints and the log go)');
-  if (typeof f.corpus !== 'string') throw new EngineInputError('--corpus NAME|FILE is required');
+  if (!resume && typeof f.corpus !== 'string') throw new EngineInputError('--corpus NAME|FILE is required');
   if (!resume && typeof f.config !== 'string') throw new EngineInputError('--config CONFIG is required (or --resume DIR)');
-  const corpus = loadCorpus(f.corpus);
 
   let config: DeepSeekConfig | null = null;
   let configJson: Record<string, unknown> | null = null;
@@ -223,8 +222,7 @@ export async function trainCorpusCommand(args: string[]): Promise<void> {
   }
 
   let state: TrainerState;
-  const trainIds = Uint8Array.from(charTokenizer.encode(corpus.train));
-  const valIds = Uint8Array.from(charTokenizer.encode(corpus.val));
+  let corpus: Corpus;
   if (resume) {
     const file = path.join(resume, TRAINER_STATE_FILE);
     const bytes = new Uint8Array(readFileChecked(file, 'trainer state (the folder is not a training run\'s output)'));
@@ -243,11 +241,13 @@ export async function trainCorpusCommand(args: string[]): Promise<void> {
       }
     }
     if (given.steps !== undefined) state.options.steps = given.steps;
+    corpus = loadCorpus(typeof f.corpus === 'string' ? f.corpus : state.options.corpus); // the saved run's unless given
     if (state.options.corpus_hash !== textHash(corpus.train) || state.options.corpus_chars !== corpus.train.length) {
       throw new EngineInputError(`${file}: "corpus" ${JSON.stringify(state.options.corpus)} (${state.options.corpus_chars} characters, hash ${state.options.corpus_hash}) is not the --corpus given (${corpus.train.length} characters, hash ${textHash(corpus.train)})`);
     }
   } else {
     if (given.steps === undefined) throw new EngineInputError('--steps N is required');
+    corpus = loadCorpus(f.corpus as string);
     const options: RunOptions = {
       ...DEFAULTS, ...given, steps: given.steps,
       corpus: corpus.name, corpus_chars: corpus.train.length, corpus_hash: textHash(corpus.train),
@@ -256,6 +256,8 @@ export async function trainCorpusCommand(args: string[]): Promise<void> {
     // The data order draws from its own stream (SavedRng mixes the seed differently from init's).
     state = { params, opt: createOptimizer(params), step: 0, rng: Array.from(SavedRng.fromSeed(options.seed).state), options };
   }
+  const trainIds = Uint8Array.from(charTokenizer.encode(corpus.train));
+  const valIds = Uint8Array.from(charTokenizer.encode(corpus.val));
   const o = state.options;
   const cfgFile = typeof f.config === 'string' ? f.config : path.join(resume!, TRAINER_STATE_FILE);
   if (o.seq_len > config!.max_position_embeddings) {
@@ -304,7 +306,7 @@ export async function trainCorpusCommand(args: string[]): Promise<void> {
       const r = await trainStep(state, sampler, runner);
       busy += (performance.now() - t0) / 1000;
       chars += r.characters;
-      emit({ type: 'step', ...r, chars_per_s: Math.round(chars / busy) });
+      emit({ type: 'step', ...r, chars_per_s: Math.round(chars / busy), run_seconds: Math.round(busy * 10) / 10 });
       progress(r);
       if (evalEvery > 0 && r.step % evalEvery === 0 && r.step < o.steps) evaluate();
       if (saveEvery > 0 && r.step % saveEvery === 0) saveCheckpoint(out, state);

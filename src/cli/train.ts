@@ -159,6 +159,6 @@ export async function trainGolden(args: string[]): Promise<void> {
 /** `train ...`: the golden mode when --batch-file is given. */
 export async function runTrain(args: string[]): Promise<void> {
   if (args.some((a) => a === '--batch-file' || a.startsWith('--batch-file='))) return trainGolden(args);
-  if (args.some((a) => a === '--corpus' || a.startsWith('--corpus='))) return (await import('./train-corpus.js')).trainCorpusCommand(args);
+  if (args.some((a) => /^--(corpus|resume)(=|$)/.test(a))) return (await import('./train-corpus.js')).trainCorpusCommand(args);
   fail(`train: give --batch-file (golden mode) or --corpus (corpus mode)\n\n${TRAIN_USAGE}`);
 }
