@@ -26,9 +26,35 @@ class Rows {
   view(rows: number): Float32Array { return this.data.subarray(0, rows * this.width); }
 }
 
+/**
+ * Reusable arrays for one layer's decode steps, so a step in steady state allocates no float
+ * storage: each name keeps a buffer that only grows, and `f32` hands out an exact-length view of
+ * it (the same view object while the length is unchanged). What it returns is overwritten by the
+ * next step: only for results used within the step (never for a trace).
+ */
+export class Workspace {
+  readonly #buffers = new Map<string, Float32Array>();
+  readonly #views = new Map<string, Float32Array>();
+
+  f32(name: string, length: number): Float32Array {
+    let buffer = this.#buffers.get(name);
+    if (!buffer || buffer.length < length) {
+      buffer = new Float32Array(Math.max(length, 2 * (buffer?.length ?? 0)));
+      this.#buffers.set(name, buffer);
+    }
+    const view = this.#views.get(name);
+    if (view && view.length === length && view.buffer === buffer.buffer) return view;
+    const fresh = buffer.length === length ? buffer : buffer.subarray(0, length);
+    this.#views.set(name, fresh);
+    return fresh;
+  }
+}
+
 /** One decoder layer's cache. `length` is the number of tokens it holds. */
 export class LayerCache {
   length = 0;
+  /** Per-step scratch of the decode path (mla.ts), reused across steps. */
+  readonly workspace = new Workspace();
   readonly ckv: Rows; // latent paths: [T, d_c]
   readonly kPe: Rows; // latent paths: [T, d_h^R]
   readonly k: Rows[]; // full-cache: per head [T, qk]

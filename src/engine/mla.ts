@@ -10,7 +10,7 @@
 //                 query is moved into latent space and attention runs over c_KV directly; the
 //                 weighted sum of c_KV is lifted by W_UV,i afterwards (then W_O). RoPE sits only
 //                 on the decoupled q^R/k^R, so nothing position-dependent lies between W_UQ and W_UK.
-import type { Backend } from '../../kernels/backend.js';
+import { type Backend, isConstant, markConstant } from '../../kernels/backend.js';
 import { type DeepSeekConfig, qkHeadDim } from './config.js';
 import type { AttentionPath, LayerCache } from './cache.js';
 import type { AttentionWeights } from './weights.js';
@@ -34,13 +34,44 @@ export interface AttentionTrace {
 /** Copy columns [start, start+count) of a row-major [rows, cols] matrix. */
 export function sliceColumns(src: Float32Array, rows: number, cols: number, start: number, count: number, out?: Float32Array): Float32Array {
   const dst = out ?? new Float32Array(rows * count);
-  for (let r = 0; r < rows; r++) dst.set(src.subarray(r * cols + start, r * cols + start + count), r * count);
+  for (let r = 0; r < rows; r++) {
+    const from = r * cols + start, to = r * count;
+    for (let j = 0; j < count; j++) dst[to + j] = src[from + j];
+  }
   return dst;
 }
 
 /** Write a [rows, count] block into columns [start, start+count) of dst [rows, cols]. */
 function putColumns(dst: Float32Array, cols: number, src: Float32Array, rows: number, start: number, count: number): void {
-  for (let r = 0; r < rows; r++) dst.set(src.subarray(r * count, (r + 1) * count), r * cols + start);
+  for (let r = 0; r < rows; r++) {
+    const from = r * count, to = r * cols + start;
+    for (let j = 0; j < count; j++) dst[to + j] = src[from + j];
+  }
+}
+
+/** An array of `length` floats: reused across decode steps (a layer's Workspace), or fresh. */
+type Buffers = (name: string, length: number) => Float32Array;
+const fresh: Buffers = (_name, length) => new Float32Array(length);
+
+/**
+ * W_UK,i [nope, d_c] and W_UV,i [d_v, d_c] of every head, as views of kv_b_proj made once per
+ * weights (not per step), and marked constant when kv_b_proj is, so a backend keeping constants
+ * in its own memory copies them once.
+ */
+const headViews = new WeakMap<Float32Array, { wUK: Float32Array[]; wUV: Float32Array[] }>();
+function headWeights(kvBProj: Float32Array, nh: number, nope: number, dv: number, dc: number): { wUK: Float32Array[]; wUV: Float32Array[] } {
+  let views = headViews.get(kvBProj);
+  if (!views) {
+    const wUK: Float32Array[] = [], wUV: Float32Array[] = [];
+    for (let h = 0; h < nh; h++) {
+      wUK.push(kvBProj.subarray(h * (nope + dv) * dc, (h * (nope + dv) + nope) * dc));
+      wUV.push(kvBProj.subarray((h * (nope + dv) + nope) * dc, (h + 1) * (nope + dv) * dc));
+    }
+    if (isConstant(kvBProj)) markConstant(...wUK, ...wUV);
+    views = { wUK, wUV };
+    headViews.set(kvBProj, views);
+  }
+  return views;
 }
 
 interface Projected {
@@ -53,27 +84,29 @@ interface Projected {
 }
 
 /** The projections every path shares: queries, c_KV and k^R of the new tokens. */
-function project(be: Backend, cfg: DeepSeekConfig, w: AttentionWeights, x: Float32Array, T: number, start: number): Projected {
+function project(be: Backend, cfg: DeepSeekConfig, w: AttentionWeights, x: Float32Array, T: number, start: number, buf: Buffers): Projected {
   const d = cfg.hidden_size, nh = cfg.num_attention_heads, qk = qkHeadDim(cfg);
   const nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dc = cfg.kv_lora_rank;
   let q: Float32Array;
   if (w.qProj) {
-    q = be.matmulT(x, w.qProj, T, d, nh * qk);
+    q = be.matmulT(x, w.qProj, T, d, nh * qk, buf('q', T * nh * qk));
   } else {
     const rq = cfg.q_lora_rank!;
-    const cq = be.rmsNorm(be.matmulT(x, w.qAProj!, T, d, rq), w.qALayernorm!, T, rq, cfg.rms_norm_eps);
-    q = be.matmulT(cq, w.qBProj!, T, rq, nh * qk);
+    const cq = be.rmsNorm(be.matmulT(x, w.qAProj!, T, d, rq, buf('cqRaw', T * rq)), w.qALayernorm!, T, rq, cfg.rms_norm_eps, buf('cq', T * rq));
+    q = be.matmulT(cq, w.qBProj!, T, rq, nh * qk, buf('q', T * nh * qk));
   }
-  const compressedKv = be.matmulT(x, w.kvAProjWithMqa, T, d, dc + dr);
-  const ckv = be.rmsNorm(sliceColumns(compressedKv, T, dc + dr, 0, dc), w.kvALayernorm, T, dc, cfg.rms_norm_eps);
-  const positions = Array.from({ length: T }, (_, t) => start + t);
-  const kPe = be.rope(sliceColumns(compressedKv, T, dc + dr, dc, dr), T, dr, positions, cfg.rope_theta);
+  const compressedKv = be.matmulT(x, w.kvAProjWithMqa, T, d, dc + dr, buf('compressedKv', T * (dc + dr)));
+  const ckv = be.rmsNorm(sliceColumns(compressedKv, T, dc + dr, 0, dc, buf('ckvRaw', T * dc)), w.kvALayernorm, T, dc, cfg.rms_norm_eps, buf('ckv', T * dc));
+  const positions = buf('positions', T); // integers below 2^24: exact in float32
+  for (let t = 0; t < T; t++) positions[t] = start + t;
+  const kPe = be.rope(sliceColumns(compressedKv, T, dc + dr, dc, dr, buf('kPeRaw', T * dr)), T, dr, positions, cfg.rope_theta, buf('kPe', T * dr));
   if (dr > 0) {
     // Rotate every head's q^R in one call: rows (t, head) with position start + t.
     const rows = T * nh;
-    const qPe = sliceColumns(q, rows, qk, nope, dr);
-    const qPePos = Array.from({ length: rows }, (_, r) => start + Math.floor(r / nh));
-    putColumns(q, qk, be.rope(qPe, rows, dr, qPePos, cfg.rope_theta), rows, nope, dr);
+    const qPe = sliceColumns(q, rows, qk, nope, dr, buf('qPeRaw', rows * dr));
+    const qPePos = buf('qPePositions', rows);
+    for (let r = 0; r < rows; r++) qPePos[r] = start + Math.floor(r / nh);
+    putColumns(q, qk, be.rope(qPe, rows, dr, qPePos, cfg.rope_theta, buf('qPeRotated', rows * dr)), rows, nope, dr);
   }
   return { q, ckv, kPe };
 }
@@ -101,10 +134,12 @@ export function mlaForward(
   if (cache && cache.length !== start) throw new Error(`mlaForward: cache holds ${cache.length} tokens but the new tokens start at ${start}`);
   if (!cache && start !== 0) throw new Error('mlaForward: without a cache the tokens must start at position 0');
 
-  const { q, ckv, kPe } = project(be, cfg, w, x, T, start);
+  // A decode step reuses its layer's arrays (nothing a trace keeps may be reused).
+  const buf: Buffers = cache && !trace ? (name, length) => cache.workspace.f32(name, length) : fresh;
+  const { q, ckv, kPe } = project(be, cfg, w, x, T, start, buf);
   const N = start + T; // tokens visible to the last query
   const path: AttentionPath | 'recompute' = cache ? cache.path : 'recompute';
-  const heads = new Float32Array(T * nh * dv); // [T, n_h * d_v]
+  const heads = buf('heads', T * nh * dv); // [T, n_h * d_v], every element written below
   const weights = trace ? new Float32Array(nh * T * N) : undefined;
   let qLatent: Float32Array | null = null;
 
@@ -119,30 +154,36 @@ export function mlaForward(
     c.kPe.data.set(kPe, start * dr);
     c.length = N;
     const ckvAll = c.ckv.view(N), kPeAll = c.kPe.view(N);
+    const { wUK, wUV } = headWeights(w.kvBProj, nh, nope, dv, dc);
     // Stack heads as rows (head-major): qLat [n_h*T, d_c], qPe [n_h*T, d_h^R].
-    const qLat = new Float32Array(nh * T * dc);
-    const qPe = new Float32Array(nh * T * dr);
+    const qLat = buf('qLat', nh * T * dc);
+    const qPe = buf('qPeHeads', nh * T * dr);
+    const qNope = buf('qNope', T * nope), qLatHead = buf('qLatHead', T * dc);
     for (let h = 0; h < nh; h++) {
-      const qh = headQuery(h);
-      const wUK = w.kvBProj.subarray(h * (nope + dv) * dc, (h * (nope + dv) + nope) * dc); // [nope, d_c]
-      be.matmul(sliceColumns(qh, T, qk, 0, nope), wUK, T, nope, dc, qLat.subarray(h * T * dc, (h + 1) * T * dc));
-      sliceColumns(qh, T, qk, nope, dr, qPe.subarray(h * T * dr, (h + 1) * T * dr));
+      for (let t = 0; t < T; t++) {
+        const from = t * nh * qk + h * qk;
+        for (let j = 0; j < nope; j++) qNope[t * nope + j] = q[from + j];
+        for (let j = 0; j < dr; j++) qPe[(h * T + t) * dr + j] = q[from + nope + j];
+      }
+      be.matmul(qNope, wUK[h], T, nope, dc, qLatHead); // W_UK,i^T q^C_i, as rows
+      qLat.set(qLatHead, h * T * dc);
     }
-    const scores = be.matmulT(qLat, ckvAll, nh * T, dc, N);
+    const scores = be.matmulT(qLat, ckvAll, nh * T, dc, N, buf('scores', nh * T * N));
     if (dr > 0) {
-      const ropeScores = be.matmulT(qPe, kPeAll, nh * T, dr, N);
+      const ropeScores = be.matmulT(qPe, kPeAll, nh * T, dr, N, buf('ropeScores', nh * T * N));
       for (let i = 0; i < scores.length; i++) scores[i] += ropeScores[i];
     }
     for (let r = 0; r < nh * T; r++) {
       const t = r % T;
       for (let j = 0; j < N; j++) scores[r * N + j] = j <= start + t ? scores[r * N + j] * scale : -Infinity;
     }
-    const probs = be.softmaxRows(scores, nh * T, N);
+    const probs = be.softmaxRows(scores, nh * T, N, buf('probs', nh * T * N));
     if (weights) weights.set(probs);
-    const oLat = be.matmul(probs, ckvAll, nh * T, N, dc); // [n_h*T, d_c]
+    const oLat = be.matmul(probs, ckvAll, nh * T, N, dc, buf('oLat', nh * T * dc)); // [n_h*T, d_c]
+    const oLatHead = buf('oLatHead', T * dc), oh = buf('headOut', T * dv);
     for (let h = 0; h < nh; h++) {
-      const wUV = w.kvBProj.subarray((h * (nope + dv) + nope) * dc, (h + 1) * (nope + dv) * dc); // [d_v, d_c]
-      const oh = be.matmulT(oLat.subarray(h * T * dc, (h + 1) * T * dc), wUV, T, dc, dv);
+      for (let i = 0; i < T * dc; i++) oLatHead[i] = oLat[h * T * dc + i];
+      be.matmulT(oLatHead, wUV[h], T, dc, dv, oh); // W_UV,i lifts the head's latent output
       putColumns(heads, nh * dv, oh, T, h * dv, dv);
     }
     if (trace) qLatent = qLat;
@@ -191,7 +232,7 @@ export function mlaForward(
     }
   }
 
-  const out = be.matmulT(heads, w.oProj, T, nh * dv, cfg.hidden_size);
+  const out = be.matmulT(heads, w.oProj, T, nh * dv, cfg.hidden_size, buf('out', T * cfg.hidden_size));
   return {
     out,
     trace: trace ? { ckv, kPe, q, qLatent, weights: weights!, keys: N } : null,
