@@ -70,13 +70,13 @@ export const notebook: Notebook = {
     { kind: 'range', name: 'log_lr', label: 'Peak learning rate', min: -3.5, max: -1.5, step: 0.25, value: -2.5, format: pow10, help: 'AdamW\'s peak learning rate (the slider moves log10 of it): 50 warm-up steps, then a cosine to 10% over 3M characters.' },
     { kind: 'range', name: 'batch', label: 'Batch', min: 2, max: 32, step: 1, value: 8, log2: true, unit: 'rows', help: `Rows of ${SEQ_LEN} characters per step. Small batches learn faster per character early on.` },
     { kind: 'select', name: 'corpus', label: 'Corpus', value: 'mix', options: [{ value: 'mix', label: 'stories + arithmetic (17%)' }, { value: 'stories', label: 'stories only' }], help: 'Four children\'s books; the mix adds lines like 38+61=99 between passages.' },
-    { kind: 'select', name: 'balancing', label: 'Load balancing', value: 'bias', options: [{ value: 'bias', label: 'bias update (DeepSeek-V3)' }, { value: 'aux', label: 'auxiliary loss' }, { value: 'none', label: 'none' }] },
+    { kind: 'select', name: 'balancing', label: 'Load balancing', value: 'bias', options: [{ value: 'bias', label: 'bias (DeepSeek-V3)' }, { value: 'aux', label: 'auxiliary loss' }, { value: 'none', label: 'none' }] },
     { kind: 'range', name: 'log_gamma', label: 'Bias update speed γ', min: -4, max: -1, step: 0.5, value: -3, format: pow10, help: 'How far each routing bias moves per step with bias balancing (the slider moves log10 γ). DeepSeek-V3 used 0.001.' },
     { kind: 'range', name: 'log_alpha', label: 'Auxiliary-loss weight α', min: -4, max: -1, step: 0.5, value: -2, format: pow10, help: 'Weight of the sequence-wise balance loss with auxiliary-loss balancing (the slider moves log10 α).' },
     { kind: 'toggle', name: 'mtp', label: 'Multi-token prediction (one MTP module)', value: true },
     { kind: 'range', name: 'mtp_lambda', label: 'MTP loss weight λ', min: 0.05, max: 1, step: 0.05, value: 0.3 },
     { kind: 'toggle', name: 'compare', label: 'Train a second run with other balancing', value: false, help: 'Same seed, data order and initial weights; only the balancing differs. The two runs share the cores (one thread each).' },
-    { kind: 'select', name: 'compare_balancing', label: 'Second run\'s balancing', value: 'none', options: [{ value: 'none', label: 'none' }, { value: 'aux', label: 'auxiliary loss' }, { value: 'bias', label: 'bias update (DeepSeek-V3)' }] },
+    { kind: 'select', name: 'compare_balancing', label: 'Second run\'s balancing', value: 'none', options: [{ value: 'none', label: 'none' }, { value: 'aux', label: 'auxiliary loss' }, { value: 'bias', label: 'bias (DeepSeek-V3)' }] },
   ],
   cells: [
     cell('settings', ['seed', 'size', 'log_lr', 'batch', 'corpus', 'balancing', 'log_gamma', 'log_alpha', 'mtp', 'mtp_lambda'],
@@ -93,7 +93,7 @@ export const notebook: Notebook = {
     cell('loadView', ['live'], (f: LiveFrame) => views.load(f), { kind: 'engine', detail: 'tokens per routed expert on each training batch, as the engine\'s router chose' }),
     cell('maxVioView', ['live'], (f: LiveFrame) => views.maxVio(f), { kind: 'engine', detail: 'MaxVio of each training batch; dashed: reference figures' }),
     cell('biasView', ['live'], (f: LiveFrame) => views.bias(f), { kind: 'engine', detail: 'e_score_correction_bias after each step' }),
-    cell('liftMapView', ['live'], (f: LiveFrame) => views.liftMap(f), { kind: 'engine', detail: 'top-k slot shares on 8 windows of held-out arithmetic over 24 of held-out prose' }),
+    cell('liftMapView', ['live'], (f: LiveFrame) => views.liftMap(f), { kind: 'engine', detail: 'top-k slot shares on 8 windows of held-out arithmetic over those on the 8 and 24 windows of held-out prose together' }),
     cell('liftView', ['live'], (f: LiveFrame) => views.lift(f), { kind: 'engine', detail: 'the largest lift of each MoE layer at each evaluation; dashed: the same model untrained' }),
     cell('mtpView', ['live'], (f: LiveFrame) => views.mtp(f), { kind: 'engine', detail: 'evaluateWindows on the held-out stories; dashed: reference figures (PyTorch twin)' }),
     cell('tpsView', ['live'], (f: LiveFrame) => views.tps(f), { kind: 'derived', detail: '1 + acceptance of the one MTP draft per step; dashed: DeepSeek-V3 report §5.4.3' }),
@@ -126,7 +126,7 @@ The settings are in the link: the same link trains the same run, step for step. 
       controls: ['seed', 'size', 'log_lr', 'batch', 'corpus'],
       views: [
         { cell: 'panel', title: 'The run', component: Panel as never },
-        { cell: 'bpcView', title: 'Bits per character against characters seen', caption: 'Lower is better: 7 bits is a uniform guess over 128 characters, and an untrained model is about there. The held-out curve is measured on the same 3,000 characters each time. Dashed lines are reference figures from this project\'s PyTorch twin of the same shapes on the same data (anchors README), not this run.' },
+        { cell: 'bpcView', title: 'Bits per character against characters seen', caption: 'Lower is better: 7 bits is a uniform guess over 128 characters; an untrained model is a little worse than that (its random logits are confidently wrong). The held-out curve is measured on the same 3,000 characters each time. Dashed lines are reference figures from this project\'s PyTorch twin of the same shapes on the same data (anchors README), not this run.' },
         { cell: 'statsView', title: 'This run' },
       ],
       after: 'Bits per character is the cross-entropy of the next character in base 2. Within a few hundred steps the model learns which characters are common. Then it learns spaces and short words, then spelling. The gap between the training batches and the held-out text shows how much it memorises.',
@@ -151,7 +151,7 @@ The settings are in the link: the same link trains the same run, step for step. 
     {
       id: 'specialise',
       title: 'Experts specialise',
-      prose: `Do experts specialise? With the arithmetic mix, we can ask: on held-out arithmetic lines, what share of an expert's top-4 slots does it get, compared with held-out prose? That ratio is the *lift* $P(\\text{expert} \\mid \\text{arithmetic}) / P(\\text{expert} \\mid \\text{prose})$. An untrained router already has lift, because it routes by the current character and digits are different characters. The question is how far training moves it from that. The twin puts 13–25% of arithmetic's slots on single experts (6.25% would be even).`,
+      prose: `Do experts specialise? With the arithmetic mix we can ask: what share of the top-4 slots does an expert get on held-out arithmetic lines, compared with its share on all the held-out text (a quarter of it arithmetic)? That ratio is the *lift* $P(\\text{expert} \\mid \\text{arithmetic}) / P(\\text{expert})$: 1 is no preference, and 4 is the most it can be here (an expert that only arithmetic uses). An untrained router already has lift, because it routes by the current character and digits are different characters. The question is how far training moves it from that. The twin puts 13–25% of arithmetic's slots on single experts (6.25% would be even).`,
       views: [
         { cell: 'liftMapView', title: 'Lift per expert: now and untrained', caption: 'Bright cells are experts that arithmetic uses far more than prose. Compare each layer\'s two rows: the untrained row is the same model at step 0.' },
         { cell: 'liftView', title: 'The largest lift of each layer over training' },
@@ -163,7 +163,7 @@ The settings are in the link: the same link trains the same run, step for step. 
       prose: `The MTP module predicts the token after next. At inference it can draft that token, and the main model verifies it one step later (speculative decoding). *Greedy agreement* is how often its draft for $t+2$ equals the main model's own choice at $t+1$. *Sampled acceptance* $\\sum_x \\min(p(x), q(x))$ is the chance that a sampled draft is accepted. An untrained module agrees about 1 time in 100. With one draft per step, decoding yields $1 + a$ tokens per step at acceptance $a$.`,
       controls: ['mtp', 'mtp_lambda'],
       views: [
-        { cell: 'mtpView', title: 'MTP greedy agreement and sampled acceptance', caption: 'Measured on the held-out stories. Dashed: this project\'s PyTorch twin after its full training (reference, not this run).' },
+        { cell: 'mtpView', title: 'MTP greedy agreement and sampled acceptance', caption: 'Measured on the held-out stories. Early on, agreement jumps because both heads predict the commonest characters (space, e); it means more once the main model predicts well. Dashed: this project\'s PyTorch twin after its full training (reference, not this run).' },
         { cell: 'tpsView', title: 'Tokens per step speculative decoding would get', caption: 'Dashed: DeepSeek-V3 accepts its MTP module\'s second token 85–90% of the time (technical report §5.4.3).' },
       ],
     },

@@ -35,10 +35,10 @@ const shippedEntry = Object.entries(shipped)[0];
 
 /** The model sizes offered: golden case b's shape, the shipped model's (when it exists), else the twin's M shape. */
 export const SIZES: { value: string; label: string; raw: Record<string, unknown> }[] = [
-  { value: 'golden-b', label: 'golden-b shape: d 64, 2 layers (253K parameters)', raw: { ...TINY_CONFIG_JSON } },
+  { value: 'golden-b', label: 'golden-b: d 64, 2 layers', raw: { ...TINY_CONFIG_JSON } },
   shippedEntry
-    ? { value: 'shipped', label: `shipped shape (${shippedEntry[0].split('/').at(-2)}: d ${shippedEntry[1].hidden_size}, ${shippedEntry[1].num_hidden_layers} layers)`, raw: { ...shippedEntry[1] } }
-    : { value: 'm', label: 'M shape: d 96, 3 layers', raw: { ...TINY_CONFIG_JSON, hidden_size: 96, num_hidden_layers: 3 } },
+    ? { value: 'shipped', label: `shipped: d ${shippedEntry[1].hidden_size}, ${shippedEntry[1].num_hidden_layers} layers`, raw: { ...shippedEntry[1] } }
+    : { value: 'm', label: 'M: d 96, 3 layers', raw: { ...TINY_CONFIG_JSON, hidden_size: 96, num_hidden_layers: 3 } },
 ];
 
 /** The config of a size (MTP off: no MTP module). */
@@ -108,7 +108,7 @@ export interface EvalPoint {
   sampled: number | null;
   /** Per MoE layer: MaxVio on the held-out windows. */
   maxVio: number[];
-  /** Per MoE layer: P(expert | arithmetic) / P(expert | prose), by top-k slots. */
+  /** Per MoE layer: P(expert | arithmetic) / P(expert), by top-k slots; P(expert) over held-out prose and arithmetic together. */
   lift: number[][];
   /** Logits of the next character after the probe prompt (first PROBE_LOGITS of them): what a reloaded checkpoint must reproduce. */
   probe: number[];

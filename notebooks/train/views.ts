@@ -28,7 +28,7 @@ function layersOf(run: RunView): string[] {
 
 export function layerLabel(prefix: string, cfg: DeepSeekConfig): string {
   const l = Number(prefix.split('.')[2]);
-  return l >= cfg.num_hidden_layers ? `MTP block (layer ${l})` : `layer ${l}`;
+  return l >= cfg.num_hidden_layers ? `MTP (layer ${l})` : `layer ${l}`;
 }
 
 /** Mean of f over bins of steps; x is the bin's last characters-seen. */
@@ -165,12 +165,12 @@ export function liftHeatmap(run: RunView): HeatmapData {
   });
   return {
     kind: 'heatmap', rows, cols: E, values,
-    rowLabels: layers.flatMap((l) => [`${layerLabel(l, cfg)}: step ${now?.step ?? 0}`, `${layerLabel(l, cfg)}: untrained`]),
+    rowLabels: layers.flatMap((l) => [`${layerLabel(l, cfg)} · now`, `${layerLabel(l, cfg)} · untrained`]),
     colLabels: Array.from({ length: E }, (_, e) => String(e)),
-    rowTitle: 'MoE layer: model', colTitle: 'routed expert',
+    rowTitle: 'MoE layer · model', colTitle: `routed expert (now: step ${now?.step ?? 0})`,
     scale: 'sequential', domain: [0, max],
     dimmed: dimmed.length > 0 ? { cells: dimmed, label: 'not measured yet' } : undefined,
-    valueLabel: 'lift P(expert | arithmetic) / P(expert | prose)', digits: 2,
+    valueLabel: 'lift P(expert | arithmetic) / P(expert)', digits: 2,
   };
 }
 
@@ -265,10 +265,10 @@ export function compareTable(a: RunView, b: RunView | null, other: RunSettings['
     kind: 'table',
     columns: [
       { key: 'run', label: 'run' }, { key: 'balancing', label: 'balancing' }, { key: 'step', label: 'step', align: 'right' },
-      { key: 'val', label: 'validation bits/char', align: 'right' }, { key: 'maxvio', label: 'MaxVio (worst layer, last 50 steps)', align: 'right' },
-      { key: 'greedy', label: 'MTP greedy agreement', align: 'right' },
+      { key: 'val', label: 'val. bits/char', align: 'right' }, { key: 'maxvio', label: 'MaxVio (last 50)', align: 'right' },
+      { key: 'greedy', label: 'MTP agreement', align: 'right' },
     ],
     rows: b ? [row(a), row(b)] : [row(a)],
-    caption: b ? 'Same seed, same data order, same initial weights: only the balancing differs.' : `Turn on the comparison to train a second run beside this one, with ${other === 'bias' ? 'the bias update' : other === 'aux' ? 'the auxiliary loss' : 'no balancing'}.`,
+    caption: b ? 'Same seed, same data order, same initial weights: only the balancing differs. MaxVio: the worst MoE layer, mean over the last 50 training batches.' : `Turn on the comparison to train a second run beside this one, with ${other === 'bias' ? 'the bias update' : other === 'aux' ? 'the auxiliary loss' : 'no balancing'}.`,
   };
 }

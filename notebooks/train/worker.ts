@@ -126,7 +126,10 @@ function charsSeen(st: TrainerState): number {
 function measure(model: Model): Omit<EvalPoint, 'step' | 'chars'> {
   const prose = evaluateWindows(model, corpus.val);
   const arith = evaluateWindows(model, corpus.arith);
-  const lift = expertLift(arith.loads, prose.loads);
+  // P(expert | arithmetic) / P(expert), P(expert) over the held-out prose and arithmetic together.
+  const both: Record<string, number[]> = {};
+  for (const [k, l] of Object.entries(prose.loads)) both[k] = l.map((v, e) => v + (arith.loads[k]?.[e] ?? 0));
+  const lift = expertLift(arith.loads, both);
   return {
     valBpc: prose.bits_per_char,
     greedy: prose.mtp_greedy_agreement,
