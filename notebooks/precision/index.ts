@@ -12,7 +12,7 @@ import {
 } from './compute';
 import {
   bitsTable, gradientHistogram, outlierRows, outlierStats, outlierSweep, rangeTable, runChart, runTable, schemeBars, schemeTable, underflowStats,
-  valueOf,
+  valueOf, valueTable,
 } from './views';
 
 export const meta = {
@@ -52,7 +52,8 @@ export const notebook: Notebook = {
   ],
   cells: [
     cell('x', ['mantissa', 'power', 'negative'], (m: number, p: number, neg: boolean) => valueOf(m, p, neg), { kind: 'derived', detail: 'digits x 10^power' }),
-    cell('bits', ['x'], (x: number) => bitsTable(x), { kind: 'engine', detail: 'numerics/formats.ts: encode (round to nearest, ties to even), decode, neighbours' }),
+    cell('bits', ['x'], (x: number) => bitsTable(x), { kind: 'engine', detail: 'numerics/formats.ts: encode (round to nearest, ties to even), fields' }),
+    cell('values', ['x'], (x: number) => valueTable(x), { kind: 'engine', detail: 'numerics/formats.ts: decode, neighbours' }),
     cell('ranges', [], () => rangeTable(), { kind: 'engine', detail: 'numerics/formats.ts format constants' }),
     cell('weights', ['seed', 'backend'], (seed: number, backend: Backend) => weightsOf(seed, backend), { kind: 'engine', detail: 'initModel(tiny config, { seed }) (or the model you trained), by tensor name: the FP32 reference' }),
     cell('ids', ['passage'], (p: string) => idsOf(PASSAGES[p] ?? PASSAGES.moon!).slice(0, CHARS), { kind: 'derived', detail: 'ASCII codes of the passage' }),
@@ -87,7 +88,8 @@ export const notebook: Notebook = {
 **BF16** keeps FP32's 8 exponent bits and drops 16 mantissa bits: the same range, about 3 significant digits. **FP16** trades range for precision: 5 exponent bits, 10 mantissa bits, nothing above 65504. The FP8 formats are smaller still. **E4M3** (DeepSeek-V3's choice for everything) gives up infinity to reach 448. **E5M2** has FP16's range with 2 mantissa bits.`,
       controls: ['mantissa', 'power', 'negative'],
       views: [
-        { cell: 'bits', title: 'Your value in each format', caption: 'Sign, exponent and mantissa bits, the value the format keeps, the two representable values around yours, and the relative rounding error. Try power 5 (FP16 and FP8 overflow), -6 (FP16 subnormals) or -8.' },
+        { cell: 'bits', title: 'Your value in each format: the bits', caption: 'Sign, exponent field and mantissa field of the nearest value each format has. Try power 5 (FP16 and FP8 overflow), -6 (FP16 subnormals) or -8.' },
+        { cell: 'values', title: 'Your value in each format: what is kept', caption: 'The value stored, the two representable values around yours, and the relative rounding error.' },
         { cell: 'ranges', title: 'What each format can hold', caption: 'The relative step is the gap between neighbouring values, relative to the value (for normal values).' },
       ],
     },

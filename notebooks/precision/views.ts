@@ -12,9 +12,9 @@ export function valueOf(mantissa: number, power: number, negative: boolean): num
   return (negative ? -1 : 1) * mantissa * 10 ** power;
 }
 
-const fmt = (v: number) => (Number.isFinite(v) ? (v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? String(Number(v.toPrecision(8))) : v.toExponential(6)) : String(v));
+const fmt = (v: number) => (Number.isFinite(v) ? (v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? String(Number(v.toPrecision(9))) : v.toExponential(6)) : String(v));
 
-/** Each format's bits for x, the value kept, its neighbours and the rounding error. */
+/** Each format's bits for x. */
 export function bitsTable(x: number): TableData {
   return {
     kind: 'table',
@@ -23,24 +23,43 @@ export function bitsTable(x: number): TableData {
       { key: 'sign', label: 'sign', align: 'right' },
       { key: 'exponent', label: 'exponent bits', align: 'right' },
       { key: 'mantissa', label: 'mantissa bits', align: 'right' },
-      { key: 'stored', label: 'value stored', align: 'right' },
-      { key: 'between', label: 'between', align: 'right' },
-      { key: 'relative', label: 'relative error', align: 'right' },
+      { key: 'code', label: 'code (hex)', align: 'right' },
     ],
     rows: FORMAT_LIST.map((f) => {
       const code = encode(f, x);
-      const v = decode(f, code);
       const b = fields(f, code).bits;
+      return {
+        format: `${f.name} (1+${f.exponentBits}+${f.mantissaBits})`,
+        sign: b.slice(0, 1),
+        exponent: b.slice(1, 1 + f.exponentBits),
+        mantissa: b.slice(1 + f.exponentBits),
+        code: `0x${code.toString(16).padStart(f.bits / 4, '0')}`,
+      };
+    }),
+  };
+}
+
+/** The value each format keeps for x, its two representable neighbours and the rounding error. */
+export function valueTable(x: number): TableData {
+  return {
+    kind: 'table',
+    columns: [
+      { key: 'format', label: 'format' },
+      { key: 'stored', label: 'value stored', align: 'right' },
+      { key: 'below', label: 'next below', align: 'right' },
+      { key: 'above', label: 'next above', align: 'right' },
+      { key: 'relative', label: 'relative error', align: 'right' },
+    ],
+    rows: FORMAT_LIST.map((f) => {
+      const v = decode(f, encode(f, x));
       const n = neighbours(f, x);
       const inRange = Math.abs(x) <= f.max;
       return {
         format: f.name,
-        sign: b.slice(0, 1),
-        exponent: b.slice(1, 1 + f.exponentBits),
-        mantissa: b.slice(1 + f.exponentBits),
         stored: fmt(v),
-        between: inRange ? `${fmt(n.below)} .. ${fmt(Math.min(n.above, f.max))}` : 'out of range',
-        relative: Number.isFinite(v) && x !== 0 ? ((v - x) / x).toExponential(2) : 'overflow',
+        below: inRange ? fmt(Math.max(n.below, -f.max)) : '-',
+        above: inRange ? fmt(Math.min(n.above, f.max)) : '-',
+        relative: Number.isFinite(v) && x !== 0 ? ((v - x) / x).toExponential(2) : Number.isFinite(v) ? '0' : 'overflow',
       };
     }),
   };
