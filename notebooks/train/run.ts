@@ -10,7 +10,8 @@ import {
   charsPerStep, settingsKey,
 } from './settings';
 
-export type RunStatus = 'starting' | 'ready' | 'running' | 'paused' | 'hidden' | 'error' | 'offline';
+/** pausing: asked to pause, the step in flight is finishing (paused once the trainer says it stopped). */
+export type RunStatus = 'starting' | 'ready' | 'running' | 'pausing' | 'paused' | 'hidden' | 'error' | 'offline';
 
 export interface History {
   steps: StepPoint[];
@@ -171,8 +172,13 @@ export class TrainingRun {
         this.history = { ...this.history, samples: this.history.samples.filter((s) => s.step < m.sample.step).concat([m.sample]) };
         break;
       case 'state':
-        if (!m.running && this.status === 'running') this.status = this.step > 0 ? 'paused' : 'ready';
-        if (!m.running) { this.charsPerSec = null; void this.save(); }
+        if (m.running) {
+          if (this.#wantRunning && this.status !== 'hidden') this.status = 'running';
+        } else {
+          if (this.status === 'pausing' || (this.status === 'running' && !this.#wantRunning)) this.status = this.step > 0 ? 'paused' : 'ready';
+          this.charsPerSec = null;
+          void this.save();
+        }
         break;
       case 'error':
         this.#wantRunning = false;
@@ -206,13 +212,14 @@ export class TrainingRun {
     this.#resumeOnShow = false;
     if (this.#saveTimer) { clearInterval(this.#saveTimer); this.#saveTimer = null; }
     this.#post({ type: 'pause' });
-    if (this.status === 'running' || this.status === 'hidden') this.status = this.step > 0 ? 'paused' : 'ready';
+    if (this.status === 'running') this.status = 'pausing';
+    else if (this.status === 'hidden') this.status = this.step > 0 ? 'paused' : 'ready';
     this.message = null;
     this.#changed();
   }
 
   stepOnce(): void {
-    if (this.status === 'running' || this.status === 'starting' || this.status === 'offline') return;
+    if (this.status === 'running' || this.status === 'pausing' || this.status === 'starting' || this.status === 'offline') return;
     this.#post({ type: 'step' });
   }
 

@@ -77,6 +77,28 @@ describe('training in the page', () => {
     await waitStatus(page, ['paused']);
   });
 
+  it('pauses while the tab is hidden, says so, and goes on when it is shown', async () => {
+    const { page } = browser;
+    const visibility = (state) => page.evaluate((v) => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => v });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, state);
+    await page.click('[data-action="resume"]');
+    await waitStatus(page, ['running']);
+    await visibility('hidden');
+    await waitStatus(page, ['hidden']);
+    assert.match(await page.getByTestId('train-message').textContent(), /hidden/);
+    await page.waitForTimeout(1000); // the step in flight finishes
+    const hiddenAt = await step(page);
+    await page.waitForTimeout(1500);
+    assert.equal(await step(page), hiddenAt, 'no step while hidden');
+    await visibility('visible');
+    await waitStatus(page, ['running']);
+    await waitStep(page, hiddenAt + 3);
+    await page.click('[data-action="pause"]');
+    await waitStatus(page, ['paused']);
+  });
+
   it('a reload finds the run where it was (kept in the browser)', async () => {
     const { page } = browser;
     const before = await step(page);
