@@ -97,7 +97,7 @@ describe('gradient rules against central differences (float64, random shapes)', 
     }), params);
   });
 
-  it('gatherRows (a row taken twice accumulates), columns, concatColumns, add', () => {
+  it('gatherRows (a row taken twice accumulates), columns, concatColumns, add, addBias', () => {
     fc.assert(fc.property(dim(1, 5), dim(1, 4), dim(0, 1e6), (rows, cols, seed) => {
       const idx = Int32Array.from({ length: rows + 2 }, (_, i) => (i * 3 + seed) % rows);
       expect(fdError([floats(rows * cols, seed)], (t, [x]) => t.gatherRows(x, idx, cols), seed)).toBeLessThan(TOL);
@@ -105,6 +105,7 @@ describe('gradient rules against central differences (float64, random shapes)', 
       expect(fdError([floats(rows * cols, seed)], (t, [x]) => t.columns(x, rows, cols, start, count), seed)).toBeLessThan(TOL);
       expect(fdError([floats(rows * cols, seed), floats(rows * 2, seed + 1)], (t, [a, b]) => t.concatColumns(a, b, rows, cols, 2), seed)).toBeLessThan(TOL);
       expect(fdError([floats(rows * cols, seed), floats(rows * cols, seed + 1)], (t, [a, b]) => t.add(a, b), seed)).toBeLessThan(TOL);
+      expect(fdError([floats(rows * cols, seed), floats(cols, seed + 1)], (t, [x, b]) => t.addBias(x, b, rows, cols), seed)).toBeLessThan(TOL);
     }), params);
   });
 

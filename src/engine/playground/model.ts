@@ -1,4 +1,5 @@
-// The lesson's small MoE, forward and backward written out by hand (no autodiff):
+// The lesson's small MoE, its forward pass recorded on the trainer's tape (src/engine/train/tape.ts),
+// so its gradients come from the same rules that train nanoseek:
 //
 //   z = [x, cos(Ω x + φ)]                   fixed random feature map (not trained), d = 2 + features
 //   u = W_g z                               router logits, W_g = `mlp.gate.weight` [E, d]
@@ -9,15 +10,14 @@
 //   out = W_o y + b_o                       class logits (or one regression output)
 //
 // The chosen set is piecewise constant in the parameters, so gradients reach W_g only through the
-// gate weights of the chosen experts (and through any balance loss on the scores, balance.ts):
-//   norm_topk_prob: g_k = c s_k / S, S = Σ_{j chosen} s_j  =>  ∂L/∂s_k = (c ∂L/∂g_k - Σ_j g_j ∂L/∂g_j) / S
-//   otherwise:      g_k = c s_k                            =>  ∂L/∂s_k = c ∂L/∂g_k
-//   sigmoid: ∂s/∂u = s (1 - s);  softmax: ∂L/∂u = s ⊙ (∂L/∂s - <s, ∂L/∂s>).
-//
+// gate weights of the chosen experts (and through any balance loss on the scores, balance.ts).
 // Parameters live in one flat array (float32 for training, float64 for gradient checks) with named
 // views in the Hugging Face layout ([out, in], as PyTorch's Linear stores them). Token dropping
 // (a capacity per expert) is here too: it decides which (token, expert) pairs run.
+import { loopBackend } from '../../../kernels/loop.js';
+import { referenceBackend } from '../../../kernels/reference.js';
 import { type RouterSettings, type Routing, route } from '../router.js';
+import { type Node, Tape as Graph } from '../train/tape.js';
 import { normal } from '../sampling.js';
 import { streamRng } from './seeds.js';
 import type { TaskKind } from './task.js';
@@ -173,7 +173,7 @@ export interface ForwardOptions {
   capacityFactor: number | null;
 }
 
-/** Everything the backward pass (and the lesson's trace) needs from one forward pass. */
+/** What one forward pass shows (the lesson's trace) and what its backward pass needs. */
 export interface Tape {
   tokens: number;
   z: Float64Array;
@@ -191,99 +191,68 @@ export interface Tape {
   /** (token, expert) pairs dropped by the capacity. */
   dropped: number;
   capacity: number | null;
-  /** Expert caches per slot: pre-activations a = gate z, b = up z, m = silu(a) b [T*K*h]; out o [T*K*d]. */
-  a: Float64Array;
-  b: Float64Array;
-  m: Float64Array;
-  o: Float64Array;
-  /** Shared expert caches [T*h], [T*h], [T*h] (empty without one). */
-  sa: Float64Array;
-  sb: Float64Array;
-  sm: Float64Array;
   /** MoE output y [T, d] and head output [T, outputs]. */
   y: Float64Array;
   out: Float64Array;
+  /** The recorded graph: its scores and output nodes take the loss gradients in backward(). */
+  graph: { tape: Graph; scores: Node; out: Node };
 }
 
-/** One SwiGLU expert on one token: caches a, b, m at `ho` (and its output at `oo`); adds w * down(m) into y. */
-function expertForward(
-  P: Vec, base: number, h: number, d: number, z: Float64Array, zo: number,
-  a: Float64Array, b: Float64Array, m: Float64Array, ho: number,
-  o: Float64Array | null, oo: number, y: Float64Array, yo: number, w: number,
-): void {
-  const up = base + h * d, dn = base + 2 * h * d;
-  for (let i = 0; i < h; i++) {
-    let ai = 0, bi = 0;
-    const gi = base + i * d, ui = up + i * d;
-    for (let j = 0; j < d; j++) { const zj = z[zo + j]; ai += P[gi + j] * zj; bi += P[ui + j] * zj; }
-    a[ho + i] = ai;
-    b[ho + i] = bi;
-    m[ho + i] = (ai / (1 + Math.exp(-ai))) * bi;
-  }
-  for (let r = 0; r < d; r++) {
-    let acc = 0;
-    const dr = dn + r * h;
-    for (let i = 0; i < h; i++) acc += P[dr + i] * m[ho + i];
-    if (o) o[oo + r] = acc;
-    y[yo + r] += w * acc;
-  }
-}
-
-/** Forward pass for T points x [T, 2]. */
+/** Forward pass for T points x [T, 2], recorded for backward(). */
 export function forward(model: Model, x: Float64Array, T: number, options: ForwardOptions): Tape {
   const cfg = model.config, rs = cfg.router;
   const E = rs.n_routed_experts, K = rs.num_experts_per_tok, h = cfg.moe_intermediate_size, d = model.dim, C = cfg.outputs;
-  const P = model.params, off = offsets(cfg, d);
+  const f64 = model.dtype === 'float64';
+  const g = new Graph(f64 ? referenceBackend : loopBackend, model.dtype);
+  const P = (name: string): Node => {
+    const v = model.layout.find((p) => p.name === name)!;
+    return g.param(model.params.subarray(v.offset, v.offset + v.size), model.grads.subarray(v.offset, v.offset + v.size));
+  };
   const z = features(model, x, T);
-  const logits = routerLogits(model, z, T);
-  const scores = new Float64Array(T * E);
-  for (let t = 0; t < T; t++) {
-    const o = t * E;
-    if (rs.scoring_func === 'sigmoid') {
-      for (let e = 0; e < E; e++) scores[o + e] = 1 / (1 + Math.exp(-logits[o + e]));
-    } else {
-      let max = -Infinity, sum = 0;
-      for (let e = 0; e < E; e++) max = Math.max(max, logits[o + e]);
-      for (let e = 0; e < E; e++) { scores[o + e] = Math.exp(logits[o + e] - max); sum += scores[o + e]; }
-      for (let e = 0; e < E; e++) scores[o + e] /= sum;
-    }
-  }
-  const routing = routeLogits(model, logits, T);
+  const zn = g.leaf(f64 ? z : Float32Array.from(z));
+  const u = g.linear(zn, P('mlp.gate.weight'), T, d, E);
+  const s = rs.scoring_func === 'sigmoid' ? g.sigmoid(u) : g.softmax(u, T, E);
+  const routing = routeLogits(model, u.data, T);
 
   const cf = options.capacityFactor;
   const capacity = cf === null || !Number.isFinite(cf) ? null : Math.ceil((cf * T * K) / E);
-  const slotExpert = new Int32Array(T * K), slotWeight = new Float64Array(T * K), slotRan = new Uint8Array(T * K);
+  const slotExpert = new Int32Array(T * K), slotRan = new Uint8Array(T * K);
   const load = new Int32Array(E), ran = new Int32Array(E);
   let dropped = 0;
-  const a = new Float64Array(T * K * h), b = new Float64Array(T * K * h), m = new Float64Array(T * K * h);
-  const o = new Float64Array(T * K * d), y = new Float64Array(T * d);
   for (let t = 0; t < T; t++) {
-    const chosen = routing.experts[t], w = routing.weights[t];
     for (let k = 0; k < K; k++) {
-      const s = t * K + k, e = chosen[k];
-      slotExpert[s] = e;
-      slotWeight[s] = w[k];
+      const sl = t * K + k, e = routing.experts[t][k];
+      slotExpert[sl] = e;
       load[e]++;
       if (capacity !== null && ran[e] >= capacity) { dropped++; continue; }
       ran[e]++;
-      slotRan[s] = 1;
-      expertForward(P, off.experts + e * off.expertSize, h, d, z, t * d, a, b, m, s * h, o, s * d, y, t * d, w[k]);
+      slotRan[sl] = 1;
     }
   }
-  const sh = cfg.n_shared_experts > 0 ? T * h : 0;
-  const sa = new Float64Array(sh), sb = new Float64Array(sh), sm = new Float64Array(sh);
-  if (cfg.n_shared_experts > 0) for (let t = 0; t < T; t++) expertForward(P, off.shared, h, d, z, t * d, sa, sb, sm, t * h, null, 0, y, t * d, 1);
-
-  const out = new Float64Array(T * C);
-  for (let t = 0; t < T; t++) {
-    for (let c = 0; c < C; c++) {
-      let acc = P[off.headB + c];
-      const wc = off.headW + c * d;
-      for (let r = 0; r < d; r++) acc += P[wc + r] * y[t * d + r];
-      out[t * C + c] = acc;
-    }
+  const gate = g.gateWeights(s, slotExpert, T, E, K, rs.norm_topk_prob, rs.routed_scaling_factor);
+  const swiglu = (prefix: string, xs: Node, n: number): Node => {
+    const a = g.linear(xs, P(`${prefix}.gate_proj.weight`), n, d, h), b = g.linear(xs, P(`${prefix}.up_proj.weight`), n, d, h);
+    return g.linear(g.swiglu(a, b, n * h), P(`${prefix}.down_proj.weight`), n, h, d);
+  };
+  // Each expert runs once on the batch of the tokens it kept.
+  const tokens: Int32Array[] = [], slots: Int32Array[] = [];
+  for (let e = 0; e < E; e++) { tokens.push(new Int32Array(ran[e])); slots.push(new Int32Array(ran[e])); }
+  const fill = new Int32Array(E);
+  for (let sl = 0; sl < T * K; sl++) {
+    if (!slotRan[sl]) continue;
+    const e = slotExpert[sl], r = fill[e]++;
+    tokens[e][r] = Math.floor(sl / K);
+    slots[e][r] = sl;
   }
-  return { tokens: T, z, logits, scores, routing, slotExpert, slotWeight, slotRan, load, ran, dropped, capacity, a, b, m, o, sa, sb, sm, y, out };
+  const ys = tokens.map((tok, e) => (tok.length === 0 ? null : swiglu(`mlp.experts.${e}`, g.gatherRows(zn, tok, d), tok.length)));
+  const base = cfg.n_shared_experts > 0 ? swiglu('mlp.shared_experts', zn, T) : g.leaf(g.alloc(T * d));
+  const y = g.combineExperts(base, ys, tokens, slots, gate, d);
+  const out = g.addBias(g.linear(y, P('head.weight'), T, d, C), P('head.bias'), T, C);
+  return {
+    tokens: T, z, logits: u.data.slice(), scores: Float64Array.from(s.data), routing,
+    slotExpert, slotWeight: Float64Array.from(gate.data), slotRan, load, ran, dropped, capacity,
+    y: Float64Array.from(y.data), out: Float64Array.from(out.data), graph: { tape: g, scores: s, out },
+  };
 }
 
 export interface TaskLoss {
@@ -322,99 +291,18 @@ export function taskLoss(tape: Tape, kind: TaskKind, labels: Int32Array, targets
   return { loss: loss / T, accuracy: null, dOut };
 }
 
-/** Backward of one SwiGLU expert on one token, given ∂L/∂(its output) = scale * dy: accumulates into G. */
-function expertBackward(
-  P: Vec, G: Vec, base: number, h: number, d: number, z: Float64Array, zo: number,
-  a: Float64Array, b: Float64Array, m: Float64Array, ho: number,
-  dy: Float64Array, dyo: number, scale: number, dm: Float64Array,
-): void {
-  const up = base + h * d, dn = base + 2 * h * d;
-  dm.fill(0);
-  for (let r = 0; r < d; r++) {
-    const dr = scale * dy[dyo + r], row = dn + r * h;
-    if (dr === 0) continue;
-    for (let i = 0; i < h; i++) { G[row + i] += dr * m[ho + i]; dm[i] += P[row + i] * dr; }
-  }
-  for (let i = 0; i < h; i++) {
-    const ai = a[ho + i], bi = b[ho + i], sg = 1 / (1 + Math.exp(-ai));
-    const da = dm[i] * bi * sg * (1 + ai * (1 - sg)), db = dm[i] * ai * sg;
-    const gi = base + i * d, ui = up + i * d;
-    for (let j = 0; j < d; j++) { const zj = z[zo + j]; G[gi + j] += da * zj; G[ui + j] += db * zj; }
-  }
-}
-
 /**
  * Backward pass: sets model.grads to ∂L/∂params given ∂L/∂out [T, outputs] and, optionally, an
  * extra ∂L/∂s [T, E] on the unbiased scores (a balance loss). Returns ∂L/∂s in total (for traces).
+ * Runs the tape recorded by forward() (once: a tape is spent by its backward pass).
  */
 export function backward(model: Model, tape: Tape, dOut: Float64Array, dScores: Float64Array | null): Float64Array {
-  const cfg = model.config, rs = cfg.router;
-  const E = rs.n_routed_experts, K = rs.num_experts_per_tok, h = cfg.moe_intermediate_size, d = model.dim, C = cfg.outputs;
-  const P = model.params, G = model.grads, off = offsets(cfg, d), T = tape.tokens;
-  G.fill(0);
-  const { z, y, scores } = tape;
-
-  // Head.
-  const dy = new Float64Array(T * d);
-  for (let t = 0; t < T; t++) {
-    for (let c = 0; c < C; c++) {
-      const g = dOut[t * C + c], wc = off.headW + c * d;
-      if (g === 0) continue;
-      G[off.headB + c] += g;
-      for (let r = 0; r < d; r++) { G[wc + r] += g * y[t * d + r]; dy[t * d + r] += P[wc + r] * g; }
-    }
-  }
-
-  // Experts, and ∂L/∂g per slot.
-  const dm = new Float64Array(h);
-  const dg = new Float64Array(T * K);
-  for (let s = 0; s < T * K; s++) {
-    if (!tape.slotRan[s]) continue;
-    const t = (s / K) | 0, e = tape.slotExpert[s];
-    let dot = 0;
-    for (let r = 0; r < d; r++) dot += dy[t * d + r] * tape.o[s * d + r];
-    dg[s] = dot;
-    expertBackward(P, G, off.experts + e * off.expertSize, h, d, z, t * d, tape.a, tape.b, tape.m, s * h, dy, t * d, tape.slotWeight[s], dm);
-  }
-  if (cfg.n_shared_experts > 0) {
-    for (let t = 0; t < T; t++) expertBackward(P, G, off.shared, h, d, z, t * d, tape.sa, tape.sb, tape.sm, t * h, dy, t * d, 1, dm);
-  }
-
-  // Gate weights -> scores (chosen experts only), plus any balance-loss gradient on all scores.
-  const ds = dScores ? Float64Array.from(dScores) : new Float64Array(T * E);
-  const c = rs.routed_scaling_factor;
-  for (let t = 0; t < T; t++) {
-    if (rs.norm_topk_prob) {
-      let S = 0, gdg = 0;
-      for (let k = 0; k < K; k++) {
-        const s = t * K + k;
-        S += scores[t * E + tape.slotExpert[s]];
-        gdg += tape.slotWeight[s] * dg[s];
-      }
-      for (let k = 0; k < K; k++) {
-        const s = t * K + k;
-        ds[t * E + tape.slotExpert[s]] += (c * dg[s] - gdg) / S;
-      }
-    } else {
-      for (let k = 0; k < K; k++) {
-        const s = t * K + k;
-        ds[t * E + tape.slotExpert[s]] += c * dg[s];
-      }
-    }
-  }
-
-  // Scores -> logits -> W_g.
-  for (let t = 0; t < T; t++) {
-    const o = t * E;
-    let inner = 0;
-    if (rs.scoring_func === 'softmax') for (let e = 0; e < E; e++) inner += scores[o + e] * ds[o + e];
-    for (let e = 0; e < E; e++) {
-      const se = scores[o + e];
-      const du = rs.scoring_func === 'sigmoid' ? ds[o + e] * se * (1 - se) : se * (ds[o + e] - inner);
-      if (du === 0) continue;
-      const row = off.gate + e * d;
-      for (let j = 0; j < d; j++) G[row + j] += du * z[t * d + j];
-    }
-  }
+  const { tape: g, scores, out } = tape.graph;
+  model.grads.fill(0);
+  out.grad = model.dtype === 'float64' ? Float64Array.from(dOut) : Float32Array.from(dOut);
+  if (dScores) scores.grad = model.dtype === 'float64' ? Float64Array.from(dScores) : Float32Array.from(dScores);
+  g.backward();
+  const ds = scores.grad ? Float64Array.from(scores.grad) : new Float64Array(scores.data.length);
+  g.release(); // the trace keeps copies, not the tape's buffers
   return ds;
 }

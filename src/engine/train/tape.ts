@@ -206,6 +206,22 @@ export class Tape {
     return out;
   }
 
+  /** x + b on every row: x [rows, cols], b [cols] (a Linear's bias). db = sum over rows of dy. */
+  addBias(x: Node, b: Node, rows: number, cols: number): Node {
+    const y = this.scratch(rows * cols), xs = x.data, bs = b.data;
+    for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) y[r * cols + j] = xs[r * cols + j] + bs[j];
+    const out = this.node(y);
+    this.record(() => {
+      const dy = out.grad;
+      if (!dy) return;
+      const gx = this.gradOf(x), gb = this.gradOf(b);
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < cols; j++) { gx[r * cols + j] += dy[r * cols + j]; gb[j] += dy[r * cols + j]; }
+      }
+    });
+    return out;
+  }
+
   /** A Linear layer y = x W^T: x [T, in], W [out, in] (torch layout). dx = dy W, dW = dy^T x. */
   linear(x: Node, w: Node, T: number, inF: number, outF: number): Node {
     const out = this.node(this.ops.matmulT(x.data, w.data, T, inF, outF, this.scratch(T * outF)));
