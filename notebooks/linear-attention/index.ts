@@ -22,7 +22,7 @@ export const meta = {
 const LAYERS = TINY_RAW.num_hidden_layers;
 const HEADS = TINY_RAW.num_attention_heads;
 /** Tokens the swapped-layer evaluation runs over. */
-const SWAP_TOKENS = 256;
+const SWAP_TOKENS = 128;
 /** Feature counts of the Performer error curve, and draws per point. */
 const PERFORMER_MS = [4, 8, 16, 32, 64, 128, 256, 512];
 const PERFORMER_DRAWS = 3;
@@ -65,11 +65,13 @@ export const notebook: Notebook = {
     cell('mapsView', ['compared'], (c: Compared) => mapsHeatmap(c), { kind: 'engine', detail: 'each attention\'s T x T mixing matrix' }),
     cell('errorView', ['compared'], (c: Compared) => errorTable(c), { kind: 'engine', detail: 'errors against the exact softmax attention, row entropies' }),
     cell('entropyView', ['compared'], (c: Compared) => entropyChart(c), { kind: 'engine', detail: 'entropy of each row of each mixing matrix' }),
-    cell('performerCurves', ['qkv', 'seed'], (h: HeadQKV, seed: number) => {
-      const exact = softmaxAttention(h).out;
-      return { orth: performerErrorCurve(h, PERFORMER_MS, PERFORMER_DRAWS, seed, true, exact), iid: performerErrorCurve(h, PERFORMER_MS, PERFORMER_DRAWS, seed, false, exact) };
-    }, { kind: 'engine', detail: `Performer at m = 4..512, mean of ${PERFORMER_DRAWS} seeded draws each` }),
-    cell('performerView', ['performerCurves', 'features'], (p: { orth: number[]; iid: number[] }, m: number) => performerChart(PERFORMER_MS, p.orth, p.iid, m),
+    cell('exactOut', ['qkv'], (h: HeadQKV) => softmaxAttention(h).out, { kind: 'engine', detail: 'exact causal softmax attention (float64)' }),
+    // Two cells (orthogonal, i.i.d.): each a bounded task.
+    cell('performerOrth', ['qkv', 'seed', 'exactOut'], (h: HeadQKV, seed: number, exact: Float64Array) => performerErrorCurve(h, PERFORMER_MS, PERFORMER_DRAWS, seed, true, exact),
+      { kind: 'engine', detail: `Performer (orthogonal features) at m = 4..512, mean of ${PERFORMER_DRAWS} seeded draws each` }),
+    cell('performerIid', ['qkv', 'seed', 'exactOut'], (h: HeadQKV, seed: number, exact: Float64Array) => performerErrorCurve(h, PERFORMER_MS, PERFORMER_DRAWS, seed, false, exact),
+      { kind: 'engine', detail: `Performer (i.i.d. features) at m = 4..512, mean of ${PERFORMER_DRAWS} seeded draws each` }),
+    cell('performerView', ['performerOrth', 'performerIid', 'features'], (orth: number[], iid: number[], m: number) => performerChart(PERFORMER_MS, orth, iid, m),
       { kind: 'engine', detail: 'relative error of the output against softmax attention' }),
     cell('assoc', ['qkv'], (h: HeadQKV) => associativityCheck(h), { kind: 'engine', detail: 'both bracketings in float64 on the head\'s q, k, v' }),
     cell('assocView', ['assoc'], (a: ReturnType<typeof associativityCheck>) => associativityStats(a), { kind: 'engine' }),

@@ -26,7 +26,14 @@ export function kernelWeights(x: KernelInputs, normalise: boolean): Float64Array
   const w = new Float64Array(T * T);
   for (let i = 0; i < T; i++) {
     let sum = 0;
-    for (let j = 0; j <= i; j++) { const s = dot(fq, i * m, fk, j * m, m); w[i * T + j] = s; sum += s; }
+    const qo = i * m;
+    for (let j = 0; j <= i; j++) {
+      const ko = j * m;
+      let s = 0;
+      for (let a = 0; a < m; a++) s += fq[qo + a] * fk[ko + a];
+      w[i * T + j] = s;
+      sum += s;
+    }
     if (normalise) {
       const inv = sum > TINY_DENOMINATOR ? 1 / sum : 0;
       for (let j = 0; j <= i; j++) w[i * T + j] *= inv;

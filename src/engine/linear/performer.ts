@@ -44,17 +44,25 @@ export function randomProjection(m: number, d: number, rng: Rng, orthogonal = tr
  * `stabiliseRows` c is each row's max of w_a . x (a per-query constant that the row normalisation
  * cancels); otherwise c = 0 (keys: a per-key constant would not cancel).
  */
-export function favorFeatures(x: ArrayLike<number>, T: number, d: number, W: Float64Array, m: number, stabiliseRows: boolean): Float64Array {
+export function favorFeatures(x: Float64Array, T: number, d: number, W: Float64Array, m: number, stabiliseRows: boolean): Float64Array {
   const out = new Float64Array(T * m);
+  const proj = new Float64Array(m);
   const inv = 1 / Math.sqrt(m);
   for (let t = 0; t < T; t++) {
-    const half = dot(x, t * d, x, t * d, d) / 2;
-    let c = 0;
-    if (stabiliseRows) {
-      c = -Infinity;
-      for (let a = 0; a < m; a++) c = Math.max(c, dot(W, a * d, x, t * d, d));
+    const xo = t * d;
+    let half = 0;
+    for (let j = 0; j < d; j++) half += x[xo + j] * x[xo + j];
+    half /= 2;
+    let c = stabiliseRows ? -Infinity : 0;
+    for (let a = 0; a < m; a++) {
+      const wo = a * d;
+      let s = 0;
+      for (let j = 0; j < d; j++) s += W[wo + j] * x[xo + j];
+      proj[a] = s;
+      if (stabiliseRows && s > c) c = s;
     }
-    for (let a = 0; a < m; a++) out[t * m + a] = Math.exp(dot(W, a * d, x, t * d, d) - half - c) * inv;
+    const oo = t * m;
+    for (let a = 0; a < m; a++) out[oo + a] = Math.exp(proj[a] - half - c) * inv;
   }
   return out;
 }
