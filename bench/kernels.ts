@@ -14,8 +14,9 @@
 //   swiglu            n = s*s              5 per element (negate, exp, add, divide, multiply)
 //   causalAttention   nq = nk = s, dk = dv = 64, offset 0: per visible (query, key) pair
 //                     (s(s+1)/2 of them) 2*dk + 1 (score, scale) + 5 (softmax) + 2*dv (weighted sum)
-// Timing: one first call (compilation, reported apart), then calls until `minTimeMs` has passed
-// and at least `minReps` were made (at most `maxReps`); the median is reported. A backend whose
+// Timing: one first call (compilation, reported apart), then batches of calls (at least 2 ms
+// each) until `minTimeMs` has passed and at least `minReps` batches ran (at most `maxReps`); the
+// median of the batches' per-call means is reported. A backend whose
 // first call exceeds `maxCallMs` is timed from that single call.
 import { type Backend, OP_NAMES, type OpName } from '../kernels/backend.js';
 import { loopBackend } from '../kernels/loop.js';
@@ -205,30 +206,38 @@ export async function benchKernels(options: BenchOptions = {}): Promise<BenchRes
   for (const p of options.peersUnavailable ?? []) listed.push({ name: p.name, available: false, reason: p.reason, peer: true });
 
   const cases: BenchCase[] = [];
+  // Calls are timed in batches of at least 2 ms (browsers coarsen performance.now() to 0.1 ms or
+  // more); a time is a batch's mean per call, the reported one the median over batches.
   const time = async (run: () => unknown, flops: number): Promise<BenchTiming> => {
     let t = now();
     await run();
     const firstCallMs = now() - t;
     // warm-up (JIT tiers, caches): a few calls, bounded in time
     const tw = now();
-    for (let i = 0; i < 20 && firstCallMs <= maxCallMs && (i === 0 || now() - tw < minTimeMs / 4); i++) await run();
+    let warm = 0;
+    for (; warm < 20 && firstCallMs <= maxCallMs && (warm === 0 || now() - tw < minTimeMs / 4); warm++) await run();
+    const perCall = warm > 0 ? (now() - tw) / warm : firstCallMs;
+    const batch = Math.max(1, Math.min(10000, Math.ceil(2 / Math.max(perCall, 1e-4))));
     const times: number[] = [];
+    let calls = 0;
     if (firstCallMs > maxCallMs) {
       t = now();
       await run();
       times.push(now() - t);
+      calls = 1;
     } else {
       let spent = 0;
       while (times.length < maxReps && (times.length < minReps || spent < minTimeMs)) {
         t = now();
-        await run();
+        for (let i = 0; i < batch; i++) await run();
         const dt = now() - t;
-        times.push(dt);
+        times.push(dt / batch);
+        calls += batch;
         spent += dt;
       }
     }
     const ms = median(times);
-    return { medianMs: r4(ms), gflops: r4(flops / (ms * 1e6)), reps: times.length, firstCallMs: r4(firstCallMs) };
+    return { medianMs: Math.round(ms * 1e7) / 1e7, gflops: r4(flops / (ms * 1e6)), reps: calls, firstCallMs: r4(firstCallMs) };
   };
   const plan: Array<{ op: OpName; size: number; dims: number[]; flops: number; label?: string }> = [];
   for (const op of ops) {
@@ -304,7 +313,7 @@ export function formatBench(result: BenchResult): string {
       currentOp = c.op;
       lines.push('');
       lines.push(`${c.op}  [flops = ${result.flopCounts[c.op]}]`);
-      lines.push('shape'.padEnd(30) + names.map((n) => n.padStart(w)).join('') + (c.op === 'matmul' || c.op === 'matmulT' ? '  wasm/best peer' : ''));
+      lines.push('shape'.padEnd(30) + names.map((n) => n.padStart(w)).join('') + ((c.op === 'matmul' || c.op === 'matmulT') && result.backends.some((b) => b.peer && b.available) ? '  wasm/best peer' : ''));
     }
     const base = c.results[result.baseline];
     const baseMs = base && 'medianMs' in base ? base.medianMs : NaN;

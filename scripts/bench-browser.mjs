@@ -1,6 +1,7 @@
 // `npm run bench:browser`: the engine benchmark (bench/engine.ts: prefill and decode tokens/s per
 // attention path at contexts 64 and 1024, speculative decoding with the MTP drafter against plain
-// decoding) run inside headless Chromium, on the reference and the tuned loop. `--json` for JSON.
+// decoding) and the A·B / A·Bᵀ kernel table, run inside headless Chromium, on the reference, the
+// tuned loop and the WebAssembly SIMD kernels. `--json` for JSON.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
