@@ -6,7 +6,7 @@ import { initModel } from '$engine/init';
 import type { LayerTrace, Model } from '$engine/model';
 import {
   type AttentionResult, type HeadQKV, type SwapResult, type VariantSpec,
-  headQKV, runVariant, swappedLayerBits,
+  headQKV, runVariant, runVariantRecurrent, swappedLayerBits,
 } from '$engine/linear';
 import { charTokenizer } from '$engine/tokenizer';
 import { tinyConfig } from '../_kit/models';
@@ -106,12 +106,18 @@ export interface Compared {
   head: HeadQKV;
   variants: VariantSpec[];
   results: AttentionResult[];
+  /** The same attentions decoded token by token through their fixed-size states. */
+  recurrent: Float64Array[];
   /** The prompt's characters. */
   labels: string[];
 }
 
 export function compare(head: HeadQKV, variants: VariantSpec[], headIndex: number, prompt: number[]): Compared {
-  return { head, variants, results: variants.map((v) => runVariant(head, v, headIndex)), labels: tokenText(prompt) };
+  return {
+    head, variants, labels: tokenText(prompt),
+    results: variants.map((v) => runVariant(head, v, headIndex)),
+    recurrent: variants.map((v) => runVariantRecurrent(head, v, headIndex)),
+  };
 }
 
 /** Bits per token of the prompt with one layer's attention swapped for a variant. */

@@ -118,7 +118,7 @@ Here they all run on the **same** $q$, $k$, $v$: one head of one layer of the mo
       controls: ['seed', 'tokens', 'layer', 'head', 'features', 'chunk'],
       views: [
         { cell: 'mapsView', title: 'Mixing matrices: softmax | linear (elu+1) | Performer | normalised | chunked', caption: 'Row i is how output i weighs the values v_0..v_i, as a multiple of an even spread (1: all earlier tokens alike; row 0 always has one token at 1). Softmax picks out a few tokens; elu+1 and the normalised attention are an almost even wash; Performer is a noisy softmax; the chunked map is sharp inside each chunk and flat before it.' },
-        { cell: 'errorView', title: 'Each attention against softmax', caption: 'Output error: ‖o − o_softmax‖ / ‖o_softmax‖ (Frobenius). Row distance: mean total-variation distance between a row and softmax\'s row. Entropy: mean over rows. State: numbers a decoder keeps for this head after T tokens.' },
+        { cell: 'errorView', title: 'Each attention against softmax', caption: 'Output error: ‖o − o_softmax‖ / ‖o_softmax‖ (Frobenius). Row distance: mean total-variation distance between a row and softmax\'s row. Entropy: mean over rows. State: numbers a decoder keeps for this head after T tokens. max |par − rec|: each attention run again token by token through its state, against the parallel (T x T) form.' },
       ],
     },
     {

@@ -4,7 +4,7 @@ import type { BarChartData, HeatmapData, LineChartData, Series, StatsData, Table
 import type { DeepSeekConfig } from '$engine/config';
 import {
   ARCHITECTURES, type Architecture, type AssociativityCheck, type CostOptions, type SwapResult,
-  crossover, layerDecodeCost, relativeError, rowEntropies, stateBytes, stepFlops, variantLabel, variantStateNumbers,
+  crossover, layerDecodeCost, maxAbsDiff, relativeError, rowEntropies, stateBytes, stepFlops, variantLabel, variantStateNumbers,
 } from '$engine/linear';
 import type { Compared } from './compute';
 
@@ -71,7 +71,8 @@ export function errorTable(c: Compared): TableData {
       { key: 'err', label: 'output error', align: 'right' },
       { key: 'tv', label: 'row distance', align: 'right' },
       { key: 'entropy', label: 'entropy (bits)', align: 'right' },
-      { key: 'state', label: 'state (numbers)', align: 'right' },
+      { key: 'state', label: 'state', align: 'right' },
+      { key: 'rec', label: 'max |par − rec|', align: 'right' },
     ],
     rows: c.results.map((r, b) => ({
       variant: variantLabel(c.variants[b]),
@@ -79,6 +80,7 @@ export function errorTable(c: Compared): TableData {
       tv: b === 0 ? '0 (reference)' : meanRowTV(r.weights!, soft.weights!, T).toFixed(3),
       entropy: mean(rowEntropies(r.weights!, T)).toFixed(2),
       state: variantStateNumbers(c.variants[b], T, c.head.dk, c.head.dv),
+      rec: b === 0 ? 'no fixed state' : maxAbsDiff(r.out, c.recurrent[b]).toExponential(1),
     })),
     caption: `A row spread evenly over all earlier tokens would have ${uniform.toFixed(2)} bits on average at this length.`,
   };
