@@ -24,7 +24,7 @@ export const meta = {
 
 /** Characters of the passage the model reads (each scheme runs one forward pass over them). */
 const CHARS = 64;
-const GRAD_LO = -40, GRAD_HI = 4;
+const GRAD_LO = -40, GRAD_HI = 16; // 2^16 and up is past FP16's 65504: the top bar counts overflows
 const pow2 = (v: number) => `2^${v}`;
 
 const schemeCell = (s: Scheme) => cell(`run_${s.replace('-', '_')}`, ['weights', 'ids', 'ref', 'activations', 'backend'],
@@ -123,10 +123,10 @@ Put one value of the chosen matrix at the slider's multiple of its largest value
       title: 'FP16 gradients and loss scaling',
       prose: `FP16's smallest normal value is $2^{-14}$ and its smallest subnormal $2^{-24}$, and gradients can be smaller. Training in FP16 therefore multiplies the loss by a *loss scale* $S$ before the backward pass. The chain rule is linear, so every gradient is $S$ times larger, which lifts it into FP16's range. The optimizer divides by $S$ in FP32. A step whose scaled gradients overflow to infinity is skipped and $S$ halved. BF16, with FP32's exponent range, needs none of this.
 
-The model's real gradient on one batch sits mostly between $2^{-15}$ and $2^{-3}$. The *loss multiplier* shrinks it the way small losses late in training do. The trainer then runs three short runs on the same batches: gradients in FP32, stored in FP16, and stored in FP16 with loss scaling. This is a simulation: only the gradients the optimizer reads are rounded, not every step of the backward pass.`,
+At a loss multiplier of $2^0$ the model's gradient on one batch sits well inside FP16's normal range (the histogram). The *loss multiplier* shrinks it the way small losses late in training do. The trainer then runs three short runs on the same batches: gradients in FP32, stored in FP16, and stored in FP16 with loss scaling. This is a simulation: only the gradients the optimizer reads are rounded, not every step of the backward pass.`,
       controls: ['loss_log2', 'scale_log2'],
       views: [
-        { cell: 'gradHist', title: 'Gradient magnitudes against FP16\'s range', caption: 'Counts of the first batch\'s gradient values per power of two (x: log2 |g|), before and after the loss scale. In FP16, bars left of -24 round to 0 (or up to 2^-24); bars from -24 to -15 are subnormal and keep only a few bits.' },
+        { cell: 'gradHist', title: 'Gradient magnitudes against FP16\'s range', caption: 'Counts of the first batch\'s gradient values per power of two (x: log2 |g|), before and after the loss scale. In FP16, bars left of -24 round to 0 (or up to 2^-24); bars from -24 to -15 are subnormal and keep only a few bits; the bar at 16 counts values past 65504, which overflow to infinity.' },
         { cell: 'underflow', title: 'What FP16 keeps of this gradient' },
         { cell: 'runChart', title: `${TRAIN_STEPS} training steps`, caption: 'AdamW divides each gradient by its own running RMS, so zeros hurt only the updates they silence. A plain SGD step would also shrink with the multiplier.' },
         { cell: 'runTable', title: 'The three runs' },

@@ -174,7 +174,7 @@ export function outlierStats(r: OutlierResult, fineLabel: string): StatsData {
 export function gradientHistogram(hist: { exponent: number; count: number }[], scaled: { exponent: number; count: number }[], scaleLog2: number): BarChartData {
   return {
     kind: 'bar',
-    categories: hist.map((h) => String(h.exponent)),
+    categories: hist.map((h, i) => (i === 0 ? `≤${h.exponent}` : i === hist.length - 1 ? `≥${h.exponent}` : String(h.exponent))),
     series: [
       { name: 'gradients x loss multiplier', values: hist.map((h) => h.count) },
       { name: `x loss scale 2^${scaleLog2}`, values: scaled.map((h) => h.count) },
