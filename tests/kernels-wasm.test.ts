@@ -5,8 +5,11 @@
 // an indexing or masking bug moves results by ~0.1.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { build } from 'esbuild';
 import * as ref from '../kernels/reference.js';
 import { markConstant } from '../kernels/backend.js';
 import { createWasmBackend, type WasmBackend } from '../kernels/wasm.js';
@@ -50,6 +53,41 @@ describe('the compiled kernels', () => {
     const a = randomFloats(6, 1), b = randomFloats(6, 2);
     expectClose(other.matmul(a, b, 2, 3, 2), ref.matmul(a, b, 2, 3, 2), reduction(3), 'second instance');
     expect(other.memoryReport().memoryBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('in worker threads', () => {
+  it('instantiates in each worker on its own (one instance and memory per thread) and computes what the reference computes', async () => {
+    // Bundled as a plain .mjs first, as the trainer's workers are (no TypeScript loader in a worker).
+    const dir = mkdtempSync(path.join(tmpdir(), 'nanoseek-wasm-worker-'));
+    try {
+      const outfile = path.join(dir, 'worker.mjs');
+      await build({
+        stdin: {
+          contents: `import { parentPort, workerData } from 'node:worker_threads';
+import { createWasmBackend } from ${JSON.stringify(path.join(repoRoot, 'kernels/wasm.ts'))};
+const be = await createWasmBackend();
+const { a, b, m, k, n } = workerData;
+parentPort.postMessage({ c: be.matmulT(a, b, m, k, n), memory: be.memoryReport().memoryBytes });`,
+          resolveDir: repoRoot, loader: 'ts',
+        },
+        bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'silent',
+      });
+      const m = 5, k = 37, n = 11;
+      const a = randomFloats(m * k, 21), b = randomFloats(n * k, 22);
+      const run = () => new Promise<{ c: Float32Array; memory: number }>((resolve, reject) => {
+        const w = new Worker(outfile, { workerData: { a, b, m, k, n }, execArgv: [] });
+        w.once('message', (msg) => { resolve(msg); void w.terminate(); });
+        w.once('error', reject);
+      });
+      const [x, y] = await Promise.all([run(), run()]);
+      const want = ref.matmulT(a, b, m, k, n);
+      expectClose(x.c, want, reduction(k), 'worker 1');
+      expectClose(y.c, want, reduction(k), 'worker 2');
+      expect(x.memory).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
