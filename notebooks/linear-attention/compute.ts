@@ -20,31 +20,31 @@ export interface LessonModel {
   trained: boolean;
 }
 
-const MEMO = 8;
-const models = new Map<string, LessonModel>();
-function seededModel(seed: number, backend: Backend): LessonModel {
-  const key = `${seed}`;
-  let m = models.get(key);
+/**
+ * The weights' seed of the lesson's own model. One model for the page (the seed slider moves the
+ * prompt and Performer's features, not the weights): a seed move then costs no initModel.
+ */
+export const MODEL_SEED = 1;
+
+let seeded: { base: Model; bound: WeakMap<Backend, LessonModel> } | null = null;
+function seededModel(backend: Backend): LessonModel {
+  seeded ??= { base: initModel(tinyConfig(), { seed: MODEL_SEED }), bound: new WeakMap() };
+  let m = seeded.bound.get(backend);
   if (!m) {
-    const base = initModel(tinyConfig(), { seed });
-    m = { model: base.withBackend(backend), name: `the tiny DeepSeek-V3 with seeded random weights (seed ${seed})`, trained: false };
-    if (models.size >= MEMO) models.delete(models.keys().next().value!);
-    models.set(key, m);
-  } else if (m.model.backend !== backend) {
-    m = { ...m, model: m.model.withBackend(backend) };
-    models.set(key, m);
+    m = { model: seeded.base.withBackend(backend), name: `the tiny DeepSeek-V3 with seeded random weights (seed ${MODEL_SEED})`, trained: false };
+    seeded.bound.set(backend, m);
   }
   return m;
 }
 
 /** The reader's model (the train lesson's "use this model in the other lessons") or the seeded one. */
-export async function lessonModel(seed: number, backend: Backend): Promise<LessonModel> {
+export async function lessonModel(backend: Backend): Promise<LessonModel> {
   const info = userModelInfo();
   if (info) {
     const model = await userModel(backend);
     if (model && model.config.vocab_size === charTokenizer.vocab_size) return { model, name: `your trained model (${info.label}, step ${info.step})`, trained: true };
   }
-  return seededModel(seed, backend);
+  return seededModel(backend);
 }
 
 /**

@@ -44,7 +44,7 @@ const matrix = (data: Float64Array, rows: number, cols: number) => ({ rows, cols
 
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks the model\'s weights, the prompt and Performer\'s random features: the same seed gives the same numbers everywhere.' },
+    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks where the prompt starts in the text and Performer\'s random features (the model stays the same): the same seed gives the same numbers everywhere.' },
     { kind: 'range', name: 'tokens', label: 'Context T', min: 8, max: 64, step: 8, value: 32, unit: 'tokens', help: 'Length of the prompt whose q, k, v the attentions mix.' },
     { kind: 'select', name: 'layer', label: 'Decoder layer', value: '1', options: Array.from({ length: LAYERS }, (_, l) => ({ value: String(l), label: `layer ${l}` })), help: 'The layer whose q, k, v are taken (and, below, whose attention is swapped).' },
     { kind: 'range', name: 'head', label: 'Head', min: 0, max: HEADS - 1, step: 1, value: 0, help: 'The attention head whose q, k, v are taken.' },
@@ -56,7 +56,7 @@ export const notebook: Notebook = {
     { kind: 'range', name: 'ssm_state', label: 'SSM state per channel N', min: 4, max: 128, step: 1, log2: true, value: 16, unit: 'numbers', help: 'State numbers per channel of the SSM line (Mamba uses 16, with 2d channels).' },
   ],
   cells: [
-    cell('lm', ['seed', 'backend'], (seed: number, backend) => lessonModel(seed, backend), { kind: 'engine', detail: 'initModel: the tiny DeepSeek-V3, seeded weights' }),
+    cell('lm', ['backend'], (backend) => lessonModel(backend), { kind: 'engine', detail: 'the reader\'s trained model if chosen, else initModel: the tiny DeepSeek-V3 with seeded weights' }),
     cell('prompt', ['tokens', 'seed'], (T: number, seed: number) => lessonTokens(T, seed), { kind: 'derived', detail: 'T characters of a stories excerpt, one token each' }),
     cell('qkv', ['lm', 'prompt', 'layer', 'head'], (lm: LessonModel, prompt: number[], layer: string, head: number) => headOf(lm, prompt, Number(layer), head),
       { kind: 'engine', detail: 'model.forward trace: q with RoPE, k = [W_UK c_KV ; k^R], v = W_UV c_KV' }),
