@@ -425,12 +425,13 @@ export class Tape {
           }
           this.matmulTN(P, dO, N, N, dv, dV);
           this.ops.matmulT(dO, V, N, dv, N, dP);
-          // P is exactly 0 above the diagonal, so dS is too: no mask needed.
+          // dS is 0 above the diagonal (P is): compute the triangle, clear the rest.
           for (let i = 0; i < N; i++) {
             const o = i * N;
             let dot = 0;
             for (let j = 0; j <= i; j++) dot += P[o + j] * dP[o + j];
-            for (let j = 0; j < N; j++) dP[o + j] = scale * P[o + j] * (dP[o + j] - dot);
+            for (let j = 0; j <= i; j++) dP[o + j] = scale * P[o + j] * (dP[o + j] - dot);
+            dP.fill(0, o + i + 1, o + N);
           }
           this.ops.matmul(dP, K, N, N, qk, dQ);
           this.matmulTN(dP, Q, N, N, qk, dK);
