@@ -8,6 +8,7 @@ import type { AttentionPath, KVCache } from '$engine/cache';
 import { type DeepSeekConfig, isMoeLayer } from '$engine/config';
 import { decodeCost } from '$engine/cost';
 import { initModel } from '$engine/init';
+import { kvBHead } from '$engine/weights';
 import { kvCacheTable } from '$engine/memory';
 import { type Model, argmaxRow } from '$engine/model';
 import { cell, type Notebook } from '../_kit/types';
@@ -331,12 +332,12 @@ export const notebook: Notebook = {
 
     cell('scope', ['runs', 'rebuilt', 'step'], (runs: Runs, rb: Rebuilt, step: number) => {
       const { nh, dh, dr, dv, dc } = dims(runs.model.config);
-      const kvB = runs.model.weights.layers[rb.layer].attn.kvBProj; // [n_h (d_h + d_v), d_c]: W^UK_i rows then W^UV_i rows, per head
+      const kvB = runs.model.weights.layers[rb.layer].attn.kvBProj;
       const Wuk: number[][] = [], Wuv: number[][] = [];
       for (let h = 0; h < nh; h++) {
-        const base = h * (dh + dv);
-        Wuk.push(...rowsOf(kvB.subarray(base * dc, (base + dh) * dc), dh, dc));
-        Wuv.push(...rowsOf(kvB.subarray((base + dh) * dc, (base + dh + dv) * dc), dv, dc));
+        const { wUK, wUV } = kvBHead(kvB, runs.model.config, h);
+        Wuk.push(...rowsOf(wUK, dh, dc));
+        Wuv.push(...rowsOf(wUV, dv, dc));
       }
       return {
         ckv: rowsOf(rb.ckv, step, dc),

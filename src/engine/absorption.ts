@@ -9,6 +9,7 @@
 //   rotation: the absorbed score equals the exact one up to float rounding.
 import { qkHeadDim } from './config.js';
 import type { LayerTrace, Model } from './model.js';
+import { kvBHead } from './weights.js';
 
 /** Row-major float64 matrix product C[m,n] = A[m,k] B[k,n] (for small lesson-sized checks). */
 function product(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
@@ -55,8 +56,8 @@ export function headMatrices(model: Model, layer: number, head: number): HeadMat
   const queryInput = cfg.q_lora_rank ?? d;
   const q = (w.qBProj ?? w.qProj)!;
   const wUQ = Float64Array.from(q.subarray(head * qk * queryInput, (head * qk + nope) * queryInput));
-  const wUK = Float64Array.from(w.kvBProj.subarray(head * (nope + dv) * dc, (head * (nope + dv) + nope) * dc));
-  const wUV = Float64Array.from(w.kvBProj.subarray((head * (nope + dv) + nope) * dc, (head + 1) * (nope + dv) * dc));
+  const slices = kvBHead(w.kvBProj, cfg, head);
+  const wUK = Float64Array.from(slices.wUK), wUV = Float64Array.from(slices.wUV);
   const wO = new Float64Array(d * dv);
   const oCols = cfg.num_attention_heads * dv;
   for (let r = 0; r < d; r++) for (let c = 0; c < dv; c++) wO[r * dv + c] = w.oProj[r * oCols + head * dv + c];

@@ -3,7 +3,7 @@
 import type { DeepSeekConfig } from './config.js';
 import { Model } from './model.js';
 import { createRng, fillUniform, normal } from './sampling.js';
-import { type Tensor, tensorSpecs } from './weights.js';
+import { type Tensor, namedTensors, tensorSpecs } from './weights.js';
 
 export interface InitOptions {
   seed: number;
@@ -95,47 +95,6 @@ export function noisyCopy(model: Model, options: { sigma: number; seed: number }
     copied.set(data, out);
     return out;
   };
-  for (const spec of tensorSpecs(model.config)) {
-    tensors.set(spec.name, { shape: spec.shape, data: noisy(tensorData(model, spec.name)) });
-  }
+  for (const [name, t] of namedTensors(model.config, model.weights)) tensors.set(name, { shape: t.shape, data: noisy(t.data) });
   return Model.fromTensors(model.config, tensors, { file: `noisy copy (sigma ${options.sigma}, seed ${options.seed})`, backend: model.backend });
-}
-
-/** The data of a named tensor of a bound model (the inverse of bindWeights, for copying). */
-function tensorData(model: Model, name: string): Float32Array {
-  const w = model.weights, L = model.config.num_hidden_layers;
-  if (name === 'model.embed_tokens.weight') return w.embed;
-  if (name === 'model.norm.weight') return w.norm;
-  if (name === 'lm_head.weight') return w.lmHead;
-  const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
-  if (!m) throw new Error(`tensorData: unknown tensor ${name}`);
-  const l = Number(m[1]), rest = m[2];
-  const mtp = l >= L ? w.mtp[l - L] : null;
-  const layer = mtp ? mtp.layer : w.layers[l];
-  const direct: Record<string, Float32Array | null | undefined> = {
-    'input_layernorm.weight': layer.inputNorm,
-    'post_attention_layernorm.weight': layer.postAttentionNorm,
-    'self_attn.q_proj.weight': layer.attn.qProj,
-    'self_attn.q_a_proj.weight': layer.attn.qAProj,
-    'self_attn.q_a_layernorm.weight': layer.attn.qALayernorm,
-    'self_attn.q_b_proj.weight': layer.attn.qBProj,
-    'self_attn.kv_a_proj_with_mqa.weight': layer.attn.kvAProjWithMqa,
-    'self_attn.kv_a_layernorm.weight': layer.attn.kvALayernorm,
-    'self_attn.kv_b_proj.weight': layer.attn.kvBProj,
-    'self_attn.o_proj.weight': layer.attn.oProj,
-    'mlp.gate.weight': layer.moe?.gate,
-    'mlp.gate.e_score_correction_bias': layer.moe?.bias,
-    'enorm.weight': mtp?.enorm,
-    'hnorm.weight': mtp?.hnorm,
-    'eh_proj.weight': mtp?.ehProj,
-    'shared_head.norm.weight': mtp?.headNorm,
-    'shared_head.head.weight': mtp?.head,
-  };
-  if (direct[rest]) return direct[rest]!;
-  const swiglu = /^mlp\.(?:experts\.(\d+)\.|shared_experts\.)?(gate|up|down)_proj\.weight$/.exec(rest);
-  if (swiglu) {
-    const block = rest.startsWith('mlp.experts.') ? layer.moe!.experts[Number(swiglu[1])] : rest.startsWith('mlp.shared_experts.') ? layer.moe!.shared! : layer.mlp!;
-    return block[swiglu[2] as 'gate' | 'up' | 'down'];
-  }
-  throw new Error(`tensorData: no tensor ${name}`);
 }

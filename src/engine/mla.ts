@@ -13,7 +13,7 @@
 import { type Backend, isConstant, markConstant } from '../../kernels/backend.js';
 import { type DeepSeekConfig, qkHeadDim } from './config.js';
 import type { AttentionPath, LayerCache } from './cache.js';
-import type { AttentionWeights } from './weights.js';
+import { type AttentionWeights, kvBHead } from './weights.js';
 
 /** What a lesson may want to see of one attention call (only filled when asked for). */
 export interface AttentionTrace {
@@ -59,13 +59,14 @@ const fresh: Buffers = (_name, length) => new Float32Array(length);
  * in its own memory copies them once.
  */
 const headViews = new WeakMap<Float32Array, { wUK: Float32Array[]; wUV: Float32Array[] }>();
-function headWeights(kvBProj: Float32Array, nh: number, nope: number, dv: number, dc: number): { wUK: Float32Array[]; wUV: Float32Array[] } {
+function headWeights(kvBProj: Float32Array, cfg: DeepSeekConfig): { wUK: Float32Array[]; wUV: Float32Array[] } {
   let views = headViews.get(kvBProj);
   if (!views) {
     const wUK: Float32Array[] = [], wUV: Float32Array[] = [];
-    for (let h = 0; h < nh; h++) {
-      wUK.push(kvBProj.subarray(h * (nope + dv) * dc, (h * (nope + dv) + nope) * dc));
-      wUV.push(kvBProj.subarray((h * (nope + dv) + nope) * dc, (h + 1) * (nope + dv) * dc));
+    for (let h = 0; h < cfg.num_attention_heads; h++) {
+      const head = kvBHead(kvBProj, cfg, h);
+      wUK.push(head.wUK);
+      wUV.push(head.wUV);
     }
     if (isConstant(kvBProj)) markConstant(...wUK, ...wUV);
     views = { wUK, wUV };
@@ -154,7 +155,7 @@ export function mlaForward(
     c.kPe.data.set(kPe, start * dr);
     c.length = N;
     const ckvAll = c.ckv.view(N), kPeAll = c.kPe.view(N);
-    const { wUK, wUV } = headWeights(w.kvBProj, nh, nope, dv, dc);
+    const { wUK, wUV } = headWeights(w.kvBProj, cfg);
     // Stack heads as rows (head-major): qLat [n_h*T, d_c], qPe [n_h*T, d_h^R].
     const qLat = buf('qLat', nh * T * dc);
     const qPe = buf('qPeHeads', nh * T * dr);

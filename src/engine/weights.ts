@@ -55,39 +55,90 @@ export interface ModelWeights {
   mtp: MtpWeights[];
 }
 
+// ------------------------------------------------------------------ one name table
+// Each field of the typed view and the Hugging Face tensor it holds, relative to its block's prefix
+// (`model.layers.{l}.` for a decoder layer or MTP module, `...mlp.experts.{j}.` for an expert).
+// tensorSpecs, bindWeights and namedTensors (the way back, for copies and exports) all read it.
+
+/** The attention weights of a layer: MLA's projections (DeepSeek-V2 §2.1). */
+export const ATTENTION_TENSORS = {
+  qProj: 'self_attn.q_proj.weight',
+  qAProj: 'self_attn.q_a_proj.weight',
+  qALayernorm: 'self_attn.q_a_layernorm.weight',
+  qBProj: 'self_attn.q_b_proj.weight',
+  kvAProjWithMqa: 'self_attn.kv_a_proj_with_mqa.weight',
+  kvALayernorm: 'self_attn.kv_a_layernorm.weight',
+  kvBProj: 'self_attn.kv_b_proj.weight',
+  oProj: 'self_attn.o_proj.weight',
+} as const satisfies Record<keyof AttentionWeights, string>;
+
+export const LAYER_NORM_TENSORS = {
+  inputNorm: 'input_layernorm.weight',
+  postAttentionNorm: 'post_attention_layernorm.weight',
+} as const;
+
+/** A SwiGLU FFN under its prefix (`mlp`, `mlp.experts.{j}`, `mlp.shared_experts`). */
+export const SWIGLU_TENSORS = { gate: 'gate_proj.weight', up: 'up_proj.weight', down: 'down_proj.weight' } as const;
+
+/** The DeepSeekMoE gate of a layer. */
+export const GATE_TENSORS = { gate: 'mlp.gate.weight', bias: 'mlp.gate.e_score_correction_bias' } as const;
+
+/** An MTP module's own tensors (its decoder layer uses the tables above). */
+export const MTP_TENSORS = {
+  enorm: 'enorm.weight',
+  hnorm: 'hnorm.weight',
+  ehProj: 'eh_proj.weight',
+  headNorm: 'shared_head.norm.weight',
+  head: 'shared_head.head.weight',
+} as const satisfies Record<Exclude<keyof MtpWeights, 'layer' | 'embed'>, string>;
+
+/** The model's own tensors outside the layers. */
+export const MODEL_TENSORS = { embed: 'model.embed_tokens.weight', norm: 'model.norm.weight', lmHead: 'lm_head.weight' } as const;
+
+/**
+ * Head i's rows of kv_b_proj [n_h (d_h + d_v), d_c]: W^UK_i [d_h, d_c] (keys' non-RoPE part from
+ * c_KV) then W^UV_i [d_v, d_c] (values), as views of the same memory.
+ */
+export function kvBHead(kvBProj: Float32Array, cfg: DeepSeekConfig, head: number): { wUK: Float32Array; wUV: Float32Array } {
+  const nope = cfg.qk_nope_head_dim, dv = cfg.v_head_dim, dc = cfg.kv_lora_rank, start = head * (nope + dv) * dc;
+  return { wUK: kvBProj.subarray(start, start + nope * dc), wUV: kvBProj.subarray(start + nope * dc, start + (nope + dv) * dc) };
+}
+
 function swigluSpecs(prefix: string, width: number, d: number): TensorSpec[] {
+  const t = SWIGLU_TENSORS;
   return [
-    { name: `${prefix}.gate_proj.weight`, shape: [width, d], kind: 'linear' },
-    { name: `${prefix}.up_proj.weight`, shape: [width, d], kind: 'linear' },
-    { name: `${prefix}.down_proj.weight`, shape: [d, width], kind: 'linear' },
+    { name: `${prefix}.${t.gate}`, shape: [width, d], kind: 'linear' },
+    { name: `${prefix}.${t.up}`, shape: [width, d], kind: 'linear' },
+    { name: `${prefix}.${t.down}`, shape: [d, width], kind: 'linear' },
   ];
 }
 
 function layerSpecs(cfg: DeepSeekConfig, l: number): TensorSpec[] {
   const d = cfg.hidden_size, nh = cfg.num_attention_heads, p = `model.layers.${l}`;
+  const a = ATTENTION_TENSORS;
   const specs: TensorSpec[] = [
-    { name: `${p}.input_layernorm.weight`, shape: [d], kind: 'norm' },
-    { name: `${p}.post_attention_layernorm.weight`, shape: [d], kind: 'norm' },
+    { name: `${p}.${LAYER_NORM_TENSORS.inputNorm}`, shape: [d], kind: 'norm' },
+    { name: `${p}.${LAYER_NORM_TENSORS.postAttentionNorm}`, shape: [d], kind: 'norm' },
   ];
   if (cfg.q_lora_rank === null) {
-    specs.push({ name: `${p}.self_attn.q_proj.weight`, shape: [nh * qkHeadDim(cfg), d], kind: 'linear' });
+    specs.push({ name: `${p}.${a.qProj}`, shape: [nh * qkHeadDim(cfg), d], kind: 'linear' });
   } else {
     specs.push(
-      { name: `${p}.self_attn.q_a_proj.weight`, shape: [cfg.q_lora_rank, d], kind: 'linear' },
-      { name: `${p}.self_attn.q_a_layernorm.weight`, shape: [cfg.q_lora_rank], kind: 'norm' },
-      { name: `${p}.self_attn.q_b_proj.weight`, shape: [nh * qkHeadDim(cfg), cfg.q_lora_rank], kind: 'linear' },
+      { name: `${p}.${a.qAProj}`, shape: [cfg.q_lora_rank, d], kind: 'linear' },
+      { name: `${p}.${a.qALayernorm}`, shape: [cfg.q_lora_rank], kind: 'norm' },
+      { name: `${p}.${a.qBProj}`, shape: [nh * qkHeadDim(cfg), cfg.q_lora_rank], kind: 'linear' },
     );
   }
   specs.push(
-    { name: `${p}.self_attn.kv_a_proj_with_mqa.weight`, shape: [cfg.kv_lora_rank + cfg.qk_rope_head_dim, d], kind: 'linear' },
-    { name: `${p}.self_attn.kv_a_layernorm.weight`, shape: [cfg.kv_lora_rank], kind: 'norm' },
-    { name: `${p}.self_attn.kv_b_proj.weight`, shape: [nh * (cfg.qk_nope_head_dim + cfg.v_head_dim), cfg.kv_lora_rank], kind: 'linear' },
-    { name: `${p}.self_attn.o_proj.weight`, shape: [d, nh * cfg.v_head_dim], kind: 'linear' },
+    { name: `${p}.${a.kvAProjWithMqa}`, shape: [cfg.kv_lora_rank + cfg.qk_rope_head_dim, d], kind: 'linear' },
+    { name: `${p}.${a.kvALayernorm}`, shape: [cfg.kv_lora_rank], kind: 'norm' },
+    { name: `${p}.${a.kvBProj}`, shape: [nh * (cfg.qk_nope_head_dim + cfg.v_head_dim), cfg.kv_lora_rank], kind: 'linear' },
+    { name: `${p}.${a.oProj}`, shape: [d, nh * cfg.v_head_dim], kind: 'linear' },
   );
   if (isMoeLayer(cfg, l)) {
     const E = cfg.n_routed_experts!;
-    specs.push({ name: `${p}.mlp.gate.weight`, shape: [E, d], kind: 'linear' });
-    if (cfg.topk_method === 'noaux_tc') specs.push({ name: `${p}.mlp.gate.e_score_correction_bias`, shape: [E], kind: 'bias' });
+    specs.push({ name: `${p}.${GATE_TENSORS.gate}`, shape: [E, d], kind: 'linear' });
+    if (cfg.topk_method === 'noaux_tc') specs.push({ name: `${p}.${GATE_TENSORS.bias}`, shape: [E], kind: 'bias' });
     for (let j = 0; j < E; j++) specs.push(...swigluSpecs(`${p}.mlp.experts.${j}`, cfg.moe_intermediate_size, d));
     if (cfg.n_shared_experts > 0) specs.push(...swigluSpecs(`${p}.mlp.shared_experts`, cfg.moe_intermediate_size * cfg.n_shared_experts, d));
   } else {
@@ -99,29 +150,32 @@ function layerSpecs(cfg: DeepSeekConfig, l: number): TensorSpec[] {
 /** Every tensor the config requires, in a stable order. */
 export function tensorSpecs(cfg: DeepSeekConfig): TensorSpec[] {
   const d = cfg.hidden_size, V = cfg.vocab_size, L = cfg.num_hidden_layers;
-  const specs: TensorSpec[] = [{ name: 'model.embed_tokens.weight', shape: [V, d], kind: 'embedding' }];
+  const specs: TensorSpec[] = [{ name: MODEL_TENSORS.embed, shape: [V, d], kind: 'embedding' }];
   for (let l = 0; l < L; l++) specs.push(...layerSpecs(cfg, l));
-  specs.push({ name: 'model.norm.weight', shape: [d], kind: 'norm' });
-  if (!cfg.tie_word_embeddings) specs.push({ name: 'lm_head.weight', shape: [V, d], kind: 'linear' });
+  specs.push({ name: MODEL_TENSORS.norm, shape: [d], kind: 'norm' });
+  if (!cfg.tie_word_embeddings) specs.push({ name: MODEL_TENSORS.lmHead, shape: [V, d], kind: 'linear' });
   for (let k = 0; k < cfg.num_nextn_predict_layers; k++) {
-    const l = L + k, p = `model.layers.${l}`;
+    const l = L + k, p = `model.layers.${l}`, t = MTP_TENSORS;
     specs.push(
-      { name: `${p}.enorm.weight`, shape: [d], kind: 'norm' },
-      { name: `${p}.hnorm.weight`, shape: [d], kind: 'norm' },
-      { name: `${p}.eh_proj.weight`, shape: [d, 2 * d], kind: 'linear' },
+      { name: `${p}.${t.enorm}`, shape: [d], kind: 'norm' },
+      { name: `${p}.${t.hnorm}`, shape: [d], kind: 'norm' },
+      { name: `${p}.${t.ehProj}`, shape: [d, 2 * d], kind: 'linear' },
       ...layerSpecs(cfg, l),
-      { name: `${p}.shared_head.norm.weight`, shape: [d], kind: 'norm' },
-      { name: `${p}.shared_head.head.weight`, shape: [V, d], kind: 'linear' },
+      { name: `${p}.${t.headNorm}`, shape: [d], kind: 'norm' },
+      { name: `${p}.${t.head}`, shape: [V, d], kind: 'linear' },
     );
   }
   return specs;
 }
 
+/** An MTP module's own copy of the embedding, when the checkpoint carries one. */
+const MTP_EMBED = 'embed_tokens.weight';
+
 /** Tensors a checkpoint may carry beyond the required ones, checked for shape when present. */
 function optionalSpecs(cfg: DeepSeekConfig): TensorSpec[] {
   const out: TensorSpec[] = [];
   for (let k = 0; k < cfg.num_nextn_predict_layers; k++) {
-    out.push({ name: `model.layers.${cfg.num_hidden_layers + k}.embed_tokens.weight`, shape: [cfg.vocab_size, cfg.hidden_size], kind: 'embedding' });
+    out.push({ name: `model.layers.${cfg.num_hidden_layers + k}.${MTP_EMBED}`, shape: [cfg.vocab_size, cfg.hidden_size], kind: 'embedding' });
   }
   return out;
 }
@@ -146,54 +200,81 @@ export function bindWeights(cfg: DeepSeekConfig, tensors: ReadonlyMap<string, Te
   const get = (name: string) => tensors.get(name)!.data;
   const opt = (name: string) => tensors.get(name)?.data ?? null;
   const swiglu = (prefix: string, width: number): SwiGLUWeights => ({
-    gate: get(`${prefix}.gate_proj.weight`), up: get(`${prefix}.up_proj.weight`), down: get(`${prefix}.down_proj.weight`), width,
+    gate: get(`${prefix}.${SWIGLU_TENSORS.gate}`), up: get(`${prefix}.${SWIGLU_TENSORS.up}`), down: get(`${prefix}.${SWIGLU_TENSORS.down}`), width,
   });
   const layer = (l: number): LayerWeights => {
     const p = `model.layers.${l}`;
     const moe = isMoeLayer(cfg, l);
+    // Which of the query projections exist was checked above; the others are null.
+    const attn = Object.fromEntries(Object.entries(ATTENTION_TENSORS).map(([field, name]) => [field, opt(`${p}.${name}`)])) as unknown as AttentionWeights;
     return {
       index: l,
-      inputNorm: get(`${p}.input_layernorm.weight`),
-      postAttentionNorm: get(`${p}.post_attention_layernorm.weight`),
-      attn: {
-        qProj: opt(`${p}.self_attn.q_proj.weight`),
-        qAProj: opt(`${p}.self_attn.q_a_proj.weight`),
-        qALayernorm: opt(`${p}.self_attn.q_a_layernorm.weight`),
-        qBProj: opt(`${p}.self_attn.q_b_proj.weight`),
-        kvAProjWithMqa: get(`${p}.self_attn.kv_a_proj_with_mqa.weight`),
-        kvALayernorm: get(`${p}.self_attn.kv_a_layernorm.weight`),
-        kvBProj: get(`${p}.self_attn.kv_b_proj.weight`),
-        oProj: get(`${p}.self_attn.o_proj.weight`),
-      },
+      inputNorm: get(`${p}.${LAYER_NORM_TENSORS.inputNorm}`),
+      postAttentionNorm: get(`${p}.${LAYER_NORM_TENSORS.postAttentionNorm}`),
+      attn,
       mlp: moe ? null : swiglu(`${p}.mlp`, cfg.intermediate_size),
       moe: moe
         ? {
-            gate: get(`${p}.mlp.gate.weight`),
-            bias: cfg.topk_method === 'noaux_tc' ? get(`${p}.mlp.gate.e_score_correction_bias`) : null,
+            gate: get(`${p}.${GATE_TENSORS.gate}`),
+            bias: cfg.topk_method === 'noaux_tc' ? get(`${p}.${GATE_TENSORS.bias}`) : null,
             experts: Array.from({ length: cfg.n_routed_experts! }, (_, j) => swiglu(`${p}.mlp.experts.${j}`, cfg.moe_intermediate_size)),
             shared: cfg.n_shared_experts > 0 ? swiglu(`${p}.mlp.shared_experts`, cfg.moe_intermediate_size * cfg.n_shared_experts) : null,
           }
         : null,
     };
   };
-  const embed = get('model.embed_tokens.weight');
+  const embed = get(MODEL_TENSORS.embed);
   const L = cfg.num_hidden_layers;
   return {
     embed,
     layers: Array.from({ length: L }, (_, l) => layer(l)),
-    norm: get('model.norm.weight'),
-    lmHead: cfg.tie_word_embeddings ? embed : get('lm_head.weight'),
+    norm: get(MODEL_TENSORS.norm),
+    lmHead: cfg.tie_word_embeddings ? embed : get(MODEL_TENSORS.lmHead),
     mtp: Array.from({ length: cfg.num_nextn_predict_layers }, (_, k) => {
-      const p = `model.layers.${L + k}`;
+      const p = `model.layers.${L + k}`, t = MTP_TENSORS;
       return {
         layer: layer(L + k),
-        embed: opt(`${p}.embed_tokens.weight`) ?? embed,
-        enorm: get(`${p}.enorm.weight`),
-        hnorm: get(`${p}.hnorm.weight`),
-        ehProj: get(`${p}.eh_proj.weight`),
-        headNorm: get(`${p}.shared_head.norm.weight`),
-        head: get(`${p}.shared_head.head.weight`),
+        embed: opt(`${p}.${MTP_EMBED}`) ?? embed,
+        enorm: get(`${p}.${t.enorm}`),
+        hnorm: get(`${p}.${t.hnorm}`),
+        ehProj: get(`${p}.${t.ehProj}`),
+        headNorm: get(`${p}.${t.headNorm}`),
+        head: get(`${p}.${t.head}`),
       };
     }),
   };
+}
+
+/**
+ * The way back: every tensor the config needs, by its Hugging Face name, sharing the typed view's
+ * arrays (tied or shared tensors appear under each of their names).
+ */
+export function namedTensors(cfg: DeepSeekConfig, w: ModelWeights): Map<string, Tensor> {
+  const data = new Map<string, Float32Array | null>();
+  const put = (prefix: string, table: Record<string, string>, from: object) => {
+    for (const [field, name] of Object.entries(table)) data.set(`${prefix}${name}`, (from as Record<string, Float32Array | null>)[field]);
+  };
+  const block = (prefix: string, l: LayerWeights) => {
+    put(prefix, ATTENTION_TENSORS, l.attn);
+    put(prefix, LAYER_NORM_TENSORS, l);
+    if (l.mlp) put(`${prefix}mlp.`, SWIGLU_TENSORS, l.mlp);
+    if (l.moe) {
+      put(prefix, GATE_TENSORS, l.moe);
+      l.moe.experts.forEach((e, j) => put(`${prefix}mlp.experts.${j}.`, SWIGLU_TENSORS, e));
+      if (l.moe.shared) put(`${prefix}mlp.shared_experts.`, SWIGLU_TENSORS, l.moe.shared);
+    }
+  };
+  put('', MODEL_TENSORS, w);
+  w.layers.forEach((l) => block(`model.layers.${l.index}.`, l));
+  w.mtp.forEach((m) => {
+    block(`model.layers.${m.layer.index}.`, m.layer);
+    put(`model.layers.${m.layer.index}.`, MTP_TENSORS, m);
+  });
+  const out = new Map<string, Tensor>();
+  for (const spec of tensorSpecs(cfg)) {
+    const t = data.get(spec.name);
+    if (!t) throw new Error(`namedTensors: no weight bound for ${spec.name}`);
+    out.set(spec.name, { shape: spec.shape, data: t });
+  }
+  return out;
 }
