@@ -19,8 +19,8 @@ export const SEG_M = [1, 2, 4, 8];
 export const SEG_PROMPT = MAX_PROMPT;
 
 // ------------------------------------------------------------------ models (memoised)
-// initModel draws every weight from one seeded stream (~25-80 ms for the tiny model, more experts
-// more draws). Keep the models of recent (seed, E) so sliding back is instant. Group counts, top-k,
+// initModel draws every tensor from its own seeded stream (~25-80 ms for the tiny model, more
+// experts more draws). Keep the models of recent (seed, E) so sliding back is instant. Group counts, top-k,
 // bias and the toggles do not change a weight, so they never re-initialise.
 /** Recent models of each kind: enough for a whole sweep of the experts slider, and two seeds of segmented models. */
 const mainModels = new ModelCache(10), segModels = new ModelCache(SEG_M.length * 2);

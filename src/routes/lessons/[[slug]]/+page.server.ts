@@ -5,8 +5,8 @@ import { loadLessons } from '$lib/server/lessons';
 import { renderProse } from '$lib/server/prose';
 import type { EntryGenerator, PageServerLoad } from './$types';
 
-// /lessons lists every lesson; /lessons/<slug> is one lesson. The optional parameter keeps the
-// route prerenderable (through /lessons) while notebooks/ is still empty.
+// /lessons lists every lesson; /lessons/<slug> is one lesson (one optional-parameter route
+// prerenders both).
 export const entries: EntryGenerator = async () => [{}, ...(await loadLessons()).map((l) => ({ slug: l.slug }))];
 
 // At prerender: prose and math become HTML here (KaTeX stays on the server), each cell's source
