@@ -28,9 +28,10 @@ const LAYERS = TINY_RAW.num_hidden_layers;
 /** Bytes per cached number in the at-scale figures (BF16, as DeepSeek-V3 serves its cache). */
 const BF16 = 2;
 
-// initModel draws every tensor from its own seeded stream (~25 ms for the tiny model): keep the models of recent settings (enough for a whole sweep of one dims slider), and
-// each one's decoded runs, so going back to a setting is instant. The key holds every input a
-// model depends on; weights and caches are only read after they are made, so sharing them is safe.
+// initModel draws every tensor from its own seeded stream (~25 ms for the tiny model): keep the
+// models of recent settings (enough for a whole sweep of one dims slider), and each one's decoded
+// runs, so going back to a setting is instant. The key holds every input a model depends on;
+// weights and caches are only read after they are made, so sharing them is safe.
 const models = new ModelCache(18);
 function seededModel(seed: number, dc: number, dr: number, backend: Backend): Model {
   return models.get(`${seed}/${dc}/${dr}`, () => initModel(tinyConfig({ kv_lora_rank: dc, qk_rope_head_dim: dr }), { seed }), backend);
