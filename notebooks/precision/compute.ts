@@ -9,7 +9,7 @@ import { toAscii } from '$engine/train/corpus';
 import type { TrainHparams } from '$engine/train/objective';
 import {
   type GradientMode, type LogitsComparison, type LossScaleStep, type OutlierResult, type Scheme, compareLogits,
-  exponentHistogram, firstLayerInput, lossScaleRun, modelInScheme, modelTensors, outlierComparison, schemeBytes, stackedExpertWeights,
+  exponentHistogram, firstLayerInput, lossScaleRun, modelInScheme, modelTensors, outlierComparison, schemeBytes, schemeWeights, stackedExpertWeights,
 } from '$engine/numerics/index';
 import { rowsGradient } from '$engine/train/objective';
 import { paramsFromTensors } from '$engine/train/params';
@@ -31,15 +31,18 @@ export function idsOf(text: string): number[] {
 export interface Weights { config: DeepSeekConfig; tensors: Map<string, Tensor> }
 
 const models = new ModelCache(6);
-const tensorMemo = new WeakMap<Model, Weights>();
+// Keyed by the bound weights, which every backend's copy of a model shares: a backend switch
+// reuses the tensors and their stored forms.
+const tensorMemo = new WeakMap<object, Weights>();
+const storedMemo = new WeakMap<Weights, Map<Scheme, ReturnType<typeof schemeWeights>>>();
 /**
  * The lesson's FP32 reference: the seeded tiny model (or, through the kit's cache, the model the
  * reader trained and chose in the train lesson), its tensors by checkpoint name.
  */
 export function weightsOf(seed: number, backend?: Backend): Weights {
   const model = models.get(`tiny/${seed}`, () => initModel(tinyConfig(), { seed }), backend);
-  let w = tensorMemo.get(model);
-  if (!w) tensorMemo.set(model, (w = { config: model.config, tensors: modelTensors(model) }));
+  let w = tensorMemo.get(model.weights);
+  if (!w) tensorMemo.set(model.weights, (w = { config: model.config, tensors: modelTensors(model) }));
   return w;
 }
 
@@ -50,7 +53,11 @@ export function referenceLogits(w: Weights, ids: number[], backend: Backend): Fl
 
 /** One scheme's model on the passage, compared with FP32: bits per character, agreement, logits. */
 export function schemeRow(w: Weights, ids: number[], ref: Float32Array, scheme: Scheme, activations: boolean, backend: Backend): SchemeRow {
-  const logits = scheme === 'fp32' ? ref : modelInScheme(w.config, w.tensors, scheme, backend, activations).forward(ids).logits;
+  let byScheme = storedMemo.get(w);
+  if (!byScheme) storedMemo.set(w, (byScheme = new Map()));
+  let stored = byScheme.get(scheme);
+  if (!stored) byScheme.set(scheme, (stored = schemeWeights(w.tensors, scheme)));
+  const logits = scheme === 'fp32' ? ref : modelInScheme(w.config, w.tensors, scheme, backend, activations, stored).forward(ids).logits;
   return { scheme, bytes: schemeBytes(w.tensors, scheme), ...compareLogits(ref, logits, ids, w.config.vocab_size) };
 }
 
@@ -96,10 +103,19 @@ export function batchesOf(seed: number): number[][][] {
 }
 
 /** The first batch's mean gradient, times the loss multiplier (what FP16 would have to hold). */
+const gradMemo = new WeakMap<Weights, Map<number, Float32Array>>();
 export function firstGradient(w: Weights, seed: number, lossMultiplier: number, backend: Backend): Float32Array {
-  const rows = batchesOf(seed)[0]!;
-  const g = rowsGradient(paramsFromTensors(w.config, w.tensors), rows, TRAIN_HP, backend);
-  return g.grads.map((v) => (v * lossMultiplier) / rows.length);
+  let bySeed = gradMemo.get(w);
+  if (!bySeed) gradMemo.set(w, (bySeed = new Map()));
+  let mean = bySeed.get(seed);
+  if (!mean) {
+    const rows = batchesOf(seed)[0]!;
+    const g = rowsGradient(paramsFromTensors(w.config, w.tensors), rows, TRAIN_HP, backend);
+    mean = g.grads.map((v) => v / rows.length);
+    if (bySeed.size > 4) bySeed.delete(bySeed.keys().next().value!);
+    bySeed.set(seed, mean);
+  }
+  return mean.map((v) => v * lossMultiplier);
 }
 
 export { exponentHistogram };

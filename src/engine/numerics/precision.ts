@@ -116,9 +116,12 @@ export function schemeWeights(tensors: ReadonlyMap<string, Tensor>, scheme: Sche
   return { tensors: out, fp8 };
 }
 
-/** The model in a scheme: stored weights, and (with `activations`) low-precision activations. */
-export function modelInScheme(config: DeepSeekConfig, tensors: ReadonlyMap<string, Tensor>, scheme: Scheme, inner: Backend, activations = true): Model {
-  const { tensors: w, fp8 } = schemeWeights(tensors, scheme);
+/** The model in a scheme: stored weights (`stored`: schemeWeights done before), and (with `activations`) low-precision activations. */
+export function modelInScheme(
+  config: DeepSeekConfig, tensors: ReadonlyMap<string, Tensor>, scheme: Scheme, inner: Backend, activations = true,
+  stored: ReturnType<typeof schemeWeights> = schemeWeights(tensors, scheme),
+): Model {
+  const { tensors: w, fp8 } = stored;
   if (scheme === 'fp32' || !activations) return Model.fromTensors(config, w, { backend: inner });
   const act = scheme === 'fp16' ? FP16 : BF16; // FP8 schemes keep BF16 activations between the FP8 products
   const be = precisionBackend(inner, {
