@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { route } from '../src/engine/router.js';
 import { createRng } from '../src/engine/sampling.js';
 import {
-  type Model,
+  type PlaygroundModel,
   type PlaygroundOptions,
   balanceLoss,
   createModel,
@@ -61,7 +61,7 @@ describe('gradients (central finite differences, float64 parameters)', () => {
   function check(label: string, options: PlaygroundOptions, randomBias: boolean) {
     const pg = createPlayground({ ...options, dtype: 'float64' });
     pg.run(15); // move off the initial weights (and, for 'bias', off a zero bias)
-    const model: Model = pg.model;
+    const model: PlaygroundModel = pg.model;
     if (randomBias) { const r = createRng(77); for (let e = 0; e < model.bias.length; e++) model.bias[e] = 0.2 * (r() - 0.5); }
     const oo = { kind: pg.task.kind, balance: pg.config.balance, capacityFactor: pg.config.capacityFactor };
     const groups = new Map<string, { checked: number; skipped: number; maxErr: number; maxGrad: number }>();

@@ -51,7 +51,7 @@ export interface ParamView {
   size: number;
 }
 
-export interface Model {
+export interface PlaygroundModel {
   config: ModelConfig;
   dtype: Dtype;
   /** Width of z (2 + features). */
@@ -84,7 +84,7 @@ function offsets(cfg: ModelConfig, d: number): Offsets {
 }
 
 /** Build a model with seeded initial weights (`seed` picks the weights and the feature map). */
-export function createModel(cfg: ModelConfig, seed: number, dtype: Dtype = 'float32'): Model {
+export function createModel(cfg: ModelConfig, seed: number, dtype: Dtype = 'float32'): PlaygroundModel {
   const E = cfg.router.n_routed_experts, h = cfg.moe_intermediate_size, F = cfg.features, d = 2 + F;
   if (cfg.n_shared_experts !== 0 && cfg.n_shared_experts !== 1) throw new RangeError(`createModel: n_shared_experts must be 0 or 1, got ${cfg.n_shared_experts}`);
   const off = offsets(cfg, d);
@@ -123,14 +123,14 @@ export function createModel(cfg: ModelConfig, seed: number, dtype: Dtype = 'floa
 }
 
 /** A named parameter block as a view into the flat array (writes go to the model). */
-export function param(model: Model, name: string): Vec {
+export function param(model: PlaygroundModel, name: string): Vec {
   const v = model.layout.find((p) => p.name === name);
   if (!v) throw new Error(`param: no parameter named ${name}`);
   return model.params.subarray(v.offset, v.offset + v.size);
 }
 
 /** z = [x, cos(Ω x + φ)] for T points x [T, 2]. */
-export function features(model: Model, x: Float64Array, T: number): Float64Array {
+export function features(model: PlaygroundModel, x: Float64Array, T: number): Float64Array {
   const F = model.config.features, d = model.dim, z = new Float64Array(T * d);
   const { omega, phase } = model;
   for (let t = 0; t < T; t++) {
@@ -143,7 +143,7 @@ export function features(model: Model, x: Float64Array, T: number): Float64Array
 }
 
 /** Router logits u = z W_g^T [T, E], in the model's dtype (route() reads them as they are). */
-export function routerLogits(model: Model, z: Float64Array, T: number): Vec {
+export function routerLogits(model: PlaygroundModel, z: Float64Array, T: number): Vec {
   const E = model.config.router.n_routed_experts, d = model.dim, P = model.params;
   const u = newVec(model.dtype, T * E);
   for (let t = 0; t < T; t++) {
@@ -160,11 +160,11 @@ export function routerLogits(model: Model, z: Float64Array, T: number): Vec {
  * The engine's route() on these logits. A float64 model hands it float64 logits, so the gate
  * weights it returns are computed unrounded (the finite-difference gradient check needs that).
  */
-export function routeLogits(model: Model, logits: Vec, T: number): Routing {
+export function routeLogits(model: PlaygroundModel, logits: Vec, T: number): Routing {
   return route(logits, T, model.bias, model.config.router);
 }
 
-export interface ForwardOptions {
+export interface PlaygroundForwardOptions {
   /**
    * Capacity factor: each expert runs at most ceil(capacityFactor * T * K / E) tokens per batch, in
    * token order; the rest of its tokens are dropped for that expert (their other experts still run,
@@ -199,7 +199,7 @@ export interface Tape {
 }
 
 /** Forward pass for T points x [T, 2], recorded for backward(). */
-export function forward(model: Model, x: Float64Array, T: number, options: ForwardOptions): Tape {
+export function forward(model: PlaygroundModel, x: Float64Array, T: number, options: PlaygroundForwardOptions): Tape {
   const cfg = model.config, rs = cfg.router;
   const E = rs.n_routed_experts, K = rs.num_experts_per_tok, h = cfg.moe_intermediate_size, d = model.dim, C = cfg.outputs;
   const f64 = model.dtype === 'float64';
@@ -296,7 +296,7 @@ export function taskLoss(tape: Tape, kind: TaskKind, labels: Int32Array, targets
  * extra ∂L/∂s [T, E] on the unbiased scores (a balance loss). Returns ∂L/∂s in total (for traces).
  * Runs the tape recorded by forward() (once: a tape is spent by its backward pass).
  */
-export function backward(model: Model, tape: Tape, dOut: Float64Array, dScores: Float64Array | null): Float64Array {
+export function backward(model: PlaygroundModel, tape: Tape, dOut: Float64Array, dScores: Float64Array | null): Float64Array {
   const { tape: g, scores, out } = tape.graph;
   model.grads.fill(0);
   out.grad = model.dtype === 'float64' ? Float64Array.from(dOut) : Float32Array.from(dOut);

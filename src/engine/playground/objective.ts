@@ -2,10 +2,10 @@
 // their sum in model.grads. The playground's step and the gradient check both call this, so the
 // check covers exactly what training uses.
 import { type BalanceOptions, balanceLoss } from './balance.js';
-import { type ForwardOptions, type Model, type Tape, backward, forward, taskLoss } from './model.js';
+import { type PlaygroundForwardOptions, type PlaygroundModel, type Tape, backward, forward, taskLoss } from './model.js';
 import type { Batch, TaskKind } from './task.js';
 
-export interface ObjectiveOptions extends ForwardOptions {
+export interface ObjectiveOptions extends PlaygroundForwardOptions {
   kind: TaskKind;
   balance: BalanceOptions;
 }
@@ -20,7 +20,7 @@ export interface ObjectiveResult {
   accuracy: number | null;
 }
 
-export function objective(model: Model, batch: Batch, options: ObjectiveOptions, withGrad: boolean): ObjectiveResult {
+export function objective(model: PlaygroundModel, batch: Batch, options: ObjectiveOptions, withGrad: boolean): ObjectiveResult {
   const rs = model.config.router, E = rs.n_routed_experts, K = rs.num_experts_per_tok;
   const tape = forward(model, batch.x, batch.size, options);
   const task = taskLoss(tape, options.kind, batch.labels, batch.targets);

@@ -12,7 +12,7 @@
 // balancing strategy therefore start from the same weights and see the same batches.
 import type { RouterSettings } from '../router.js';
 import { type BalanceOptions, DEFAULT_BALANCE, maxVio, updateBias } from './balance.js';
-import { type Dtype, type Model, type Tape, createModel, features, routeLogits, routerLogits } from './model.js';
+import { type Dtype, type PlaygroundModel, type Tape, createModel, features, routeLogits, routerLogits } from './model.js';
 import { objective } from './objective.js';
 import { DEFAULT_OPTIMIZER, type OptimizerOptions, type OptimizerState, createOptimizerState, optimizerStep } from './optimizer.js';
 import { streamRng } from './seeds.js';
@@ -147,7 +147,7 @@ export interface PlaygroundState {
 export interface Playground {
   readonly config: PlaygroundConfig;
   readonly task: Task;
-  readonly model: Model;
+  readonly model: PlaygroundModel;
   /** Steps done since creation or the last reset(). */
   readonly steps: number;
   /** Stats of past steps, oldest first (at most config.historyLimit). */
