@@ -250,17 +250,15 @@ export class Tape {
       const xs = x.data, ws = w.data, gx = this.gradOf(x), gw = this.gradOf(w);
       for (let r = 0; r < rows; r++) {
         const o = r * cols;
-        let ss = 0;
-        for (let j = 0; j < cols; j++) ss += xs[o + j] * xs[o + j];
-        const inv = 1 / Math.sqrt(ss / cols + eps);
-        let dot = 0;
+        // One pass for sum(x^2) and sum(w dy x), one to write: mean(w dy n) = inv * sum(w dy x) / cols.
+        let ss = 0, dot = 0;
+        for (let j = 0; j < cols; j++) { const x = xs[o + j]; ss += x * x; dot += ws[j] * dy[o + j] * x; }
+        const inv = 1 / Math.sqrt(ss / cols + eps), c = (inv * inv * inv * dot) / cols;
         for (let j = 0; j < cols; j++) {
-          const nj = xs[o + j] * inv;
-          gw[j] += dy[o + j] * nj;
-          dot += ws[j] * dy[o + j] * nj;
+          const x = xs[o + j], d = dy[o + j];
+          gw[j] += d * x * inv;
+          gx[o + j] += ws[j] * d * inv - x * c;
         }
-        const m = dot / cols;
-        for (let j = 0; j < cols; j++) gx[o + j] += (ws[j] * dy[o + j] - xs[o + j] * inv * m) * inv;
       }
     });
     return out;
