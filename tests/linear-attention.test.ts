@@ -238,3 +238,18 @@ describe('swapping one layer\'s attention', () => {
     expect(() => swappedLayerBits(model, tokens, cfg.num_hidden_layers, { kind: 'softmax' })).toThrow(/not a decoder layer/);
   });
 });
+
+describe('a head\'s q, k, v from the trace', () => {
+  it('are causal: the first T rows of a longer forward are those of a forward over T tokens (float32 rounding)', () => {
+    const cfg = parseConfig({ ...TINY_CONFIG_JSON }, { file: 'tiny' });
+    const model = initModel(cfg, { seed: 9 });
+    const tokens = Array.from({ length: 40 }, (_, i) => (i * 29 + 3) % cfg.vocab_size);
+    const long = headQKV(model, model.forward(tokens, { trace: true }).trace![1], 3);
+    for (const T of [1, 7, 25]) {
+      const short = headQKV(model, model.forward(tokens.slice(0, T), { trace: true }).trace![1], 3);
+      expect(maxAbsDiff(long.q.subarray(0, T * long.dk), short.q)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(long.k.subarray(0, T * long.dk), short.k)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(long.v.subarray(0, T * long.dv), short.v)).toBeLessThan(1e-4);
+    }
+  });
+});

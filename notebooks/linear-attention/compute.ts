@@ -87,8 +87,15 @@ export function clampLayer(lm: LessonModel, layer: number): number {
   return Math.min(layer, lm.model.config.num_hidden_layers - 1);
 }
 
-export function headOf(lm: LessonModel, tokens: number[], layer: number, head: number): HeadQKV {
-  return headQKV(lm.model, traceOf(lm, tokens)[clampLayer(lm, layer)], Math.min(head, lm.model.config.num_attention_heads - 1));
+/**
+ * The head's q, k, v for the first T tokens of the prompt. The model is causal, so they are the
+ * first T rows of a forward over the whole prompt: one traced forward serves every T (the context
+ * slider then costs no forward).
+ */
+export function headOf(lm: LessonModel, tokens: number[], layer: number, head: number, T = tokens.length): HeadQKV {
+  const h = headQKV(lm.model, traceOf(lm, tokens)[clampLayer(lm, layer)], Math.min(head, lm.model.config.num_attention_heads - 1));
+  if (T >= h.T) return h;
+  return { ...h, T, q: h.q.slice(0, T * h.dk), k: h.k.slice(0, T * h.dk), v: h.v.slice(0, T * h.dv) };
 }
 
 /** The five attentions compared side by side. */

@@ -23,6 +23,8 @@ const LAYERS = TINY_RAW.num_hidden_layers;
 const HEADS = TINY_RAW.num_attention_heads;
 /** Tokens the swapped-layer evaluation runs over. */
 const SWAP_TOKENS = 128;
+/** The context slider's largest T: one traced forward over this many tokens serves every T. */
+const MAX_T = 64;
 /** Feature counts of the Performer error curve, and draws per point. */
 const PERFORMER_MS = [4, 8, 16, 32, 64, 128, 256, 512];
 const PERFORMER_DRAWS = 3;
@@ -45,7 +47,7 @@ const matrix = (data: Float64Array, rows: number, cols: number) => ({ rows, cols
 export const notebook: Notebook = {
   inputs: [
     { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks where the prompt starts in the text and Performer\'s random features (the model stays the same): the same seed gives the same numbers everywhere.' },
-    { kind: 'range', name: 'tokens', label: 'Context T', min: 8, max: 64, step: 8, value: 32, unit: 'tokens', help: 'Length of the prompt whose q, k, v the attentions mix.' },
+    { kind: 'range', name: 'tokens', label: 'Context T', min: 8, max: MAX_T, step: 8, value: 32, unit: 'tokens', help: 'Length of the prompt whose q, k, v the attentions mix.' },
     { kind: 'select', name: 'layer', label: 'Decoder layer', value: '1', options: Array.from({ length: LAYERS }, (_, l) => ({ value: String(l), label: `layer ${l}` })), help: 'The layer whose q, k, v are taken (and, below, whose attention is swapped).' },
     { kind: 'range', name: 'head', label: 'Head', min: 0, max: HEADS - 1, step: 1, value: 0, help: 'The attention head whose q, k, v are taken.' },
     { kind: 'range', name: 'features', label: 'Performer features m', min: 4, max: 1024, step: 1, log2: true, value: 64, unit: 'features', help: 'Random features of Performer\'s estimate of exp(q·k); its state per head is m × (d_v + 1) numbers.' },
@@ -57,10 +59,10 @@ export const notebook: Notebook = {
   ],
   cells: [
     cell('lm', ['backend'], (backend) => lessonModel(backend), { kind: 'engine', detail: 'the reader\'s trained model if chosen, else initModel: the tiny DeepSeek-V3 with seeded weights' }),
-    cell('prompt', ['tokens', 'seed'], (T: number, seed: number) => lessonTokens(T, seed), { kind: 'derived', detail: 'T characters of a stories excerpt, one token each' }),
-    cell('qkv', ['lm', 'prompt', 'layer', 'head'], (lm: LessonModel, prompt: number[], layer: string, head: number) => headOf(lm, prompt, Number(layer), head),
+    cell('prompt', ['seed'], (seed: number) => lessonTokens(MAX_T, seed), { kind: 'derived', detail: `${MAX_T} characters of a stories excerpt, one token each` }),
+    cell('qkv', ['lm', 'prompt', 'layer', 'head', 'tokens'], (lm: LessonModel, prompt: number[], layer: string, head: number, T: number) => headOf(lm, prompt, Number(layer), head, T),
       { kind: 'engine', detail: 'model.forward trace: q with RoPE, k = [W_UK c_KV ; k^R], v = W_UV c_KV' }),
-    cell('compared', ['qkv', 'features', 'chunk', 'seed', 'head', 'prompt'], (h: HeadQKV, m: number, C: number, seed: number, head: number, prompt: number[]) => compare(h, fiveVariants(m, C, seed), head, prompt),
+    cell('compared', ['qkv', 'features', 'chunk', 'seed', 'head', 'prompt'], (h: HeadQKV, m: number, C: number, seed: number, head: number, prompt: number[]) => compare(h, fiveVariants(m, C, seed), head, prompt.slice(0, h.T)),
       { kind: 'engine', detail: 'src/engine/linear: five attentions on the same q, k, v (float64)' }),
     cell('mapsView', ['compared'], (c: Compared) => mapsHeatmap(c), { kind: 'engine', detail: 'each attention\'s T x T mixing matrix' }),
     cell('errorView', ['compared'], (c: Compared) => errorTable(c), { kind: 'engine', detail: 'errors against the exact softmax attention, row entropies' }),
