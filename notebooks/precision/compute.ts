@@ -104,13 +104,14 @@ export function batchesOf(seed: number): number[][][] {
 
 /** The first batch's mean gradient, times the loss multiplier (what FP16 would have to hold). */
 const gradMemo = new WeakMap<Weights, Map<number, Float32Array>>();
-export function firstGradient(w: Weights, seed: number, lossMultiplier: number, backend: Backend): Float32Array {
+/** (The trainer's products run on its own tuned loop backend, as in the training lesson's workers.) */
+export function firstGradient(w: Weights, seed: number, lossMultiplier: number): Float32Array {
   let bySeed = gradMemo.get(w);
   if (!bySeed) gradMemo.set(w, (bySeed = new Map()));
   let mean = bySeed.get(seed);
   if (!mean) {
     const rows = batchesOf(seed)[0]!;
-    const g = rowsGradient(paramsFromTensors(w.config, w.tensors), rows, TRAIN_HP, backend);
+    const g = rowsGradient(paramsFromTensors(w.config, w.tensors), rows, TRAIN_HP);
     mean = g.grads.map((v) => v / rows.length);
     if (bySeed.size > 4) bySeed.delete(bySeed.keys().next().value!);
     bySeed.set(seed, mean);
@@ -126,10 +127,10 @@ export interface RunState { steps: Record<GradientMode, LossScaleStep[]>; done: 
  * The three short runs (FP32, FP16, FP16 with loss scale 2^scaleLog2), interleaved one step at a
  * time: a generator the page pulls once per frame, so no task trains more than one step.
  */
-export function* trainingRuns(w: Weights, seed: number, lossMultiplier: number, scaleLog2: number, backend: Backend): Generator<RunState> {
+export function* trainingRuns(w: Weights, seed: number, lossMultiplier: number, scaleLog2: number): Generator<RunState> {
   const batches = batchesOf(seed);
   const modes: GradientMode[] = ['fp32', 'fp16', 'fp16-scaled'];
-  const runs = modes.map((mode) => lossScaleRun(w.config, w.tensors, batches, TRAIN_HP, mode, { lossMultiplier, scale: 2 ** scaleLog2, backend }));
+  const runs = modes.map((mode) => lossScaleRun(w.config, w.tensors, batches, TRAIN_HP, mode, { lossMultiplier, scale: 2 ** scaleLog2 }));
   const state: RunState = { steps: { fp32: [], fp16: [], 'fp16-scaled': [] }, done: false };
   yield { ...state };
   for (let s = 0; s < TRAIN_STEPS; s++) {
