@@ -44,6 +44,15 @@ describe('optimizerStep', () => {
     }
   });
 
+  it('refuses a NaN gradient by name and leaves the weights as they were', () => {
+    const p = paramsFromTensors(cfg, initTensors(cfg, { seed: 2 }));
+    const before = Float32Array.from(p.data);
+    const g = new Float32Array(p.data.length);
+    g[p.offsets['model.norm.weight'] + 1] = NaN;
+    expect(() => optimizerStep(p, createOptimizer(p), g, {}, HP, HP.lr)).toThrow(/model\.norm\.weight.*not finite/);
+    expect(p.data).toEqual(before);
+  });
+
   it('does not clip below max_grad_norm', () => {
     const p = paramsFromTensors(cfg, initTensors(cfg, { seed: 2 }));
     const g = new Float32Array(p.data.length);

@@ -3,6 +3,7 @@
 // 2. AdamW: decoupled decay p -= lr * wd * p on tensors of 2+ dimensions only, then
 //    m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2, p -= lr * m_hat / (sqrt(v_hat) + eps);
 // 3. DeepSeek-V3's auxiliary-loss-free balancing: b_e += gamma * sign(mean load - load_e).
+import { NonFiniteError, firstNonFinite } from '../errors.js';
 import type { TrainHparams } from './objective.js';
 import type { TrainParams } from './params.js';
 
@@ -50,6 +51,13 @@ export function updateBias(bias: Float32Array, load: ArrayLike<number>, gamma: n
   for (let i = 0; i < bias.length; i++) bias[i] += gamma * Math.sign(mean - load[i]);
 }
 
+/** The tensor holding flat index i. */
+function nameAt(p: Pick<TrainParams, 'names' | 'offsets'>, i: number): string {
+  let best = p.names[0];
+  for (const n of p.names) if (p.offsets[n] <= i && p.offsets[n] >= p.offsets[best]) best = n;
+  return best;
+}
+
 /** [start, end) of every tensor with 2 or more dimensions (the ones weight decay applies to). */
 export function decayRanges(p: Pick<TrainParams, 'names' | 'shapes' | 'offsets'>): [number, number][] {
   return p.names.filter((n) => p.shapes[n].length >= 2).map((n) => [p.offsets[n], p.offsets[n] + p.shapes[n].reduce((a, b) => a * b, 1)]);
@@ -62,6 +70,11 @@ export function decayRanges(p: Pick<TrainParams, 'names' | 'shapes' | 'offsets'>
  */
 export function optimizerStep(p: TrainParams, state: OptimizerState, meanGrads: Float32Array, loads: Record<string, ArrayLike<number>>, hp: TrainHparams, lr: number): { grad_norm: number } {
   const norm = globalNorm(meanGrads);
+  if (!Number.isFinite(norm)) {
+    // A NaN or infinite gradient would turn every weight it touches into NaN: refuse the step.
+    const i = firstNonFinite(meanGrads);
+    throw new NonFiniteError(`the gradient (of ${nameAt(p, i)})`, i, meanGrads[i]);
+  }
   const scale = norm > hp.max_grad_norm ? hp.max_grad_norm / (norm + 1e-6) : 1;
   adamwUpdate(p.data, meanGrads, state, { lr, betas: hp.betas, eps: hp.eps, weight_decay: hp.weight_decay }, decayRanges(p), scale);
   if (hp.balancing === 'bias') {
