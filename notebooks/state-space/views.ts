@@ -44,15 +44,18 @@ export function stateHeatmap(s: Streamed): HeatmapData {
   const L = s.signal.length, cols = Math.min(128, L), N = s.N;
   const values = new Float64Array(N * cols);
   const colLabels: string[] = [];
+  const later: [number, number][] = [];
   for (let c = 0; c < cols; c++) {
     const k = Math.min(L, Math.round(((c + 1) * L) / cols)) - 1;
     colLabels.push(String(k + 1));
+    if (k + 1 > s.t) for (let n = 0; n < N; n++) later.push([n, c]);
     for (let n = 0; n < N; n++) values[n * cols + c] = s.states[k * N + n];
   }
   return {
     kind: 'heatmap', rows: N, cols, values, colLabels,
     rowLabels: Array.from({ length: N }, (_, n) => `c${n}`),
     rowTitle: 'coefficient n', colTitle: 'samples streamed in', scale: 'diverging', valueLabel: 'c_n', digits: 3,
+    ...(later.length ? { dimmed: { cells: later, label: 'after the moment t' } } : {}),
   };
 }
 
