@@ -24,37 +24,51 @@ const pow10 = (v: number) => {
   return x >= 0.01 ? String(Number(x.toPrecision(2))) : x.toExponential(1).replace('e-', 'e−');
 };
 
-/** A view of one run, recomputed only when that run's snapshot changes. */
-function ofRun<T>(f: (r: RunView) => T, which: 'a' | 'b' = 'a'): (frame: LiveFrame) => T | null {
+/**
+ * A view of one run, recomputed only when that run's snapshot changes, and while it trains only on
+ * its turn (every `every`-th frame, at `phase`): the page redraws a few figures per frame, not all.
+ */
+function ofRun<T>(f: (r: RunView) => T, which: 'a' | 'b' = 'a', every = 1, phase = 0): (frame: LiveFrame) => T | null {
   let last: RunView | null = null;
   let value: T | null = null;
   return (frame) => {
     const r = frame.views[which];
     if (!r) return null;
-    if (r !== last) { value = f(r); last = r; }
+    const turn = frame.tick % every === phase || r.status !== 'running' || last === null || last.settings !== r.settings || r.step < last.step;
+    if (r !== last && turn) { value = f(r); last = r; }
     return value;
   };
 }
 
 const views = {
   bpc: ofRun(bpcChart),
-  load: ofRun(loadHeatmap),
-  maxVio: ofRun(maxVioChart),
-  bias: ofRun(biasChart),
-  liftMap: ofRun(liftHeatmap),
-  lift: ofRun(liftChart),
-  mtp: ofRun(mtpChart),
-  tps: ofRun(tokensPerStepChart),
   stats: ofRun(runStats),
-  loadA: ofRun(loadHeatmap),
-  loadB: ofRun(loadHeatmap, 'b'),
-  samples: ofRun((r) => ({ prompt: SAMPLE_PROMPT, temperature: SAMPLE_TEMPERATURE, samples: r.history.samples })),
+  samples: ofRun((r) => ({ prompt: SAMPLE_PROMPT, temperature: SAMPLE_TEMPERATURE, samples: r.history.samples }), 'a', 3, 0),
+  load: ofRun(loadHeatmap, 'a', 3, 0),
+  maxVio: ofRun(maxVioChart, 'a', 3, 1),
+  bias: ofRun(biasChart, 'a', 3, 1),
+  liftMap: ofRun(liftHeatmap, 'a', 3, 2),
+  lift: ofRun(liftChart, 'a', 3, 2),
+  mtp: ofRun(mtpChart, 'a', 3, 2),
+  tps: ofRun(tokensPerStepChart, 'a', 3, 1),
+  loadA: ofRun(loadHeatmap, 'a', 3, 0),
+  loadB: ofRun(loadHeatmap, 'b', 3, 1),
+  scope: ofRun((r) => ({
+    chars: r.history.evals.map((e) => e.chars),
+    val_bpc: r.history.evals.map((e) => e.valBpc),
+    greedy: r.history.evals.map((e) => e.greedy ?? 0),
+    sampled: r.history.evals.map((e) => e.sampled ?? 0),
+    train_bpc: r.history.steps.map((s) => s.bpc),
+    maxvio: r.history.steps.map((s) => (s.load[0] ? maxVio(s.load[0]) : 0)),
+    step: r.step,
+  }), 'a', 3, 2),
 };
 
 let compareMemo: { a: RunView; b: RunView | null; other: Balancing; value: ReturnType<typeof compareTable> } | null = null;
 function compareView(frame: LiveFrame, other: Balancing) {
   const { a, b } = frame.views;
-  if (compareMemo?.a !== a || compareMemo.b !== b || compareMemo.other !== other) compareMemo = { a, b, other, value: compareTable(a, b, other) };
+  const turn = frame.tick % 3 === 2 || a.status !== 'running' || compareMemo?.other !== other || (compareMemo.b === null) !== (b === null);
+  if (!compareMemo || ((compareMemo.a !== a || compareMemo.b !== b) && turn) || compareMemo.other !== other) compareMemo = { a, b, other, value: compareTable(a, b, other) };
   return compareMemo.value;
 }
 
@@ -85,7 +99,7 @@ export const notebook: Notebook = {
       }), { kind: 'derived', detail: 'the run\'s settings' }),
     cell('runs', ['settings', 'compare', 'compare_balancing'], (s: RunSettings, compare: boolean, other: Balancing): Runs => runsFor(s, compare, other),
       { kind: 'engine', detail: 'trainer workers running src/engine/train (rowsGradient, optimizerStep, trainStep)' }),
-    cell('live', ['runs'], (runs: Runs) => live(runs), { kind: 'engine', detail: 'what the trainer workers reported, a new frame at most every 250 ms' }),
+    cell('live', ['runs'], (runs: Runs) => live(runs), { kind: 'engine', detail: 'what the trainer workers reported, a new frame at most every 500 ms' }),
     cell('panel', ['live'], (f: LiveFrame) => f, { kind: 'engine', detail: 'the run\'s step counter and status' }),
     cell('statsView', ['live'], (f: LiveFrame) => views.stats(f), { kind: 'derived', detail: 'the settings and the last evaluation' }),
     cell('bpcView', ['live'], (f: LiveFrame) => views.bpc(f), { kind: 'engine', detail: 'training batches\' main loss / ln 2; held-out: evaluateWindows on 24 fixed windows of 129 characters; dashed: reference figures (PyTorch twin, anchors README)' }),
@@ -101,18 +115,7 @@ export const notebook: Notebook = {
     cell('loadAView', ['live'], (f: LiveFrame) => views.loadA(f), { kind: 'engine', detail: 'run A: tokens per routed expert per training batch' }),
     cell('loadBView', ['live'], (f: LiveFrame) => loadBView(f), { kind: 'engine', detail: 'run B: tokens per routed expert per training batch' }),
     cell('lrView', ['settings'], (s: RunSettings) => lrChart(s), { kind: 'engine', detail: 'lrAt (src/engine/train/schedule.ts) at these settings' }),
-    cell('scope', ['live'], (f: LiveFrame) => {
-      const h = f.views.a.history;
-      return {
-        chars: h.evals.map((e) => e.chars),
-        val_bpc: h.evals.map((e) => e.valBpc),
-        greedy: h.evals.map((e) => e.greedy ?? 0),
-        sampled: h.evals.map((e) => e.sampled ?? 0),
-        train_bpc: h.steps.map((s) => s.bpc),
-        maxvio: h.steps.map((s) => (s.load[0] ? maxVio(s.load[0]) : 0)),
-        step: f.views.a.step,
-      };
-    }, { kind: 'engine' }),
+    cell('scope', ['live'], (f: LiveFrame) => views.scope(f), { kind: 'engine' }),
   ],
   sections: [
     {

@@ -33,12 +33,45 @@ export interface RunView {
   chars: number;
   charsPerSec: number | null;
   threads: number;
+  kernels: string;
   history: History;
   restored: boolean;
   version: number;
 }
 
 const SAVE_EVERY_MS = 10_000;
+
+/** The steps as columns of typed arrays: what is saved (cloning thousands of small objects into IndexedDB would hold the main thread). */
+interface PackedSteps { n: number; L: number; E: number; num: Float64Array; mtp: Float64Array; load: Float32Array; bias: Float32Array }
+type SavedHistory = Omit<History, 'steps'> & { packed: PackedSteps };
+
+const NUM = ['step', 'chars', 'lr', 'bpc', 'loss', 'gradNorm'] as const;
+
+function pack(h: History): SavedHistory {
+  const { steps, ...rest } = h;
+  const n = steps.length, L = steps[0]?.load.length ?? 0, E = steps[0]?.load[0]?.length ?? 0;
+  const p: PackedSteps = { n, L, E, num: new Float64Array(n * NUM.length), mtp: new Float64Array(n), load: new Float32Array(n * L * E), bias: new Float32Array(n * L * E) };
+  steps.forEach((s, i) => {
+    NUM.forEach((k, j) => { p.num[i * NUM.length + j] = s[k]; });
+    p.mtp[i] = s.mtpAgree ?? NaN;
+    for (let l = 0; l < L; l++) for (let e = 0; e < E; e++) {
+      p.load[(i * L + l) * E + e] = s.load[l]?.[e] ?? 0;
+      p.bias[(i * L + l) * E + e] = s.bias[l]?.[e] ?? 0;
+    }
+  });
+  return { ...rest, packed: p };
+}
+
+function unpack(saved: SavedHistory): History {
+  const { packed: p, ...rest } = saved;
+  const steps: StepPoint[] = [];
+  for (let i = 0; i < p.n; i++) {
+    const v = (j: number) => p.num[i * NUM.length + j]!;
+    const rows = (a: Float32Array) => Array.from({ length: p.L }, (_, l) => Array.from(a.subarray((i * p.L + l) * p.E, (i * p.L + l + 1) * p.E)));
+    steps.push({ step: v(0), chars: v(1), lr: v(2), bpc: v(3), loss: v(4), gradNorm: v(5), mtpAgree: Number.isNaN(p.mtp[i]!) ? null : p.mtp[i]!, load: rows(p.load), bias: rows(p.bias) });
+  }
+  return { ...rest, steps };
+}
 
 export function emptyHistory(): History {
   return { steps: [], evals: [], samples: [], untrained: null, layers: [], params: 0, loadedFrom: null };
@@ -58,6 +91,8 @@ export class TrainingRun {
   chars = 0;
   charsPerSec: number | null = null;
   threads: number;
+  /** The trainer's compute kernels (the worker's backend name). */
+  kernels = '';
   restored = false;
   version = 0;
   /** Probe logits of the last exported checkpoint (tests compare them with a reloaded one's). */
@@ -91,7 +126,7 @@ export class TrainingRun {
     if (this.#shown?.version === this.version) return this.#shown;
     this.#shown = {
       label: this.label, settings: this.settings, status: this.status, message: this.message, step: this.step, chars: this.chars,
-      charsPerSec: this.charsPerSec, threads: this.threads, history: this.history, restored: this.restored, version: this.version,
+      charsPerSec: this.charsPerSec, threads: this.threads, kernels: this.kernels, history: this.history, restored: this.restored, version: this.version,
     };
     return this.#shown;
   }
@@ -121,10 +156,11 @@ export class TrainingRun {
     this.#terminate();
     this.status = 'starting';
     this.#changed();
-    const saved = fresh ? null : await loadRun<History>(this.key).catch(() => null);
+    let saved = fresh ? null : await loadRun<SavedHistory>(this.key).catch(() => null);
+    if (saved && !saved.history?.packed) saved = null; // saved by an older page: start afresh
     if (this.#disposed) return;
     if (saved) {
-      this.history = saved.history;
+      this.history = unpack(saved.history);
       this.restored = true;
     }
     this.#worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek trainer' });
@@ -153,6 +189,7 @@ export class TrainingRun {
         this.step = m.step;
         this.chars = m.chars;
         this.threads = m.threads;
+        this.kernels = m.kernels;
         this.status = this.#wantRunning ? 'running' : 'ready';
         if (this.step > 0 && !this.#wantRunning) this.status = 'paused';
         if (this.#wantRunning) this.#post({ type: 'run' });
@@ -247,7 +284,7 @@ export class TrainingRun {
     if (!this.#worker || this.status === 'starting' || this.step === 0) return;
     const r = await this.#request({ type: 'snapshot', id: this.#nextId++ });
     if (r.type !== 'snapshot') return;
-    await saveRun({ key: this.key, savedAt: Date.now(), state: r.bytes, history: this.history }).catch(() => {});
+    await saveRun({ key: this.key, savedAt: Date.now(), state: r.bytes, history: pack(this.history) }).catch(() => {});
   }
 
   /** The checkpoint as one file (tar: config.json, model.safetensors, tokenizer.json). */

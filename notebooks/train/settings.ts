@@ -119,7 +119,7 @@ export interface UntrainedStats { lift: number[][]; maxVio: number[]; greedy: nu
 export interface Sample { step: number; chars: number; text: string }
 
 export type FromWorker =
-  | { type: 'ready'; layers: string[]; params: number; step: number; chars: number; untrained: UntrainedStats; loadedFrom: string | null; threads: number }
+  | { type: 'ready'; layers: string[]; params: number; step: number; chars: number; untrained: UntrainedStats; loadedFrom: string | null; threads: number; kernels: string }
   | { type: 'steps'; points: StepPoint[]; charsPerSec: number | null }
   | { type: 'eval'; point: EvalPoint }
   | { type: 'sample'; sample: Sample }

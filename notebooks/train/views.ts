@@ -10,8 +10,8 @@ import { TWIN_CURVES, TWIN_MAXVIO, TWIN_MTP, V3_ACCEPTANCE } from './reference';
 import type { RunView } from './run';
 import { MIN_LR_RATIO, type RunSettings, SCHEDULE_CHARS, type StepPoint, WARMUP_STEPS, charsPerStep, configOf, shapeFamily } from './settings';
 
-const MAX_POINTS = 160;
-const MAX_COLS = 60;
+const MAX_POINTS = 100;
+const MAX_COLS = 50;
 /** The left end of the characters axis (log scale). */
 const X0 = 1000;
 

@@ -225,7 +225,7 @@ function configureHelper(): void {
 }
 
 function ready(): void {
-  post({ type: 'ready', layers, params: state.params.data.length, step: state.step, chars: charsSeen(state), untrained, loadedFrom, threads: runner.threads });
+  post({ type: 'ready', layers, params: state.params.data.length, step: state.step, chars: charsSeen(state), untrained, loadedFrom, threads: runner.threads, kernels: backend.name });
 }
 
 /** A checkpoint bundle (tar) from a file: its model's weights become this run's (a fresh optimizer, step 0). */
