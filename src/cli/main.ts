@@ -48,6 +48,8 @@ Limits: a prompt plus --max-new-tokens (plus --gamma) within the model's max_pos
 
 /** The most tokens one speculative step drafts (each costs a drafter pass). */
 const MAX_GAMMA = 64;
+/** The longest context the kv-table and cost tables price (arithmetic only; a billion tokens). */
+const MAX_TABLE_CONTEXT = 1e9;
 
 const OPTIONS = {
   model: { type: 'string' }, input: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' },
@@ -66,7 +68,7 @@ function need(flags: Flags, name: keyof Flags): string {
   return v;
 }
 
-function numberFlag(flags: Flags, name: keyof Flags, opts: { integer?: boolean; min?: number; fallback?: number }): number {
+function numberFlag(flags: Flags, name: keyof Flags, opts: { integer?: boolean; min?: number; max?: number; fallback?: number }): number {
   const raw = flags[name];
   if (raw === undefined) {
     if (opts.fallback !== undefined) return opts.fallback;
@@ -77,6 +79,7 @@ function numberFlag(flags: Flags, name: keyof Flags, opts: { integer?: boolean; 
     throw new UsageError(`--${String(name)} must be ${opts.integer ? 'an integer' : 'a number'} (got ${describe(raw)})`);
   }
   if (opts.min !== undefined && v < opts.min) throw new UsageError(`--${String(name)} must be >= ${opts.min} (got ${v})`);
+  if (opts.max !== undefined && v > opts.max) throw new UsageError(`--${String(name)} must be <= ${opts.max} (got ${v})`);
   return v;
 }
 
@@ -302,8 +305,8 @@ async function run(argv: string[]): Promise<void> {
     case 'kv-table': {
       const file = need(flags, 'config');
       const cfg = parseConfigText(readText(file, 'config'), { file, allowRopeScaling: true });
-      const context = numberFlag(flags, 'context', { integer: true, min: 0 });
-      const bytesPerElement = numberFlag(flags, 'bytes-per-element', { min: 0, fallback: 2 });
+      const context = numberFlag(flags, 'context', { integer: true, min: 0, max: MAX_TABLE_CONTEXT });
+      const bytesPerElement = numberFlag(flags, 'bytes-per-element', { min: 0, max: 64, fallback: 2 });
       const gqaGroups = flags['gqa-groups'] === undefined ? undefined : flags['gqa-groups'].split(',').map((g) => {
         const v = Number(g);
         if (!Number.isInteger(v) || v < 1) throw new UsageError(`--gqa-groups must be a comma-separated list of positive integers (got ${quote(flags['gqa-groups']!)})`);
@@ -319,7 +322,7 @@ async function run(argv: string[]): Promise<void> {
     case 'cost': {
       const file = need(flags, 'config');
       const cfg = parseConfigText(readText(file, 'config'), { file, allowRopeScaling: true });
-      const context = numberFlag(flags, 'context', { integer: true, min: 1 });
+      const context = numberFlag(flags, 'context', { integer: true, min: 1, max: MAX_TABLE_CONTEXT });
       const costs = ATTENTION_PATHS.map((p) => decodeCost(cfg, p, context));
       print(json, { config: file, context, paths: costs }, () => costs.map((c) =>
         `${c.path.padEnd(13)} cache ${formatBytes(c.cacheBytes).padStart(10)}   attention ${(c.attentionFlops / 1e6).toFixed(2)} MFLOP per step`).join('\n'));
@@ -357,7 +360,7 @@ run(process.argv.slice(2)).then(
       printError('error: ', e.message);
       exitAfterFlush(2);
     } else if (isFileSystemError(e)) {
-      printError('error: ', `${e.code}: ${e.message}`);
+      printError('error: ', e.message.startsWith(`${e.code}:`) ? e.message : `${e.code}: ${e.message}`);
       exitAfterFlush(2);
     } else {
       // A bug, not bad input: still one line; NANOSEEK_DEBUG=1 prints the stack.

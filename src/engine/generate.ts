@@ -2,7 +2,7 @@
 // the three attention paths, or with no cache at all (the whole sequence recomputed every step:
 // what the cache saves).
 import type { AttentionPath } from './cache.js';
-import { EngineInputError } from './errors.js';
+import { EngineInputError, checkFinite } from './errors.js';
 import { type Model, rowOf } from './model.js';
 import { type Rng, type SamplingOptions, argmax, createRng, sampleFrom, samplingDistribution } from './sampling.js';
 
@@ -36,6 +36,7 @@ export interface GenerateResult {
 
 /** Pick the next token from a logits row. */
 export function pickToken(logits: ArrayLike<number>, sampling: SamplingOptions, rng: Rng): number {
+  checkFinite(logits, 'the logits decoded from'); // argmax of NaNs is token 0, silently
   if (!(sampling.temperature > 0)) return argmax(logits);
   return sampleFrom(samplingDistribution(logits, sampling), rng);
 }

@@ -1,5 +1,6 @@
 // Seeded randomness and the sampling distribution of a logits row. Every random choice in the
 // engine goes through an Rng made from a seed, so a lesson link or a test reproduces its numbers.
+import { checkFinite } from './errors.js';
 
 /** A seeded uniform generator on [0, 1). */
 export interface Rng {
@@ -79,6 +80,7 @@ export interface SamplingOptions {
  * on the argmax. Speculative decoding uses this same function for target and drafter.
  */
 export function samplingDistribution(logits: ArrayLike<number>, opts: SamplingOptions): Float64Array {
+  checkFinite(logits, 'the logits sampled from'); // NaN would pick token 0 (or throw) with no word why
   const V = logits.length;
   const p = new Float64Array(V);
   if (!(opts.temperature > 0)) {
