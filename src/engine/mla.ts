@@ -170,13 +170,13 @@ export function mlaForward(
       qLat.set(qLatHead, h * T * dc);
     }
     const scores = be.matmulT(qLat, ckvAll, nh * T, dc, N, buf('scores', nh * T * N));
-    if (dr > 0) {
-      const ropeScores = be.matmulT(qPe, kPeAll, nh * T, dr, N, buf('ropeScores', nh * T * N));
-      for (let i = 0; i < scores.length; i++) scores[i] += ropeScores[i];
-    }
+    const ropeScores = dr > 0 ? be.matmulT(qPe, kPeAll, nh * T, dr, N, buf('ropeScores', nh * T * N)) : null;
+    // score = (latent part + rope part) * scale where key j is visible to query t (j <= start + t), else -inf
     for (let r = 0; r < nh * T; r++) {
-      const t = r % T;
-      for (let j = 0; j < N; j++) scores[r * N + j] = j <= start + t ? scores[r * N + j] * scale : -Infinity;
+      const o = r * N, visible = start + (r % T) + 1;
+      if (ropeScores) for (let j = 0; j < visible; j++) scores[o + j] = (scores[o + j] + ropeScores[o + j]) * scale;
+      else for (let j = 0; j < visible; j++) scores[o + j] *= scale;
+      for (let j = visible; j < N; j++) scores[o + j] = -Infinity;
     }
     const probs = be.softmaxRows(scores, nh * T, N, buf('probs', nh * T * N));
     if (weights) weights.set(probs);
