@@ -96,7 +96,7 @@ describe('convert', () => {
       const file = `model-0000${i + 1}-of-00002.safetensors`;
       writeFileSync(path.join(dir('sharded'), file), writeSafetensors(new Map(ns.map((n) => {
         const t = all.get(n)!;
-        return [n, { shape: t.shape, data: t.data, dtype: t.dtype as 'F32' }];
+        return [n, { shape: t.shape, data: t.data, storeAs: t.dtype as 'F32' }];
       }))));
       for (const n of ns) weightMap[n] = file;
     });
@@ -113,7 +113,7 @@ describe('convert', () => {
     const write = (name: string, tensors: typeof all, config: Record<string, unknown>) => {
       mkdirSync(dir(name));
       writeFileSync(path.join(dir(name), 'config.json'), JSON.stringify(config));
-      writeFileSync(path.join(dir(name), 'model.safetensors'), writeSafetensors(new Map([...tensors].map(([n, t]) => [n, { shape: t.shape, data: t.data, dtype: t.dtype as 'F32' }]))));
+      writeFileSync(path.join(dir(name), 'model.safetensors'), writeSafetensors(new Map([...tensors].map(([n, t]) => [n, { shape: t.shape, data: t.data, storeAs: t.dtype as 'F32' }]))));
     };
     const config = JSON.parse(readFileSync(path.join(dir('fp8'), 'config.json'), 'utf8'));
     const noScale = new Map(all);

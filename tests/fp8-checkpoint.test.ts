@@ -26,12 +26,12 @@ function deepseekLayout(block: [number, number]): Map<string, TensorToWrite> {
   for (const [name, t] of fp32) {
     if (fp8Name(name, t.shape)) {
       const q = quantize(t.data, t.shape[0]!, t.shape[1]!, block, E4M3);
-      out.set(name, { shape: t.shape, dtype: 'F8_E4M3', data: Float32Array.from(q.codes, (c) => decode(E4M3, c)) });
+      out.set(name, { shape: t.shape, storeAs: 'F8_E4M3', data: Float32Array.from(q.codes, (c) => decode(E4M3, c)) });
       out.set(`${name}_scale_inv`, { shape: q.scaleShape, data: q.scales });
     } else if (name.endsWith('e_score_correction_bias')) {
       out.set(name, { shape: t.shape, data: t.data });
     } else {
-      out.set(name, { shape: t.shape, dtype: 'BF16', data: t.data });
+      out.set(name, { shape: t.shape, storeAs: 'BF16', data: t.data });
     }
   }
   return out;

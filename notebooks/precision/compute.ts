@@ -46,6 +46,8 @@ export function weightsOf(seed: number, backend?: Backend): Weights {
   return w;
 }
 
+export interface SchemeRow extends LogitsComparison { scheme: Scheme; bytes: number }
+
 /** The FP32 model's logits on the passage (the reference every scheme is compared with). */
 export function referenceLogits(w: Weights, ids: number[], backend: Backend): Float32Array {
   return Model.fromTensors(w.config, w.tensors, { backend }).forward(ids).logits;

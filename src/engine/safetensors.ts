@@ -38,8 +38,9 @@ export interface SafetensorsFile {
 export interface TensorToWrite {
   shape: readonly number[];
   data: Float32Array;
-  /** Stored dtype (default F32); other dtypes are rounded to nearest even by numerics/storage.ts. */
-  dtype?: StorageDtype;
+  /** Dtype to store it as (default F32); values are rounded to nearest even by numerics/storage.ts.
+   *  (Not `dtype`: a tensor as read carries the dtype it had, and re-writing it stays F32.) */
+  storeAs?: StorageDtype;
 }
 
 /** Bytes per element of each dtype this reader converts to float32. */
@@ -362,10 +363,10 @@ export function writeSafetensors(
     if (t.data.length !== elements) {
       throw new CheckpointError(file, name, `has ${t.data.length} values but shape ${JSON.stringify(t.shape)} needs ${elements}`);
     }
-    const bytes = t.dtype && t.dtype !== 'F32' ? encodeTensorBytes(t.dtype, t.data) : null;
+    const bytes = t.storeAs && t.storeAs !== 'F32' ? encodeTensorBytes(t.storeAs, t.data) : null;
     encoded.push(bytes);
     const size = bytes ? bytes.byteLength : 4 * elements;
-    setOwn(header, name, { dtype: t.dtype ?? 'F32', shape: [...t.shape], data_offsets: [offset, offset + size] });
+    setOwn(header, name, { dtype: t.storeAs ?? 'F32', shape: [...t.shape], data_offsets: [offset, offset + size] });
     offset += size;
   }
 

@@ -12,8 +12,8 @@ import { type StorageDtype, formatOfDtype } from './storage.js';
 export type TargetDtype = 'f32' | 'bf16' | 'fp16' | 'fp8';
 export const TARGET_DTYPES: readonly TargetDtype[] = ['f32', 'bf16', 'fp16', 'fp8'];
 
-/** A tensor ready for writeSafetensors: values exactly representable in `dtype`. */
-export interface StoredTensor { shape: number[]; data: Float32Array; dtype: StorageDtype }
+/** A tensor ready for writeSafetensors: values exactly representable in `storeAs`. */
+export interface StoredTensor { shape: number[]; data: Float32Array; storeAs: StorageDtype }
 
 const isLinearWeight = (name: string, shape: readonly number[]) => shape.length === 2 && name.endsWith('_proj.weight');
 const keptF32 = (name: string) => name.endsWith('e_score_correction_bias');
@@ -41,11 +41,11 @@ export function convertTensors(tensors: ReadonlyMap<string, Tensor>, target: Tar
     const dtype = storageDtypeOf(name, t.shape, target);
     if (dtype === 'F8_E4M3') {
       const q = quantize(t.data, t.shape[0]!, t.shape[1]!, block, E4M3);
-      out.set(name, { shape: [...t.shape], dtype, data: decodeArray(E4M3, q.codes) });
-      out.set(`${name}_scale_inv`, { shape: q.scaleShape, dtype: 'F32', data: q.scales });
+      out.set(name, { shape: [...t.shape], storeAs: dtype, data: decodeArray(E4M3, q.codes) });
+      out.set(`${name}_scale_inv`, { shape: q.scaleShape, storeAs: 'F32', data: q.scales });
     } else {
       const f = formatOfDtype(dtype);
-      out.set(name, { shape: [...t.shape], dtype, data: f ? roundArray(f, t.data) : t.data });
+      out.set(name, { shape: [...t.shape], storeAs: dtype, data: f ? roundArray(f, t.data) : t.data });
     }
   }
   return out;
