@@ -105,3 +105,24 @@ describe('LoRA', () => {
     expect(last).toBeLessThan(first);
   });
 });
+
+describe('singular values', () => {
+  it('of a diagonal matrix, of a rotation times a diagonal, and of a rank-r product', async () => {
+    const { singularValues } = await import('../src/engine/train/lora.js');
+    expect(singularValues([3, 0, 0, 0, -5, 0], 2, 3).map((v) => Number(v.toFixed(12)))).toEqual([5, 3]);
+    // [[cos, -sin], [sin, cos]] * diag(2, 0.5): singular values 2 and 0.5
+    const c = Math.cos(0.7), s = Math.sin(0.7);
+    const sv = singularValues([2 * c, -0.5 * s, 2 * s, 0.5 * c], 2, 2);
+    expect(sv[0]).toBeCloseTo(2, 12);
+    expect(sv[1]).toBeCloseTo(0.5, 12);
+    // B [40, 3] x A [3, 30]: exactly 3 nonzero singular values
+    const B = Array.from({ length: 40 * 3 }, (_, i) => Math.sin(i * i * 0.37 + 1)), A = Array.from({ length: 3 * 30 }, (_, i) => Math.cos(i * i * 0.61 + 2));
+    const M = new Float64Array(40 * 30);
+    for (let i = 0; i < 40; i++) for (let j = 0; j < 30; j++) for (let k = 0; k < 3; k++) M[i * 30 + j] += B[i * 3 + k]! * A[k * 30 + j]!;
+    const v = singularValues(M, 40, 30);
+    expect(v[2]).toBeGreaterThan(1e-3 * v[0]!);
+    expect(v[3]).toBeLessThan(1e-10 * v[0]!);
+    // the sum of squares equals the Frobenius norm squared
+    expect(v.reduce((a, x) => a + x * x, 0)).toBeCloseTo(M.reduce((a, x) => a + x * x, 0), 8);
+  });
+});

@@ -205,3 +205,57 @@ export function adapterBackend(inner: Backend, weights: ReadonlyMap<string, Floa
   };
 }
 
+
+/**
+ * Singular values of a [rows, cols] matrix, largest first (one-sided Jacobi in float64: rotate
+ * column pairs until all are orthogonal; the column norms are then the singular values). For the
+ * lesson's ΔW: a LoRA update has at most r nonzero ones.
+ */
+export function singularValues(m: ArrayLike<number>, rows: number, cols: number): number[] {
+  // Work on the side with fewer columns: the singular values of M and M^T are the same.
+  const t = cols > rows;
+  const R = t ? cols : rows, C = t ? rows : cols;
+  const a = new Float64Array(R * C); // column-major: column j at [j*R, (j+1)*R)
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
+    const v = m[i * cols + j]!;
+    if (t) a[i * R + j] = v; else a[j * R + i] = v;
+  }
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0;
+    for (let p = 0; p < C - 1; p++) {
+      for (let q = p + 1; q < C; q++) {
+        let alpha = 0, beta = 0, gamma = 0;
+        for (let k = 0; k < R; k++) {
+          const x = a[p * R + k]!, y = a[q * R + k]!;
+          alpha += x * x; beta += y * y; gamma += x * y;
+        }
+        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
+        off = Math.max(off, Math.abs(gamma) / Math.sqrt(alpha * beta));
+        const zeta = (beta - alpha) / (2 * gamma);
+        const tt = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + tt * tt), s = c * tt;
+        for (let k = 0; k < R; k++) {
+          const x = a[p * R + k]!, y = a[q * R + k]!;
+          a[p * R + k] = c * x - s * y;
+          a[q * R + k] = s * x + c * y;
+        }
+      }
+    }
+    if (off < 1e-14) break;
+  }
+  const out: number[] = [];
+  for (let j = 0; j < C; j++) {
+    let ss = 0;
+    for (let k = 0; k < R; k++) ss += a[j * R + k]! * a[j * R + k]!;
+    out.push(Math.sqrt(ss));
+  }
+  return out.sort((x, y) => y - x);
+}
+
+/** ΔW = W_after - W_before of one tensor of two parameter sets in the same layout. */
+export function weightDelta(before: Pick<TrainParams, 'offsets' | 'shapes'> & { data: ArrayLike<number> }, after: ArrayLike<number>, name: string): Float64Array {
+  const o = before.offsets[name]!, n = before.shapes[name]!.reduce((x, y) => x * y, 1);
+  const d = new Float64Array(n);
+  for (let i = 0; i < n; i++) d[i] = after[o + i]! - before.data[o + i]!;
+  return d;
+}
