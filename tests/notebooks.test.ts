@@ -73,7 +73,7 @@ describe('lessons', () => {
         const { notebook: nb } = (await import(file)) as { notebook: Notebook };
         const base = await evaluate(nb, {});
         for (const input of nb.inputs) {
-          const alternatives: InputValue[] = input.kind === 'range' ? [input.min, input.max] : input.kind === 'toggle' ? [!input.value] : input.options.map((o) => o.value);
+          const alternatives: InputValue[] = input.kind === 'range' ? [input.min, input.max] : input.kind === 'toggle' ? [!input.value] : input.kind === 'text' ? input.examples.map((e) => e.value) : input.options.map((o) => o.value);
           let changedSomething = false;
           for (const v of alternatives) {
             if (v === input.value) continue;

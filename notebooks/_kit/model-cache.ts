@@ -15,8 +15,11 @@ export class ModelCache {
   /** `size`: how many models to keep (enough for one sweep of the slider that changes them). */
   constructor(readonly size: number) {}
 
-  /** The model of `key` (made by `make` on a miss), computing on `backend` when one is given. */
-  get(key: string, make: () => Model, backend?: Backend): Model {
+  /**
+   * The model of `key` (made by `make` on a miss), computing on `backend` when one is given.
+   * `ownWeights`: never hand out the reader's trained model instead (a "random weights" switch).
+   */
+  get(key: string, make: () => Model, backend?: Backend, ownWeights = false): Model {
     let e = this.map.get(key);
     if (e) this.map.delete(key);
     else {
@@ -25,7 +28,7 @@ export class ModelCache {
     }
     this.map.set(key, e);
     // The model the reader trained in the train lesson, when chosen and of exactly this config (user-model.ts).
-    const theirs = substituteUserModel(e.base, backend);
+    const theirs = ownWeights ? null : substituteUserModel(e.base, backend);
     if (theirs) return theirs;
     if (!backend) return e.base;
     let m = e.bound.get(backend);

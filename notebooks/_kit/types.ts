@@ -41,7 +41,17 @@ export interface SelectInput extends InputBase {
   value: string;
 }
 
-export type InputSpec = RangeInput | ToggleInput | SelectInput;
+/** The reader's own text (a prompt box): one line or a few, cut to `maxLength` characters. */
+export interface TextInput extends InputBase {
+  kind: 'text';
+  value: string;
+  /** The longest text kept (the model's context for this lesson); a longer one is cut with a notice. */
+  maxLength: number;
+  /** Ready-made texts offered beside the box (e.g. prose and arithmetic); the tests try each. */
+  examples: { label: string; value: string }[];
+}
+
+export type InputSpec = RangeInput | ToggleInput | SelectInput | TextInput;
 export type InputValue = number | boolean | string;
 
 export interface CellSpec {

@@ -36,6 +36,9 @@ export function parseValue(input: InputSpec, text: string): { ok: true; value: I
       if (text === '1' || text === 'true' || text === 'on') return { ok: true, value: true };
       if (text === '0' || text === 'false' || text === 'off') return { ok: true, value: false };
       return { ok: false, why: 'not on/off' };
+    case 'text':
+      // The reader's text: kept as typed, cut to the lesson's context (readUrlState says so).
+      return { ok: true, value: text.slice(0, input.maxLength) };
     case 'select':
       return input.options.some((o) => o.value === text) ? { ok: true, value: text } : { ok: false, why: `not one of ${input.options.map((o) => o.value).join(', ')}` };
   }
@@ -60,8 +63,10 @@ export function readUrlState(inputs: readonly InputSpec[], params: URLSearchPara
     const text = params.get(input.name); // the first, if the key is given twice
     if (text === null) continue;
     const parsed = parseValue(input, text);
-    if (parsed.ok) values[input.name] = parsed.value;
-    else notices.add(`Ignored ${input.name}=${quoted(text)} from the link (${parsed.why}); using ${formatValue(input.value)}.`);
+    if (parsed.ok) {
+      values[input.name] = parsed.value;
+      if (input.kind === 'text' && text.length > input.maxLength) notices.add(`The link's ${input.name} has ${text.length} characters; this lesson's model reads ${input.maxLength}, so it was cut there.`);
+    } else notices.add(`Ignored ${input.name}=${quoted(text)} from the link (${parsed.why}); using ${formatValue(input.value)}.`);
   }
   const known = new Set(inputs.map((i) => i.name));
   const hidden = new Set<string>();

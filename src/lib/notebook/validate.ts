@@ -25,6 +25,10 @@ export function notebookProblems(nb: Notebook): string[] {
         for (const v of [input.min, input.max, input.value]) if (!Number.isInteger(Math.log2(v))) problems.push(`input "${input.name}": ${v} is not a power of two (log2 slider)`);
       }
     }
+    if (input.kind === 'text') {
+      if (!(input.maxLength > 0) || input.value.length > input.maxLength) problems.push(`input "${input.name}": default text longer than maxLength ${input.maxLength}`);
+      if (!input.examples.some((e) => e.value !== input.value)) problems.push(`input "${input.name}": needs an example other than its default (the tests try each)`);
+    }
     if (input.kind === 'select' && !input.options.some((o) => o.value === input.value)) {
       problems.push(`input "${input.name}": value "${input.value}" is not one of its options`);
     }
