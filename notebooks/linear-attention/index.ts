@@ -7,7 +7,7 @@
 import { associativityCheck, performerErrorCurve, softmaxAttention, type CostOptions, type HeadQKV, type SwapResult, type VariantSpec } from '$engine/linear';
 import { cell, type Notebook } from '../_kit/types';
 import { REAL_CONFIGS, TINY_RAW, tinyConfig } from '../_kit/models';
-import { type Compared, type LessonModel, compare, fiveVariants, headOf, lessonModel, lessonTokens, swapOne } from './compute';
+import { type Compared, type LessonModel, SHIPPED, compare, fiveVariants, headOf, lessonModel, lessonTokens, swapOne } from './compute';
 import {
   associativityStats, bytesChart, crossoverTable, entropyChart, errorTable, flopsChart, mapsHeatmap, performerChart, swapChart, swapTable,
 } from './views';
@@ -19,8 +19,9 @@ export const meta = {
   order: 9,
 };
 
-const LAYERS = TINY_RAW.num_hidden_layers;
-const HEADS = TINY_RAW.num_attention_heads;
+// The page runs the shipped model when there is one: its layers and heads are offered.
+const LAYERS = Number(SHIPPED?.raw.num_hidden_layers ?? TINY_RAW.num_hidden_layers);
+const HEADS = Number(SHIPPED?.raw.num_attention_heads ?? TINY_RAW.num_attention_heads);
 /** Tokens the swapped-layer evaluation runs over. */
 const SWAP_TOKENS = 128;
 /** The context slider's largest T: one traced forward over this many tokens serves every T. */
@@ -48,7 +49,7 @@ export const notebook: Notebook = {
   inputs: [
     { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks where the prompt starts in the text and Performer\'s random features (the model stays the same): the same seed gives the same numbers everywhere.' },
     { kind: 'range', name: 'tokens', label: 'Context T', min: 8, max: MAX_T, step: 8, value: 32, unit: 'tokens', help: 'Length of the prompt whose q, k, v the attentions mix.' },
-    { kind: 'select', name: 'layer', label: 'Decoder layer', value: '1', options: Array.from({ length: LAYERS }, (_, l) => ({ value: String(l), label: `layer ${l}` })), help: 'The layer whose q, k, v are taken (and, below, whose attention is swapped).' },
+    { kind: 'select', name: 'layer', label: 'Decoder layer', value: String(LAYERS - 1), options: Array.from({ length: LAYERS }, (_, l) => ({ value: String(l), label: `layer ${l}` })), help: 'The layer whose q, k, v are taken (and, below, whose attention is swapped).' },
     { kind: 'range', name: 'head', label: 'Head', min: 0, max: HEADS - 1, step: 1, value: 0, help: 'The attention head whose q, k, v are taken.' },
     { kind: 'range', name: 'features', label: 'Performer features m', min: 4, max: 1024, step: 1, log2: true, value: 64, unit: 'features', help: 'Random features of Performer\'s estimate of exp(q·k); its state per head is m × (d_v + 1) numbers.' },
     { kind: 'range', name: 'chunk', label: 'Chunk length C (FLASH)', min: 2, max: 32, step: 1, log2: true, value: 8, unit: 'tokens', help: 'Quadratic attention inside each chunk of C tokens, linear attention across chunks.' },
@@ -168,7 +169,7 @@ Softmax puts $\\exp$ between the two products. $\\exp(q \\cdot k)$ is not $f(q) 
       title: 'The honest trade: swap one layer, no retraining',
       prose: `The model's layer is run as it is, except that each head's softmax mixing is replaced by a variant on that layer's own $q$, $k$, $v$ (the projections, $W^O$, the other layers and the FFNs are unchanged). The measure is the next-character cross-entropy over ${SWAP_TOKENS} characters of a children's story (the stories corpus's validation text), one token per character.
 
-**Which model:** by default this page runs the tiny DeepSeek-V3 with **seeded random weights**. It predicts characters at about 7 to 8 bits each, no better than guessing among 128, so its swaps move the numbers by a tenth of a bit or less, either way: they show that the swap reaches the output, not what a trained model loses. If you trained a model in the training lesson and chose *Use this model in the other lessons*, this page uses it (the table names the model), and the differences are then a measurement of what each variant costs a trained model.`,
+**Which model:** ${SHIPPED ? `this page runs the shipped model (\`static/models/${SHIPPED.name}\`, trained on the stories at 128 characters a row), so the differences below measure what each variant costs a trained model in that layer. (Where the weights cannot be fetched, e.g. in the Node tests, the tiny model with seeded weights stands in; the table names the model used.)` : 'this page runs the tiny DeepSeek-V3 with **seeded random weights**. It predicts characters at about 7 to 8 bits each, no better than guessing among 128, so its swaps move the numbers by a tenth of a bit or less, either way: they show that the swap reaches the output, not what a trained model loses.'} If you trained a model in the training lesson and chose *Use this model in the other lessons*, this page uses yours instead (the table names it).`,
       views: [
         { cell: 'swapView', title: 'Change in bits per character when the selected layer\'s attention is swapped', caption: 'Above 0: the swap made the model\'s predictions worse on this prompt; below 0, better.' },
         { cell: 'swapTableView', title: 'Swapped-layer cross-entropy (bits per character)' },

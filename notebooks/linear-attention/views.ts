@@ -183,12 +183,24 @@ export function crossoverTable(configs: { name: string; config: DeepSeekConfig }
   };
 }
 
+/** A short name for a bar's axis label. */
+function variantShort(v: SwapResult['variant']): string {
+  switch (v.kind) {
+    case 'softmax': return 'softmax';
+    case 'linear': return v.phi === 'elu1' ? 'linear elu+1' : 'linear ReLU';
+    case 'performer': return `Performer m=${v.features}`;
+    case 'normalised': return 'TransNormer';
+    case 'block': return `block b=${v.block}`;
+    case 'chunked': return `FLASH C=${v.chunk}`;
+  }
+}
+
 /** Change in cross-entropy against the unswapped model, per variant (softmax itself left out). */
 export function swapChart(results: SwapResult[], unit: string): BarChartData {
   const base = results[0].bitsPerToken, rest = results.slice(1);
   return {
     kind: 'bar',
-    categories: rest.map((r) => variantLabel(r.variant)),
+    categories: rest.map((r) => variantShort(r.variant)),
     series: [{ name: `change in ${unit}`, values: rest.map((r) => r.bitsPerToken - base) }],
     yLabel: `change in ${unit} (swapped − as is)`,
   };
