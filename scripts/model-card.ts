@@ -74,12 +74,13 @@ ${curve.join('\n')}
 
 ## Figures on the held-out text (\`npx tsx scripts/model-figures.ts\` → \`figures.json\`)
 
-| | stories (val.txt) | arithmetic (arith.txt) | untrained, stories |
-|---|---|---|---|
-| bits per character | **${f3(T.stories.bits_per_char)}** | ${f3(T.arithmetic.bits_per_char)} | ${f3(U.stories.bits_per_char)} |
-| MTP greedy agreement (draft for t+2 = main argmax at t+1) | **${f3(T.stories.mtp_greedy_agreement)}** | ${f3(T.arithmetic.mtp_greedy_agreement)} | ${f3(U.stories.mtp_greedy_agreement)} |
-| MTP sampled acceptance (sum over x of min(p, q)) | ${f3(T.stories.mtp_sampled_acceptance)} | ${f3(T.arithmetic.mtp_sampled_acceptance)} | ${f3(U.stories.mtp_sampled_acceptance)} |
-${layers.map((k) => `| MaxVio ${layerName(k)} | **${f3(T.stories.max_vio[k])}** | ${f3(T.arithmetic.max_vio[k])} | ${f3(U.stories.max_vio[k])} |`).join('\n')}
+| | stories (val.txt) | arithmetic (arith.txt) | stories + arithmetic mixed as in training | untrained, stories |
+|---|---|---|---|---|
+| characters | ${T.stories.characters} | ${T.arithmetic.characters} | ${T.mixed.characters} | ${U.stories.characters} |
+| bits per character | **${f3(T.stories.bits_per_char)}** | ${f3(T.arithmetic.bits_per_char)} | ${f3(T.mixed.bits_per_char)} | ${f3(U.stories.bits_per_char)} |
+| MTP greedy agreement (draft for t+2 = main argmax at t+1) | **${f3(T.stories.mtp_greedy_agreement)}** | ${f3(T.arithmetic.mtp_greedy_agreement)} | ${f3(T.mixed.mtp_greedy_agreement)} | ${f3(U.stories.mtp_greedy_agreement)} |
+| MTP sampled acceptance (sum over x of min(p, q)) | ${f3(T.stories.mtp_sampled_acceptance)} | ${f3(T.arithmetic.mtp_sampled_acceptance)} | ${f3(T.mixed.mtp_sampled_acceptance)} | ${f3(U.stories.mtp_sampled_acceptance)} |
+${layers.map((k) => `| MaxVio ${layerName(k)} | **${f3(T.stories.max_vio[k])}** | ${f3(T.arithmetic.max_vio[k])} | ${f3(T.mixed.max_vio[k])} | ${f3(U.stories.max_vio[k])} |`).join('\n')}
 
 Targets: at most 2.05 bits per character on the stories, MTP greedy agreement at least 0.80, MaxVio at
 most 0.06 in every MoE layer.
