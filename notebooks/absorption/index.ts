@@ -10,11 +10,11 @@ import { type HeadMatrices, type RopeAbsorption, headMatrices, maxAbsDiff, ropeA
 import type { AttentionPath, KVCache } from '$engine/cache';
 import { type DeepSeekConfig, qkHeadDim } from '$engine/config';
 import { decodeCost } from '$engine/cost';
-import { initModel } from '$engine/init';
 import { type ForwardResult, type LayerTrace, type Model, argmaxRow } from '$engine/model';
 import { cell, type Notebook } from '../_kit/types';
-import { ModelCache } from '../_kit/model-cache';
-import { REAL_CONFIGS, TINY_RAW, formatTokens, promptIds, tinyConfig } from '../_kit/models';
+import { REAL_CONFIGS, formatTokens, tinyConfig } from '../_kit/models';
+import { type LessonModel, SHIPPED_CONFIG, lessonModel } from '../_kit/shipped';
+import { TEXT_EXAMPLES, glyphs, promptTokens, visibleText } from '../_kit/tokens';
 
 export const meta = {
   slug: 'absorption',
@@ -23,7 +23,8 @@ export const meta = {
   order: 3,
 };
 
-const TINY = tinyConfig();
+/** The lesson's model shape: the shipped trained model's (the tiny one before it is shipped). */
+const TINY = SHIPPED_CONFIG ?? tinyConfig();
 const V3 = REAL_CONFIGS[1];
 /** The order paths are shown in: the plain one first, then the two that cache only c_KV and k^R. */
 const PATHS: readonly AttentionPath[] = ['full-cache', 'decompressed', 'absorbed'];
@@ -65,7 +66,7 @@ interface DecodeStep {
 
 /**
  * One live cache per path, kept between slider moves. The prompt of length n is a prefix of the
- * prompt of length n + 1 (promptIds), so a new length rolls a cache back (KVCache.truncate, as
+ * prompt of length n + 1 (promptTokens repeats a short text), so a new length rolls a cache back (KVCache.truncate, as
  * speculative decoding does) or runs only the missing prompt tokens through that path, instead of
  * prefilling from scratch. The prefill always runs in chunks aligned to positions 0, 8, 16, ...,
  * so a cache's contents depend only on the prompt, never on the order the slider visited lengths
@@ -118,13 +119,6 @@ function decodeOn(model: Model, tokens: number[], path: AttentionPath): PathRun 
   };
 }
 
-/**
- * The models of recent seeds (going back to a seed does not re-initialise). Each cell run binds a
- * fresh copy to the page's backend, so the path states above start anew with the model cell;
- * rounding-level digits depend on which kernels the backend is.
- */
-const models = new ModelCache(8);
-const seededModel = (seed: number): Model => models.get(String(seed), () => initModel(tinyConfig(), { seed }));
 
 function decodeStep(model: Model, tokens: number[]): DecodeStep {
   const V = model.config.vocab_size, n = tokens.length;
@@ -186,11 +180,13 @@ function meanByKey(grid: Float64Array, T: number, abs = false): { x: number; y: 
   });
 }
 
-function causalGrid(grid: Float64Array, T: number, valueLabel: string): HeatmapData {
+/** A causal [T, T] grid of errors; `top` fixes the colour scale (so two grids can share one). */
+function causalGrid(grid: Float64Array, T: number, valueLabel: string, top?: number): HeatmapData {
   const masked: [number, number][] = [];
   for (let t = 0; t < T; t++) for (let j = t + 1; j < T; j++) masked.push([t, j]);
   return {
     kind: 'heatmap', rows: T, cols: T, values: Array.from(grid), scale: 'sequential', valueLabel, digits: 2,
+    ...(top !== undefined ? { domain: [0, top > 0 ? top : 1] as [number, number] } : {}),
     rowTitle: 'query position t', colTitle: 'key position j',
     dimmed: { cells: masked, label: 'masked: the query cannot see key j > t' },
   };
@@ -200,7 +196,8 @@ function causalGrid(grid: Float64Array, T: number, valueLabel: string): HeatmapD
 
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', name: 'seed', label: 'Weights seed', min: 0, max: 99, step: 1, value: 1, help: 'The tiny model is initialised from this seed: the same seed gives the same numbers everywhere.' },
+    { kind: 'select', name: 'weights', label: 'Weights', value: 'trained', options: [{ value: 'trained', label: 'trained (shipped model)' }, { value: 'random', label: 'random (same shape, seeded)' }], help: 'The equality of the three paths holds for any weights: switch to random ones and it still holds.' },
+    { kind: 'text', name: 'text', label: 'Your text (the prompt)', value: TEXT_EXAMPLES[0].value, maxLength: 512, examples: TEXT_EXAMPLES, help: 'The first tokens of this text are the decode step\'s context and the RoPE check\'s positions; one character per token.' },
     { kind: 'range', name: 'promptLength', label: 'Tokens in the decode step\'s context', min: 2, max: 64, step: 1, value: 12, unit: 'tokens', help: 'The first tokens are prefilled into each path\'s cache; the last one is the decode step.' },
     { kind: 'range', name: 'layer', label: 'Layer', min: 0, max: TINY.num_hidden_layers - 1, step: 1, value: 0, help: 'Which decoder layer\'s matrices and attention are shown.' },
     { kind: 'range', name: 'head', label: 'Head', min: 0, max: TINY.num_attention_heads - 1, step: 1, value: 0, help: 'Which attention head\'s matrices and attention are shown.' },
@@ -208,14 +205,15 @@ export const notebook: Notebook = {
     { kind: 'range', name: 'positions', label: 'Positions in the RoPE check', min: 2, max: 48, step: 1, value: 24, unit: 'tokens', help: 'Length of the prompt whose query/key scores are compared under RoPE.' },
   ],
   cells: [
-    cell('model', ['seed', 'backend'], (seed: number, backend: Backend) => seededModel(seed).withBackend(backend), { kind: 'engine', detail: 'tiny DeepSeek-V3, seeded random weights' }),
-    cell('prompt', ['promptLength', 'seed'], (n: number, seed: number) => promptIds(n, TINY_RAW.vocab_size, seed), { kind: 'derived', detail: 'token ids' }),
+    cell('lm', ['weights', 'backend'], (weights: 'trained' | 'random', backend: Backend) => lessonModel(weights, backend), { kind: 'engine', detail: 'the shipped trained model (kit/shipped.ts), or its shape with seeded random weights' }),
+    cell('model', ['lm'], (lm: LessonModel) => lm.model, { kind: 'engine' }),
+    cell('prompt', ['promptLength', 'text'], (n: number, text: string) => promptTokens(text, n).ids, { kind: 'derived', detail: 'the reader\'s text, one ASCII character per token' }),
     cell('step', ['model', 'prompt'], (model: Model, prompt: number[]) => decodeStep(model, prompt), { kind: 'engine', detail: 'one cache per path, prefill then one decode step; multiply-adds counted' }),
 
     // Section: one decode step, three ways.
     cell('logitDiff', ['step'], (step: DecodeStep): LineChartData => ({
       kind: 'line',
-      xLabel: 'token id (vocabulary entry)',
+      xLabel: 'vocabulary entry (ASCII code)',
       yLabel: 'logit minus the full recompute\'s',
       series: PATHS.map((p) => {
         const a = logitsOf(step, p), b = step.full.logits;
@@ -231,7 +229,7 @@ export const notebook: Notebook = {
         rows: names.map((a) => ({ name: PATH_LABEL[a], ...Object.fromEntries(names.map((b) => [b, a === b ? '—' : sci(maxAbsDiff(logitsOf(step, a), logitsOf(step, b)))])) })),
       };
     }, { kind: 'engine' }),
-    cell('stepStats', ['step'], (step: DecodeStep): StatsData => {
+    cell('stepStats', ['step', 'lm'], (step: DecodeStep, lm: LessonModel): StatsData => {
       const names = ['recompute', ...PATHS] as const;
       const V = step.full.logits.length;
       const picks = names.map((n) => argmaxRow(logitsOf(step, n), 0, V));
@@ -241,10 +239,10 @@ export const notebook: Notebook = {
       return {
         kind: 'stats',
         items: [
-          { label: 'Largest difference between any two of the four', value: worst, format: 'sci', digits: 2, note: 'float32 rounding: the paths add the same products in different orders' },
-          { label: 'Largest |logit|, for scale', value: scale, digits: 3 },
-          { label: 'Next token (argmax) on every path', value: picks.every((p) => p === picks[0]) ? `${picks[0]} on all four` : `differs: ${picks.join(', ')}` },
-          { label: 'Context of the decode step', value: step.context, unit: 'tokens', note: `${step.context - 1} prefilled into each cache, then 1 decoded` },
+          { label: 'Largest difference between any two of the four paths, relative to the largest |logit|', value: scale > 0 ? worst / scale : worst, format: 'sci', digits: 1, note: `${sci(worst)} against logits up to ${scale.toFixed(2)}: float32 rounding, the paths add the same products in different orders` },
+          { label: 'Next character (argmax) on every path', value: picks.every((p) => p === picks[0]) ? `"${glyphs([picks[0]])[0]}" on all four` : `differs: ${glyphs(picks).join(', ')}` },
+          { label: 'Context of the decode step', value: visibleText(step.tokens), note: `${step.context - 1} characters prefilled into each cache, then 1 decoded` },
+          { label: 'Model', value: lm.trained ? 'trained' : 'random weights', note: lm.name },
         ],
       };
     }, { kind: 'engine' }),
@@ -264,12 +262,12 @@ export const notebook: Notebook = {
       for (const r of rows) values.push(...r);
       return {
         kind: 'heatmap', rows: rows.length, cols: N, values, scale: 'sequential', domain: [0, Math.max(...values)], valueLabel: 'attention weight', digits: 3,
-        rowLabels: ['recompute', ...PATHS], colLabels: Array.from({ length: N }, (_, j) => String(j)),
-        rowTitle: 'path', colTitle: 'key position j',
+        rowLabels: ['recompute', ...PATHS], colLabels: glyphs(step.tokens),
+        rowTitle: 'path', colTitle: 'key (the character at position j)',
       };
     }, { kind: 'engine', detail: 'softmax weights in each path\'s trace' }),
     cell('mergeTable', ['model'], (model: Model): TableData => {
-      const rows = [{ name: 'tiny (this page)', cfg: model.config }, { name: V3.name, cfg: V3.config }].flatMap(({ name, cfg }) => {
+      const rows = [{ name: 'nanoseek (this page)', cfg: model.config }, { name: V3.name, cfg: V3.config }].flatMap(({ name, cfg }) => {
         const qIn = cfg.q_lora_rank ?? cfg.hidden_size, nope = cfg.qk_nope_head_dim, dc = cfg.kv_lora_rank, dv = cfg.v_head_dim, d = cfg.hidden_size;
         return [
           { model: name, side: 'query: W_UQ, then W_UK^T', two: nope * qIn + nope * dc, merged: qIn * dc },
@@ -307,12 +305,12 @@ export const notebook: Notebook = {
         return { path: r.path, elements: r.elementsPerToken, bytes: r.cacheBytes, counted: r.macs, predicted: c.attentionFlops / 2, rest: r.macs - c.attentionFlops / 2 };
       }),
     }), { kind: 'engine', detail: 'countingBackend tallies of the step; decodeCost from the dims' }),
-    cell('tinyBytes', ['context'], (context: number) => costChart(TINY, 'bytes', TINY_BYTES, context, 'tiny'), { kind: 'derived', detail: 'decodeCost, tiny config, FP32 as the engine caches' }),
-    cell('tinyFlops', ['context'], (context: number) => costChart(TINY, 'flops', TINY_BYTES, context, 'tiny'), { kind: 'derived', detail: 'decodeCost, tiny config' }),
+    cell('tinyBytes', ['context'], (context: number) => costChart(TINY, 'bytes', TINY_BYTES, context, 'nanoseek'), { kind: 'derived', detail: 'decodeCost, tiny config, FP32 as the engine caches' }),
+    cell('tinyFlops', ['context'], (context: number) => costChart(TINY, 'flops', TINY_BYTES, context, 'nanoseek'), { kind: 'derived', detail: 'decodeCost, tiny config' }),
     cell('v3Bytes', ['context'], (context: number) => costChart(V3.config, 'bytes', V3_BYTES, context, V3.name), { kind: 'derived', detail: `decodeCost, ${V3.source}, BF16 cache` }),
     cell('v3Flops', ['context'], (context: number) => costChart(V3.config, 'flops', V3_BYTES, context, V3.name), { kind: 'derived', detail: `decodeCost, ${V3.source}` }),
     cell('costTable', ['context'], (context: number): TableData => {
-      const rows = [{ name: 'tiny (FP32)', cfg: TINY, bytes: TINY_BYTES }, { name: `${V3.name} (BF16)`, cfg: V3.config, bytes: V3_BYTES }].flatMap(({ name, cfg, bytes }) => {
+      const rows = [{ name: 'nanoseek (FP32)', cfg: TINY, bytes: TINY_BYTES }, { name: `${V3.name} (BF16)`, cfg: V3.config, bytes: V3_BYTES }].flatMap(({ name, cfg, bytes }) => {
         const full = decodeCost(cfg, 'full-cache', context, bytes);
         return PATHS.map((path) => {
           const c = decodeCost(cfg, path, context, bytes);
@@ -356,11 +354,11 @@ export const notebook: Notebook = {
     }, { kind: 'derived', detail: `decodeCost, ${V3.source}` }),
 
     // Section: RoPE.
-    cell('ropePrompt', ['positions', 'seed'], (n: number, seed: number) => promptIds(n, TINY_RAW.vocab_size, seed), { kind: 'derived', detail: 'token ids' }),
+    cell('ropePrompt', ['positions', 'text'], (n: number, text: string) => promptTokens(text, n).ids, { kind: 'derived', detail: 'the reader\'s text, one ASCII character per token' }),
     cell('ropeForward', ['model', 'ropePrompt'], (model: Model, tokens: number[]) => model.forward(tokens, { trace: true }), { kind: 'engine', detail: 'full forward with trace (q, c_KV, k^R of every position)' }),
     cell('rope', ['model', 'ropePrompt', 'ropeForward', 'layer', 'head'], (model: Model, tokens: number[], fwd: ForwardResult, layer: number, head: number) =>
       ropeAbsorption(model, tokens, layer, head, fwd.trace!), { kind: 'engine', detail: 'ropeAbsorption on the traced activations (float64)' }),
-    cell('coupledMap', ['rope'], (r: RopeAbsorption) => causalGrid(r.coupledError, r.tokens, '|exact - absorbed| (RoPE on k^C)'), { kind: 'engine', detail: 'ropeAbsorption coupledError' }),
+    cell('coupledMap', ['rope'], (r: RopeAbsorption) => causalGrid(r.coupledError, r.tokens, '|exact - absorbed| (RoPE on k^C)', r.maxCoupledError), { kind: 'engine', detail: 'ropeAbsorption coupledError' }),
     cell('ropeByKey', ['rope'], (r: RopeAbsorption): LineChartData => ({
       kind: 'line',
       xLabel: 'key position j',
@@ -371,7 +369,7 @@ export const notebook: Notebook = {
         { name: '|score| itself (RoPE on k^C, exact), for scale', points: meanByKey(r.coupledExact, r.tokens, true), style: 'points' },
       ],
     }), { kind: 'derived', detail: 'means of ropeAbsorption grids' }),
-    cell('decoupledMap', ['rope'], (r: RopeAbsorption) => causalGrid(r.decoupledError, r.tokens, '|exact - absorbed| (decoupled RoPE)'), { kind: 'engine', detail: 'ropeAbsorption decoupledError' }),
+    cell('decoupledMap', ['rope'], (r: RopeAbsorption) => causalGrid(r.decoupledError, r.tokens, '|exact - absorbed| (decoupled RoPE, same colour scale)', r.maxCoupledError), { kind: 'engine', detail: 'ropeAbsorption decoupledError' }),
     cell('ropeStats', ['rope'], (r: RopeAbsorption): StatsData => {
       const T = r.tokens;
       let atKey0 = 0, scoreMax = 0;
@@ -427,7 +425,7 @@ export const notebook: Notebook = {
 
 $$c_j^{KV} = W^{DKV} h_j, \\qquad k_{j,i}^{C} = W_i^{UK} c_j^{KV}, \\qquad v_{j,i}^{C} = W_i^{UV} c_j^{KV},$$
 
-and the query comes from its own latent, $c_t^{Q} = W^{DQ} h_t$, $q_{t,i}^{C} = W_i^{UQ} c_t^{Q}$. In the tiny model $d_c = ${TINY.kv_lora_rank}$, $d_c' = ${TINY.q_lora_rank}$, $d_h = ${TINY.qk_nope_head_dim}$ and $n_h = ${TINY.num_attention_heads}$.
+and the query comes from its own latent, $c_t^{Q} = W^{DQ} h_t$, $q_{t,i}^{C} = W_i^{UQ} c_t^{Q}$. In the model on this page $d_c = ${TINY.kv_lora_rank}$, $d_c' = ${TINY.q_lora_rank}$, $d_h = ${TINY.qk_nope_head_dim}$ and $n_h = ${TINY.num_attention_heads}$.
 
 The engine can run a decode step three ways:
 
@@ -436,11 +434,11 @@ The engine can run a decode step three ways:
 - **absorbed**: cache the same $c_j^{KV}$ and $k_j^R$, but never rebuild keys: move $W_i^{UK}$ to the query and $W_i^{UV}$ to the output.
 
 Below, the same prompt goes through all three (one cache each: the first tokens prefilled, the last one decoded) and through \`model.forward\` over all tokens with no cache at all. Move the sliders: the comparison is recomputed live.`,
-      controls: ['seed', 'promptLength'],
+      controls: ['weights', 'text', 'promptLength'],
       views: [
-        { cell: 'logitDiff', title: 'The decode step\'s logits, each path minus the full recompute', caption: 'Differences at the level of float32 rounding (the table and stats below give the largest), on logits of order 1; a path may even match the recompute bit for bit.' },
+        { cell: 'stepStats', title: 'Same answer on every path', caption: 'The largest difference between the paths, measured against the size of the logits themselves: rounding, about a millionth. With random weights (the Weights select) it is just as small: the equality is algebra, not training.' },
         { cell: 'diffTable', title: 'Every pair of paths, max |difference|' },
-        { cell: 'stepStats', title: 'Same answer on every path' },
+        { cell: 'logitDiff', title: 'The decode step\'s logits, each path minus the full recompute', caption: 'Float32 rounding noise, one point per vocabulary entry; a path may even match the recompute bit for bit.' },
         { cell: 'countTable', title: 'Same answer, different work: counted by the engine versus predicted' },
       ],
       after: 'The three paths compute the same function. They differ in what they keep in memory and in how many multiplications each step takes. The last table counts the multiply-adds the engine actually did in this step on each path, next to what the cost model `decodeCost` predicts for attention; the difference is the work outside attention (norms, MLP or MoE, `lm_head`), the same on every path. The rest of this page is about that trade.',
@@ -483,8 +481,8 @@ Pick a layer and a head: these are that head's matrices in the engine's weights 
 So the absorbed path does **more** multiply-adds per cached token than the full cache whenever $2 d_c > d_h + d_v$ (in DeepSeek-V3, $2 \\cdot ${V3.config.kv_lora_rank} > ${V3.config.qk_nope_head_dim} + ${V3.config.v_head_dim}$), in exchange for a cache $n_h(d_h + d_h^R + d_v) / (d_c + d_h^R)$ times smaller. These are the counts \`decodeCost\` makes (the first section's table checks them against the engine's own tally). Slide the context:`,
       controls: ['context'],
       views: [
-        { cell: 'tinyBytes', title: 'Tiny model: cache against context', caption: 'decompressed and absorbed cache the same latents, so their lines coincide.' },
-        { cell: 'tinyFlops', title: 'Tiny model: attention FLOPs per decode step' },
+        { cell: 'tinyBytes', title: 'nanoseek: cache against context', caption: 'decompressed and absorbed cache the same latents, so their lines coincide.' },
+        { cell: 'tinyFlops', title: 'nanoseek: attention FLOPs per decode step' },
         { cell: 'v3Bytes', title: 'DeepSeek-V3 dims: cache against context' },
         { cell: 'v3Flops', title: 'DeepSeek-V3 dims: attention FLOPs per decode step' },
         { cell: 'costTable', title: 'At the chosen context' },
@@ -518,7 +516,7 @@ $$q_{t,i}^{R} = \\mathrm{RoPE}\\big(W_i^{QR} c_t^{Q}\\big), \\qquad k_{t}^{R} = 
 
 The rotation touches only $k^R$, which is cached as is ($d_h^R = ${TINY.qk_rope_head_dim}$ numbers per token here, ${V3.config.qk_rope_head_dim} in DeepSeek-V3), and nothing position-dependent lies between $W_i^{UK}$ and $c_j^{KV}$. The absorbed score $\\big(W_i^{UK\\top} q_{t,i}^C\\big)^\\top c_j^{KV} + q_{t,i}^{R\\top} k_j^R$ is the exact one, at every position.`,
       views: [
-        { cell: 'decoupledMap', title: 'Decoupled RoPE: |exact score - absorbed score|', caption: 'Of order 1e-15: the rounding of float64 arithmetic, at every query and key position.' },
+        { cell: 'decoupledMap', title: 'Decoupled RoPE: |exact score - absorbed score|', caption: 'On the coupled map\'s colour scale: every cell is at the bottom. The errors are of order 1e-15 (the stats below), the rounding of float64 arithmetic.' },
         { cell: 'ropeStats', title: 'Coupled against decoupled' },
       ],
       after: 'The scale of the score is $1/\\sqrt{d_h + d_h^R}$, which the grids leave out (it multiplies both sides equally).',
@@ -526,13 +524,13 @@ The rotation touches only $k^R$, which is cached as is ($d_h^R = ${TINY.qk_rope_
     {
       id: 'notes',
       title: 'Honest notes',
-      prose: `- The tiny model's weights are random (seeded), not trained: its logits mean nothing, but the identities checked here do not depend on training.
+      prose: `- The page runs the shipped trained model by default; the *Weights* select swaps in random weights of the same shape. The identities checked here hold for both: they do not depend on training.
 - Each path's cache is filled in chunks of 8 prompt tokens and kept between slider moves (whole chunks only), so moving the prompt length costs a chunk and a decode step, and the numbers depend only on the prompt, not on the slider's history.
 - The engine stores float32; the paths add the same products in different orders, hence differences around $10^{-7}$. The RoPE grids are computed in float64 from the engine's float32 activations, hence $10^{-15}$.
 - Rounding depends on the kernels: the engine runs on the page's measured backend (shown at the bottom of the page; it can be switched), and another backend gives other digits at the same, rounding, scale. The differences between paths stay at float32 rounding on every backend.
 - "RoPE on $k^C$" is a variant built for the demonstration from this model's own $q^C$ and $c^{KV}$; no DeepSeek model has such weights. RoPE pairs are interleaved, as in DeepSeek-V3's code.
 - The cost curves count attention only (\`decodeCost\`): projections, scores and weighted sums. The MLP/MoE and the output layer cost the same on every path. FLOPs and bytes are not time: real kernels (and batching many sequences) change how each turns into milliseconds.
-- DeepSeek-V3 is priced with a BF16 cache (2 bytes per number); the tiny model with the engine's float32. The tiny model's curves extend past its ${TINY.max_position_embeddings.toLocaleString('en-US')} positions: there they are arithmetic on its dims, not runs.
+- DeepSeek-V3 is priced with a BF16 cache (2 bytes per number); nanoseek with the engine's float32. Its curves extend past its ${TINY.max_position_embeddings.toLocaleString('en-US')} positions: there they are arithmetic on its dims, not runs.
 - DeepSeek-V3 also compresses the query ($d_c' = ${V3.config.q_lora_rank}$) to save activation memory in training; that latent is not cached.`,
     },
   ],
