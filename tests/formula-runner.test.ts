@@ -42,6 +42,19 @@ describe('formula runner', () => {
     runner.dispose();
   });
 
+  it('a slow formula (300 ms) on a changing scope keeps the worker busy at most a fifth of the time', async () => {
+    const runner = createFormulaRunner({ spawn: spawn(300), minIntervalMs: 250, restFactor: 4, timeoutMs: 2000 });
+    for (let frame = 0; frame < 375; frame++) { // 6 s of frames
+      void runner.evaluate('sum(x)', { x: [frame] });
+      await vi.advanceTimersByTimeAsync(16);
+    }
+    const posts = FakeWorker.made[0]!.posts.length;
+    // Each evaluation is 300 ms of work then 1200 ms of rest: 4 or 5 in 6 s (it was one per 250 ms + work before).
+    expect(posts).toBeGreaterThanOrEqual(3);
+    expect(posts * 300).toBeLessThanOrEqual(0.25 * 6000);
+    runner.dispose();
+  });
+
   it('a new formula text runs at once; the replaced request resolves to null', async () => {
     const runner = createFormulaRunner({ spawn: spawn(50), minIntervalMs: 250 });
     const first = runner.evaluate('1 + 1', {});

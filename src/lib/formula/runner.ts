@@ -2,7 +2,9 @@
 // formula and its scope and goes on; the answer comes back when it is ready. At most one formula
 // computes at a time and only the latest request waits behind it (a lesson that trains live
 // changes the scope every frame: the frames in between are skipped, not queued), and a scope
-// change alone is evaluated at most every `minIntervalMs`. A formula still running after
+// change alone is evaluated at most every `minIntervalMs`, and not until the worker has rested
+// `restFactor` times as long as the last evaluation took (a formula that computes for a second
+// then runs at most a fifth of the time, leaving the cores to the lesson). A formula still running after
 // `timeoutMs` is stopped by ending the worker (a new one starts for the next formula).
 import { type FormulaResult, type FormulaScope } from '../formula';
 
@@ -11,6 +13,8 @@ export interface FormulaRunnerOptions {
   timeoutMs?: number;
   /** Evaluate at most this often when only the scope changes (the formula text is the same). */
   minIntervalMs?: number;
+  /** After an evaluation of d ms, a scope-only change waits restFactor x d ms (default 4). */
+  restFactor?: number;
   /** Make the worker (tests substitute one). */
   spawn?: () => Worker;
   /** Turn a scope into what can be posted (e.g. unwrap reactive proxies); called only for a
@@ -31,6 +35,7 @@ const spawnDefault = () => new Worker(new URL('./worker.ts', import.meta.url), {
 export function createFormulaRunner(options: FormulaRunnerOptions = {}): FormulaRunner {
   const timeoutMs = options.timeoutMs ?? 2000;
   const minIntervalMs = options.minIntervalMs ?? 250;
+  const restFactor = options.restFactor ?? 4;
   const spawn = options.spawn ?? spawnDefault;
   const prepare = options.prepare ?? ((s: FormulaScope) => s);
   let worker: Worker | null = null;
@@ -40,6 +45,8 @@ export function createFormulaRunner(options: FormulaRunnerOptions = {}): Formula
   let nextId = 1;
   let lastExpr: string | null = null;
   let lastStart = -Infinity;
+  let lastEnd = -Infinity;
+  let lastDuration = 0;
   let disposed = false;
 
   function ensureWorker(): Worker {
@@ -48,6 +55,8 @@ export function createFormulaRunner(options: FormulaRunnerOptions = {}): Formula
     w.onmessage = (event: MessageEvent<{ id: number; result: FormulaResult }>) => {
       if (!running || event.data.id !== running.id) return;
       clearTimeout(running.timer);
+      lastEnd = performance.now();
+      lastDuration = lastEnd - lastStart;
       const done = running;
       running = null;
       done.resolve(event.data.result);
@@ -69,6 +78,8 @@ export function createFormulaRunner(options: FormulaRunnerOptions = {}): Formula
     }
     if (running) {
       clearTimeout(running.timer);
+      lastEnd = performance.now();
+      lastDuration = lastEnd - lastStart;
       const done = running;
       running = null;
       done.resolve(result);
@@ -79,7 +90,9 @@ export function createFormulaRunner(options: FormulaRunnerOptions = {}): Formula
   function pump(): void {
     if (disposed || running || !waiting) return;
     // A new formula text runs at once; the same text with a new scope waits out the interval.
-    const wait = waiting.expr === lastExpr ? lastStart + minIntervalMs - performance.now() : 0;
+    const wait = waiting.expr === lastExpr
+      ? Math.max(lastStart + minIntervalMs, lastEnd + restFactor * lastDuration) - performance.now()
+      : 0;
     if (wait > 0) {
       clearTimeout(waitTimer);
       waitTimer = setTimeout(pump, wait);
