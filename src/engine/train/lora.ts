@@ -259,3 +259,11 @@ export function weightDelta(before: Pick<TrainParams, 'offsets' | 'shapes'> & { 
   for (let i = 0; i < n; i++) d[i] = after[o + i]! - before.data[o + i]!;
   return d;
 }
+
+/** The update (alpha / r) B A of one adapted weight, in float64 ([out, in]); zeros if it has no adapter. */
+export function loraDelta(lora: LoraState, name: string, shape: readonly [number, number]): Float64Array {
+  const d = new Float64Array(shape[0] * shape[1]);
+  const ad = lora.adapters.find((a) => a.name === name);
+  if (ad) addDelta(d, lora, ad);
+  return d;
+}

@@ -1,0 +1,87 @@
+// Lesson: LoRA. The tiny model is fine-tuned in the page on a new text twice, from the same
+// weights on the same batches: every weight trained (full fine-tuning) and only low-rank adapters
+// (LoRA). Trainable numbers and optimizer memory, the loss curves, the update's singular values
+// (rank r exactly), merging checked against the adapters run beside the frozen weights, and samples.
+import type { Backend } from '$kernels/backend';
+import { cell, type Notebook } from '../_kit/types';
+import { type Base, PROMPTS, type RunState, STEPS, TARGET_SETS, TEXTS, baseOf, batchesOf, budget, fineTune, mergeCheck, samples, updateSpectra } from './compute';
+import { budgetTable, lossChart, mergeStats, samplesTable, spectrumChart, timeStats } from './views';
+
+export const meta = {
+  slug: 'lora',
+  title: 'LoRA: fine-tuning a low-rank update',
+  summary: 'Fine-tune the tiny model on a new text in the page, once with every weight trained and once with rank-r adapters only: what each trains and stores, the loss of both, the update\'s singular values (rank r exactly), and merging that changes nothing.',
+  order: 11,
+};
+
+/** The weight whose update the spectrum shows, for each target set (one the set adapts). */
+const SPECTRUM_WEIGHT: Record<string, string> = {
+  attention: 'model.layers.0.self_attn.o_proj.weight',
+  experts: 'model.layers.0.mlp.gate_proj.weight',
+  all: 'model.layers.0.self_attn.o_proj.weight',
+};
+
+export const notebook: Notebook = {
+  inputs: [
+    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'The base model\'s weights, the adapters\' initial A and the batches come from it.' },
+    {
+      kind: 'select', name: 'text', label: 'New text', value: 'arithmetic', help: 'What the model is fine-tuned on: sums and differences, or a paragraph of Alice.',
+      options: [{ value: 'arithmetic', label: 'arithmetic' }, { value: 'alice', label: 'Alice' }],
+    },
+    { kind: 'range', name: 'rank', label: 'Rank r', min: 1, max: 16, step: 1, value: 4, help: 'Width of the adapters: A is r x in, B is out x r.' },
+    { kind: 'range', name: 'alpha', label: 'Scale α', min: 1, max: 32, step: 1, value: 8, help: 'The update is (α / r) B A.' },
+    {
+      kind: 'select', name: 'targets', label: 'Adapted projections', value: 'attention', help: 'Which weights get adapters; the rest stay frozen.',
+      options: [{ value: 'attention', label: 'attention (q, kv, o)' }, { value: 'experts', label: 'feed-forward (experts, shared, dense)' }, { value: 'all', label: 'all linear layers' }],
+    },
+  ],
+  cells: [
+    cell('base', ['seed'], (seed: number) => baseOf(seed), { kind: 'engine', detail: 'initModel(tiny config, { seed }) (or the model you trained), by tensor name' }),
+    cell('batches', ['text', 'seed'], (text: string, seed: number) => batchesOf(TEXTS[text] ?? TEXTS.arithmetic!, seed), { kind: 'derived', detail: `${STEPS} batches of 4 x 16 characters` }),
+    cell('budget', ['base', 'targets', 'rank', 'alpha'], (b: Base, t: string, r: number, a: number) => budgetTable(budget(b, TARGET_SETS[t]!, r), r, a), { kind: 'engine', detail: 'createLora: loraCounts; the trainer\'s parameter layout' }),
+    cell('run', ['base', 'batches', 'targets', 'rank', 'alpha', 'seed'], (b: Base, batches: number[][][], t: string, r: number, a: number, seed: number) => fineTune(b, batches, TARGET_SETS[t]!, r, a, seed),
+      { kind: 'engine', detail: 'loraGradient + loraOptimizerStep, and rowsGradient + optimizerStep, one step each per frame' }),
+    cell('loss', ['run'], (s: RunState) => lossChart(s), { kind: 'engine', detail: 'training loss per step' }),
+    cell('time', ['run'], (s: RunState) => timeStats(s), { kind: 'engine', detail: 'measured in this page' }),
+    cell('spectrum', ['base', 'run', 'targets', 'rank'], (b: Base, s: RunState, t: string, r: number) => spectrumChart(updateSpectra(b, s, SPECTRUM_WEIGHT[t]!), r),
+      { kind: 'engine', detail: 'singularValues of the merged (α/r) B A and of W_after - W_before' }),
+    cell('merge', ['base', 'run', 'text', 'backend'], (b: Base, s: RunState, text: string, backend: Backend) => mergeStats(mergeCheck(b, s, Array.from(PROMPTS[text] ?? 'a', (c) => c.charCodeAt(0)), backend)),
+      { kind: 'engine', detail: 'forward with mergeLora weights, with adapterBackend, and with the base' }),
+    cell('samples', ['base', 'run', 'text', 'backend'], (b: Base, s: RunState, text: string, backend: Backend) => samplesTable(samples(b, s, PROMPTS[text] ?? 'a', backend), PROMPTS[text] ?? 'a'),
+      { kind: 'engine', detail: 'generate, greedy, 32 characters' }),
+  ],
+  sections: [
+    {
+      id: 'idea',
+      title: 'A low-rank update',
+      prose: `Full fine-tuning moves every weight. LoRA (Hu et al., 2021) freezes a weight $W \\in \\mathbb{R}^{d_{out} \\times d_{in}}$ and learns an update of rank at most $r$:
+$$W' = W + \\frac{\\alpha}{r} B A, \\qquad A \\in \\mathbb{R}^{r \\times d_{in}},\\; B \\in \\mathbb{R}^{d_{out} \\times r}.$$
+$A$ starts small and random and $B$ starts at zero, so the model starts exactly where it was. Training needs no new backward pass: with $G = \\partial L / \\partial W'$ (the gradient the trainer already computes), $\\partial L/\\partial A = \\frac{\\alpha}{r} B^\\top G$ and $\\partial L/\\partial B = \\frac{\\alpha}{r} G A^\\top$. Only $A$ and $B$ need gradients and Adam's two moments.`,
+      controls: ['rank', 'alpha', 'targets'],
+      views: [{ cell: 'budget', title: 'What each method trains and keeps', caption: 'Gradients and Adam\'s m and v cost 12 bytes per trained float32 number; the frozen weights are only read.' }],
+    },
+    {
+      id: 'train',
+      title: 'Fine-tuning, both ways',
+      prose: `Both runs start from the same model and see the same ${STEPS} batches of 4 x 16 characters of the new text, one step of each per frame: full fine-tuning with AdamW at learning rate 0.003, LoRA with AdamW at 0.01 on the adapters only. The base model here has seeded random weights (or the model you trained in the training lesson, if you chose it), so both runs start near 7 nats per character.`,
+      controls: ['seed', 'text'],
+      views: [
+        { cell: 'loss', title: 'Loss of both runs', caption: 'The runs train as the page runs; each point is a step\'s batch before its update.' },
+        { cell: 'time', title: 'Time in this page', caption: 'Both steps take one forward and backward pass through the whole model. LoRA saves memory, not this pass.' },
+        { cell: 'samples', title: 'Samples before and after', caption: 'Greedy continuations; they change as the runs go on.' },
+      ],
+    },
+    {
+      id: 'rank',
+      title: 'The update has rank r',
+      prose: 'The singular values of one adapted weight\'s update: LoRA\'s merged $\\frac{\\alpha}{r}BA$ has exactly $r$ nonzero ones. The rest are zero up to float32 rounding of the merged weight. Full fine-tuning\'s $W_{after} - W_{before}$ uses every direction it likes.',
+      views: [{ cell: 'spectrum', title: 'Singular values of ΔW', caption: 'The marker is at r. Below the floor of 1e-12 a value is drawn at the floor.' }],
+    },
+    {
+      id: 'merge',
+      title: 'Merging changes nothing',
+      prose: 'After training, $\\frac{\\alpha}{r}BA$ can be added into $W$ once: the merged model is an ordinary checkpoint of the same shape and cost, and computes what the adapters beside the frozen weights compute. The same base can also keep several adapters and swap them.',
+      views: [{ cell: 'merge', title: 'Merged weights against adapters beside W', caption: 'Logits on the prompt: the merged model moved away from the base, and agrees with the unmerged adapters to float32 rounding.' }],
+    },
+  ],
+};
