@@ -5,11 +5,12 @@ import type { BarChartData, LineChartData, StatsData, TableData } from '$compone
 import { countingBackend } from '$kernels/counting';
 import type { Backend } from '$kernels/backend';
 import { type DecodeMode, decodeSteps, type GenerateStep } from '$engine/generate';
-import { initModel } from '$engine/init';
 import { kvCacheTable } from '$engine/memory';
 import type { Model } from '$engine/model';
 import { cell, type Notebook } from '../_kit/types';
-import { REAL_CONFIGS, formatTokens, promptIds, tinyConfig } from '../_kit/models';
+import { REAL_CONFIGS, formatTokens } from '../_kit/models';
+import { type LessonModel, lessonModel } from '../_kit/shipped';
+import { TEXT_EXAMPLES, promptTokens, visibleText } from '../_kit/tokens';
 
 export const meta = {
   slug: 'kv-cache',
@@ -62,24 +63,19 @@ class CountedDecode {
 
 const BYTES: Record<string, number> = { bf16: 2, fp32: 4, fp8: 1 };
 
-// The decode demo recomputes the whole sequence at every step on purpose (that is what the cache
-// saves), so it runs a half-width version of the tiny model to keep every slider move instant.
-const DEMO_DIMS = {
-  hidden_size: 32, intermediate_size: 64, q_lora_rank: 24, kv_lora_rank: 16,
-  qk_nope_head_dim: 8, qk_rope_head_dim: 4, v_head_dim: 8, moe_intermediate_size: 16,
-};
 
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', name: 'seed', label: 'Weights seed', min: 0, max: 99, step: 1, value: 1, help: 'The tiny model is initialised from this seed: the same seed gives the same numbers everywhere.' },
-    { kind: 'range', name: 'promptLength', label: 'Prompt length', min: 2, max: 40, step: 1, value: 8, unit: 'tokens' },
+    { kind: 'text', name: 'text', label: 'Your text (the prompt)', value: 'Once upon a time, there was a little', maxLength: 512, examples: [{ label: 'story', value: 'Once upon a time, there was a little' }, ...TEXT_EXAMPLES], help: 'The model continues the first characters of this text (one character per token).' },
+    { kind: 'range', name: 'promptLength', label: 'Prompt length', min: 2, max: 40, step: 1, value: 36, unit: 'characters' },
     { kind: 'range', name: 'newTokens', label: 'Tokens to generate', min: 1, max: 20, step: 1, value: 10, unit: 'tokens' },
     { kind: 'range', name: 'context', label: 'Context length', min: 256, max: 131072, step: 1, value: 32768, log2: true, unit: 'tokens', format: formatTokens },
     { kind: 'select', name: 'precision', label: 'Cache precision', value: 'bf16', options: [{ value: 'fp32', label: 'FP32 (4 bytes)' }, { value: 'bf16', label: 'BF16 (2 bytes)' }, { value: 'fp8', label: 'FP8 (1 byte)' }] },
   ],
   cells: [
-    cell('model', ['seed', 'backend'], (seed: number, backend: Backend) => initModel(tinyConfig(DEMO_DIMS), { seed }).withBackend(backend), { kind: 'engine', detail: 'a half-width tiny DeepSeek-V3 (d = 32), seeded random weights' }),
-    cell('prompt', ['promptLength', 'seed'], (n: number, seed: number) => promptIds(n, 128, seed), { kind: 'derived', detail: 'token ids' }),
+    cell('lm', ['backend'], (backend: Backend) => lessonModel('trained', backend), { kind: 'engine', detail: 'the shipped trained model (kit/shipped.ts)' }),
+    cell('model', ['lm'], (lm: LessonModel) => lm.model, { kind: 'engine' }),
+    cell('prompt', ['promptLength', 'text'], (n: number, text: string) => promptTokens(text, n).ids, { kind: 'derived', detail: 'the reader\'s text, one ASCII character per token' }),
     cell('decoders', ['model', 'backend', 'prompt'], (model: Model, backend: Backend, prompt: number[]) =>
       (['recompute', 'full-cache', 'absorbed'] as const).map((mode) => new CountedDecode(model, backend, prompt, mode)),
     { kind: 'engine', detail: 'one decoder per mode, run as far as the slider asks and kept to go further' }),
@@ -98,17 +94,19 @@ export const notebook: Notebook = {
         style: r.mode === 'recompute' ? 'dashed' : 'line',
       })),
     }), { kind: 'engine', detail: 'counted multiply-adds' }),
-    cell('decodeStats', ['runs'], (runs: DecodeRun[]): StatsData => {
+    cell('decodeStats', ['runs', 'prompt', 'lm'], (runs: DecodeRun[], prompt: number[], lm: LessonModel): StatsData => {
       const [none, full, latent] = runs;
       const total = (r: DecodeRun) => r.macs.slice(1).reduce((a, b) => a + b, 0);
       const same = none.tokens.every((t, i) => t === full.tokens[i] && t === latent.tokens[i]);
       return {
         kind: 'stats',
         items: [
-          { label: 'Same tokens with and without the cache', value: same ? 'yes' : 'NO', note: none.tokens.join(' ') },
+          { label: 'What the model wrote (greedy), after the prompt', value: visibleText(none.tokens), note: `prompt "${visibleText(prompt)}"; ${lm.name}` },
+          { label: 'Same characters with and without the cache', value: same ? 'yes' : 'NO' },
           { label: 'Work after the prefill, no cache', value: total(none), format: 'si', unit: 'multiply-adds' },
           { label: 'Work after the prefill, with the cache', value: total(full), format: 'si', unit: 'multiply-adds' },
           { label: 'Saved by caching', value: total(none) / Math.max(1, total(full)), digits: 3, unit: 'x less work' },
+          { label: 'Latent cache (MLA, absorbed) against the K/V cache, work after the prefill', value: total(latent) / Math.max(1, total(full)), digits: 3, unit: 'x', note: total(latent) > total(full) ? 'more work: see "Where the latent cache costs more" below' : 'less work at this length' },
         ],
       };
     }, { kind: 'engine' }),
@@ -128,7 +126,7 @@ export const notebook: Notebook = {
       };
     }, { kind: 'engine', detail: 'the cache objects\' own byte counts' }),
     cell('memoryRows', ['context', 'precision', 'model'], (context: number, precision: string, model: Model) => {
-      const models = [{ name: 'tiny (this page)', config: model.config }, { name: 'tiny (other lessons)', config: tinyConfig() }, ...REAL_CONFIGS];
+      const models = [{ name: 'nanoseek (this page)', config: model.config }, ...REAL_CONFIGS];
       return models.flatMap((m) => kvCacheTable(m.config, { context, bytesPerElement: BYTES[precision], gqaGroups: m.config.num_attention_heads >= 16 ? [8] : [2] })
         .map((r) => ({ model: m.name, ...r })));
     }, { kind: 'derived', detail: 'cache formulas applied to each config.json' }),
@@ -139,7 +137,7 @@ export const notebook: Notebook = {
         { key: 'model', label: 'Model' },
         { key: 'scheme', label: 'Scheme' },
         { key: 'formula', label: 'Numbers per token per layer' },
-        { key: 'elementsPerTokenPerLayer', label: '= ', align: 'right', format: 'plain' },
+        { key: 'elementsPerTokenPerLayer', label: 'Count', align: 'right', format: 'plain' },
         { key: 'bytesPerToken', label: 'Bytes per token', align: 'right', format: 'bytes' },
         { key: 'totalBytes', label: 'Whole cache', align: 'right', format: 'bytes' },
         { key: 'ratioToMla', label: 'vs MLA', align: 'right', format: 'ratio' },
@@ -186,19 +184,20 @@ $$\\mathrm{softmax}\\!\\Big(\\frac{q_t K_{1:t}^\\top}{\\sqrt{d}}\\Big) V_{1:t}.$
 Without a cache the model recomputes $K_{1:t}$ and $V_{1:t}$ from scratch at every step. With a cache it keeps them, and each step only runs the one new token.
 
 Below, the engine decodes the same prompt three ways: recomputing everything, caching K and V per head (what plain multi-head attention caches), and caching MLA's latent vectors. Each step's multiply-adds are **counted** while the engine runs.`,
-      controls: ['seed', 'promptLength', 'newTokens'],
+      controls: ['text', 'promptLength', 'newTokens'],
       views: [
         { cell: 'workChart', title: 'Work per decode step', caption: 'Step 0 is the prefill (the whole prompt). Without a cache every later step repeats it and then some; with a cache each step costs about one token.' },
         { cell: 'decodeStats', title: 'Same answer, less work' },
       ],
-      after: 'The cache changes nothing in the output (the tokens are identical) and almost everything in the cost. The price is memory: every past token\'s keys and values stay resident.',
+      after: `The cache changes nothing in the output (the characters are identical) and almost everything in the cost. The price is memory: every past token's keys and values stay resident.
+
+**Where the latent cache costs more.** On this small model the absorbed MLA step does *more* multiply-adds per past token than the K/V cache. With the latent cache each head scores its query against the whole cached $c^{KV}$ (width $d_c$) plus the rotary key ($d_h^R$), and sums latents of width $d_c$ before $W^{UV}$: about $n_h (2 d_c + d_h^R)$ per past token. A K/V cache scores $d_h + d_h^R$ and sums $d_v$: $n_h (d_h + d_h^R + d_v)$. Here $d_c = 32$ is wider than $d_h = 16$ and $d_v = 12$, so absorption trades memory for arithmetic. MLA's gain is the cache's size (and the memory traffic of reading it), which dominates decoding at long contexts; lesson 3 (absorption) prices both as the context grows.`,
     },
     {
       id: 'memory',
       title: 'What the cache holds, in bytes',
       prose: `Per token and per layer, multi-head attention (MHA) caches a key and a value for each of $n_h$ heads: $n_h (d_h + d_h^R) + n_h d_v$ numbers. Grouped-query attention (GQA) shares each key/value head among a group of query heads, multi-query attention (MQA) keeps a single one. DeepSeek's multi-head latent attention (MLA) caches one compressed vector $c^{KV}$ of width $d_c$ and one shared rotary key of width $d_h^R$: $d_c + d_h^R$ numbers, whatever the number of heads.`,
-      controls: ['precision'],
-      views: [{ cell: 'cacheStats', title: 'The engine\'s own caches (the tiny model, FP32)' }],
+      views: [{ cell: 'cacheStats', title: 'The engine\'s own caches (this page\'s model, FP32)' }],
     },
     {
       id: 'scale',
