@@ -74,7 +74,7 @@ $A$ starts small and random and $B$ starts at zero, so the model starts exactly 
     {
       id: 'rank',
       title: 'The update has rank r',
-      prose: 'The singular values of one adapted weight\'s update: LoRA\'s merged $\\frac{\\alpha}{r}BA$ has exactly $r$ nonzero ones. The rest are zero up to float32 rounding of the merged weight. Full fine-tuning\'s $W_{after} - W_{before}$ uses every direction it likes.',
+      prose: 'The singular values of one adapted weight\'s update: LoRA\'s $\\frac{\\alpha}{r}BA$ (computed here in float64) has exactly $r$ nonzero ones; the rest are zero to rounding. Full fine-tuning\'s $W_{after} - W_{before}$ uses every direction it likes.',
       views: [{ cell: 'spectrum', title: 'Singular values of ΔW', caption: 'The marker is at r. Below the floor of 1e-12 a value is drawn at the floor.' }],
     },
     {
