@@ -3,6 +3,7 @@
 // (src/engine/train), and the page draws what the workers report (run.ts keeps it, live.ts turns it
 // into frames, views.ts into charts). The controls that are actions, not state (start, pause,
 // step once, reset, download, load) are in Panel.svelte.
+import type { HeatmapData } from '$components/charts/types';
 import { cell, type Notebook } from '../_kit/types';
 import { type LiveFrame, type Runs, live, runsFor } from './live';
 import Panel from './Panel.svelte';
@@ -40,9 +41,19 @@ function ofRun<T>(f: (r: RunView) => T, which: 'a' | 'b' = 'a', every = 1, phase
   };
 }
 
+/** The stats view: its run's counters and the settings as the inputs are now. */
+function statsMemo() {
+  let last: { r: RunView; s: RunSettings; value: ReturnType<typeof runStats> } | null = null;
+  return (frame: LiveFrame, s: RunSettings) => {
+    const r = frame.views.a;
+    if (!last || last.r !== r || last.s !== s) last = { r, s, value: runStats(r, s) };
+    return last.value;
+  };
+}
+
 const views = {
   bpc: ofRun(bpcChart),
-  stats: ofRun(runStats),
+  stats: statsMemo(),
   samples: ofRun((r) => ({ prompt: SAMPLE_PROMPT, temperature: SAMPLE_TEMPERATURE, samples: r.history.samples }), 'a', 3, 0),
   load: ofRun(loadHeatmap, 'a', 3, 0),
   maxVio: ofRun(maxVioChart, 'a', 3, 1),
@@ -72,9 +83,17 @@ function compareView(frame: LiveFrame, other: Balancing) {
   return compareMemo.value;
 }
 
-/** The second run's load, or what to do to get one. */
-function loadBView(frame: LiveFrame) {
-  return views.loadB(frame) ?? { kind: 'stats' as const, items: [{ label: 'run B', value: 'off', note: 'turn on "Train a second run" above' }] };
+/** The second run's load; without one, the same grid hatched (the figure keeps its kind, so it never re-mounts). */
+let offMemo: { a: RunView; value: HeatmapData } | null = null;
+function loadBView(frame: LiveFrame): HeatmapData {
+  const b = views.loadB(frame);
+  if (b) return b;
+  const a = frame.views.a;
+  if (offMemo?.a.settings !== a.settings) {
+    const grid = loadHeatmap({ ...a, history: { ...a.history, steps: [] } });
+    offMemo = { a, value: { ...grid, dimmed: { cells: grid.dimmed?.cells ?? [], label: 'no second run: turn on "Train a second run" above' } } };
+  }
+  return offMemo.value;
 }
 
 export const notebook: Notebook = {
@@ -101,7 +120,7 @@ export const notebook: Notebook = {
       { kind: 'engine', detail: 'trainer workers running src/engine/train (rowsGradient, optimizerStep, trainStep)' }),
     cell('live', ['runs'], (runs: Runs) => live(runs), { kind: 'engine', detail: 'what the trainer workers reported, a new frame at most every 500 ms' }),
     cell('panel', ['live'], (f: LiveFrame) => f, { kind: 'engine', detail: 'the run\'s step counter and status' }),
-    cell('statsView', ['live'], (f: LiveFrame) => views.stats(f), { kind: 'derived', detail: 'the settings and the last evaluation' }),
+    cell('statsView', ['live', 'settings'], (f: LiveFrame, s: RunSettings) => views.stats(f, s), { kind: 'derived', detail: 'the settings and the last evaluation' }),
     cell('bpcView', ['live'], (f: LiveFrame) => views.bpc(f), { kind: 'engine', detail: 'training batches\' main loss / ln 2; held-out: evaluateWindows on 24 fixed windows of 129 characters; dashed: reference figures (PyTorch twin, anchors README)' }),
     cell('samplesView', ['live'], (f: LiveFrame) => views.samples(f), { kind: 'engine', detail: 'generate() with the run\'s weights every 200 steps' }),
     cell('loadView', ['live'], (f: LiveFrame) => views.load(f), { kind: 'engine', detail: 'tokens per routed expert on each training batch, as the engine\'s router chose' }),

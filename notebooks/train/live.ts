@@ -40,6 +40,14 @@ export function runsFor(s: RunSettings, compare: boolean, other: Balancing): Run
   return current;
 }
 
+/** A run has started: failed, offline, restored, or its step-0 evaluation and sample are in. */
+function started(r: TrainingRun): boolean {
+  const v = r.view();
+  if (v.status === 'error' || v.status === 'offline') return true;
+  if (v.status === 'starting') return false;
+  return v.step > 0 || (v.history.evals.length > 0 && v.history.samples.length > 0) || v.history.loadedFrom !== null || v.restored;
+}
+
 let ticks = 0;
 function frameOf(runs: Runs): LiveFrame {
   return { runs, views: { a: runs.a.view(), b: runs.b?.view() ?? null }, tick: ticks++ };
@@ -48,9 +56,23 @@ function frameOf(runs: Runs): LiveFrame {
 /** The live cell: the current frame now, then a new one each time a run changes (throttled). */
 export function* live(runs: Runs): Generator<LiveFrame | Promise<LiveFrame>> {
   let shown = frameOf(runs);
-  yield shown;
-  if (typeof window === 'undefined') return;
+  if (typeof window === 'undefined') {
+    yield shown;
+    return;
+  }
   const all = [runs.a, ...(runs.b ? [runs.b] : [])];
+  // The first frame once every run has started (its untrained model measured and sampled, or its
+  // saved state restored): until then the figures wait, so a page settles on what the settings give.
+  yield new Promise<LiveFrame>((resolve) => {
+    const check = () => {
+      if (!all.every(started)) return false;
+      for (const stop of stops) stop();
+      resolve((shown = frameOf(runs)));
+      return true;
+    };
+    const stops: (() => void)[] = [];
+    if (!check()) for (const r of all) stops.push(r.subscribe(check));
+  });
   let lastAt = performance.now();
   for (;;) {
     yield new Promise<LiveFrame>((resolve) => {

@@ -53,8 +53,9 @@ export function shapeFamily(size: string): 'golden-b' | 'm' {
   return size === 'golden-b' ? 'golden-b' : 'm';
 }
 
+/** The run's identity: settings it does not use (γ without the bias update, α without the loss, λ without MTP) are left out. */
 export function settingsKey(s: RunSettings): string {
-  return JSON.stringify([s.seed, s.size, s.lr, s.batch, s.seqLen, s.balancing, s.gamma, s.alpha, s.mtp, s.mtpLambda, s.corpus]);
+  return JSON.stringify([s.seed, s.size, s.lr, s.batch, s.seqLen, s.balancing, s.balancing === 'bias' ? s.gamma : null, s.balancing === 'aux' ? s.alpha : null, s.mtp, s.mtp ? s.mtpLambda : null, s.corpus]);
 }
 
 export function charsPerStep(s: Pick<RunSettings, 'batch' | 'seqLen'>): number {

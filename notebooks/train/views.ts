@@ -226,18 +226,19 @@ export function lrChart(s: RunSettings): LineChartData {
   return { kind: 'line', series: [{ name: `peak ${s.lr.toPrecision(2)}, ${WARMUP_STEPS} warm-up steps, cosine to ${MIN_LR_RATIO * 100}% at step ${total}`, points }], xLabel: 'training step', yLabel: 'learning rate', xIntegers: true };
 }
 
-/** The settings and the run's counters. */
-export function runStats(run: RunView): StatsData {
-  const cfg = configOf(run.settings);
-  const s = run.settings;
+/** The settings (as the inputs are now; a setting the strategy does not use is marked so) and the run's counters. */
+export function runStats(run: RunView, s: RunSettings): StatsData {
+  const cfg = configOf(s);
   const last = run.history.evals.at(-1);
   return {
     kind: 'stats',
     items: [
       { label: 'parameters trained', value: run.history.params || paramCount(cfg), format: 'si' },
       { label: 'characters per step', value: charsPerStep(s), note: `${s.batch} rows × ${s.seqLen - 1} predicted` },
-      { label: 'balancing', value: s.balancing === 'bias' ? `bias, γ = ${s.gamma}` : s.balancing === 'aux' ? `auxiliary loss, α = ${s.alpha}` : 'none' },
-      { label: 'MTP', value: s.mtp ? `on, λ = ${s.mtpLambda}` : 'off' },
+      { label: 'balancing', value: s.balancing === 'bias' ? 'bias update' : s.balancing === 'aux' ? 'auxiliary loss' : 'none' },
+      { label: 'γ (bias update)', value: s.gamma, note: s.balancing === 'bias' ? undefined : 'not used by this strategy' },
+      { label: 'α (auxiliary loss)', value: s.alpha, note: s.balancing === 'aux' ? undefined : 'not used by this strategy' },
+      { label: 'MTP', value: s.mtp ? `on, λ = ${s.mtpLambda}` : `off (λ = ${s.mtpLambda} unused)` },
       { label: 'corpus', value: s.corpus === 'mix' ? 'stories + arithmetic' : 'stories' },
       { label: 'seed', value: s.seed },
       { label: 'validation', value: last ? last.valBpc : '–', digits: 3, unit: last ? 'bits/char' : undefined, note: last ? `at step ${last.step}` : 'after the first evaluation' },
