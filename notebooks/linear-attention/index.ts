@@ -4,12 +4,12 @@
 // that makes them linear; what a decode step costs against MHA, GQA, MQA and MLA as the context
 // grows; and what the model loses when one layer's attention is swapped without retraining.
 // Engine work is in compute.ts (src/engine/linear does the math), chart data in views.ts.
-import { associativityCheck, performerErrorCurve, softmaxAttention, type CostOptions, type HeadQKV, type SwapResult, type VariantSpec } from '$engine/linear';
+import { associativityCheck, performerErrorCurve, scaledNorms, softmaxAttention, type CostOptions, type HeadQKV, type SwapResult, type VariantSpec } from '$engine/linear';
 import { cell, type Notebook } from '../_kit/types';
 import { REAL_CONFIGS, TINY_RAW, tinyConfig } from '../_kit/models';
 import { type Compared, type LessonModel, SHIPPED, compare, fiveVariants, headOf, lessonModel, lessonTokens, swapOne } from './compute';
 import {
-  associativityStats, bytesChart, crossoverTable, entropyChart, errorTable, flopsChart, mapsHeatmap, performerChart, swapChart, swapTable,
+  associativityStats, bytesChart, normStats, crossoverTable, entropyChart, errorTable, flopsChart, mapsHeatmap, performerChart, swapChart, swapTable,
 } from './views';
 
 export const meta = {
@@ -76,6 +76,7 @@ export const notebook: Notebook = {
       { kind: 'engine', detail: `Performer (i.i.d. features) at m = 4..512, mean of ${PERFORMER_DRAWS} seeded draws each` }),
     cell('performerView', ['performerOrth', 'performerIid', 'features'], (orth: number[], iid: number[], m: number) => performerChart(PERFORMER_MS, orth, iid, m),
       { kind: 'engine', detail: 'relative error of the output against softmax attention' }),
+    cell('normView', ['qkv'], (h: HeadQKV) => normStats(scaledNorms(h)), { kind: 'engine', detail: 'norms of the head\'s q and k rows' }),
     cell('assoc', ['qkv'], (h: HeadQKV) => associativityCheck(h), { kind: 'engine', detail: 'both bracketings in float64 on the head\'s q, k, v' }),
     cell('assocView', ['assoc'], (a: ReturnType<typeof associativityCheck>) => associativityStats(a), { kind: 'engine' }),
     cell('costOptions', ['kv_heads', 'ssm_state'], (g: string, N: number): CostOptions => ({ gqaGroups: Number(g), ssmExpand: 2, ssmState: N }), { kind: 'derived' }),
@@ -135,8 +136,9 @@ Here they all run on the **same** $q$, $k$, $v$: one head of one layer of the mo
     {
       id: 'performer',
       title: 'Performer: how many random features?',
-      prose: `Performer's features are positive, so every estimated weight is positive and the row sums are safe to divide by. The estimate is unbiased for $\\exp(q \\cdot k)$, and its error falls like $1/\\sqrt{m}$, but the variance of one feature grows like $\\exp(\\lVert q + k \\rVert^2)$. This model's queries and keys are long (norms around 2 to 3 after the $s^{1/2}$ scaling), so many features are needed. Orthogonal rows (FAVOR+) lower the variance in theory; with three draws per point the two curves here are within each other's noise.`,
+      prose: `Performer's features are positive, so every estimated weight is positive and the row sums are safe to divide by. The estimate is unbiased for $\\exp(q \\cdot k)$, and its error falls like $1/\\sqrt{m}$, but the variance of one feature grows like $\\exp(\\lVert q + k \\rVert^2)$. So the length of this head's queries and keys decides how many features are enough. With lengths of a few units (below), the worst case $\\exp(\\lVert q + k \\rVert^2)$ is enormous, which is why the error here falls far more slowly than $1/\\sqrt{m}$ would from a small start. Orthogonal rows (FAVOR+) lower the variance in theory; with three draws per point the two curves here are within each other's noise.`,
       views: [
+        { cell: 'normView', title: 'The lengths Performer has to cope with (this head)' },
         { cell: 'performerView', title: 'Performer\'s error against softmax attention as m grows', caption: 'Mean over three seeded draws of the features at each m. The state per head is m (d_v + 1) numbers; at m = 512 that is more than softmax\'s cache of these 32 tokens.' },
       ],
     },

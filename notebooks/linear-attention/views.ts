@@ -109,6 +109,17 @@ export function performerChart(ms: number[], orth: number[], iid: number[], m: n
   };
 }
 
+export function normStats(n: { qMean: number; qMax: number; kMean: number; kMax: number }): StatsData {
+  return {
+    kind: 'stats',
+    items: [
+      { label: 'mean |q| · s^½', value: n.qMean, digits: 2, note: `largest ${n.qMax.toFixed(2)}` },
+      { label: 'mean |k| · s^½', value: n.kMean, digits: 2, note: `largest ${n.kMax.toFixed(2)}` },
+      { label: 'exp(|q + k|²) at the means, aligned', value: Math.exp((n.qMean + n.kMean) ** 2), format: 'sci', digits: 1, note: 'how the variance of one feature scales' },
+    ],
+  };
+}
+
 export function associativityStats(a: AssociativityCheck): StatsData {
   return {
     kind: 'stats',

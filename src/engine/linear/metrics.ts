@@ -47,3 +47,21 @@ export function softmaxKernel(h: HeadQKV): Float64Array {
   }
   return K;
 }
+
+/** Mean and largest |q_i| and |k_j| after the sqrt(scale) each side gets (what Performer's features see). */
+export function scaledNorms(h: HeadQKV): { qMean: number; qMax: number; kMean: number; kMax: number } {
+  const r = Math.sqrt(h.scale);
+  const stats = (x: Float64Array) => {
+    let mean = 0, max = 0;
+    for (let t = 0; t < h.T; t++) {
+      let s = 0;
+      for (let c = 0; c < h.dk; c++) s += x[t * h.dk + c] ** 2;
+      const n = Math.sqrt(s) * r;
+      mean += n / h.T;
+      max = Math.max(max, n);
+    }
+    return { mean, max };
+  };
+  const q = stats(h.q), k = stats(h.k);
+  return { qMean: q.mean, qMax: q.max, kMean: k.mean, kMax: k.max };
+}
