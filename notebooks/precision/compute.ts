@@ -2,7 +2,6 @@
 // the FP16 training run, memoised by what each depends on. Views only draw what these return.
 import type { Backend } from '$kernels/backend';
 import type { DeepSeekConfig } from '$engine/config';
-import { initModel } from '$engine/init';
 import { Model } from '$engine/model';
 import type { Tensor } from '$engine/weights';
 import { toAscii } from '$engine/train/corpus';
@@ -13,8 +12,7 @@ import {
 } from '$engine/numerics/index';
 import { rowsGradient } from '$engine/train/objective';
 import { paramsFromTensors } from '$engine/train/params';
-import { ModelCache } from '../_kit/model-cache';
-import { tinyConfig } from '../_kit/models';
+import { lessonModel } from '../_kit/shipped';
 
 /** Three passages of the held-out stories (static/data/stories/val.txt), the model's kind of text. */
 export const PASSAGES: Record<string, string> = {
@@ -28,21 +26,21 @@ export function idsOf(text: string): number[] {
   return Array.from(toAscii(text), (c) => Math.min(c.charCodeAt(0), 127));
 }
 
-export interface Weights { config: DeepSeekConfig; tensors: Map<string, Tensor> }
+export interface Weights { config: DeepSeekConfig; tensors: Map<string, Tensor>; name: string; trained: boolean }
 
-const models = new ModelCache(6);
 // Keyed by the bound weights, which every backend's copy of a model shares: a backend switch
 // reuses the tensors and their stored forms.
 const tensorMemo = new WeakMap<object, Weights>();
 const storedMemo = new WeakMap<Weights, Map<Scheme, ReturnType<typeof schemeWeights>>>();
+
 /**
- * The lesson's FP32 reference: the seeded tiny model (or, through the kit's cache, the model the
- * reader trained and chose in the train lesson), its tensors by checkpoint name.
+ * The lesson's FP32 reference from the kit: the shipped trained model (or the reader's own, when
+ * chosen), or the same shape with seeded random weights; its tensors by checkpoint name.
  */
-export function weightsOf(seed: number, backend?: Backend): Weights {
-  const model = models.get(`tiny/${seed}`, () => initModel(tinyConfig(), { seed }), backend);
-  let w = tensorMemo.get(model.weights);
-  if (!w) tensorMemo.set(model.weights, (w = { config: model.config, tensors: modelTensors(model) }));
+export async function weightsOf(weights: 'trained' | 'random', seed: number): Promise<Weights> {
+  const lm = await lessonModel(weights, undefined, seed);
+  let w = tensorMemo.get(lm.model.weights);
+  if (!w) tensorMemo.set(lm.model.weights, (w = { config: lm.model.config, tensors: modelTensors(lm.model), name: lm.name, trained: lm.trained }));
   return w;
 }
 

@@ -27,13 +27,14 @@ const CHARS = 64;
 const GRAD_LO = -40, GRAD_HI = 16; // 2^16 and up is past FP16's 65504: the top bar counts overflows
 const pow2 = (v: number) => `2^${v}`;
 
-const schemeCell = (s: Scheme) => cell(`run_${s.replace('-', '_')}`, ['weights', 'ids', 'ref', 'activations', 'backend'],
+const schemeCell = (s: Scheme) => cell(`run_${s.replace('-', '_')}`, ['fp32', 'ids', 'ref', 'activations', 'backend'],
   (w: Weights, ids: number[], ref: Float32Array, activations: boolean, backend: Backend): SchemeRow => schemeRow(w, ids, ref, s, activations, backend),
   { kind: 'engine', detail: `modelInScheme(config, tensors, '${s}', backend).forward(passage), compared with the FP32 model` });
 
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', name: 'seed', label: 'Weights seed', min: 0, max: 99, step: 1, value: 1, help: 'The tiny model is initialised from this seed; the training batches are drawn from it too.' },
+    { kind: 'select', name: 'weights', label: 'Weights', value: 'trained', options: [{ value: 'trained', label: 'trained (shipped model)' }, { value: 'random', label: 'random (same shape, seeded)' }], help: 'The shipped model trained on the stories, or the same shape with seeded random weights.' },
+    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Seeds the random weights and the training batches.' },
     { kind: 'range', name: 'mantissa', label: 'Value: digits', min: 0.001, max: 9.999, step: 0.001, value: 3.142, help: 'The value is digits x 10^power.' },
     { kind: 'range', name: 'power', label: 'Value: power of ten', min: -12, max: 12, step: 1, value: 0, help: 'The value is digits x 10^power: try 5 (past FP16 and FP8), or -6 (FP16 subnormals).' },
     { kind: 'toggle', name: 'negative', label: 'Negative value', value: false },
@@ -43,7 +44,7 @@ export const notebook: Notebook = {
     },
     { kind: 'toggle', name: 'activations', label: 'Activations in the format too', value: true, help: 'Off: only the weights are stored in the format; the arithmetic stays float32.' },
     {
-      kind: 'select', name: 'outlier_matrix', label: 'Matrix for the outlier', value: 'weights', help: 'Weights: a MoE layer\'s 16 routed experts\' gate_proj stacked (384 x 64, three 128 x 128 blocks). Activations: layer 0\'s input for the passage (64 tokens x 64).',
+      kind: 'select', name: 'outlier_matrix', label: 'Matrix for the outlier', value: 'weights', help: 'Weights: the first MoE layer\'s 16 routed experts\' gate_proj stacked (384 rows, three 128 x 128 blocks). Activations: layer 0\'s input for the passage (64 tokens).',
       options: [{ value: 'weights', label: 'expert weights (128 x 128 blocks)' }, { value: 'activations', label: 'activations (1 x 128 tiles)' }],
     },
     { kind: 'range', name: 'outlier_log10', label: 'Outlier size', min: 0, max: 6, step: 0.5, value: 5, format: (v) => (v === 0 ? 'none' : `10^${v} x the largest`), help: 'One value set to this many times the largest value already in the matrix (the slider moves log10).' },
@@ -55,26 +56,27 @@ export const notebook: Notebook = {
     cell('bits', ['x'], (x: number) => bitsTable(x), { kind: 'engine', detail: 'numerics/formats.ts: encode (round to nearest, ties to even), fields' }),
     cell('values', ['x'], (x: number) => valueTable(x), { kind: 'engine', detail: 'numerics/formats.ts: decode, neighbours' }),
     cell('ranges', [], () => rangeTable(), { kind: 'engine', detail: 'numerics/formats.ts format constants' }),
-    cell('weights', ['seed'], (seed: number) => weightsOf(seed), { kind: 'engine', detail: 'initModel(tiny config, { seed }) (or the model you trained), by tensor name: the FP32 reference' }),
+    cell('fp32', ['weights', 'seed'], (which: 'trained' | 'random', seed: number) => weightsOf(which, seed), { kind: 'engine', detail: 'the kit\'s lessonModel (shipped, yours, or seeded random), by tensor name: the FP32 reference' }),
+    cell('modelName', ['fp32'], (w: Weights) => ({ kind: 'stats', items: [{ label: 'model', value: w.name }, { label: 'parameters', value: [...w.tensors.values()].reduce((n, t) => n + t.data.length, 0), format: 'si' }] }), { kind: 'engine', detail: 'lessonModel' }),
     cell('ids', ['passage'], (p: string) => idsOf(PASSAGES[p] ?? PASSAGES.moon!).slice(0, CHARS), { kind: 'derived', detail: 'ASCII codes of the passage' }),
-    cell('ref', ['weights', 'ids', 'backend'], (w: Weights, ids: number[], backend: Backend) => referenceLogits(w, ids, backend), { kind: 'engine', detail: 'the FP32 model\'s logits on the passage' }),
+    cell('ref', ['fp32', 'ids', 'backend'], (w: Weights, ids: number[], backend: Backend) => referenceLogits(w, ids, backend), { kind: 'engine', detail: 'the FP32 model\'s logits on the passage' }),
     ...SCHEMES.map(schemeCell),
     cell('schemes', SCHEMES.map((s) => `run_${s.replace('-', '_')}`), (a: SchemeRow, b: SchemeRow, c: SchemeRow, d: SchemeRow, e: SchemeRow) => [a, b, c, d, e], { kind: 'engine', detail: 'one row per scheme' }),
     cell('schemeTable', ['schemes'], (rows: SchemeRow[]) => schemeTable(rows), { kind: 'engine', detail: 'compareLogits against FP32; bytes from schemeBytes' }),
     cell('schemeBars', ['schemes'], (rows: SchemeRow[]) => schemeBars(rows), { kind: 'engine', detail: 'compareLogits against FP32' }),
-    cell('omatrix', ['weights', 'outlier_matrix', 'ids'], (w: Weights, which: OutlierMatrix, ids: number[]) => outlierMatrix(w, which, ids),
+    cell('omatrix', ['fp32', 'outlier_matrix', 'ids'], (w: Weights, which: OutlierMatrix, ids: number[]) => outlierMatrix(w, which, ids),
       { kind: 'engine', detail: 'stackedExpertWeights(model, 1) or firstLayerInput(model, passage)' }),
     cell('orun', ['omatrix', 'outlier_log10'], (m: ReturnType<typeof outlierMatrix>, f: number) => outlierRun(m, f), { kind: 'engine', detail: 'outlierComparison: E4M3 per tensor and per block / tile' }),
     cell('fineLabel', ['omatrix'], (m: ReturnType<typeof outlierMatrix>) => (m.fine === 'block' ? '128 x 128 blocks' : '1 x 128 tiles'), { kind: 'derived' }),
     cell('outlierRows', ['orun', 'omatrix', 'fineLabel'], (r: ReturnType<typeof outlierRun>, m: ReturnType<typeof outlierMatrix>, l: string) => outlierRows(r.at, m.group, l), { kind: 'engine', detail: 'OutlierResult.rowError' }),
     cell('outlierSweep', ['orun', 'fineLabel', 'outlier_log10'], (r: ReturnType<typeof outlierRun>, l: string, f: number) => outlierSweep(r.sweep, l, 10 ** f), { kind: 'engine', detail: 'outlierComparison at 10^0 ... 10^6' }),
     cell('outlierStats', ['orun', 'fineLabel'], (r: ReturnType<typeof outlierRun>, l: string) => outlierStats(r.at, l), { kind: 'engine', detail: 'OutlierResult' }),
-    cell('grad', ['weights', 'seed', 'loss_log2'], (w: Weights, seed: number, l: number) => firstGradient(w, seed, 2 ** l),
+    cell('grad', ['fp32', 'seed', 'loss_log2'], (w: Weights, seed: number, l: number) => firstGradient(w, seed, 2 ** l),
       { kind: 'engine', detail: 'rowsGradient on the first batch, mean over rows, times the loss multiplier' }),
     cell('gradHist', ['grad', 'scale_log2'], (g: Float32Array, s: number) => gradientHistogram(exponentHistogram(g, 1, GRAD_LO, GRAD_HI), exponentHistogram(g, 2 ** s, GRAD_LO, GRAD_HI), s),
       { kind: 'engine', detail: 'exponentHistogram of the gradient, unscaled and scaled' }),
     cell('underflow', ['grad', 'scale_log2'], (g: Float32Array, s: number) => underflowStats(fp16Gradients(g, 1), fp16Gradients(g, 2 ** s), s), { kind: 'engine', detail: 'fp16Gradients' }),
-    cell('runs', ['weights', 'seed', 'loss_log2', 'scale_log2'], (w: Weights, seed: number, l: number, s: number) => trainingRuns(w, seed, 2 ** l, s),
+    cell('runs', ['fp32', 'seed', 'loss_log2', 'scale_log2'], (w: Weights, seed: number, l: number, s: number) => trainingRuns(w, seed, 2 ** l, s),
       { kind: 'engine', detail: 'lossScaleRun: rowsGradient + optimizerStep, one step per frame' }),
     cell('runChart', ['runs'], (s: RunState) => runChart(s, TRAIN_STEPS), { kind: 'engine', detail: 'training loss per step' }),
     cell('runTable', ['runs'], (s: RunState) => runTable(s), { kind: 'engine', detail: 'per run' }),
@@ -98,9 +100,10 @@ export const notebook: Notebook = {
       title: 'The model in each format',
       prose: `The tiny model reads a passage, one character per token, first in FP32 and then with its weights stored in each format. With the toggle on, every activation is rounded too: every op's output is rounded to BF16 or FP16. The FP8 rows follow DeepSeek-V3: linear-layer weights in E4M3 with one scale per 128 x 128 block, their inputs quantised per 1 x 128 tile as the product runs. Embeddings, output head, router, norms and attention stay in BF16. **Bits per character** is the cross-entropy of the next character. **Top-1 agreement** is how often the most likely next character matches FP32's.
 
-The seeded model's weights are random, so it reads about 8 bits per character; what matters here is the change from FP32. If you trained a model in the training lesson and chose it for the other lessons, it is the one used here. The figures in each row are the engine's own run.`,
-      controls: ['seed', 'passage', 'activations'],
+The trained model reads the stories at about 2.3 bits per character; with random weights it is about 8, and only the change from FP32 means anything. If you trained a model in the training lesson and chose it for the other lessons, it is the one used here. The figures in each row are the engine's own run.`,
+      controls: ['weights', 'seed', 'passage', 'activations'],
       views: [
+        { cell: 'modelName', title: 'The model' },
         { cell: 'schemeTable', title: 'Each format against FP32', caption: 'Memory counts every weight at its stored size, FP8 scales included. In the tiny model most matrices fit in one 128 x 128 block, so the two FP8 rows differ mainly in the activation scales.' },
         { cell: 'schemeBars', title: 'How far the logits move', caption: 'Mean absolute difference of the logits from the FP32 model, over every position and vocabulary entry.' },
       ],
