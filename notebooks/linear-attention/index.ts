@@ -5,6 +5,7 @@
 // grows; and what the model loses when one layer's attention is swapped without retraining.
 // Engine work is in compute.ts (src/engine/linear does the math), chart data in views.ts.
 import { associativityCheck, performerErrorCurve, scaledNorms, softmaxAttention, type CostOptions, type HeadQKV, type SwapResult, type VariantSpec } from '$engine/linear';
+import { parseConfig } from '$engine/config';
 import { cell, type Notebook } from '../_kit/types';
 import { REAL_CONFIGS, TINY_RAW, tinyConfig } from '../_kit/models';
 import { type Compared, type LessonModel, SHIPPED, compare, fiveVariants, headOf, lessonModel, lessonTokens, swapOne } from './compute';
@@ -32,7 +33,8 @@ const PERFORMER_DRAWS = 3;
 /** The cost charts run to 2^20 tokens. */
 const MAX_CONTEXT = 2 ** 20;
 
-const tiny = tinyConfig();
+/** This model's widths for the cost charts: the shipped model's when there is one, else the tiny one's. */
+const tiny = SHIPPED ? parseConfig(SHIPPED.raw, { file: `static/models/${SHIPPED.name}/config.json` }) : tinyConfig();
 
 /** The swapped-layer variants that no slider changes, by cell name. */
 const SWAP_FIXED: [string, VariantSpec][] = [
@@ -53,7 +55,7 @@ export const notebook: Notebook = {
     { kind: 'range', name: 'head', label: 'Head', min: 0, max: HEADS - 1, step: 1, value: 0, help: 'The attention head whose q, k, v are taken.' },
     { kind: 'range', name: 'features', label: 'Performer features m', min: 4, max: 1024, step: 1, log2: true, value: 64, unit: 'features', help: 'Random features of Performer\'s estimate of exp(q·k); its state per head is m × (d_v + 1) numbers.' },
     { kind: 'range', name: 'chunk', label: 'Chunk length C (FLASH)', min: 2, max: 32, step: 1, log2: true, value: 8, unit: 'tokens', help: 'Quadratic attention inside each chunk of C tokens, linear attention across chunks.' },
-    { kind: 'select', name: 'widths', label: 'Widths for the cost charts', value: 'v3', options: [{ value: 'tiny', label: 'this model (d 64, 4 heads)' }, { value: 'v3', label: 'DeepSeek-V3 (d 7168, 128 heads)' }] },
+    { kind: 'select', name: 'widths', label: 'Widths for the cost charts', value: 'v3', options: [{ value: 'tiny', label: `this model (d ${tiny.hidden_size}, ${tiny.num_attention_heads} heads)` }, { value: 'v3', label: 'DeepSeek-V3 (d 7168, 128 heads)' }] },
     { kind: 'select', name: 'kv_heads', label: 'GQA: key-value heads', value: '8', options: ['2', '4', '8', '16'].map((v) => ({ value: v, label: `${v} (capped at n_h)` })), help: 'Query heads share this many key-value heads in the GQA line (MHA has n_h, MQA one).' },
     { kind: 'select', name: 'precision', label: 'Bytes per number', value: '2', options: [{ value: '4', label: 'FP32 (4 bytes)' }, { value: '2', label: 'BF16 (2 bytes)' }, { value: '1', label: 'FP8 (1 byte)' }] },
     { kind: 'range', name: 'ssm_state', label: 'SSM state per channel N', min: 4, max: 128, step: 1, log2: true, value: 16, unit: 'numbers', help: 'State numbers per channel of the SSM line (Mamba uses 16, with 2d channels).' },
