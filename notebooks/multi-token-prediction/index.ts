@@ -8,12 +8,15 @@
 import type { BarChartData, HeatmapData, StatsData, TableData } from '$components/charts/types';
 import type { Backend } from '$kernels/backend';
 import { initModel } from '$engine/init';
+import { parseConfig } from '$engine/config';
 import { type ForwardResult, type Model, argmaxRow, rowOf } from '$engine/model';
 import { samplingDistribution } from '$engine/sampling';
 import { acceptanceProbability } from '$engine/speculate';
 import { cell, type Notebook } from '../_kit/types';
 import { ModelCache } from '../_kit/model-cache';
-import { TINY_RAW, promptIds, tinyConfig } from '../_kit/models';
+import { TINY_RAW } from '../_kit/models';
+import { type LessonModel, SHIPPED_RAW, lessonModel } from '../_kit/shipped';
+import { ARITHMETIC, PROSE, TEXT_EXAMPLES, glyph, promptTokens, visibleText } from '../_kit/tokens';
 
 export const meta = {
   slug: 'multi-token-prediction',
@@ -25,7 +28,6 @@ export const meta = {
 /** MTP modules the page's model has; the depth slider uses the first D of them. */
 const D_MAX = 4;
 const V = TINY_RAW.vocab_size;
-const d = TINY_RAW.hidden_size;
 /** DeepSeek-V3 §4.2: the MTP loss weight. */
 const LAMBDAS: Record<string, { value: number; label: string }> = {
   '0.3': { value: 0.3, label: 'λ = 0.3 (first 10T training tokens)' },
@@ -36,9 +38,24 @@ const V3_URL = 'https://arxiv.org/abs/2412.19437';
 
 // ------------------------------------------------------------------ the engine runs
 
-/** Seeded weights of recent seeds: going back to a seed does not re-initialise. */
-const models = new ModelCache(6);
-const seededModel = (seed: number): Model => models.get(String(seed), () => initModel(tinyConfig({ num_nextn_predict_layers: D_MAX }), { seed }));
+/**
+ * The page's models: the shipped trained one (one MTP module, as DeepSeek-V3) or, for the depth
+ * slider's deeper chains, its shape with D_MAX modules and seeded random weights.
+ */
+const models = new ModelCache(2);
+const RANDOM_SEED = 1;
+async function pageModel(weights: string, backend: Backend): Promise<LessonModel> {
+  if (weights === 'trained') return lessonModel('trained', backend);
+  const raw = { ...(SHIPPED_RAW ?? TINY_RAW), num_nextn_predict_layers: D_MAX };
+  const model = models.get(`random/${RANDOM_SEED}`, () => initModel(parseConfig(raw, { file: 'the page model' }), { seed: RANDOM_SEED }), backend, true);
+  return { model, trained: false, name: `the same shape with ${D_MAX} MTP modules and seeded random weights (seed ${RANDOM_SEED})` };
+}
+
+/** Characters of each example text the prose-against-arithmetic table reads. */
+const COMPARE_T = 96;
+
+/** Glyph of a token id (space ␣, newline ↵), for tables. */
+const g = (id: number | null): string => (id === null ? '—' : glyph(id));
 
 /** One MTP depth k (1-based) over positions i = 1..rows (1-based, as in the paper). */
 interface Depth {
@@ -93,6 +110,7 @@ const chains = new WeakMap<MainRun, Depth[]>();
  */
 function runChain(model: Model, run: MainRun, D: number): Run {
   const { T, tokens } = run;
+  const d = model.config.hidden_size;
   const depths = chains.get(run) ?? [];
   chains.set(run, depths);
   for (let k = depths.length + 1; k <= D; k++) {
@@ -183,22 +201,25 @@ const pct = (x: number) => `${(100 * x).toFixed(x === 0 || x === 1 ? 0 : 1)}%`;
 
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', name: 'seed', label: 'Weights seed', min: 0, max: 99, step: 1, value: 1, help: 'The tiny model and the prompt come from this seed: the same seed gives the same numbers everywhere.' },
-    { kind: 'range', name: 'promptLength', label: 'Sequence length T', min: 6, max: 32, step: 1, value: 12, unit: 'tokens', help: 'Length of the token sequence the main model and the MTP modules read.' },
+    { kind: 'select', name: 'weights', label: 'Weights', value: 'trained', options: [{ value: 'trained', label: 'trained (shipped model, 1 MTP module)' }, { value: 'random', label: `random (same shape, ${D_MAX} MTP modules)` }], help: 'The shipped model was trained with one MTP module, as DeepSeek-V3. Random weights show deeper chains, and what an untrained module guesses.' },
+    { kind: 'text', name: 'text', label: 'Your text', value: TEXT_EXAMPLES[0].value, maxLength: 512, examples: TEXT_EXAMPLES, help: 'The sequence the main model and the MTP modules read: its first T characters.' },
+    { kind: 'range', name: 'promptLength', label: 'Sequence length T', min: 6, max: 32, step: 1, value: 12, unit: 'characters', help: 'Length of the token sequence the main model and the MTP modules read.' },
     { kind: 'range', name: 'depth', label: 'MTP depth D', min: 1, max: D_MAX, step: 1, value: 2, unit: 'modules', help: 'Number of MTP modules chained after the main model (DeepSeek-V3 uses D = 1).' },
     { kind: 'range', name: 'position', label: 'Position i', min: 1, max: 32, step: 1, value: 3, help: 'The position shown in detail (clamped to the sequence length T).' },
     { kind: 'range', name: 'temperature', label: 'Temperature τ', min: 0, max: 2, step: 0.05, value: 1, help: 'Softmax temperature for the shown distributions (0 = one-hot on the argmax).' },
     { kind: 'select', name: 'lambda', label: 'MTP loss weight λ', value: '0.3', options: Object.entries(LAMBDAS).map(([value, l]) => ({ value, label: l.label })), help: 'DeepSeek-V3\'s published weight of the MTP loss, by training phase.' },
   ],
   cells: [
-    cell('model', ['seed', 'backend'], (seed: number, backend: Backend) => seededModel(seed).withBackend(backend), { kind: 'engine', detail: `tiny DeepSeek-V3 with num_nextn_predict_layers = ${D_MAX}, seeded random weights` }),
-    cell('prompt', ['promptLength', 'seed'], (n: number, seed: number) => promptIds(n, V, seed), { kind: 'derived', detail: 'token ids (the tiny model has no tokenizer)' }),
+    cell('lm', ['weights', 'backend'], pageModel, { kind: 'engine', detail: `the shipped trained model, or its shape with num_nextn_predict_layers = ${D_MAX} and seeded random weights` }),
+    cell('model', ['lm'], (lm: LessonModel) => lm.model, { kind: 'engine' }),
+    cell('prompt', ['promptLength', 'text'], (n: number, text: string) => promptTokens(text, n).ids, { kind: 'derived', detail: 'the reader\'s text, one ASCII character per token' }),
+    cell('depthUsed', ['depth', 'model'], (D: number, model: Model) => Math.min(D, model.config.num_nextn_predict_layers), { kind: 'derived', detail: 'the depth, clamped to the modules the model has' }),
     cell('mainRun', ['model', 'prompt'], (model: Model, prompt: number[]) => mainRun(model, prompt), { kind: 'engine', detail: 'model.forward over the sequence with a KV cache, then one decode step on its greedy next token' }),
-    cell('run', ['model', 'mainRun', 'depth'], (model: Model, main: MainRun, D: number) => runChain(model, main, D), { kind: 'engine', detail: 'model.mtpForward(k − 1) for k = 1..D, each on the previous module\'s output' }),
+    cell('run', ['model', 'mainRun', 'depthUsed'], (model: Model, main: MainRun, D: number) => runChain(model, main, D), { kind: 'engine', detail: 'model.mtpForward(k − 1) for k = 1..D, each on the previous module\'s output' }),
     cell('pos', ['position', 'prompt'], (position: number, prompt: number[]) => Math.min(position, prompt.length), { kind: 'derived', detail: 'position clamped to T' }),
 
     // Section: parallel heads versus the causal chain.
-    cell('focusTable', ['run', 'depth', 'pos'], (run: Run, D: number, i: number): TableData => {
+    cell('focusTable', ['run', 'depthUsed', 'pos'], (run: Run, D: number, i: number): TableData => {
       const rows: Record<string, string>[] = [];
       for (let k = 0; k <= D; k++) {
         const target = tok(run, i + k + 1);
@@ -211,9 +232,9 @@ export const notebook: Notebook = {
           depth: k === 0 ? 'main (k = 0)' : `k = ${k}`,
           predicts: `t${sub(i + k + 1)}`,
           meta: `z${sub(i)} → head ${k + 1}`,
-          deepseek: k === 0 ? `t₁..t${sub(i)} → h${sub(i)}` : greedyRead ? `h${sup(k - 1)}${sub(i)}, Emb(ŷ${sub(run.T + 1)}=${run.greedy})` : readsTok !== null ? `h${sup(k - 1)}${sub(i)}, Emb(t${sub(i + k)}=${readsTok})` : `t${sub(i + k)} past the sequence`,
-          guess: guess === null ? '—' : String(guess),
-          truth: target === null ? 'past T' : `${target}${guess === target ? ' ✓' : ''}`,
+          deepseek: k === 0 ? `t₁..t${sub(i)} → h${sub(i)}` : greedyRead ? `h${sup(k - 1)}${sub(i)}, Emb(ŷ${sub(run.T + 1)}=${g(run.greedy)})` : readsTok !== null ? `h${sup(k - 1)}${sub(i)}, Emb(t${sub(i + k)}=${g(readsTok)})` : `t${sub(i + k)} past the sequence`,
+          guess: g(guess),
+          truth: target === null ? 'past T' : `${g(target)}${guess === target ? ' ✓' : ''}`,
         });
       }
       return {
@@ -232,19 +253,19 @@ export const notebook: Notebook = {
     }, { kind: 'engine', detail: 'argmax of model.forward and model.mtpForward logits; token ids of the prompt' }),
 
     // Section: the chain as the engine runs it.
-    cell('chainTable', ['run', 'depth'], (run: Run, D: number): TableData => {
+    cell('chainTable', ['run', 'depthUsed'], (run: Run, D: number): TableData => {
       const rows = Array.from({ length: run.T }, (_, r) => {
         const i = r + 1;
         const row: Record<string, string | number> = {
           i,
-          t: run.tokens[r],
-          main: `${run.tokens[r]} → ${run.mainGuess[r]}${tok(run, i + 1) === run.mainGuess[r] ? ' ✓' : ''}`,
+          t: g(run.tokens[r]),
+          main: `${g(run.tokens[r])} → ${g(run.mainGuess[r])}${tok(run, i + 1) === run.mainGuess[r] ? ' ✓' : ''}`,
         };
         for (let k = 1; k <= D; k++) {
           const dep = run.depths[k - 1];
           const target = tok(run, i + k + 1);
-          if (i <= run.T - k) row[`d${k}`] = `${dep.reads[r]} → ${dep.guess[r]}${target === dep.guess[r] ? ' ✓' : target === null ? ' (past T)' : ''}`;
-          else if (k === 1 && i === run.T) row[`d${k}`] = `[ŷ ${dep.reads[r]}] → ${dep.guess[r]} (draft)`;
+          if (i <= run.T - k) row[`d${k}`] = `${g(dep.reads[r])} → ${g(dep.guess[r])}${target === dep.guess[r] ? ' ✓' : target === null ? ' (past T)' : ''}`;
+          else if (k === 1 && i === run.T) row[`d${k}`] = `[ŷ ${g(dep.reads[r])}] → ${g(dep.guess[r])} (draft)`;
           else row[`d${k}`] = '';
         }
         return row;
@@ -261,7 +282,8 @@ export const notebook: Notebook = {
         rows,
       };
     }, { kind: 'engine', detail: 'argmax of each module\'s logits; the input ids the engine was given' }),
-    cell('moduleStats', ['model', 'depth'], (model: Model, D: number): StatsData => {
+    cell('moduleStats', ['model', 'depthUsed', 'lm'], (model: Model, D: number, lm: LessonModel): StatsData => {
+      const d = model.config.hidden_size;
       const size = (xs: (Float32Array | null | undefined)[]) => xs.reduce((s, x) => s + (x?.length ?? 0), 0);
       const layerSize = (l: Model['weights']['layers'][number]) => size([l.inputNorm, l.postAttentionNorm, ...Object.values(l.attn)])
         + (l.mlp ? size([l.mlp.gate, l.mlp.up, l.mlp.down]) : 0)
@@ -270,13 +292,15 @@ export const notebook: Notebook = {
       const mainParams = size([w.embed, w.norm]) + (w.lmHead === w.embed ? 0 : w.lmHead.length) + w.layers.reduce((s, l) => s + layerSize(l), 0);
       const m = w.mtp[0];
       const own = size([m.enorm, m.hnorm, m.ehProj, m.headNorm]) + layerSize(m.layer);
-      const head = m.head === w.lmHead ? 0 : m.head.length;
+      const sameHead = m.head === w.lmHead || (m.head.length === w.lmHead.length && m.head.every((x, j) => x === w.lmHead[j]));
+      const head = sameHead ? 0 : m.head.length;
       return {
         kind: 'stats',
         items: [
           { label: 'eh_proj M_k', value: `${d} x ${2 * d}`, note: 'maps [RMSNorm(Emb) ; RMSNorm(h)] back to width d' },
           { label: 'One module: its own weights', value: own, format: 'si', unit: 'params', note: `enorm, hnorm, eh_proj, one decoder block (${model.isMoe(model.config.num_hidden_layers) ? 'DeepSeekMoE' : 'dense MLP'}), shared_head.norm` },
-          { label: 'shared_head.head (V x d)', value: head, format: 'si', unit: 'params', note: 'the paper shares OutHead with the main model; this seeded model draws it separately' },
+          { label: 'shared_head.head (V x d): own params', value: head, format: 'si', unit: 'params', note: sameHead ? `none: the output head is lm_head itself, shared as in the paper${m.embed === w.embed ? ' (and so is the embedding)' : ''}` : 'the paper shares OutHead with the main model; this model holds a separate copy' },
+          { label: 'MTP modules in this model', value: model.config.num_nextn_predict_layers, note: `${lm.name}${lm.trained ? '; deeper chains: switch Weights to random' : ''}` },
           { label: `${D} module${D > 1 ? 's' : ''} against the main model`, value: (D * (own + head)) / mainParams, format: 'percent', note: `main model: ${mainParams.toLocaleString('en-US')} params (${model.config.num_hidden_layers} layers)` },
         ],
       };
@@ -310,7 +334,7 @@ export const notebook: Notebook = {
       };
     }, { kind: 'derived' }),
     cell('losses', ['run'], (run: Run) => depthLosses(run), { kind: 'engine', detail: 'cross-entropy of the engine\'s logits against the sequence' }),
-    cell('lossMap', ['run', 'depth'], (run: Run, D: number): HeatmapData => {
+    cell('lossMap', ['run', 'depthUsed'], (run: Run, D: number): HeatmapData => {
       const cols = run.T - 1;
       const values: number[] = [];
       const dimmed: [number, number][] = [];
@@ -335,7 +359,7 @@ export const notebook: Notebook = {
         marks: { cells: marks, label: 'argmax equals the true token' },
       };
     }, { kind: 'engine', detail: 'per-position cross-entropy of the engine\'s logits' }),
-    cell('lossTable', ['losses', 'depth', 'lambda'], (losses: DepthLoss[], D: number, lam: string): TableData => {
+    cell('lossTable', ['losses', 'depthUsed', 'lambda'], (losses: DepthLoss[], D: number, lam: string): TableData => {
       const lambda = LAMBDAS[lam].value;
       const used = losses.slice(1, D + 1);
       const lMtp = (lambda / D) * used.reduce((s, l) => s + l.loss, 0);
@@ -372,9 +396,9 @@ export const notebook: Notebook = {
       for (let r = 0; r < run.T; r++) marks.push([r, r + 1 < run.T ? run.mainGuess[r + 1] : argmaxRow(run.afterGreedy, 0, V)]);
       return {
         kind: 'heatmap', rows: run.T, cols: V, values, scale: 'sequential', digits: 3, domain: [0, niceMax(values)],
-        rowLabels: Array.from({ length: run.T }, (_, r) => (r + 1 === run.T ? `${r + 1} (reads ŷ)` : String(r + 1))),
-        colLabels: Array.from({ length: V }, (_, j) => String(j)),
-        rowTitle: 'position i', colTitle: 'token id (guess of tᵢ₊₂)',
+        rowLabels: Array.from({ length: run.T }, (_, r) => (r + 1 === run.T ? `${r + 1} ${g(run.tokens[r])} (reads ŷ)` : `${r + 1} ${g(run.tokens[r])}`)),
+        colLabels: Array.from({ length: V }, (_, j) => glyph(j)),
+        rowTitle: 'position i', colTitle: 'character (guess of tᵢ₊₂)',
         valueLabel: 'MTP depth-1 probability of the token',
         marks: { cells: marks, label: 'the main model\'s own greedy guess of tᵢ₊₂ (its argmax at i + 1)' },
       };
@@ -388,7 +412,7 @@ export const notebook: Notebook = {
       const star = (j: number) => (j === target ? ' (true)' : '');
       return {
         kind: 'table',
-        caption: `Both columns predict t${sub(i + 2)}${target === null ? ' (past the sequence)' : ` = ${target}`}. The MTP module reads h${sub(i)} and ${i === run.T ? `the greedy ŷ${sub(i + 1)} = ${run.greedy}` : `t${sub(i + 1)} = ${tok(run, i + 1)}`}; the main model reads ${i === run.T ? `t₁..t${sub(i)} and ŷ${sub(i + 1)}` : `t₁..t${sub(i + 1)}`}.`,
+        caption: `Both columns predict t${sub(i + 2)}${target === null ? ' (past the sequence)' : ` = ${g(target)}`}. The MTP module reads h${sub(i)} and ${i === run.T ? `the greedy ŷ${sub(i + 1)} = ${g(run.greedy)}` : `t${sub(i + 1)} = ${g(tok(run, i + 1))}`}; the main model reads ${i === run.T ? `t₁..t${sub(i)} and ŷ${sub(i + 1)}` : `t₁..t${sub(i + 1)}`}.`,
         columns: [
           { key: 'rank', label: 'Rank', align: 'right' },
           { key: 'mtp', label: `MTP depth 1 at i = ${i}`, align: 'right' },
@@ -396,7 +420,7 @@ export const notebook: Notebook = {
           { key: 'main', label: `main model at i + 1 = ${i + 1}`, align: 'right' },
           { key: 'p', label: 'probability', align: 'right', format: 'percent' },
         ],
-        rows: q.map(([qv, qj], r) => ({ rank: r + 1, mtp: `${qj}${star(qj)}`, q: qv, main: `${p[r][1]}${star(p[r][1])}`, p: p[r][0] })),
+        rows: q.map(([qv, qj], r) => ({ rank: r + 1, mtp: `${g(qj)}${star(qj)}`, q: qv, main: `${g(p[r][1])}${star(p[r][1])}`, p: p[r][0] })),
       };
     }, { kind: 'engine' }),
     cell('agreeStats', ['run', 'probs', 'temperature'], (run: Run, pr: { p: Float64Array[]; q: Float64Array[] }, temperature: number): StatsData => {
@@ -413,6 +437,30 @@ export const notebook: Notebook = {
         ],
       };
     }, { kind: 'engine' }),
+    cell('textCompare', ['model', 'temperature'], (model: Model, temperature: number): TableData => {
+      const rows = [{ label: 'prose (held-out stories)', text: PROSE }, { label: 'arithmetic (the corpus\'s sums)', text: ARITHMETIC }].map(({ label, text }) => {
+        const run = runChain(model, mainRun(model, promptTokens(text, COMPARE_T).ids), 1);
+        const a = agreement(run, run.depths[0]);
+        let alpha = 0;
+        for (let r = 0; r < run.T - 1; r++) {
+          const q = samplingDistribution(rowOf(run.depths[0].logits, r, V), { temperature });
+          const p = samplingDistribution(mainRowForDepth1(run, r + 1), { temperature });
+          alpha += acceptanceProbability(p, q);
+        }
+        return { text: label, n: a.n, agree: a.agree / a.n, alpha: alpha / (run.T - 1) };
+      });
+      return {
+        kind: 'table',
+        caption: `The first ${COMPARE_T} characters of each example text. Greedy agreement: MTP depth 1's argmax equals the main model's. α: the chance a token sampled from the module at τ = ${temperature} is accepted.`,
+        columns: [
+          { key: 'text', label: 'Text' },
+          { key: 'n', label: 'Positions', align: 'right' },
+          { key: 'agree', label: 'Greedy agreement', align: 'right', format: 'percent' },
+          { key: 'alpha', label: 'Sampled acceptance α', align: 'right', format: 'percent' },
+        ],
+        rows,
+      };
+    }, { kind: 'engine', detail: 'model.forward and model.mtpForward(0) on each example text' }),
     cell('publishedStats', [], (): StatsData => ({
       kind: 'stats',
       items: [
@@ -448,10 +496,10 @@ export const notebook: Notebook = {
       return {
         kind: 'stats',
         items: [
-          { label: `Main model's greedy t${sub(T + 1)}`, value: run.greedy, note: `argmax of its row T = ${T}` },
-          { label: `MTP draft of t${sub(T + 2)}`, value: draft, note: `module 1 at i = ${T}: reads h${sub(T)} and Emb(${run.greedy})` },
-          { label: `Main model's own t${sub(T + 2)}`, value: target, note: `one decode step on ${run.greedy} with the KV cache` },
-          { label: 'Greedy verification', value: draft === target ? 'accepted' : 'rejected', note: draft === target ? 'two tokens from one main-model step' : `the main model's token ${target} is kept` },
+          { label: `Main model's greedy t${sub(T + 1)}`, value: g(run.greedy), note: `argmax of its row T = ${T}, after "${visibleText(run.tokens)}"` },
+          { label: `MTP draft of t${sub(T + 2)}`, value: g(draft), note: `module 1 at i = ${T}: reads h${sub(T)} and Emb(${g(run.greedy)})` },
+          { label: `Main model's own t${sub(T + 2)}`, value: g(target), note: `one decode step on ${g(run.greedy)} with the KV cache` },
+          { label: 'Greedy verification', value: draft === target ? 'accepted' : 'rejected', note: draft === target ? 'two tokens from one main-model step' : `the main model's ${g(target)} is kept` },
         ],
       };
     }, { kind: 'engine', detail: 'model.forward with a cache, then model.mtpForward(0) on the last row' }),
@@ -459,9 +507,9 @@ export const notebook: Notebook = {
     cell('scope', ['run', 'model'], (run: Run, model: Model) => ({
       logits_main: { rows: run.T, cols: V, data: run.main.logits },
       logits_mtp: { rows: run.T, cols: V, data: run.depths[0].logits },
-      h: { rows: run.T, cols: d, data: run.main.hidden },
-      h1: { rows: run.T, cols: d, data: run.depths[0].hidden },
-      eh: { rows: d, cols: 2 * d, data: model.weights.mtp[0].ehProj },
+      h: { rows: run.T, cols: model.config.hidden_size, data: run.main.hidden },
+      h1: { rows: run.T, cols: model.config.hidden_size, data: run.depths[0].hidden },
+      eh: { rows: model.config.hidden_size, cols: 2 * model.config.hidden_size, data: model.weights.mtp[0].ehProj },
       tokens: run.tokens,
       guess_main: run.mainGuess,
       guess_mtp: run.depths[0].guess,
@@ -479,10 +527,10 @@ export const notebook: Notebook = {
 
 DeepSeek-V3 (§2.2) instead predicts the extra tokens **sequentially**, to "keep the complete causal chain at each prediction depth": module $k$ reads the previous depth's state at position $i$ *and the embedding of the true token* $t_{i+k}$, so when it predicts $t_{i+k+1}$ it has seen every token before it, as the main model does.
 
-The table runs the tiny engine (seeded random weights, $V = ${V}$ token ids, no tokenizer) on a sequence and follows one position $i$ down the depths. The seed, the length $T$ and the position set here hold for the whole page; the depth $D$ is set in the next section.`,
-      controls: ['seed', 'promptLength', 'position'],
+The table runs the shipped trained model (one character per token, $V = ${V}$) on your text and follows one position $i$ down the depths. The text, the length $T$ and the position set here hold for the whole page; the depth $D$ is set in the next section. The *Weights* select swaps in random weights of the same shape, with ${D_MAX} MTP modules instead of the trained one.`,
+      controls: ['weights', 'text', 'promptLength', 'position'],
       views: [{ cell: 'focusTable', title: 'One position, every depth: what each scheme reads' }],
-      after: 'The engine has no parallel heads, so only DeepSeek\'s column has guesses; Meta\'s column says what such a head would read. The guesses of this untrained model are arbitrary: the ✓ marks, when any, are luck.',
+      after: 'The engine has no parallel heads, so only DeepSeek\'s column has guesses; Meta\'s column says what such a head would read. With trained weights the ✓ marks are the model\'s real hits; with random weights they are luck.',
     },
     {
       id: 'module',
@@ -493,13 +541,13 @@ $$h^{k}_{1:T-k} = \\mathrm{TRM}_k\\big(h'^{k}_{1:T-k}\\big)$$
 $$P^{k}_{i+k+1} = \\mathrm{OutHead}(h^{k}_i)$$
 The block is causal, like the main model's layers: $h^k_i$ attends to $h'^k_1, \\dots, h'^k_i$. The paper writes the hidden state first in the concatenation; the released weights and the serving engines put the embedding first, $x_i = \\texttt{eh\\_proj}([\\texttt{enorm}(\\mathrm{Emb}(t_{i+k})) ; \\texttt{hnorm}(h^{k-1}_i)])$, and so does this engine (\`Model.mtpForward\`). Only the order of $M_k$'s columns differs.
 
-In the engine, module $k$ is decoder layer \`model.layers.{num_hidden_layers + k − 1}\` with \`enorm\`, \`hnorm\`, \`eh_proj\`, \`shared_head.norm\` and \`shared_head.head\`. Its output $h^k$ (the block's output, before \`shared_head.norm\`) is module $k+1$'s input. The page's model has \`num_nextn_predict_layers\` $= ${D_MAX}$ and the slider uses the first $D$ modules: the seeded initialisation draws the modules in order, so they are the very weights a model built with \`num_nextn_predict_layers\` $= D$ gets.`,
+In the engine, module $k$ is decoder layer \`model.layers.{num_hidden_layers + k − 1}\` with \`enorm\`, \`hnorm\`, \`eh_proj\`, \`shared_head.norm\` and \`shared_head.head\`. Its output $h^k$ (the block's output, before \`shared_head.norm\`) is module $k+1$'s input. The shipped model was trained with one module, as DeepSeek-V3 ($D = 1$); with *random* weights the page's model has \`num_nextn_predict_layers\` $= ${D_MAX}$ and the slider uses the first $D$ modules (the seeded initialisation draws the modules in order, so they are the very weights a model built with \`num_nextn_predict_layers\` $= D$ gets). On the trained model the tables stop at depth 1.`,
       controls: ['depth'],
       views: [
         { cell: 'chainTable', title: 'The causal chain: what each depth reads and guesses, at every position', caption: 'Read down a depth column: row i reads the token k rows below it in the tᵢ column. Depth 1\'s last row reads the main model\'s greedy next token ŷ: that row exists only at inference.' },
         { cell: 'moduleStats', title: 'What one module costs' },
       ],
-      after: `At scale the modules are small beside the main model: DeepSeek-V3 uses $D = 1$, and its released checkpoint holds 671B main-model parameters and 14B for the MTP module ([DeepSeek-V3 README](https://github.com/deepseek-ai/DeepSeek-V3)). In the tiny model one MoE block is a large share of the whole, so the percentage here is much higher.`,
+      after: `At scale the modules are small beside the main model: DeepSeek-V3 uses $D = 1$, and its released checkpoint holds 671B main-model parameters and 14B for the MTP module ([DeepSeek-V3 README](https://github.com/deepseek-ai/DeepSeek-V3)). In this small model one MoE block is a large share of the whole, so the percentage here is much higher.`,
     },
     {
       id: 'signal',
@@ -523,16 +571,17 @@ is averaged over the depths and weighted by $\\lambda$: $\\mathcal{L}_{\\mathrm{
       title: 'What the MTP module predicts, next to the main model',
       prose: `At position $i$, MTP depth 1 reads $h_i$ and $t_{i+1}$ and predicts $t_{i+2}$. The main model predicts the same token one position later: its row $i+1$ reads $t_1, \\dots, t_{i+1}$. Both condition on the same prefix, so a well-trained MTP module should mostly agree with the main model's own greedy guess. The agreement below is the fraction of positions $i = 1, \\dots, T-1$ where the MTP module's argmax at $i$ equals the main model's argmax at $i + 1$; the top-5 table follows the position $i$ chosen in the first section.
 
-**This model is untrained**: its weights are seeded noise, and its MTP head (\`shared_head.head\`) is drawn independently of \`lm_head\`, so the two guesses are unrelated and agreement sits near chance, $1/V \\approx ${(100 / V).toFixed(1)}\\%$. The page cannot show a trained model's agreement; DeepSeek-V3 reports it (below, published).`,
+**Trained against untrained.** The shipped module was trained with the main model (MTP loss weight 0.3) and shares its output head, so on prose it agrees with the main model's greedy guess most of the time; switch *Weights* to random and agreement falls to about chance, $1/V \\approx ${(100 / V).toFixed(1)}\\%$. The table below compares prose with arithmetic on the same model (the corpus has both). DeepSeek-V3 reports its own module's acceptance (below, published).`,
       controls: ['temperature'],
       views: [
         { cell: 'probMap', title: 'MTP depth 1: distribution over the next-next token at each position', caption: 'Outlined: the main model\'s own guess of the same token. Lower τ sharpens each row toward its argmax; τ = 0 leaves one cell per row.' },
         { cell: 'topTable', title: 'Top 5 at position i: MTP module against the main model' },
         { cell: 'agreeStats', title: 'How often the MTP guess is the main model\'s guess' },
+        { cell: 'textCompare', title: 'Prose against arithmetic: greedy agreement and sampled acceptance' },
         { cell: 'agreeTable', title: 'Every depth: agreement with the main model, and accuracy' },
         { cell: 'publishedStats', title: 'Published: DeepSeek-V3 with its trained MTP module' },
       ],
-      after: 'At $\\tau = 1$ the mean $\\alpha$ is high for a bad reason: this model\'s distributions are nearly flat (the top token usually gets only a few percent), and two flat distributions overlap a lot even when they are unrelated. Lower $\\tau$ and $\\alpha$ falls to the argmax agreement. A trained MTP module is useful as a drafter because its distribution is both sharp and close to the main model\'s.',
+      after: 'With *random* weights the mean $\\alpha$ at $\\tau = 1$ is high for a bad reason: an untrained model\'s distributions are nearly flat, and two flat distributions overlap a lot even when they are unrelated. Lower $\\tau$ and $\\alpha$ falls to the argmax agreement. A trained MTP module is useful as a drafter because its distribution is both sharp and close to the main model\'s.',
     },
     {
       id: 'inference',
@@ -541,7 +590,7 @@ is averaged over the depths and weighted by $\\lambda$: $\\mathcal{L}_{\\mathrm{
 
 Below, the engine does one greedy draft on the sequence set at the top of the page.`,
       views: [{ cell: 'draftStats', title: 'One draft from the MTP module, checked by the main model' }],
-      after: 'With seeded random weights the draft is accepted about one time in V. Speculative decoding never changes the output: a rejected draft costs time, not correctness.',
+      after: 'With the trained module the draft is often accepted; with random weights about one time in V. Speculative decoding never changes the output: a rejected draft costs time, not correctness.',
     },
   ],
   formula: {
