@@ -20,6 +20,7 @@ import { evaluateWindows, expertLift } from '$engine/train/eval';
 import { createOptimizer, modelFromParams, paramsFromTensors, paramsToTensors, rowsGradient } from '$engine/train/index';
 import { samplerOf, trainStep } from '$engine/train/loop';
 import { type GradientRunner, type WorkerFailure, type WorkerInit, type WorkerReply, splitRows, sumGradients, workerTask } from '$engine/train/workers';
+import { storiesOnly } from './corpus-mix';
 import {
   type EvalPoint, type FromWorker, PROBE_LOGITS, type RunSettings, SAMPLE_CHARS, SAMPLE_PROMPT, SAMPLE_TEMPERATURE, type StepPoint,
   type ToWorker, type UntrainedStats, configOf, runOptions,
@@ -52,10 +53,6 @@ let lastPost = 0;
 let loadedFrom: string | null = null;
 const rate: { t: number; chars: number }[] = [];
 
-/** Stories without the arithmetic lines mixed in (lines of digits, + - = and spaces only). */
-function storiesOnly(text: string): string {
-  return text.split('\n').filter((l) => !/^[0-9+\-= ]+$/.test(l)).join('\n');
-}
 
 async function loadCorpus(dataUrl: string, mix: RunSettings['corpus']): Promise<Corpus> {
   const get = async (name: string) => {
@@ -290,7 +287,7 @@ async function handle(m: ToWorker): Promise<void> {
       flush(true);
       break;
     case 'snapshot': {
-      if (loop) await new Promise<void>((r) => setTimeout(r, 0));
+      // Between steps (a step's update is synchronous), so the state is always a whole step's.
       const bytes = encodeTrainerState(state);
       post({ type: 'snapshot', id: m.id, bytes }, [bytes.buffer as ArrayBuffer]);
       break;

@@ -1,0 +1,37 @@
+// The training lesson's own pieces that run without a browser (the wiring in Chromium is
+// tests/browser/train.mjs; the trainer's maths is the train-* tests'): the "stories only" corpus is
+// the shipped training file without its arithmetic, exactly as many characters as the corpus script
+// counted for the stories; a run's identity ignores the settings its strategy does not use.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ARITHMETIC_LINE, storiesOnly } from '../notebooks/train/corpus-mix.js';
+import { settingsKey, type RunSettings } from '../notebooks/train/settings.js';
+import { repoRoot } from './helpers/paths.js';
+
+const dir = path.join(repoRoot, 'static', 'data', 'stories');
+
+describe('train lesson', () => {
+  it('"stories only" is the training file without its arithmetic lines', () => {
+    const mixed = readFileSync(path.join(dir, 'train.txt'), 'utf8');
+    const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as { characters: { train: number; train_stories: number } };
+    expect(mixed.length).toBe(meta.characters.train);
+    const stories = storiesOnly(mixed);
+    expect(stories.length).toBe(meta.characters.train_stories);
+    expect(stories.split('\n').some((l) => ARITHMETIC_LINE.test(l))).toBe(false);
+    // the held-out arithmetic file is all arithmetic lines, the held-out stories have none
+    const arith = readFileSync(path.join(dir, 'arith.txt'), 'utf8').split('\n').filter((l) => l.length > 0);
+    expect(arith.every((l) => ARITHMETIC_LINE.test(l))).toBe(true);
+    expect(readFileSync(path.join(dir, 'val.txt'), 'utf8').split('\n').some((l) => ARITHMETIC_LINE.test(l))).toBe(false);
+  });
+
+  it('a run is named by the settings it uses', () => {
+    const base: RunSettings = { seed: 1, size: 'golden-b', lr: 0.003, batch: 8, seqLen: 65, balancing: 'bias', gamma: 0.001, alpha: 0.01, mtp: true, mtpLambda: 0.3, corpus: 'mix' };
+    expect(settingsKey({ ...base, alpha: 0.1 })).toBe(settingsKey(base));
+    expect(settingsKey({ ...base, gamma: 0.01 })).not.toBe(settingsKey(base));
+    expect(settingsKey({ ...base, balancing: 'aux', gamma: 0.01 })).toBe(settingsKey({ ...base, balancing: 'aux' }));
+    expect(settingsKey({ ...base, balancing: 'aux', alpha: 0.1 })).not.toBe(settingsKey({ ...base, balancing: 'aux' }));
+    expect(settingsKey({ ...base, mtp: false, mtpLambda: 1 })).toBe(settingsKey({ ...base, mtp: false }));
+    expect(settingsKey({ ...base, seed: 2 })).not.toBe(settingsKey(base));
+  });
+});
