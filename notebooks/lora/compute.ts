@@ -4,7 +4,6 @@
 import type { Backend } from '$kernels/backend';
 import type { DeepSeekConfig } from '$engine/config';
 import { generate } from '$engine/generate';
-import { initModel } from '$engine/init';
 import { Model } from '$engine/model';
 import type { Tensor } from '$engine/weights';
 import { modelTensors } from '$engine/numerics/index';
@@ -15,8 +14,7 @@ import {
 } from '$engine/train/lora';
 import { type TrainHparams, rowsGradient } from '$engine/train/objective';
 import { type TrainParams, paramsFromTensors, paramsToTensors } from '$engine/train/params';
-import { ModelCache } from '../_kit/model-cache';
-import { tinyConfig } from '../_kit/models';
+import { lessonModel } from '../_kit/shipped';
 
 export const TEXTS: Record<string, string> = {
   arithmetic: '14+94=108\n67+31=98\n75-20=55\n79-21=58\n86+69=155\n40+31=71\n19+70=89\n73-71=2\n40+29=69\n65+58=123\n57-45=12\n95+85=180\n19-18=1\n93+73=166\n98-56=42\n52+0=52\n96-47=49\n1+52=53\n29-2=27\n6+73=79\n85+51=136\n',
@@ -38,17 +36,16 @@ export const TARGET_SETS: Record<string, LoraTarget[]> = {
   all: ['q', 'kv', 'o', 'experts', 'shared', 'dense'],
 };
 
-export interface Base { config: DeepSeekConfig; tensors: Map<string, Tensor>; params: TrainParams }
+export interface Base { config: DeepSeekConfig; tensors: Map<string, Tensor>; params: TrainParams; name: string }
 
-const models = new ModelCache(4);
 const baseMemo = new WeakMap<object, Base>();
-/** The model being adapted (seeded tiny model, or the reader's trained one when chosen). */
-export function baseOf(seed: number): Base {
-  const model = models.get(`tiny/${seed}`, () => initModel(tinyConfig(), { seed }));
-  let b = baseMemo.get(model.weights);
+/** The model being adapted: the kit's lessonModel (shipped trained, the reader's own, or seeded random). */
+export async function baseOf(weights: 'trained' | 'random', seed: number): Promise<Base> {
+  const lm = await lessonModel(weights, undefined, seed);
+  let b = baseMemo.get(lm.model.weights);
   if (!b) {
-    const tensors = modelTensors(model);
-    baseMemo.set(model.weights, (b = { config: model.config, tensors, params: paramsFromTensors(model.config, tensors) }));
+    const tensors = modelTensors(lm.model);
+    baseMemo.set(lm.model.weights, (b = { config: lm.model.config, tensors, params: paramsFromTensors(lm.model.config, tensors), name: lm.name }));
   }
   return b;
 }

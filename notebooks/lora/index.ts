@@ -23,7 +23,8 @@ const SPECTRUM_WEIGHT: Record<string, string> = {
 
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'The base model\'s weights, the adapters\' initial A and the batches come from it.' },
+    { kind: 'select', name: 'weights', label: 'Base model', value: 'trained', options: [{ value: 'trained', label: 'trained (shipped model)' }, { value: 'random', label: 'random (same shape, seeded)' }], help: 'The model both runs start from: the one trained on the stories, or seeded random weights.' },
+    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Seeds the adapters\' initial A, the batches and the random weights.' },
     {
       kind: 'select', name: 'text', label: 'New text', value: 'arithmetic', help: 'What the model is fine-tuned on: sums and differences, or a paragraph of Alice.',
       options: [{ value: 'arithmetic', label: 'arithmetic' }, { value: 'alice', label: 'Alice' }],
@@ -36,11 +37,16 @@ export const notebook: Notebook = {
     },
   ],
   cells: [
-    cell('base', ['seed'], (seed: number) => baseOf(seed), { kind: 'engine', detail: 'initModel(tiny config, { seed }) (or the model you trained), by tensor name' }),
+    cell('base', ['weights', 'seed'], (w: 'trained' | 'random', seed: number) => baseOf(w, seed), { kind: 'engine', detail: 'the kit\'s lessonModel (shipped, yours, or seeded random), by tensor name' }),
+    cell('baseName', ['base'], (b: Base) => ({ kind: 'stats', items: [{ label: 'base model', value: b.name }] }), { kind: 'engine', detail: 'lessonModel' }),
     cell('batches', ['text', 'seed'], (text: string, seed: number) => batchesOf(TEXTS[text] ?? TEXTS.arithmetic!, seed), { kind: 'derived', detail: `${STEPS} batches of 4 x 16 characters` }),
     cell('budget', ['base', 'targets', 'rank', 'alpha'], (b: Base, t: string, r: number, a: number) => budgetTable(budget(b, TARGET_SETS[t]!, r), r, a), { kind: 'engine', detail: 'createLora: loraCounts; the trainer\'s parameter layout' }),
     cell('run', ['base', 'batches', 'targets', 'rank', 'alpha', 'seed'], (b: Base, batches: number[][][], t: string, r: number, a: number, seed: number) => fineTune(b, batches, TARGET_SETS[t]!, r, a, seed),
       { kind: 'engine', detail: 'loraGradient + loraOptimizerStep, and rowsGradient + optimizerStep, one step each per frame' }),
+    cell('firstBatch', ['batches'], (batches: number[][][]) => ({
+      kind: 'table', columns: [{ key: 'row', label: 'row' }, { key: 'text', label: 'characters (↵ = newline)' }],
+      rows: batches[0]!.map((r, i) => ({ row: i + 1, text: String.fromCharCode(...r).replace(/\n/g, '↵') })),
+    }), { kind: 'derived', detail: 'the first batch, as text' }),
     cell('loss', ['run'], (s: RunState) => lossChart(s), { kind: 'engine', detail: 'training loss per step' }),
     cell('time', ['run'], (s: RunState) => timeStats(s), { kind: 'engine', detail: 'measured in this page' }),
     cell('spectrum', ['base', 'run', 'targets', 'rank'], (b: Base, s: RunState, t: string, r: number) => spectrumChart(updateSpectra(b, s, SPECTRUM_WEIGHT[t]!), r),
@@ -63,9 +69,11 @@ $A$ starts small and random and $B$ starts at zero, so the model starts exactly 
     {
       id: 'train',
       title: 'Fine-tuning, both ways',
-      prose: `Both runs start from the same model and see the same ${STEPS} batches of 4 x 16 characters of the new text, one step of each per frame: full fine-tuning with AdamW at learning rate 0.003, LoRA with AdamW at 0.01 on the adapters only. The base model here has seeded random weights (or the model you trained in the training lesson, if you chose it), so both runs start near 7 nats per character.`,
-      controls: ['seed', 'text'],
+      prose: `Both runs start from the same model and see the same ${STEPS} batches of 4 x 16 characters of the new text, one step of each per frame: full fine-tuning with AdamW at learning rate 0.003, LoRA with AdamW at 0.01 on the adapters only. The base is the shipped model trained on the stories (or yours from the training lesson, if you chose it; or random weights).`,
+      controls: ['weights', 'seed', 'text'],
       views: [
+        { cell: 'baseName', title: 'The base model' },
+        { cell: 'firstBatch', title: 'The first batch', caption: 'Each step trains on 4 windows of 16 characters like these, drawn from the new text.' },
         { cell: 'loss', title: 'Loss of both runs', caption: 'The runs train as the page runs; each point is a step\'s batch before its update.' },
         { cell: 'time', title: 'Time in this page', caption: 'Both steps take one forward and backward pass through the whole model. LoRA saves memory, not this pass.' },
         { cell: 'samples', title: 'Samples before and after', caption: 'Greedy continuations; they change as the runs go on.' },
