@@ -23,12 +23,12 @@ export const TEXTS: Record<string, string> = {
 export const PROMPTS: Record<string, string> = { arithmetic: '14+94=', alice: 'Alice was ' };
 
 export const STEPS = 24;
-const ROWS = 4, ROW_LEN = 16;
+const ROWS = 2, ROW_LEN = 16;
 export const HP: TrainHparams = {
-  lr: 3e-3, betas: [0.9, 0.95], eps: 1e-8, weight_decay: 0, max_grad_norm: 1, mtp_lambda: 0.3, balance_alpha: 1e-4, bias_gamma: 1e-3, balancing: 'bias',
+  lr: 1e-3, betas: [0.9, 0.95], eps: 1e-8, weight_decay: 0, max_grad_norm: 1, mtp_lambda: 0.3, balance_alpha: 1e-4, bias_gamma: 1e-3, balancing: 'bias',
 };
 /** LoRA's usual learning rate is higher than full fine-tuning's: only the small adapters move. */
-export const LORA_LR = 1e-2;
+export const LORA_LR = 5e-3;
 
 export const TARGET_SETS: Record<string, LoraTarget[]> = {
   attention: ['q', 'kv', 'o'],
@@ -52,7 +52,8 @@ export async function baseOf(weights: 'trained' | 'random', seed: number): Promi
 
 const ids = (text: string) => Array.from(text, (c) => Math.min(c.charCodeAt(0), 127));
 
-/** STEPS batches of ROWS windows of ROW_LEN characters of the text, seeded. */
+/** STEPS batches of ROWS windows of ROW_LEN characters of the text, seeded (small: each step is one
+ *  forward and backward pass on the page's main thread). */
 export function batchesOf(text: string, seed: number): number[][][] {
   const all = ids(text);
   let s = (seed * 2654435761) >>> 0;
