@@ -39,7 +39,7 @@ export const notebook: Notebook = {
   cells: [
     cell('base', ['weights', 'seed'], (w: 'trained' | 'random', seed: number) => baseOf(w, seed), { kind: 'engine', detail: 'the kit\'s lessonModel (shipped, yours, or seeded random), by tensor name' }),
     cell('baseName', ['base'], (b: Base) => ({ kind: 'stats', items: [{ label: 'base model', value: b.name }] }), { kind: 'engine', detail: 'lessonModel' }),
-    cell('batches', ['text', 'seed'], (text: string, seed: number) => batchesOf(TEXTS[text] ?? TEXTS.arithmetic!, seed), { kind: 'derived', detail: `${STEPS} batches of 4 x 16 characters` }),
+    cell('batches', ['text', 'seed'], (text: string, seed: number) => batchesOf(TEXTS[text] ?? TEXTS.arithmetic!, seed), { kind: 'derived', detail: `${STEPS} batches of 2 x 16 characters` }),
     cell('budget', ['base', 'targets', 'rank', 'alpha'], (b: Base, t: string, r: number, a: number) => budgetTable(budget(b, TARGET_SETS[t]!, r), r, a), { kind: 'engine', detail: 'createLora: loraCounts; the trainer\'s parameter layout' }),
     cell('run', ['base', 'batches', 'targets', 'rank', 'alpha', 'seed'], (b: Base, batches: number[][][], t: string, r: number, a: number, seed: number) => fineTune(b, batches, TARGET_SETS[t]!, r, a, seed),
       { kind: 'engine', detail: 'loraGradient + loraOptimizerStep, and rowsGradient + optimizerStep, one step each per frame' }),
@@ -69,11 +69,11 @@ $A$ starts small and random and $B$ starts at zero, so the model starts exactly 
     {
       id: 'train',
       title: 'Fine-tuning, both ways',
-      prose: `Both runs start from the same model and see the same ${STEPS} batches of 4 x 16 characters of the new text, one step of each per frame: full fine-tuning with AdamW at learning rate 0.003, LoRA with AdamW at 0.01 on the adapters only. The base is the shipped model trained on the stories (or yours from the training lesson, if you chose it; or random weights).`,
+      prose: `Both runs start from the same model and see the same ${STEPS} batches of 2 x 16 characters of the new text, one step per frame: full fine-tuning with AdamW at learning rate 0.001, LoRA with AdamW at 0.005 on the adapters only. The base is the shipped model trained on the stories (or yours from the training lesson, if you chose it; or random weights).`,
       controls: ['weights', 'seed', 'text'],
       views: [
         { cell: 'baseName', title: 'The base model' },
-        { cell: 'firstBatch', title: 'The first batch', caption: 'Each step trains on 4 windows of 16 characters like these, drawn from the new text.' },
+        { cell: 'firstBatch', title: 'The first batch', caption: 'Each step trains on 2 windows of 16 characters like these, drawn from the new text.' },
         { cell: 'loss', title: 'Loss of both runs', caption: 'The runs train as the page runs; each point is a step\'s batch before its update.' },
         { cell: 'time', title: 'Time in this page', caption: 'Both steps take one forward and backward pass through the whole model. LoRA saves memory, not this pass.' },
         { cell: 'samples', title: 'Samples before and after', caption: 'Greedy continuations; they change as the runs go on.' },
