@@ -31,6 +31,16 @@ export interface AttentionTrace {
   keys: number;
 }
 
+/**
+ * Tree attention (Medusa, SpecInfer): T new tokens form a token tree rather than a sequence. Node t
+ * sits at position start + depth[t] and sees every cached token plus its own ancestors and itself
+ * (ancestor[t * T + j] = 1), never its siblings or their subtrees. Absorbed path only.
+ */
+export interface TreeMask {
+  depth: Int32Array;
+  ancestor: Uint8Array;
+}
+
 /** Copy columns [start, start+count) of a row-major [rows, cols] matrix. */
 export function sliceColumns(src: Float32Array, rows: number, cols: number, start: number, count: number, out?: Float32Array): Float32Array {
   const dst = out ?? new Float32Array(rows * count);
@@ -85,7 +95,7 @@ interface Projected {
 }
 
 /** The projections every path shares: queries, c_KV and k^R of the new tokens. */
-function project(be: Backend, cfg: DeepSeekConfig, w: AttentionWeights, x: Float32Array, T: number, start: number, buf: Buffers): Projected {
+function project(be: Backend, cfg: DeepSeekConfig, w: AttentionWeights, x: Float32Array, T: number, start: number, buf: Buffers, depth: Int32Array | null = null): Projected {
   const d = cfg.hidden_size, nh = cfg.num_attention_heads, qk = qkHeadDim(cfg);
   const nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dc = cfg.kv_lora_rank;
   let q: Float32Array;
@@ -99,14 +109,14 @@ function project(be: Backend, cfg: DeepSeekConfig, w: AttentionWeights, x: Float
   const compressedKv = be.matmulT(x, w.kvAProjWithMqa, T, d, dc + dr, buf('compressedKv', T * (dc + dr)));
   const ckv = be.rmsNorm(sliceColumns(compressedKv, T, dc + dr, 0, dc, buf('ckvRaw', T * dc)), w.kvALayernorm, T, dc, cfg.rms_norm_eps, buf('ckv', T * dc));
   const positions = buf('positions', T); // integers below 2^24: exact in float32
-  for (let t = 0; t < T; t++) positions[t] = start + t;
+  for (let t = 0; t < T; t++) positions[t] = start + (depth ? depth[t] : t);
   const kPe = be.rope(sliceColumns(compressedKv, T, dc + dr, dc, dr, buf('kPeRaw', T * dr)), T, dr, positions, cfg.rope_theta, buf('kPe', T * dr));
   if (dr > 0) {
     // Rotate every head's q^R in one call: rows (t, head) with position start + t.
     const rows = T * nh;
     const qPe = sliceColumns(q, rows, qk, nope, dr, buf('qPeRaw', rows * dr));
     const qPePos = buf('qPePositions', rows);
-    for (let r = 0; r < rows; r++) qPePos[r] = start + Math.floor(r / nh);
+    for (let r = 0; r < rows; r++) qPePos[r] = positions[Math.floor(r / nh)];
     putColumns(q, qk, be.rope(qPe, rows, dr, qPePos, cfg.rope_theta, buf('qPeRotated', rows * dr)), rows, nope, dr);
   }
   return { q, ckv, kPe };
@@ -127,7 +137,7 @@ export type HeadMixer = (head: number, q: Float32Array, k: Float32Array, v: Floa
 export function mlaForward(
   be: Backend, cfg: DeepSeekConfig, w: AttentionWeights,
   x: Float32Array, T: number, start: number,
-  cache: LayerCache | null, trace: boolean, mixer: HeadMixer | null = null,
+  cache: LayerCache | null, trace: boolean, mixer: HeadMixer | null = null, tree: TreeMask | null = null,
 ): { out: Float32Array; trace: AttentionTrace | null } {
   const nh = cfg.num_attention_heads, qk = qkHeadDim(cfg);
   const nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dc = cfg.kv_lora_rank, dv = cfg.v_head_dim;
@@ -137,7 +147,8 @@ export function mlaForward(
 
   // A decode step reuses its layer's arrays (nothing a trace keeps may be reused).
   const buf: Buffers = cache && !trace ? (name, length) => cache.workspace.f32(name, length) : fresh;
-  const { q, ckv, kPe } = project(be, cfg, w, x, T, start, buf);
+  if (tree && cache?.path !== 'absorbed') throw new Error('mlaForward: tree attention runs on the absorbed latent cache only');
+  const { q, ckv, kPe } = project(be, cfg, w, x, T, start, buf, tree ? tree.depth : null);
   const N = start + T; // tokens visible to the last query
   const path: AttentionPath | 'recompute' = cache ? cache.path : 'recompute';
   const heads = buf('heads', T * nh * dv); // [T, n_h * d_v], every element written below
@@ -177,6 +188,10 @@ export function mlaForward(
       if (ropeScores) for (let j = 0; j < visible; j++) scores[o + j] = (scores[o + j] + ropeScores[o + j]) * scale;
       else for (let j = 0; j < visible; j++) scores[o + j] *= scale;
       for (let j = visible; j < N; j++) scores[o + j] = -Infinity;
+      if (tree) { // hide the new tokens that are not this node's ancestors
+        const t = r % T;
+        for (let j = 0; j <= t; j++) if (!tree.ancestor[t * T + j]) scores[o + start + j] = -Infinity;
+      }
     }
     const probs = be.softmaxRows(scores, nh * T, N, buf('probs', nh * T * N));
     if (weights) weights.set(probs);

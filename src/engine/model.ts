@@ -6,7 +6,7 @@ import { type DeepSeekConfig, isMoeLayer, maxSequenceTokens } from './config.js'
 import { type AttentionPath, KVCache } from './cache.js';
 import { EngineInputError, checkFinite } from './errors.js';
 import { moeForward, swigluMlp } from './ffn.js';
-import { type AttentionTrace, type HeadMixer, mlaForward } from './mla.js';
+import { type AttentionTrace, type HeadMixer, type TreeMask, mlaForward } from './mla.js';
 import { type RouterSettings, type Routing, routerSettings } from './router.js';
 import { type LayerWeights, type ModelWeights, type Tensor, bindWeights } from './weights.js';
 
@@ -38,6 +38,8 @@ export interface ForwardOptions {
   checkFinite?: boolean;
   /** Replace decoder layer `layer`'s per-head softmax mixing by `mixer` (projections and W_O kept). */
   replaceAttention?: { layer: number; mixer: HeadMixer };
+  /** The new tokens are a token tree (tree.ts): positions by depth, each attends to its ancestors (absorbed cache only). */
+  tree?: TreeMask;
 }
 
 export interface ForwardResult {
@@ -115,9 +117,9 @@ export class Model {
   }
 
   /** One decoder block, updating h [T, d] in place. */
-  private block(w: LayerWeights, h: Float32Array, T: number, start: number, cache: KVCache | null, cacheLayer: number, trace: boolean, finite = true, mixer: HeadMixer | null = null) {
+  private block(w: LayerWeights, h: Float32Array, T: number, start: number, cache: KVCache | null, cacheLayer: number, trace: boolean, finite = true, mixer: HeadMixer | null = null, tree: TreeMask | null = null) {
     const be = this.backend, cfg = this.config, d = cfg.hidden_size, eps = cfg.rms_norm_eps;
-    const attn = mlaForward(be, cfg, w.attn, be.rmsNorm(h, w.inputNorm, T, d, eps), T, start, cache ? cache.layers[cacheLayer] : null, trace, mixer);
+    const attn = mlaForward(be, cfg, w.attn, be.rmsNorm(h, w.inputNorm, T, d, eps), T, start, cache ? cache.layers[cacheLayer] : null, trace, mixer, tree);
     for (let i = 0; i < h.length; i++) h[i] += attn.out[i];
     if (finite) checkFinite(h, `layer ${w.index} (model.layers.${w.index}.self_attn): the residual stream after attention`);
     const x = be.rmsNorm(h, w.postAttentionNorm, T, d, eps);
@@ -150,7 +152,7 @@ export class Model {
     const traces: LayerTrace[] = [];
     this.weights.layers.forEach((w, l) => {
       const swap = options.replaceAttention;
-      const r = this.block(w, h, T, start, cache, l, trace, finite, swap && swap.layer === l ? swap.mixer : null);
+      const r = this.block(w, h, T, start, cache, l, trace, finite, swap && swap.layer === l ? swap.mixer : null, options.tree ?? null);
       if (r.routing) routing[`model.layers.${l}.mlp`] = r.routing;
       if (r.trace) traces.push(r.trace);
     });
