@@ -12,11 +12,14 @@ import { type Model, rowOf } from '$engine/model';
 import { type SamplingOptions, samplingDistribution } from '$engine/sampling';
 import { type SpeculateResult, acceptanceProbability, expectedTokensPerStep, speculate, verifyDraft } from '$engine/speculate';
 import { ModelCache } from '../_kit/model-cache';
+import { lessonModel } from '../_kit/shipped';
+import { TEXT_EXAMPLES, glyphs, visibleText } from '../_kit/tokens';
+import { MtpDrafter } from '$engine/speculate';
 import { cell, type Notebook } from '../_kit/types';
 import Decisions from './Decisions.svelte';
 import Timeline from './Timeline.svelte';
 import {
-  DRAFTER_LABEL, type DrafterChoice, type DrafterSetup, GAMMAS, type ModelChoice, NEW_TOKENS, PROMPT_LENGTH,
+  DRAFTER_LABEL, type DrafterChoice, type DrafterSetup, GAMMAS, type ModelChoice, NEW_TOKENS, PROMPT_CHARS, PROMPT_LENGTH,
   chiSquare, chiSquareCritical, drawThroughRule, makeDrafter, mixWithUniform, noisyDrafterModel, runPrompt,
   samplingOf, targetModel, verifyDraftWrongRule,
 } from './lab';
@@ -43,19 +46,23 @@ const baseModels = new ModelCache(6);
 const noisyModels = new ModelCache(32);
 const runs = new Lru<SpeculateResult[]>(40);
 
-function boundModel(choice: ModelChoice, seed: number, backend: Backend): Model {
-  return baseModels.get(`${choice}/${seed}`, () => targetModel(choice, seed), backend);
+async function boundModel(choice: ModelChoice, seed: number, backend: Backend): Promise<Model> {
+  if (choice === 'trained') return (await lessonModel('trained', backend)).model;
+  return baseModels.get(`${choice}/${seed}`, () => targetModel(choice, seed), backend, true);
 }
+
+/** Characters (␣ for a space) for a character model's ids; none for the 12-token model (ids shown). */
+const labelsOf = (m: Model): string[] | undefined => (m.config.vocab_size === 128 ? glyphs(Array.from({ length: 128 }, (_, i) => i)) : undefined);
 
 function drafterKey(s: DrafterSetup): string {
   return s.choice === 'noisy' ? `noisy/${s.sigma}` : s.choice === 'mix' ? `mix/${s.lambda}` : 'mtp';
 }
 
-/** `count` traced speculate runs at one gamma; run r starts from prompt(seed + r) with rng seed seed * 101 + r. */
-function speculateRuns(setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, count: number): SpeculateResult[] {
-  const key = `${idOf(setup.target)}/${drafterKey(setup)}/${sampling.temperature}/${gamma}/${seed}/${count}`;
+/** `count` traced speculate runs at one gamma; run r starts from runPrompt(..., r) with rng seed seed * 101 + r. */
+function speculateRuns(setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, count: number, text: string): SpeculateResult[] {
+  const key = `${idOf(setup.target)}/${drafterKey(setup)}/${sampling.temperature}/${gamma}/${seed}/${count}/${text}`;
   return runs.get(key, () => Array.from({ length: count }, (_, r) =>
-    speculate(setup.target, runPrompt(setup.target.config.vocab_size, seed + r), {
+    speculate(setup.target, runPrompt(setup.target.config.vocab_size, seed, text, r), {
       maxNewTokens: NEW_TOKENS, gamma, drafter: makeDrafter(setup), sampling, seed: seed * 101 + r, trace: true,
     })));
 }
@@ -67,6 +74,8 @@ interface Run {
   prompt: number[];
   gamma: number;
   drafter: string;
+  /** How token ids are shown (characters), or undefined for ids. */
+  labels?: string[];
 }
 
 /** Verified drafts (accepted ones and the rejection that ended a step) and accepted ones. */
@@ -110,6 +119,8 @@ function sweepOf(results: SpeculateResult[]): Sweep {
 }
 
 const fmt = (x: number, d = 2) => x.toFixed(d);
+/** Tokens as the run shows them: characters (␣ ↵) on a character model, ids on the 12-token one. */
+const show = (run: Run, ids: number[]) => (run.labels ? visibleText(ids) : ids.join(' '));
 
 /** The step the `step` slider points at, clamped to the run's steps. */
 function pickStep(run: Run, step: number): { index: number; count: number } {
@@ -117,17 +128,51 @@ function pickStep(run: Run, step: number): { index: number; count: number } {
   return { index: Math.max(0, Math.min(count, step) - 1), count };
 }
 
+/** Tokens each timed run writes. */
+const TIMED_TOKENS = 32;
+/** Decode steps timed per model to measure c. */
+const TIMED_STEPS = 12;
+
+/**
+ * Wall-clock on the reader's machine: plain decoding against speculate with the MTP drafter at the
+ * chosen γ, over the same prompt and draws, and the drafter cost c as a time ratio (one MTP module
+ * step over one target decode step, both after the same prefill). Timings, not model math: every
+ * number comes from running the engine.
+ */
+function wallclock(target: Model, sampling: SamplingOptions, gamma: number, seed: number, text: string, s: Sweep) {
+  const prompt = runPrompt(target.config.vocab_size, seed, text);
+  const time = (f: () => void) => { const t0 = performance.now(); f(); return performance.now() - t0; };
+  // Warm both paths once (kernels compile, buffers grow), then time.
+  generate(target, prompt, { maxNewTokens: 4, sampling, seed });
+  const plainMs = time(() => generate(target, prompt, { maxNewTokens: TIMED_TOKENS, sampling, seed }));
+  let spec: SpeculateResult | null = null;
+  const specMs = time(() => { spec = speculate(target, prompt, { maxNewTokens: TIMED_TOKENS, gamma, drafter: new MtpDrafter(target), sampling, seed }); });
+  const d = target.config.hidden_size;
+  const cache = target.createCache('absorbed');
+  const pre = target.forward(prompt, { cache });
+  const targetMs = time(() => { for (let i = 0; i < TIMED_STEPS; i++) target.forward([prompt[i % prompt.length]], { cache }); });
+  const mcache = target.createMtpCache('absorbed');
+  target.mtpForward(0, pre.hidden.slice(0, (prompt.length - 1) * d), prompt.slice(1), { cache: mcache });
+  const last = pre.hidden.slice((prompt.length - 1) * d);
+  const mtpMs = time(() => { for (let i = 0; i < TIMED_STEPS; i++) target.mtpForward(0, last, [prompt[i % prompt.length]], { cache: mcache }); });
+  const c = mtpMs / Math.max(1e-9, targetMs);
+  const result = spec as SpeculateResult | null;
+  return { plainMs, specMs, c, speedup: plainMs / Math.max(1e-9, specMs), theory: expectedTokensPerStep(s.alpha, gamma) / (gamma * c + 1), alpha: s.alpha, acceptance: result ? result.acceptanceRate : 0 };
+}
+
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 4, help: 'Seeds the target\'s weights, the prompt and every random draw: the same seed gives the same run everywhere.' },
+    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 4, help: 'Seeds every random draw (and the random models\' weights): the same seed gives the same run everywhere.' },
     {
-      kind: 'select', name: 'model', label: 'Target model', value: 'small',
-      help: 'Both are the engine\'s DeepSeek-V3 (MLA, DeepSeekMoE, one MTP module) with seeded random weights: small has a 12-token vocabulary (every bar readable), tiny is the 128-token model of the other lessons.',
+      kind: 'select', name: 'model', label: 'Target model', value: 'trained',
+      help: 'The engine\'s DeepSeek-V3 (MLA, DeepSeekMoE, one MTP module): the shipped trained model, its shape with seeded random weights, or a small random one with a 12-token vocabulary (every bar readable).',
       options: [
-        { value: 'small', label: 'small: 12 tokens, d = 32' },
-        { value: 'tiny', label: 'tiny: 128 tokens, d = 64' },
+        { value: 'trained', label: 'trained (shipped model, 128 characters)' },
+        { value: 'random', label: 'random weights, same shape' },
+        { value: 'small', label: 'small random: 12 tokens, d = 32' },
       ],
     },
+    { kind: 'text', name: 'prompt', label: 'Your text (the prompts)', value: TEXT_EXAMPLES[0].value, maxLength: 512, examples: TEXT_EXAMPLES, help: `Each run starts from ${PROMPT_CHARS} characters of this text (the sweep's runs from different places in it). The 12-token model ignores it.` },
     {
       kind: 'select', name: 'drafter', label: 'Drafter', value: 'mtp',
       help: 'Who proposes the draft tokens: DeepSeek-V3\'s MTP module, a noisy copy of the target, or a hand-shaped q.',
@@ -144,7 +189,7 @@ export const notebook: Notebook = {
   ],
   cells: [
     cell('target', ['model', 'seed', 'backend'], (model: ModelChoice, seed: number, backend: Backend) => boundModel(model, seed, backend),
-      { kind: 'engine', detail: 'DeepSeek-V3 architecture, seeded random weights (untrained)' }),
+      { kind: 'engine', detail: 'the shipped trained model, or DeepSeek-V3\'s architecture with seeded random weights' }),
     cell('noisyModel', ['target', 'sigma', 'seed'], (target: Model, sigma: number, seed: number) =>
       noisyModels.get(`${idOf(target)}/${sigma}/${seed}`, () => noisyDrafterModel(target, sigma, seed)),
     { kind: 'engine', detail: 'noisyCopy of the target' }),
@@ -153,17 +198,18 @@ export const notebook: Notebook = {
     cell('sampling', ['greedy', 'temperature'], (greedy: boolean, temperature: number) => samplingOf(greedy, temperature), { kind: 'derived' }),
 
     // ---------------------------------------------------------------- the run on the timeline
-    cell('run', ['setup', 'sampling', 'gamma', 'seed'], (setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number): Run => ({
-      result: speculateRuns(setup, sampling, gamma, seed, 1)[0],
-      prompt: runPrompt(setup.target.config.vocab_size, seed),
+    cell('run', ['setup', 'sampling', 'gamma', 'seed', 'prompt'], (setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, text: string): Run => ({
+      result: speculateRuns(setup, sampling, gamma, seed, 1, text)[0],
+      prompt: runPrompt(setup.target.config.vocab_size, seed, text),
+      labels: labelsOf(setup.target),
       gamma,
       drafter: DRAFTER_LABEL[setup.choice],
     }), { kind: 'engine', detail: 'speculate(target, prompt, { gamma, drafter, sampling, trace: true })' }),
-    cell('plainGreedy', ['target', 'sampling', 'seed'], (target: Model, sampling: SamplingOptions, seed: number): number[] | null =>
-      sampling.temperature > 0 ? null : generate(target, runPrompt(target.config.vocab_size, seed), { maxNewTokens: NEW_TOKENS }).tokens,
+    cell('plainGreedy', ['target', 'sampling', 'seed', 'prompt'], (target: Model, sampling: SamplingOptions, seed: number, text: string): number[] | null =>
+      sampling.temperature > 0 ? null : generate(target, runPrompt(target.config.vocab_size, seed, text), { maxNewTokens: NEW_TOKENS }).tokens,
     { kind: 'engine', detail: 'generate (plain greedy decoding)' }),
     cell('timeline', ['run', 'step'], (run: Run, step: number): TimelineData =>
-      timelineData(run.result, run.prompt, run.gamma, run.drafter, pickStep(run, step).index),
+      timelineData(run.result, run.prompt, run.gamma, run.drafter, pickStep(run, step).index, run.labels),
     { kind: 'engine', detail: 'speculate\'s trace: every decision {token, p, q, accepted}' }),
     cell('runStats', ['run', 'plainGreedy', 'sampling'], (run: Run, plain: number[] | null, sampling: SamplingOptions): StatsData => {
       const v = verification([run.result]);
@@ -176,8 +222,8 @@ export const notebook: Notebook = {
           { label: 'Drafts accepted ÷ verified', value: v.verified > 0 ? v.accepted / v.verified : 0, format: 'percent', note: `${v.accepted} of ${v.verified} verified; ${run.result.proposed - v.verified} more were drafted after a rejection and thrown away unverified` },
           same === null
             ? { label: 'Same tokens as plain greedy decoding', value: 'n/a', note: `sampled at T = ${sampling.temperature}: equal in distribution, not token for token (see the last section)` }
-            : { label: 'Same tokens as plain greedy decoding', value: same ? 'yes' : 'NO', note: `generate(): ${plain!.join(' ')}` },
-          { label: 'The text (token ids)', value: run.result.tokens.join(' '), note: `after the prompt ${run.prompt.join(' ')}` },
+            : { label: 'Same tokens as plain greedy decoding', value: same ? 'yes' : 'NO', note: `generate(): ${show(run, plain!)}` },
+          { label: 'The text written', value: show(run, run.result.tokens), note: `after the prompt ${show(run, run.prompt)}` },
         ],
       };
     }, { kind: 'engine' }),
@@ -185,15 +231,15 @@ export const notebook: Notebook = {
     // ---------------------------------------------------------------- one step up close
     cell('decisions', ['run', 'step'], (run: Run, step: number): DecisionsData => {
       const { index, count } = pickStep(run, step);
-      return decisionsData(run.result.steps[index], index, count);
+      return decisionsData(run.result.steps[index], index, count, 10, run.labels);
     }, { kind: 'engine', detail: 'p and q of every verified position, from speculate\'s trace' }),
 
     // ---------------------------------------------------------------- drafters compared
-    cell('text', ['target', 'sampling', 'seed'], (target: Model, sampling: SamplingOptions, seed: number): number[] => {
-      const prompt = runPrompt(target.config.vocab_size, seed);
+    cell('ownText', ['target', 'sampling', 'seed', 'prompt'], (target: Model, sampling: SamplingOptions, seed: number, text: string): number[] => {
+      const prompt = runPrompt(target.config.vocab_size, seed, text);
       return [...prompt, ...generate(target, prompt, { maxNewTokens: NEW_TOKENS, sampling, seed }).tokens];
     }, { kind: 'engine', detail: 'generate: the target\'s own text' }),
-    cell('overlap', ['target', 'noisyModel', 'mix', 'sampling', 'text'], (target: Model, noisy: Model, lambda: number, sampling: SamplingOptions, text: number[]) => {
+    cell('overlap', ['target', 'noisyModel', 'mix', 'sampling', 'ownText'], (target: Model, noisy: Model, lambda: number, sampling: SamplingOptions, text: number[]) => {
       // At each position t after the prompt: the target's p_t and each drafter's q_t for the first
       // draft there (MTP: the module reads the target's h_{t-2} and token t-1, as MtpDrafter does).
       const V = target.config.vocab_size, d = target.config.hidden_size, n = text.length;
@@ -201,9 +247,10 @@ export const notebook: Notebook = {
       const copy = noisy.forward(text);
       const mtp = target.mtpForward(0, main.hidden.slice(0, (n - 2) * d), text.slice(1, n - 1));
       const positions: number[] = [], mtpA: number[] = [], noisyA: number[] = [], mixA: number[] = [];
-      for (let t = PROMPT_LENGTH; t < n; t++) {
+      const P = n - NEW_TOKENS; // the prompt's length
+      for (let t = Math.max(2, P); t < n; t++) {
         const p = samplingDistribution(rowOf(main.logits, t - 1, V), sampling);
-        positions.push(t - PROMPT_LENGTH + 1);
+        positions.push(t - P + 1);
         mtpA.push(acceptanceProbability(p, samplingDistribution(rowOf(mtp.logits, t - 2, V), sampling)));
         noisyA.push(acceptanceProbability(p, samplingDistribution(rowOf(copy.logits, t - 1, V), sampling)));
         mixA.push(acceptanceProbability(p, mixWithUniform(p, lambda)));
@@ -226,7 +273,7 @@ export const notebook: Notebook = {
       // MTP module's step (both after the same prompt).
       const counter = countingBackend(backend);
       const m = target.withBackend(counter);
-      const prompt = runPrompt(target.config.vocab_size, 0);
+      const prompt = runPrompt(target.config.vocab_size, 0, TEXT_EXAMPLES[0].value);
       const cache = m.createCache('absorbed');
       const pre = m.forward(prompt, { cache });
       counter.reset();
@@ -252,10 +299,12 @@ export const notebook: Notebook = {
     }, { kind: 'derived' }),
 
     // ---------------------------------------------------------------- tokens per step, speedup
-    cell('sweepRuns', ['setup', 'sampling', 'seed'], (setup: DrafterSetup, sampling: SamplingOptions, seed: number): SpeculateResult[] =>
-      speculateRuns(setup, sampling, GAMMA_MAX, seed, SWEEP_RUNS),
+    cell('sweepRuns', ['setup', 'sampling', 'seed', 'prompt'], (setup: DrafterSetup, sampling: SamplingOptions, seed: number, text: string): SpeculateResult[] =>
+      speculateRuns(setup, sampling, GAMMA_MAX, seed, SWEEP_RUNS, text),
     { kind: 'engine', detail: `speculate at γ = ${GAMMA_MAX}, ${SWEEP_RUNS} runs of ${NEW_TOKENS} tokens` }),
     cell('sweep', ['sweepRuns'], (results: SpeculateResult[]): Sweep => sweepOf(results), { kind: 'derived' }),
+    cell('wallclock', ['target', 'sampling', 'gamma', 'seed', 'prompt', 'sweep'], (target: Model, sampling: SamplingOptions, gamma: number, seed: number, text: string, s: Sweep) => wallclock(target, sampling, gamma, seed, text, s),
+      { kind: 'engine', detail: 'generate and speculate (MTP drafter) timed on this machine with performance.now(); c timed from decode steps of the target and of the MTP module' }),
     cell('positionChart', ['sweep', 'drafter'], (s: Sweep, drafter: DrafterChoice): BarChartData => ({
       kind: 'bar',
       categories: GAMMAS.map((i) => `draft ${i}`),
@@ -289,6 +338,14 @@ export const notebook: Notebook = {
       ],
       markers: [{ x: gamma, label: `γ = ${gamma}` }],
     }), { kind: 'derived', detail: 'Leviathan et al. 2023\'s improvement factor, with alpha and tokens per step measured' }),
+    cell('wallStats', ['wallclock', 'gamma', 'drafter'], (w: ReturnType<typeof wallclock>, gamma: number, drafter: DrafterChoice): StatsData => ({
+      kind: 'stats',
+      items: [
+        { label: `Measured speed-up, MTP drafter at γ = ${gamma}`, value: w.speedup, digits: 2, unit: '×', note: `${TIMED_TOKENS} tokens: plain decoding ${w.plainMs.toFixed(1)} ms, speculative ${w.specMs.toFixed(1)} ms, on this machine${drafter === 'mtp' ? '' : ' (always the MTP drafter here)'}` },
+        { label: 'Drafter cost c, measured', value: w.c, digits: 2, unit: '× a target step', note: `one MTP module step over one target decode step, ${TIMED_STEPS} of each timed` },
+        { label: 'Theory at the measured α and c', value: w.theory, digits: 2, unit: '×', note: `(1 − α^(γ+1)) / ((1 − α)(γc + 1)) with α = ${fmt(w.alpha)} (the sweep above)` },
+      ],
+    }), { kind: 'derived', detail: 'timings of engine runs on this machine: they vary from run to run' }),
     cell('speedStats', ['sweep', 'gamma', 'cost'], (s: Sweep, gamma: number, c: number): StatsData => {
       const theory = GAMMAS.map((g) => expectedTokensPerStep(s.alpha, g) / (g * c + 1));
       const best = theory.indexOf(Math.max(...theory));
@@ -383,10 +440,10 @@ export const notebook: Notebook = {
 
 A step writes between $1$ and $\\gamma + 1$ tokens for one target pass, and the tokens are distributed exactly as if the target had sampled them alone (the last section shows why). DeepSeek-V3 drafts with its multi-token-prediction (MTP) module: one extra transformer block that reads the target's final hidden state $h_i$ and the embedding of $t_{i+1}$ and predicts $t_{i+2}$.
 
-Below, the engine's \`speculate\` writes ${NEW_TOKENS} tokens after a ${PROMPT_LENGTH}-token prompt; each row is one verification step. The target is the engine's DeepSeek-V3 with **seeded random weights: it is untrained, its text is noise, and its MTP module never learned to agree with it.** The mechanism, the rule and the arithmetic of the speedup are the real ones; the acceptance rates are not (DeepSeek-V3's published figures are further down).`,
-      controls: ['seed', 'model', 'drafter', 'gamma', 'temperature', 'greedy'],
+Below, the engine's \`speculate\` writes ${NEW_TOKENS} tokens after ${PROMPT_CHARS} characters of your text; each row is one verification step. The target is the shipped trained model and the drafter its own MTP module, trained with it: the acceptance rates are real ones for this small model (switch the text to arithmetic to compare). *Random weights* keep the mechanism and lose the agreement; the *small* model (12 token ids, random) makes every bar of a distribution readable.`,
+      controls: ['prompt', 'model', 'drafter', 'gamma', 'temperature', 'greedy', 'seed'],
       views: [
-        { cell: 'timeline', title: 'The run, step by step', component: Timeline, caption: 'Each row is one target pass. ✓ accepted draft, ✗ rejected draft, ↻ token resampled from the residual, ★ bonus token drawn from the target\'s p at position γ + 1; dotted boxes are drafts made after a rejection, never verified. Numbers are token ids (the tiny model has no tokenizer).' },
+        { cell: 'timeline', title: 'The run, step by step', component: Timeline, caption: 'Each row is one target pass. ✓ accepted draft, ✗ rejected draft, ↻ token resampled from the residual, ★ bonus token drawn from the target\'s p at position γ + 1; dotted boxes are drafts made after a rejection, never verified. Tokens are characters (␣ is a space); the small model shows ids.' },
         { cell: 'runStats', title: 'What the run cost' },
       ],
       after: 'With **greedy verification** both distributions are one-hot: a draft is accepted exactly when it is the target\'s argmax, and the residual is that argmax, so greedy speculation writes the very tokens of plain greedy decoding (the engine\'s tests check this token for token for every drafter and γ; the line above checks this run).',
@@ -407,8 +464,9 @@ Where the drafter over-proposes ($q > p$) its drafts are thinned; the mass that 
       title: 'Where the drafts come from',
       prose: `Three drafters, compared on the same text (the target's own ${NEW_TOKENS} tokens after the prompt). At each position the chart gives the first draft's acceptance $\\alpha_t = \\sum_x \\min(p_t(x), q_t(x))$, computed from the engine's distributions.
 
-- **MTP module** (DeepSeek-V3's): for the first draft it reads the target's true $h_i$. For later drafts the engine chains it on its own output state, which it was never trained to read (DeepSeek-V3 drafts one token with it); expect a trained module to lose accuracy as it chains. This one is untrained and agrees with the target only by accident, equally at every position (the bars below).
+- **MTP module** (DeepSeek-V3's): for the first draft it reads the target's true $h_i$. For later drafts the engine chains it on its own output state, which it was never trained to read (DeepSeek-V3 drafts one token with it); expect a trained module to lose accuracy as it chains. The shipped module was trained with the target (one draft deep), so its first draft is usually accepted; compare the bars below for later drafts.
 - **Noisy copy**: the target with Gaussian noise of relative size $\\sigma$ on every weight (\`noisyCopy\`), a stand-in for a smaller model trained on the same data. $\\sigma = 0$ is the target itself and is always accepted; the closer the drafter, the higher $\\alpha$.
+- **Why a flat untrained drafter looks deceptively good**: with random weights both $p$ and $q$ are nearly uniform over the 128 characters, and two flat distributions overlap almost completely, so $\\alpha = \\sum \\min(p, q)$ comes out high even though the drafter knows nothing. The drafts are accepted because the target does not care what comes next, not because the drafter predicts it; with greedy verification (argmax against argmax) the same drafter is accepted about one time in $V$. A trained target is sharp, and only a drafter that predicts its sharp choice keeps $\\alpha$ high.
 - **Hand-shaped q**: $q = (1 - \\lambda)\\,p + \\lambda\\,u$ with $u$ uniform, built in this lesson from the target's own $p$: $\\lambda$ dials the overlap directly.`,
       controls: ['sigma', 'mix'],
       views: [
@@ -430,9 +488,10 @@ The dots are measured. The engine's \`speculate\` runs at $\\gamma = ${GAMMA_MAX
         { cell: 'tokensChart', title: 'Tokens per verification step against draft length' },
         { cell: 'speedChart', title: 'Estimated walltime speedup against draft length' },
         { cell: 'speedStats', title: 'At your γ and c' },
+        { cell: 'wallStats', title: 'Measured on your machine: wall-clock speed-up and the drafter cost c' },
         { cell: 'published', title: 'DeepSeek-V3, as published' },
       ],
-      after: 'Longer drafts pay only while $\\alpha^\\gamma$ is not negligible, and every draft costs $c$ whether it is kept or not: a costlier drafter moves the best $\\gamma$ down. DeepSeek-V3 drafts a single token ($\\gamma = 1$) with one MTP module, about one decoder block against the target\'s 61 layers (so $c$ is small); its reported 85–90% acceptance gives 1.85–1.90 tokens per target pass, and it reports 1.8× tokens per second.',
+      after: 'Longer drafts pay only while $\\alpha^\\gamma$ is not negligible, and every draft costs $c$ whether it is kept or not: a costlier drafter moves the best $\\gamma$ down. DeepSeek-V3 drafts a single token ($\\gamma = 1$) with one MTP module, about one decoder block against the target\'s 61 layers (so $c$ is small); its reported 85–90% acceptance gives 1.85–1.90 tokens per target pass, and it reports 1.8× tokens per second. On this page's small model the MTP module is one block against three, with the same output head and the per-call overhead of a tiny model, so the measured $c$ is far from small, and speculative decoding can be slower than plain decoding here: the measured line says which on your machine.',
     },
     {
       id: 'exact',

@@ -8,15 +8,17 @@ import type { Model } from '$engine/model';
 import { type Rng, type SamplingOptions, createRng, sampleFrom } from '$engine/sampling';
 import { type Drafter, ModelDrafter, MtpDrafter } from '$engine/speculate';
 import { promptIds, tinyConfig } from '../_kit/models';
+import { SHIPPED_CONFIG } from '../_kit/shipped';
+import { promptTokens } from '../_kit/tokens';
 
 // ------------------------------------------------------------------ models
 
-export type ModelChoice = 'small' | 'tiny';
+export type ModelChoice = 'trained' | 'random' | 'small';
 
 /**
- * 'small': the tiny DeepSeek-V3 narrowed to d = 32 with a 12-token vocabulary, so every bar of a
- * distribution is readable and a verification step costs a fraction of a millisecond; 'tiny': the
- * 128-token model of the other lessons (golden case b's shapes).
+ * 'trained': the shipped model (kit/shipped.ts, loaded by the lesson); 'random': its shape with
+ * seeded random weights; 'small': the tiny DeepSeek-V3 narrowed to d = 32 with a 12-token
+ * vocabulary, so every bar of a distribution is readable.
  */
 export const SMALL_OVERRIDES = {
   vocab_size: 12, hidden_size: 32, intermediate_size: 48, num_attention_heads: 2, q_lora_rank: 24, kv_lora_rank: 16,
@@ -24,11 +26,11 @@ export const SMALL_OVERRIDES = {
   moe_intermediate_size: 12, n_group: 2, topk_group: 1,
 } as const;
 
-export function lessonConfig(choice: ModelChoice): DeepSeekConfig {
-  return choice === 'small' ? tinyConfig(SMALL_OVERRIDES) : tinyConfig();
+export function lessonConfig(choice: 'random' | 'small'): DeepSeekConfig {
+  return choice === 'small' ? tinyConfig(SMALL_OVERRIDES) : SHIPPED_CONFIG ?? tinyConfig();
 }
 
-export function targetModel(choice: ModelChoice, seed: number): Model {
+export function targetModel(choice: 'random' | 'small', seed: number): Model {
   return initModel(lessonConfig(choice), { seed });
 }
 
@@ -37,13 +39,21 @@ export function noisyDrafterModel(target: Model, sigma: number, seed: number): M
   return noisyCopy(target, { sigma, seed: 1000 + seed });
 }
 
-/** Prompt length of every run: short, so the prefill costs little next to the steps. */
+/** Prompt length of the 12-token model's runs (seeded ids): short, so the prefill costs little. */
 export const PROMPT_LENGTH = 4;
+/** Characters of the reader's text a run of a character model starts from. */
+export const PROMPT_CHARS = 12;
 /** Tokens each run writes (the prefill's token and then the speculative steps). */
 export const NEW_TOKENS = 16;
 
-export function runPrompt(vocab: number, seed: number): number[] {
-  return promptIds(PROMPT_LENGTH, vocab, seed);
+/**
+ * The prompt of run r: for a character model (128 ids), PROMPT_CHARS characters of the reader's
+ * text starting at character 2 r PROMPT_CHARS (so the runs of a sweep read different places); for
+ * the 12-token model, seeded ids.
+ */
+export function runPrompt(vocab: number, seed: number, text: string, r = 0): number[] {
+  if (vocab === 128) return promptTokens(text.slice(2 * r * PROMPT_CHARS) || text, PROMPT_CHARS).ids;
+  return promptIds(PROMPT_LENGTH, vocab, seed + r);
 }
 
 // ------------------------------------------------------------------ drafters

@@ -23,10 +23,13 @@ export interface TimelineData {
   steps: TimelineStep[];
   /** 0-based index of the inspected step. */
   selected: number;
+  /** How each token id is shown (characters for the trained model's ASCII vocabulary); ids when absent. */
+  labels?: string[];
 }
 
-export function timelineData(run: SpeculateResult, prompt: number[], gamma: number, drafter: string, selected: number): TimelineData {
+export function timelineData(run: SpeculateResult, prompt: number[], gamma: number, drafter: string, selected: number, labels?: string[]): TimelineData {
   return {
+    labels,
     kind: 'speculative-timeline',
     prompt,
     firstToken: run.firstToken,
@@ -74,6 +77,8 @@ export interface DecisionsData {
   steps: number;
   gamma: number;
   vocab: number;
+  /** How each token id is shown; ids when absent. */
+  labels?: string[];
   /** The step's target pass: how many positions it scored (gamma + 1). */
   panels: DecisionPanel[];
 }
@@ -95,7 +100,7 @@ function residualOf(p: Float64Array, q: Float64Array): Float64Array {
   return mass > 0 ? r.map((x) => x / mass) : Float64Array.from(p);
 }
 
-export function decisionsData(step: SpeculativeStep, index: number, count: number, top = 10): DecisionsData {
+export function decisionsData(step: SpeculativeStep, index: number, count: number, top = 10, labels?: string[]): DecisionsData {
   const p = step.p!, q = step.q!;
   const decisions = step.decisions ?? [];
   const V = p[0].length;
@@ -147,5 +152,5 @@ export function decisionsData(step: SpeculativeStep, index: number, count: numbe
       hiddenQ: 0,
     });
   }
-  return { kind: 'speculative-decisions', step: index + 1, steps: count, gamma: step.proposed, vocab: V, panels };
+  return { kind: 'speculative-decisions', step: index + 1, steps: count, gamma: step.proposed, vocab: V, panels, labels };
 }
