@@ -38,7 +38,7 @@ export const notebook: Notebook = {
   ],
   cells: [
     cell('base', ['weights', 'seed'], (w: 'trained' | 'random', seed: number) => baseOf(w, seed), { kind: 'engine', detail: 'the kit\'s lessonModel (shipped, yours, or seeded random), by tensor name' }),
-    cell('baseName', ['base'], (b: Base) => ({ kind: 'stats', items: [{ label: 'base model', value: b.name }] }), { kind: 'engine', detail: 'lessonModel' }),
+    cell('baseName', ['base'], (b: Base) => ({ kind: 'table', columns: [{ key: 'model', label: 'base model' }], rows: [{ model: b.name }] }), { kind: 'engine', detail: 'lessonModel' }),
     cell('batches', ['text', 'seed'], (text: string, seed: number) => batchesOf(TEXTS[text] ?? TEXTS.arithmetic!, seed), { kind: 'derived', detail: `${STEPS} batches of 2 x 16 characters` }),
     cell('budget', ['base', 'targets', 'rank', 'alpha'], (b: Base, t: string, r: number, a: number) => budgetTable(budget(b, TARGET_SETS[t]!, r), r, a), { kind: 'engine', detail: 'createLora: loraCounts; the trainer\'s parameter layout' }),
     cell('run', ['base', 'batches', 'targets', 'rank', 'alpha', 'seed'], (b: Base, batches: number[][][], t: string, r: number, a: number, seed: number) => fineTune(b, batches, TARGET_SETS[t]!, r, a, seed),

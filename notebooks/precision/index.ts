@@ -57,7 +57,10 @@ export const notebook: Notebook = {
     cell('values', ['x'], (x: number) => valueTable(x), { kind: 'engine', detail: 'numerics/formats.ts: decode, neighbours' }),
     cell('ranges', [], () => rangeTable(), { kind: 'engine', detail: 'numerics/formats.ts format constants' }),
     cell('fp32', ['weights', 'seed'], (which: 'trained' | 'random', seed: number) => weightsOf(which, seed), { kind: 'engine', detail: 'the kit\'s lessonModel (shipped, yours, or seeded random), by tensor name: the FP32 reference' }),
-    cell('modelName', ['fp32'], (w: Weights) => ({ kind: 'stats', items: [{ label: 'model', value: w.name }, { label: 'parameters', value: [...w.tensors.values()].reduce((n, t) => n + t.data.length, 0), format: 'si' }] }), { kind: 'engine', detail: 'lessonModel' }),
+    cell('modelName', ['fp32'], (w: Weights) => ({
+      kind: 'table', columns: [{ key: 'model', label: 'model' }, { key: 'params', label: 'parameters', align: 'right', format: 'si' }],
+      rows: [{ model: w.name, params: [...w.tensors.values()].reduce((n, t) => n + t.data.length, 0) }],
+    }), { kind: 'engine', detail: 'lessonModel' }),
     cell('ids', ['passage'], (p: string) => idsOf(PASSAGES[p] ?? PASSAGES.moon!).slice(0, CHARS), { kind: 'derived', detail: 'ASCII codes of the passage' }),
     cell('ref', ['fp32', 'ids', 'backend'], (w: Weights, ids: number[], backend: Backend) => referenceLogits(w, ids, backend), { kind: 'engine', detail: 'the FP32 model\'s logits on the passage' }),
     ...SCHEMES.map(schemeCell),
@@ -100,7 +103,7 @@ export const notebook: Notebook = {
       title: 'The model in each format',
       prose: `The tiny model reads a passage, one character per token, first in FP32 and then with its weights stored in each format. With the toggle on, every activation is rounded too: every op's output is rounded to BF16 or FP16. The FP8 rows follow DeepSeek-V3: linear-layer weights in E4M3 with one scale per 128 x 128 block, their inputs quantised per 1 x 128 tile as the product runs. Embeddings, output head, router, norms and attention stay in BF16. **Bits per character** is the cross-entropy of the next character. **Top-1 agreement** is how often the most likely next character matches FP32's.
 
-The trained model reads the stories at about 2.3 bits per character; with random weights it is about 8, and only the change from FP32 means anything. If you trained a model in the training lesson and chose it for the other lessons, it is the one used here. The figures in each row are the engine's own run.`,
+The trained model reads the stories at about 2 bits per character; with random weights it is about 8, and only the change from FP32 means anything. If you trained a model in the training lesson and chose it for the other lessons, it is the one used here. The figures in each row are the engine's own run.`,
       controls: ['weights', 'seed', 'passage', 'activations'],
       views: [
         { cell: 'modelName', title: 'The model' },
