@@ -25,6 +25,10 @@ const USAGE = `nanoseek engine
             [--attention absorbed|decompressed|full-cache|recompute] [--json]
   speculate --model DIR (--input input.json | --prompt TEXT) --max-new-tokens N --draft mtp|DRAFT_DIR [--gamma K]
             (--greedy | --temperature T --seed S) [--trace] [--json]
+            (with --accept exact|greedy|typical, --tree N|a,b,c or --draft medusa|none: token-tree speculation,
+             see medusa-train and src/cli/medusa.ts: --epsilon 0.09 --delta 0.3, reports tokens per step,
+             acceptance per depth and wall time)
+  medusa-train --model DIR [--heads 3 --steps 600 --batch 256 --lr 1e-3 --rows 400 --corpus stories --out FILE --log FILE]
   kv-table  --config config.json --context N [--bytes-per-element B] [--gqa-groups 8,16] [--json]
   cost      --config config.json --context N [--json]      (cache bytes and attention FLOPs per decode step, per path)
   init      --config config.json --seed S --out DIR
@@ -219,6 +223,9 @@ async function run(argv: string[]): Promise<void> {
   if (command === 'train') return runTrain(rest); // src/cli/train.ts parses its own flags
   if (command === 'convert') return runConvert(rest); // src/cli/convert.ts
   if (command === 'eval') return (await import('./train-corpus.js')).evalCommand(rest); // src/cli/train-corpus.ts
+  if (command === 'medusa-train') return (await import('./medusa.js')).medusaTrainCommand(rest); // src/cli/medusa.ts
+  // Token trees, Medusa and acceptance rules: src/cli/medusa.ts (plain chain speculation stays below)
+  if (command === 'speculate' && rest.some((a) => a === '--accept' || a === '--tree' || a === 'medusa' || a === 'none')) return (await import('./medusa.js')).treeSpeculateCommand(rest);
   let flags: Flags;
   try {
     const parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
