@@ -5,7 +5,7 @@
 import type { HeatmapData, LineChartData, StatsData, TableData } from '$components/charts/types';
 import type { Backend } from '$kernels/backend';
 import type { AttentionPath, KVCache } from '$engine/cache';
-import { type DeepSeekConfig, isMoeLayer } from '$engine/config';
+import { type DeepSeekConfig, isMoeLayer, parseConfig } from '$engine/config';
 import { decodeCost } from '$engine/cost';
 import { initModel } from '$engine/init';
 import { kvBHead } from '$engine/weights';
@@ -13,7 +13,9 @@ import { kvCacheTable } from '$engine/memory';
 import { type Model, argmaxRow } from '$engine/model';
 import { cell, type Notebook } from '../_kit/types';
 import { ModelCache } from '../_kit/model-cache';
-import { REAL_CONFIGS, TINY_RAW, formatTokens, promptIds, tinyConfig } from '../_kit/models';
+import { REAL_CONFIGS, TINY_RAW, formatTokens, tinyConfig } from '../_kit/models';
+import { type LessonModel, SHIPPED_CONFIG, SHIPPED_RAW, lessonModel } from '../_kit/shipped';
+import { TEXT_EXAMPLES, glyph, promptTokens } from '../_kit/tokens';
 
 export const meta = {
   slug: 'latent-kv',
@@ -24,7 +26,12 @@ export const meta = {
 
 /** Tokens of the prompt decoded into the cache (the `step` slider's range). */
 const PROMPT = 16;
-const LAYERS = TINY_RAW.num_hidden_layers;
+/** The page's model shape: the shipped trained model's (the tiny one before it is shipped). */
+const RAW: Record<string, unknown> = SHIPPED_RAW ?? { ...TINY_RAW };
+const BASE = SHIPPED_CONFIG ?? tinyConfig();
+const LAYERS = BASE.num_hidden_layers;
+/** A config of the page's shape with the sliders' widths. */
+const shapeOf = (dc: number, dr: number) => parseConfig({ ...RAW, kv_lora_rank: dc, qk_rope_head_dim: dr }, { file: 'the page model' });
 /** Bytes per cached number in the at-scale figures (BF16, as DeepSeek-V3 serves its cache). */
 const BF16 = 2;
 
@@ -33,8 +40,18 @@ const BF16 = 2;
 // runs, so going back to a setting is instant. The key holds every input a model depends on;
 // weights and caches are only read after they are made, so sharing them is safe.
 const models = new ModelCache(18);
-function seededModel(seed: number, dc: number, dr: number, backend: Backend): Model {
-  return models.get(`${seed}/${dc}/${dr}`, () => initModel(tinyConfig({ kv_lora_rank: dc, qk_rope_head_dim: dr }), { seed }), backend);
+const RANDOM_SEED = 1;
+/**
+ * The trained model at its own widths (the sliders' defaults); at any other width a model of that
+ * shape with seeded random weights (no trained model has it), and the page says so.
+ */
+async function pageModel(dc: number, dr: number, backend: Backend): Promise<LessonModel> {
+  if (dc === BASE.kv_lora_rank && dr === BASE.qk_rope_head_dim) {
+    const lm = await lessonModel('trained', backend);
+    if (lm.model.config.kv_lora_rank === dc && lm.model.config.qk_rope_head_dim === dr) return lm;
+  }
+  const model = models.get(`${dc}/${dr}`, () => initModel(shapeOf(dc, dr), { seed: RANDOM_SEED }), backend, true);
+  return { model, trained: false, name: `random weights at d_c = ${dc}, d_h^R = ${dr} (only the shipped widths ${BASE.kv_lora_rank}, ${BASE.qk_rope_head_dim} are trained)` };
 }
 
 /** The three paths' runs of a model over a prompt, memoised while the model is. */
@@ -152,8 +169,8 @@ function cacheHeatmap(all: Float32Array, cols: number, step: number, prompt: num
     rows: PROMPT,
     cols,
     values,
-    rowLabels: prompt.map((id, t) => `${t + 1}: id ${id}`),
-    rowTitle: 'token (position: id)',
+    rowLabels: prompt.map((id, t) => `${t + 1}: ${glyph(id)}`),
+    rowTitle: 'token (position: character)',
     colTitle,
     scale: 'diverging',
     domain: [-m, m],
@@ -168,24 +185,81 @@ const dims = (cfg: DeepSeekConfig) => ({
   nh: cfg.num_attention_heads, dh: cfg.qk_nope_head_dim, dr: cfg.qk_rope_head_dim, dv: cfg.v_head_dim, dc: cfg.kv_lora_rank,
 });
 
+/** Characters of the reader's text whose latents the map projects. */
+const MAP_CHARS = 256;
+
+const CLASSES = ['letter', 'space', 'punctuation', 'digit', 'newline and other'] as const;
+function charClass(id: number): (typeof CLASSES)[number] {
+  const ch = String.fromCharCode(id);
+  if (/[A-Za-z]/.test(ch)) return 'letter';
+  if (ch === ' ') return 'space';
+  if (/[0-9]/.test(ch)) return 'digit';
+  if (/[!-/:-@[-`{-~]/.test(ch)) return 'punctuation';
+  return 'newline and other';
+}
+
+/** The top principal axis of centred rows X [n, m] orthogonal to `not` (power iteration). */
+function principalAxis(X: Float64Array, n: number, m: number, not: Float64Array | null): Float64Array {
+  let v = Float64Array.from({ length: m }, (_, j) => Math.sin(j + 1));
+  for (let it = 0; it < 60; it++) {
+    const w = new Float64Array(m);
+    for (let i = 0; i < n; i++) {
+      let dot = 0;
+      for (let j = 0; j < m; j++) dot += X[i * m + j] * v[j];
+      for (let j = 0; j < m; j++) w[j] += dot * X[i * m + j];
+    }
+    if (not) { let d = 0; for (let j = 0; j < m; j++) d += w[j] * not[j]; for (let j = 0; j < m; j++) w[j] -= d * not[j]; }
+    let norm = 0;
+    for (let j = 0; j < m; j++) norm += w[j] * w[j];
+    norm = Math.sqrt(norm) || 1;
+    v = w.map((x) => x / norm);
+  }
+  return v;
+}
+
+/**
+ * The cache's c_KV rows of one layer for the reader's text, projected on their top two principal
+ * axes, one series per character class: what the latent that MLA caches separates.
+ */
+function latentMap(model: Model, text: string, layer: number, lm: LessonModel): LineChartData {
+  const ids = promptTokens(text, Math.min(MAP_CHARS, Math.max(2, text.length))).ids;
+  const tr = model.forward(ids, { trace: true }).trace![layer].attention;
+  const n = ids.length, m = model.config.kv_lora_rank;
+  const X = new Float64Array(n * m);
+  const mean = new Float64Array(m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) mean[j] += tr.ckv[i * m + j] / n;
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) X[i * m + j] = tr.ckv[i * m + j] - mean[j];
+  const a = principalAxis(X, n, m, null), b = principalAxis(X, n, m, a);
+  const proj = (i: number, v: Float64Array) => { let s = 0; for (let j = 0; j < m; j++) s += X[i * m + j] * v[j]; return s; };
+  const series = CLASSES.map((c) => ({
+    name: c,
+    style: 'points' as const,
+    points: ids.flatMap((id, i) => (charClass(id) === c ? [{ x: proj(i, a), y: proj(i, b) }] : [])),
+  })).filter((s) => s.points.length > 0);
+  return { kind: 'line', series, xLabel: `first principal axis of c_KV (layer ${layer}, ${n} characters; ${lm.trained ? 'trained' : 'random weights'})`, yLabel: 'second principal axis' };
+}
+
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', name: 'seed', label: 'Weights seed', min: 0, max: 99, step: 1, value: 1, help: 'The tiny model is initialised from this seed (and the prompt derived from it): the same seed gives the same numbers everywhere.' },
-    { kind: 'range', name: 'kv_lora_rank', label: 'Latent width d_c (kv_lora_rank)', min: 4, max: 64, step: 4, value: 32, unit: 'dims', help: 'Width of the compressed vector c_KV cached per token; the model is re-initialised with this width.' },
-    { kind: 'range', name: 'qk_rope_head_dim', label: 'Rotary key width d_h^R (qk_rope_head_dim)', min: 0, max: 32, step: 2, value: 8, unit: 'dims', help: 'Width of the decoupled rotary key k^R, shared by all heads and cached beside c_KV; even, since RoPE rotates pairs.' },
+    { kind: 'text', name: 'text', label: 'Your text', value: TEXT_EXAMPLES[0].value, maxLength: 512, examples: TEXT_EXAMPLES, help: `The first ${PROMPT} characters are decoded into the cache; the latent map reads up to ${MAP_CHARS}.` },
+    { kind: 'range', name: 'kv_lora_rank', label: 'Latent width d_c (kv_lora_rank)', min: 4, max: 64, step: 4, value: BASE.kv_lora_rank, unit: 'dims', help: 'Width of the compressed vector c_KV cached per token; away from the trained width the model has random weights of that shape.' },
+    { kind: 'range', name: 'qk_rope_head_dim', label: 'Rotary key width d_h^R (qk_rope_head_dim)', min: 0, max: 32, step: 2, value: BASE.qk_rope_head_dim, unit: 'dims', help: 'Width of the decoupled rotary key k^R, shared by all heads and cached beside c_KV; even, since RoPE rotates pairs.' },
     { kind: 'range', name: 'step', label: 'Tokens decoded so far', min: 1, max: PROMPT, step: 1, value: 6, unit: 'tokens', help: 'How many prompt tokens have gone through the model, one per decode step, into the cache.' },
     {
       kind: 'select', name: 'layer', label: 'Decoder layer', value: '0', help: 'Every decoder layer has its own cache; choose which one to draw.',
-      options: Array.from({ length: LAYERS }, (_, l) => ({ value: String(l), label: `layer ${l} (${isMoeLayer(tinyConfig(), l) ? 'MoE' : 'dense MLP'})` })),
+      options: Array.from({ length: LAYERS }, (_, l) => ({ value: String(l), label: `layer ${l} (${isMoeLayer(BASE, l) ? 'MoE' : 'dense MLP'})` })),
     },
     { kind: 'range', name: 'context', label: 'Context length', min: 256, max: 131072, step: 1, value: 32768, log2: true, unit: 'tokens', format: formatTokens, help: 'Tokens held in the cache for the at-scale memory figures.' },
   ],
   cells: [
-    cell('config', ['kv_lora_rank', 'qk_rope_head_dim'], (dc: number, dr: number) => tinyConfig({ kv_lora_rank: dc, qk_rope_head_dim: dr }),
-      { kind: 'derived', detail: 'the tiny config.json with d_c and d_h^R from the sliders' }),
-    cell('model', ['seed', 'kv_lora_rank', 'qk_rope_head_dim', 'backend'], (seed: number, dc: number, dr: number, backend: Backend) => seededModel(seed, dc, dr, backend),
-      { kind: 'engine', detail: 'initModel(tinyConfig({ kv_lora_rank, qk_rope_head_dim }), { seed })' }),
-    cell('prompt', ['seed'], (seed: number) => promptIds(PROMPT, TINY_RAW.vocab_size, seed), { kind: 'derived', detail: 'token ids' }),
+    cell('config', ['kv_lora_rank', 'qk_rope_head_dim'], (dc: number, dr: number) => shapeOf(dc, dr),
+      { kind: 'derived', detail: 'the shipped config.json with d_c and d_h^R from the sliders' }),
+    cell('lm', ['kv_lora_rank', 'qk_rope_head_dim', 'backend'], pageModel,
+      { kind: 'engine', detail: 'the shipped trained model at its widths; elsewhere initModel of that shape, seeded' }),
+    cell('model', ['lm'], (lm: LessonModel) => lm.model, { kind: 'engine' }),
+    cell('prompt', ['text'], (text: string) => promptTokens(text, PROMPT).ids, { kind: 'derived', detail: 'the reader\'s text, one ASCII character per token' }),
+    cell('latentMap', ['model', 'text', 'layer', 'lm'], (model: Model, text: string, layer: string, lm: LessonModel) => latentMap(model, text, Number(layer), lm),
+      { kind: 'engine', detail: 'model.forward(text, { trace: true }): the cached c_KV rows of the layer; their 2-D projection onto the top two principal axes (power iteration, float64)' }),
     cell('runs', ['model', 'prompt'], (model: Model, prompt: number[]): Runs => runsOf(model, prompt),
       { kind: 'engine', detail: 'the prompt decoded one token per step on each of the three attention paths' }),
     cell('rebuilt', ['runs', 'layer'], (runs: Runs, layer: string) => rebuild(runs, Number(layer)),
@@ -196,7 +270,7 @@ export const notebook: Notebook = {
       const per = (r: PathRun) => r.cache.layers[0].elementsPerToken;
       return {
         kind: 'table',
-        caption: 'Numbers per token per layer on the tiny model; the totals are read from the engine\'s three caches',
+        caption: 'Numbers per token per layer on the page\'s model; the totals are read from the engine\'s three caches',
         columns: [
           { key: 'what', label: 'Tensor' },
           { key: 'count', label: 'Numbers', align: 'right' },
@@ -267,7 +341,7 @@ export const notebook: Notebook = {
     }, { kind: 'engine', detail: 'the three caches and the logits of each decode step' }),
 
     cell('scaleRows', ['config', 'context'], (config: DeepSeekConfig, context: number) =>
-      [{ name: 'tiny (this page)', config }, ...REAL_CONFIGS].map((m) => {
+      [{ name: 'nanoseek (this page)', config }, ...REAL_CONFIGS].map((m) => {
         const table = kvCacheTable(m.config, { context, bytesPerElement: BF16, gqaGroups: [] });
         const mha = table.find((r) => r.kind === 'MHA')!, mla = table.find((r) => r.kind === 'MLA')!;
         const { nh, dh, dr, dv, dc } = dims(m.config);
@@ -318,8 +392,8 @@ export const notebook: Notebook = {
         series: [
           line(v3, 'MHA', 'DeepSeek-V3, full K/V (MHA)', 'dashed'),
           line(v3, 'MLA', 'DeepSeek-V3, latent (MLA)', 'line'),
-          line(config, 'MHA', 'tiny, full K/V (MHA)', 'dashed'),
-          line(config, 'MLA', `tiny, latent (d_c ${config.kv_lora_rank} + d_h^R ${config.qk_rope_head_dim})`, 'line'),
+          line(config, 'MHA', 'nanoseek, full K/V (MHA)', 'dashed'),
+          line(config, 'MLA', `nanoseek, latent (d_c ${config.kv_lora_rank} + d_h^R ${config.qk_rope_head_dim})`, 'line'),
         ],
         xLabel: 'context (tokens)',
         yLabel: 'KV cache, BF16, all layers',
@@ -364,12 +438,12 @@ $$k_t^{R} = \\mathrm{RoPE}(W^{KR} h_t), \\qquad k_{t,i} = [\\,k_{t,i}^{C};\\ k_t
 
 Only $c_t^{KV}$ and $k_t^R$ are cached: $d_c + d_h^R$ numbers per token per layer, whatever the number of heads. In the engine (and in DeepSeek-V3's checkpoints) $W^{DKV}$ and $W^{KR}$ are stacked in one matrix, \`kv_a_proj_with_mqa\`, $c_t^{KV}$ passes an RMSNorm (\`kv_a_layernorm\`) before it is cached, and $W^{UK}$, $W^{UV}$ of every head are stacked in \`kv_b_proj\`.
 
-The sliders re-initialise the tiny model with a different latent width $d_c$ and rotary width $d_h^R$; the table counts what each of the engine's three decode paths keeps and what it must rebuild.`,
-      controls: ['seed', 'kv_lora_rank', 'qk_rope_head_dim'],
+The page runs the shipped trained model. The width sliders build a model of another shape, with random weights (no trained model has it); the table counts what each of the engine's three decode paths keeps and what it must rebuild.`,
+      controls: ['text', 'kv_lora_rank', 'qk_rope_head_dim'],
       views: [
         { cell: 'cacheTable', title: 'Cached versus recomputed', caption: 'The absorbed and decompressed paths hold the same cache and differ in what they compute from it: the decompressed path rebuilds every head\'s keys and values from c_KV for every cached token at every step; the absorbed path folds W^UK into the query and applies W^UV after attention, so it never builds them. The full cache stores them, and the shared k^R once per head.' },
       ],
-      after: 'The weights here are random, so the sliders change shapes, memory and work, not quality. The paper\'s choice for DeepSeek-V2 is $d_c = 4 d_h$ and $d_h^R = d_h/2$, a cache the size of grouped-query attention with 2.25 groups, and reports it stronger than full multi-head attention.',
+      after: 'Away from the trained widths the weights are random, so the sliders change shapes, memory and work, not quality. The paper\'s choice for DeepSeek-V2 is $d_c = 4 d_h$ and $d_h^R = d_h/2$, a cache the size of grouped-query attention with 2.25 groups, and reports it stronger than full multi-head attention.',
     },
     {
       id: 'filling',
@@ -380,6 +454,7 @@ The sliders re-initialise the tiny model with a different latent width $d_c$ and
         { cell: 'ckvView', title: 'Cached c_KV rows (tokens x d_c)', caption: 'The engine\'s cache contents for the chosen layer. The outlined row was appended at this step; hatched rows are still to come.' },
         { cell: 'krView', title: 'Cached k^R rows (tokens x d_h^R)', caption: 'The decoupled rotary key, already rotated by its position. Its first pair of columns turns fastest: the highest RoPE frequency.' },
         { cell: 'stepStats', title: 'What the cache holds at this step' },
+        { cell: 'latentMap', title: 'What the cached latents separate: c_KV rows of your text, projected to 2-D, by character class', caption: 'Each dot is one character\'s cached c_KV in the chosen layer, placed on the two directions along which the rows vary most. In layer 0 a latent is computed from its own character alone (no attention has run yet), so every space lands on one dot, trained or not. In later layers (the layer select) it also carries the context, and the same character spreads out.' },
       ],
       after: 'The per-head keys and values are not in the cache. The decompressed path rebuilds them from every cached $c^{KV}$ at every step, work that grows with the context; the absorbed path never builds them at all (the next lesson shows how).',
     },
