@@ -60,8 +60,15 @@ export async function medusaTrainCommand(args: string[]): Promise<void> {
   const log = (line: string) => { process.stdout.write(line + '\n'); if (f.log) appendFileSync(f.log, line + '\n'); };
   const t0 = performance.now();
   // Random windows of the training text (seeded), and the first windows of the held-out text.
+  // As the model was trained: every 10th row from the arithmetic drills when the corpus has them.
+  const arithFile = join(dataDir, 'arith.txt');
+  const arith = existsSync(arithFile) ? tok.encode(readTextFile(arithFile, 'corpus arith.txt')) : [];
   const ids = tok.encode(trainText), rng = SavedRng.fromSeed(seed);
-  const rows = Array.from({ length: nRows }, () => { const s = rng.below(ids.length - seqLen); return ids.slice(s, s + seqLen); });
+  const rows = Array.from({ length: nRows }, (_, r) => {
+    const src = arith.length > seqLen && r % 10 === 9 ? arith : ids;
+    const s = rng.below(src.length - seqLen);
+    return src.slice(s, s + seqLen);
+  });
   const train = collectHeadData(model, rows, K);
   const val = collectHeadData(model, windows(tok.encode(valText), seqLen, Math.max(20, Math.round(nRows / 8))), K);
   log(`trunk states: ${train.count} train, ${val.count} held-out positions (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
