@@ -93,7 +93,8 @@ parentPort.postMessage({ c: be.matmulT(a, b, m, k, n), memory: be.memoryReport()
 
 describe('parity with the reference', () => {
   // shapes reaching every block: 4x8, 4x4 and scalar column tails, leftover rows, 2x4 and single-row A·Bᵀ
-  const EDGE = [[1, 1, 1], [1, 7, 1], [5, 1, 3], [3, 5, 7], [4, 9, 8], [4, 3, 12], [17, 33, 9], [1, 33, 19], [2, 9, 13], [6, 5, 11], [9, 64, 31], [1, 130, 67]];
+  // long k and wide n too (k 257-300, n 150)
+  const EDGE = [[1, 1, 1], [1, 7, 1], [5, 1, 3], [3, 5, 7], [4, 9, 8], [4, 3, 12], [17, 33, 9], [1, 33, 19], [2, 9, 13], [6, 5, 11], [9, 64, 31], [1, 130, 67], [8, 300, 20], [5, 257, 13], [7, 40, 150], [4, 129, 65]];
   it.each(['matmul', 'matmulT', 'matmulTN'] as const)('%s', (op) => {
     const check = (m: number, k: number, n: number, s: number): void => {
       const a = randomFloats(m * k, s), b = randomFloats(k * n, s + 1);
