@@ -5,7 +5,11 @@ import type { Backend } from '$kernels/backend';
 import { initModel } from '$engine/init';
 import type { Model } from '$engine/model';
 import { type RouterSettings, type Routing, route } from '$engine/router';
+import type { BarChartData, HeatmapData } from '$components/charts/types';
+import { parseConfig } from '$engine/config';
 import { ModelCache } from '../_kit/model-cache';
+import { type LessonModel, SHIPPED_RAW, lessonModel } from '../_kit/shipped';
+import { ARITHMETIC, PROSE, promptTokens } from '../_kit/tokens';
 import { TINY_RAW, promptIds, tinyConfig } from '../_kit/models';
 import { type Captured, type Clamp, type RouterChoice, captureRouter, captureRouterFrom, isGrouped, usesBias } from './helpers';
 
@@ -24,6 +28,84 @@ export const SEG_PROMPT = MAX_PROMPT;
 // bias and the toggles do not change a weight, so they never re-initialise.
 /** Recent models of each kind: enough for a whole sweep of the experts slider, and two seeds of segmented models. */
 const mainModels = new ModelCache(10), segModels = new ModelCache(SEG_M.length * 2);
+
+/** The page's model shape (the shipped model's; the tiny one before it is shipped). */
+const RAW: Record<string, unknown> = SHIPPED_RAW ?? { ...TINY_RAW };
+
+/**
+ * The model the routing figures run: the shipped trained model when asked for at its own number of
+ * experts; otherwise its shape with E experts and seeded random weights (never the reader's model).
+ */
+export async function pageModel(weights: string, seed: number, E: number, backend: Backend): Promise<LessonModel> {
+  if (weights === 'trained' && E === Number(RAW.n_routed_experts)) {
+    const lm = await lessonModel('trained', backend);
+    if (lm.model.config.n_routed_experts === E) return lm;
+  }
+  const model = mainModels.get(`${seed}/${E}`, () => initModel(parseConfig({ ...RAW, n_routed_experts: E }, { file: 'the page model' }), { seed }), backend, true);
+  return { model, trained: false, name: `random weights (seed ${seed}), ${E} routed experts${weights === 'trained' ? ` (only ${Number(RAW.n_routed_experts)} experts are trained)` : ''}` };
+}
+
+/** Character classes the lift map conditions on, and the two kinds of text. */
+const CLASSES = ['letter', 'space', 'punctuation', 'digit', '+ - =', 'newline'] as const;
+function classOf(id: number): string | null {
+  const ch = String.fromCharCode(id);
+  if (/[A-Za-z]/.test(ch)) return 'letter';
+  if (ch === ' ') return 'space';
+  if (/[0-9]/.test(ch)) return 'digit';
+  if (ch === '+' || ch === '-' || ch === '=') return '+ - =';
+  if (ch === '\n') return 'newline';
+  if (/[!-/:-@[-`{-~]/.test(ch)) return 'punctuation';
+  return null;
+}
+/** Characters of each example text the lift map reads. */
+export const LIFT_CHARS = 256;
+
+/**
+ * What each routed expert does: lift = P(expert | class) / P(expert) over the prose and the
+ * arithmetic example texts, from the first MoE layer's routing in the forward trace. As log2, so
+ * 0 is "as often as anywhere", +1 twice as often, -1 half as often.
+ */
+export function liftMap(lm: LessonModel): HeatmapData {
+  const model = lm.model, E = model.config.n_routed_experts ?? 0;
+  const layer = model.config.first_k_dense_replace;
+  const rows: string[] = [...CLASSES, 'prose text', 'arithmetic text'];
+  const counts = rows.map(() => new Float64Array(E)), totals = new Float64Array(rows.length);
+  const all = new Float64Array(E);
+  let allTotal = 0;
+  for (const [kind, text] of [['prose text', PROSE], ['arithmetic text', ARITHMETIC]] as const) {
+    const ids = promptTokens(text, LIFT_CHARS).ids;
+    const routing = model.forward(ids, { trace: true }).trace![layer].routing!;
+    ids.forEach((id, t) => {
+      const cls = classOf(id);
+      for (const e of routing.experts[t]) {
+        all[e]++; allTotal++;
+        for (const r of [cls, kind]) if (r) { const i = rows.indexOf(r); counts[i][e]++; totals[i]++; }
+      }
+    });
+  }
+  const values: number[] = [];
+  for (let r = 0; r < rows.length; r++) for (let e = 0; e < E; e++) {
+    const p = totals[r] > 0 ? counts[r][e] / totals[r] : 0, q = all[e] / allTotal;
+    values.push(p > 0 && q > 0 ? Math.max(-4, Math.min(4, Math.log2(p / q))) : -4);
+  }
+  return {
+    kind: 'heatmap', rows: rows.length, cols: E, values, scale: 'diverging', domain: [-3, 3], digits: 2,
+    rowLabels: rows, colLabels: Array.from({ length: E }, (_, e) => String(e)), rowTitle: 'the token is', colTitle: 'routed expert',
+    valueLabel: `log2 lift P(expert | row) / P(expert), layer ${layer} (${lm.trained ? 'trained' : 'random weights'})`,
+  };
+}
+
+/** The correction bias each MoE layer of the model holds (the trained values, or zeros untrained). */
+export function learnedBias(lm: LessonModel): BarChartData {
+  const model = lm.model, E = model.config.n_routed_experts ?? 0;
+  const layers = model.weights.layers.map((l, i) => ({ l, i })).filter(({ l }) => l.moe?.bias);
+  return {
+    kind: 'bar',
+    categories: Array.from({ length: E }, (_, e) => String(e)),
+    series: layers.map(({ l, i }) => ({ name: `layer ${i}`, values: Array.from(l.moe!.bias!) })),
+    yLabel: `e_score_correction_bias b_i (${lm.trained ? 'as training left it' : 'random weights: zeros'})`,
+  };
+}
 
 /** The tiny model with E routed experts (its own router settings: the tiny defaults, 4 groups). */
 export function routingModel(seed: number, E: number, backend: Backend): Model {

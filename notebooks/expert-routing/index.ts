@@ -8,8 +8,11 @@
 import type { Backend } from '$kernels/backend';
 import type { Model } from '$engine/model';
 import { cell, type Notebook } from '../_kit/types';
-import { REAL_CONFIGS, TINY_RAW, promptIds } from '../_kit/models';
-import { MAX_PROMPT, biasChoice, captured, routingModel, routings, segRuns, sweep } from './engine';
+import { REAL_CONFIGS } from '../_kit/models';
+import { type LessonModel, SHIPPED_CONFIG, lessonModel } from '../_kit/shipped';
+import { tinyConfig } from '../_kit/models';
+import { TEXT_EXAMPLES, promptTokens } from '../_kit/tokens';
+import { LIFT_CHARS, MAX_PROMPT, biasChoice, captured, learnedBias, liftMap, pageModel, routings, segRuns, sweep } from './engine';
 import { binomial, log10Big, routerChoice } from './helpers';
 import {
   biasStats, biasSweep, choiceMap, combosChart, explainTable, groupStats, layerStats, loadBars, nodeBars, nodeMap, nodeStats, routerStats,
@@ -23,6 +26,7 @@ export const meta = {
   order: 4,
 };
 
+const BASE = SHIPPED_CONFIG ?? tinyConfig();
 const V3 = REAL_CONFIGS.find((c) => c.name === 'DeepSeek-V3')!.config;
 const V2 = REAL_CONFIGS.find((c) => c.name === 'DeepSeek-V2')!.config;
 /** A big integer as TeX scientific notation: 4.1 \\times 10^{14}. */
@@ -31,7 +35,9 @@ const sciTex = (x: bigint) => { const l = log10Big(x), e = Math.floor(l); return
 // ------------------------------------------------------------------ the notebook
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', name: 'seed', label: 'Weights seed', min: 0, max: 99, step: 1, value: 1, help: 'The tiny model (and the prompt) come from this seed: the same seed gives the same numbers everywhere.' },
+    { kind: 'select', name: 'weights', label: 'Weights', value: 'trained', options: [{ value: 'trained', label: 'trained (shipped model)' }, { value: 'random', label: 'random (same shape, seeded)' }], help: 'The router before and after training: the shipped model, or the same shape with seeded random weights.' },
+    { kind: 'text', name: 'text', label: 'Your text (the prompt)', value: TEXT_EXAMPLES[0].value, maxLength: 512, examples: TEXT_EXAMPLES, help: 'Its first characters are routed, one row per character.' },
+    { kind: 'range', name: 'seed', label: 'Seed of the random weights', min: 0, max: 99, step: 1, value: 1, help: 'Seeds the random models (Weights: random, another number of experts, and the segmented models).' },
     { kind: 'range', name: 'promptLength', label: 'Prompt length', min: 4, max: MAX_PROMPT, step: 1, value: 12, unit: 'tokens', help: 'Tokens run through the model; each is one row of the heatmaps.' },
     { kind: 'range', name: 'experts', label: 'Routed experts N_r (n_routed_experts)', min: 8, max: 64, step: 8, value: 16, unit: 'experts', help: 'A multiple of 8, so every group count divides it. The model is re-initialised with this many experts.' },
     { kind: 'range', name: 'topk', label: 'Experts per token K_r (num_experts_per_tok)', min: 1, max: 16, step: 1, value: 4, unit: 'experts', help: 'Routed experts each token runs; clamped to the experts of the kept groups.' },
@@ -51,9 +57,16 @@ export const notebook: Notebook = {
     { kind: 'range', name: 'm', label: 'Segmentation factor m', min: 1, max: 8, step: 1, value: 4, log2: true, help: 'Each of 16 experts split into m experts of 1/m the width; top-2 becomes top-2m.' },
   ],
   cells: [
-    cell('prompt', ['promptLength', 'seed'], (n: number, seed: number) => promptIds(n, TINY_RAW.vocab_size, seed), { kind: 'derived', detail: 'token ids' }),
-    cell('model', ['seed', 'experts', 'backend'], (seed: number, E: number, backend: Backend) => routingModel(seed, E, backend),
-      { kind: 'engine', detail: 'initModel(tinyConfig({ n_routed_experts }), { seed })' }),
+    cell('prompt', ['promptLength', 'text'], (n: number, text: string) => promptTokens(text, n).ids, { kind: 'derived', detail: 'the reader\'s text, one ASCII character per token' }),
+    cell('lm', ['weights', 'seed', 'experts', 'backend'], pageModel,
+      { kind: 'engine', detail: 'the shipped trained model at its 16 experts; otherwise its shape with n_routed_experts from the slider, seeded' }),
+    cell('model', ['lm'], (lm: LessonModel) => lm.model, { kind: 'engine' }),
+    cell('liftTrained', ['backend'], async (backend: Backend) => liftMap(await lessonModel('trained', backend)),
+      { kind: 'engine', detail: `the first MoE layer's routing in model.forward(text, { trace: true }) over ${LIFT_CHARS} characters of prose and of arithmetic` }),
+    cell('liftRandom', ['seed', 'backend'], async (seed: number, backend: Backend) => liftMap(await lessonModel('random', backend, seed)),
+      { kind: 'engine', detail: 'the same, with seeded random weights of the same shape' }),
+    cell('biasBars', ['backend'], async (backend: Backend) => learnedBias(await lessonModel('trained', backend)),
+      { kind: 'engine', detail: 'mlp.gate.e_score_correction_bias of each MoE layer of the shipped model' }),
     cell('captured', ['model', 'prompt'], (model: Model, prompt: number[]) => captured(model, prompt),
       { kind: 'engine', detail: 'model.forward(prompt, { trace: true }), router logits u_t · e_i kept as the engine computed them' }),
     cell('choice', ['experts', 'topk', 'n_group', 'topk_group', 'routed_scaling_factor', 'normalise', 'scoring', 'groupLimit'],
@@ -101,16 +114,29 @@ export const notebook: Notebook = {
   ],
   sections: [
     {
+      id: 'specialise',
+      title: 'What each expert does',
+      prose: `Each row is a kind of character, each column one of the routed experts of the first MoE layer; a cell is the **lift** $P(\\text{expert} \\mid \\text{row}) / P(\\text{expert})$ on a log2 scale: red, the expert is chosen more often for that kind of character than overall; blue, less. The counts come from routing ${LIFT_CHARS} characters of prose and ${LIFT_CHARS} of arithmetic through the model.
+
+Compare the trained router with an untrained one. An untrained router already sorts by the *current character* (its input $u_t$ is mostly that character's embedding), so raw "top characters per expert" would mislead; the lift against the same counts in a random model shows what training added.`,
+      controls: ['seed'],
+      views: [
+        { cell: 'liftTrained', title: 'Trained: lift of each expert by kind of character, and prose against arithmetic', caption: 'The shipped model. Log2 lift: +1 means twice as often as overall, −1 half as often.' },
+        { cell: 'liftRandom', title: 'Untrained (random weights, same shape): the same counts', caption: 'Also far from flat: a random router still sorts characters, by their random embeddings. Look for the differences, e.g. the prose and arithmetic rows.' },
+        { cell: 'biasBars', title: 'The correction biases training learned', caption: 'DeepSeek-V3\'s auxiliary-loss-free balancing nudges b_i after every step: up for experts that got too few tokens, down for too many. Untrained, every b_i is 0.' },
+      ],
+    },
+    {
       id: 'moe-layer',
       title: 'A DeepSeekMoE layer',
       prose: `From its fourth layer on, DeepSeek-V3 replaces the feed-forward network with DeepSeekMoE ([DeepSeek-V3 §2.1.2](https://arxiv.org/abs/2412.19437)). For the FFN input $u_t$ of token $t$, $N_s$ **shared** experts always run and $K_r$ of $N_r$ **routed** experts run, each scaled by a gate value $g_{i,t}$:
 
 $$h'_t = u_t + \\sum_{i=1}^{N_s} \\mathrm{FFN}^{(s)}_i(u_t) + \\sum_{i=1}^{N_r} g_{i,t}\\, \\mathrm{FFN}^{(r)}_i(u_t).$$
 
-Every expert is a small SwiGLU FFN. DeepSeek-V3 has $N_s = ${V3.n_shared_experts}$, $N_r = ${V3.n_routed_experts}$, $K_r = ${V3.num_experts_per_tok}$ experts of width ${V3.moe_intermediate_size} (its config.json). The tiny model here has $d = ${TINY_RAW.hidden_size}$, one dense layer, then one MoE layer with $N_s = ${TINY_RAW.n_shared_experts}$ and $N_r$ routed experts of width ${TINY_RAW.moe_intermediate_size}. (In the code $u_t$ is the RMSNorm of the residual stream and the residual added back is the stream itself.)
+Every expert is a small SwiGLU FFN. DeepSeek-V3 has $N_s = ${V3.n_shared_experts}$, $N_r = ${V3.n_routed_experts}$, $K_r = ${V3.num_experts_per_tok}$ experts of width ${V3.moe_intermediate_size} (its config.json). The model here (the shipped nanoseek) has $d = ${BASE.hidden_size}$, one dense layer, then ${BASE.num_hidden_layers - BASE.first_k_dense_replace} MoE layers with $N_s = ${BASE.n_shared_experts}$ and $N_r$ routed experts of width ${BASE.moe_intermediate_size}; the figures show the first MoE layer. (In the code $u_t$ is the RMSNorm of the residual stream and the residual added back is the stream itself.)
 
 The engine runs the prompt through the model with \`model.forward(tokens, { trace: true })\`. The lesson keeps the router logits $u_t^\\top e_i$ exactly as the engine computed them inside that pass, and calls the engine's router, \`route(logits, tokens, bias, settings)\`, on them again whenever a slider below changes a routing setting. Only the number of experts and the seed re-initialise the model.`,
-      controls: ['seed', 'promptLength', 'experts'],
+      controls: ['weights', 'text', 'promptLength', 'experts'],
       views: [{ cell: 'layerStats', title: 'The MoE layer of the tiny model', caption: 'The last line is the check that routing again from the captured logits is the model\'s own routing.' }],
     },
     {

@@ -1,13 +1,14 @@
 // What the expert-routing lesson draws: chart data built from the routings and captures engine.ts
 // returns (scores, choice scores, kept groups and group scores, chosen experts, gate weights, load),
 // and the formula box's scope. Nothing here routes or runs a model.
+import { glyph } from '../_kit/tokens';
 import type { BarChartData, HeatmapData, LineChartData, StatsData, TableData } from '$components/charts/types';
 import type { Model } from '$engine/model';
 import { type RouterSettings, type Routing, topKIndices } from '$engine/router';
 import { type BiasChoice, type Routings, type Sweep, SEG_K, SEG_N, SEG_W } from './engine';
 import { type Captured, type RouterChoice, binomial, denseWeights, entropyBits, expertLoad, groupDigits, isGrouped, rowsOf, usesBias } from './helpers';
 
-const tokenLabels = (prompt: number[]) => prompt.map((id, t) => `${t + 1}: id ${id}`);
+const tokenLabels = (prompt: number[]) => prompt.map((id, t) => `${t + 1}: ${glyph(id)}`);
 export const fmt = (x: number, d = 3) => (x < 0 ? '\u2212' : '') + Math.abs(x).toFixed(d);
 const ordinal = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'}`;
 
@@ -225,7 +226,7 @@ export function explainTable(r: Routings, ch: RouterChoice, t: number, cap: Capt
   });
   return {
     kind: 'table',
-    caption: `Token ${t + 1} (id ${cap.prompt[t]}), every routed expert by choice score s + b; chosen: ${r.main.experts[t].join(', ')}. ${grouped ? (s.topk_method === 'noaux_tc' ? 'Group score: the sum of the group\'s two largest s + b.' : 'Group score: the group\'s largest s.') : 'No group limit: every expert is eligible.'}`,
+    caption: `Token ${t + 1} (${glyph(cap.prompt[t])}), every routed expert by choice score s + b; chosen: ${r.main.experts[t].join(', ')}. ${grouped ? (s.topk_method === 'noaux_tc' ? 'Group score: the sum of the group\'s two largest s + b.' : 'Group score: the group\'s largest s.') : 'No group limit: every expert is eligible.'}`,
     columns: [
       { key: 'expert', label: grouped ? 'Expert (group)' : 'Expert' },
       { key: 's', label: 's', align: 'right' },
