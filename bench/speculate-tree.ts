@@ -1,13 +1,13 @@
 // Drafters side by side on the shipped model (Node): tokens per verification step, mean accepted
 // length and wall-clock speed-up against plain decoding (generate), greedy and temperature 1, on
-// prose and on arithmetic. Run: npx tsx bench/speculate-tree.ts [MODEL_DIR] [--tokens N] [--repeats R]
+// prose and on arithmetic. Run: npx tsx bench/speculate-tree.ts [MODEL_DIR] [--tokens N] [--repeats R] [--draft-dir SMALL_MODEL_DIR]
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fastestBackend } from '../kernels/fastest.js';
 import { generate, loadModel, parseTokenizerJson } from '../src/engine/index.js';
 import { MedusaDrafter, medusaFromTensors, parseTreeSpec } from '../src/engine/medusa.js';
 import { readSafetensors } from '../src/engine/safetensors.js';
-import { MtpDrafter } from '../src/engine/speculate.js';
+import { ModelDrafter, MtpDrafter } from '../src/engine/speculate.js';
 import { ChainTreeDrafter, NoDrafter, type TreeDrafter, speculateTree } from '../src/engine/tree-speculate.js';
 import type { AcceptRule } from '../src/engine/tree.js';
 
@@ -16,10 +16,12 @@ const flag = (name: string, fallback: number) => { const i = args.indexOf(`--${n
 const dir = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--')))
   ?? join('static/models', readdirSync('static/models').filter((n) => n.startsWith('nanoseek-'))[0]);
 const N = flag('tokens', 200), repeats = flag('repeats', 3);
+const draftAt = args.indexOf('--draft-dir'), draftDir = draftAt >= 0 ? args[draftAt + 1] : null;
 
 const be = await fastestBackend();
 const model = loadModel(readFileSync(join(dir, 'config.json'), 'utf8'), readFileSync(join(dir, 'model.safetensors')), { backend: be });
 const tok = parseTokenizerJson(readFileSync(join(dir, 'tokenizer.json'), 'utf8'), 'tokenizer.json', model.config.vocab_size);
+const small = draftDir ? loadModel(readFileSync(join(draftDir, 'config.json'), 'utf8'), readFileSync(join(draftDir, 'model.safetensors')), { backend: be }) : null;
 const heads = medusaFromTensors(readSafetensors(readFileSync(join(dir, 'medusa.safetensors')), 'medusa.safetensors').tensors, model.config.hidden_size);
 
 const prompts = {
@@ -30,6 +32,7 @@ const drafters: [string, () => TreeDrafter][] = [
   ['none', () => new NoDrafter()],
   ['mtp chain 1', () => new ChainTreeDrafter(new MtpDrafter(model), 1)],
   ['mtp chain 2', () => new ChainTreeDrafter(new MtpDrafter(model), 2)],
+  ...(small ? [2, 4].map((g): [string, () => TreeDrafter] => [`small model ${g}`, () => new ChainTreeDrafter(new ModelDrafter(small, model), g)]) : []),
   ['medusa tree 4', () => new MedusaDrafter(model, heads, parseTreeSpec('4', heads))],
   ['medusa tree 16', () => new MedusaDrafter(model, heads, parseTreeSpec('16', heads))],
   ['medusa tree 32', () => new MedusaDrafter(model, heads, parseTreeSpec('32', heads))],
