@@ -84,7 +84,7 @@ ${layers.map((k) => `| MaxVio ${layerName(k)} | **${f3(T.stories.max_vio[k])}** 
 
 Targets: at most 2.05 bits per character on the stories, MTP greedy agreement at least 0.80, MaxVio at
 most 0.06 in every MoE layer.
-
+${process.env.CARD_NOTE ? `\n${process.env.CARD_NOTE}\n` : ''}
 **Routing on arithmetic.** The lift of expert e is P(e | arithmetic) / P(e | all held-out text), by
 top-${cfg.num_experts_per_tok} slots; the largest lift of each layer, trained and untrained (the run's seed-${o.seed} initialisation; an
 untrained router already sorts characters, so the untrained lift is the baseline):

@@ -3,7 +3,7 @@
 // layer, and each layer's expert lift on arithmetic, P(expert | arithmetic) / P(expert | all held-out
 // text), beside the same for the untrained model the run started from (the run's seed). Then samples
 // at temperature 0.8 and MTP self-speculative acceptance. Writes DIR/figures.json and prints it.
-//   npx tsx scripts/model-figures.ts static/models/nanoseek-stories [--max-windows N]
+//   npx tsx scripts/model-figures.ts static/models/nanoseek-stories [--max-windows N] [--untrained-windows 200]
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fastestBackend } from '../kernels/fastest.js';
@@ -18,6 +18,9 @@ const dir = process.argv[2];
 if (!dir) throw new Error('usage: model-figures.ts MODEL_DIR [--max-windows N]');
 const mw = process.argv.indexOf('--max-windows');
 const maxWindows = mw > 0 ? Number(process.argv[mw + 1]) : Infinity;
+// The untrained baseline needs less text: its figures are far from the trained ones (first 200 windows).
+const uw = process.argv.indexOf('--untrained-windows');
+const untrainedWindows = uw > 0 ? Number(process.argv[uw + 1]) : 200;
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const data = (f: string) => readFileSync(path.join(root, 'static', 'data', 'stories', f), 'utf8');
 
@@ -33,7 +36,7 @@ try {
 } catch { /* no log: defaults */ }
 const untrained = modelFromParams(paramsFromTensors(trained.config, initTensors(trained.config, { seed, biasScale: 0 })), backend);
 
-function measure(model: Model) {
+function measure(model: Model, maxWindows: number) {
   const stories = evaluateWindows(model, windows(charTokenizer.encode(data('val.txt')), seqLen, maxWindows));
   const arith = evaluateWindows(model, windows(charTokenizer.encode(data('arith.txt')), seqLen, maxWindows));
   // The held-out stories with arithmetic mixed in as in training (~17%): the mix the bias update balances.
@@ -53,7 +56,7 @@ function measure(model: Model) {
 }
 
 const t0 = performance.now();
-const figures: Record<string, unknown> = { trained: measure(trained), untrained: measure(untrained) };
+const figures: Record<string, unknown> = { trained: measure(trained, maxWindows), untrained: measure(untrained, Math.min(maxWindows, untrainedWindows)) };
 const prompts = ['Once upon a time there was a little ', 'Alice was beginning to ', '"Oh dear!" said the ', '12+35='];
 figures.samples_t08 = prompts.map((p, i) => {
   const ids = charTokenizer.encode(p);
