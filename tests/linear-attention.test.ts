@@ -153,6 +153,16 @@ describe('Performer FAVOR+', () => {
     for (let i = 0; i < h.T; i++) for (let j = 0; j <= i; j++) expect(Math.abs(mean[i * h.T + j] / exact[i * h.T + j] - 1)).toBeLessThan(0.15);
   });
 
+  it('keeps every row for long queries and keys (tiny but positive feature products are still divided, not dropped)', () => {
+    const h = randomHead(31, 12, 8, 3, 8); // |q| s^(1/2) around 8
+    const w = runVariant(h, { kind: 'performer', features: 32, seed: 2 }).weights!;
+    for (let i = 0; i < h.T; i++) {
+      let s = 0;
+      for (let j = 0; j <= i; j++) s += w[i * h.T + j];
+      expect(Math.abs(s - 1), `row ${i}`).toBeLessThan(1e-9);
+    }
+  });
+
   const meanError = (h: HeadQKV, m: number, draws: number) => {
     const exact = softmaxAttention(h).out;
     let e = 0;

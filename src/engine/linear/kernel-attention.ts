@@ -17,8 +17,13 @@ export interface KernelInputs {
   v: ArrayLike<number>;
 }
 
-/** A denominator at or below this is treated as "nothing attended" (all-zero features, e.g. ReLU). */
-export const TINY_DENOMINATOR = 1e-12;
+/**
+ * A denominator at or below this is "nothing attended": every feature product is exactly zero
+ * (ReLU features all off, or exp features that underflowed). Any positive denominator is divided
+ * by: Performer's unstabilised key features can be ~1e-15 for long keys and still give exact
+ * ratios in float64.
+ */
+export const TINY_DENOMINATOR = 0;
 
 /** The T x T causal similarity matrix phi(Q) phi(K)^T, optionally row-normalised. */
 export function kernelWeights(x: KernelInputs, normalise: boolean): Float64Array {
