@@ -29,9 +29,13 @@ function runFor(s: RunSettings, label: string, threads: number, old: TrainingRun
 /** The runs for these settings (a second one with other balancing when comparing). */
 export function runsFor(s: RunSettings, compare: boolean, other: Balancing): Runs {
   const old = current ? [current.a, ...(current.b ? [current.b] : [])] : [];
-  // Two runs share the two cores: one thread each. (scripts/bench-train.mjs forces a count to measure one thread.)
+  // Two threads split each batch when the machine has a core to spare for the page itself; on two
+  // cores, two busy trainer threads leave the page none (measured here: the page's frames and input
+  // suffered, and one thread trained faster). Two runs take one thread each.
+  // (scripts/bench-train.mjs forces a count to measure both.)
   const forced = (globalThis as { __nanoseekTrainThreads?: number }).__nanoseekTrainThreads;
-  const threads = forced === 1 || forced === 2 ? forced : compare ? 1 : 2;
+  const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 2;
+  const threads = forced === 1 || forced === 2 ? forced : compare || cores <= 2 ? 1 : 2;
   const a = runFor(s, `A: ${BALANCING_LABEL[s.balancing]}`, threads, old);
   const b = compare ? runFor({ ...s, balancing: other }, `B: ${BALANCING_LABEL[other]}`, threads, old) : null;
   for (const r of old) if (r !== a && r !== b) void r.dispose();

@@ -117,6 +117,11 @@ describe('training in the page', () => {
 
   it('"Use this model in the other lessons": another lesson runs it, says so, and goes back on request', async () => {
     const { page } = browser;
+    // The other lessons run the shipped model's shape: a model of that shape (one step trained) replaces it.
+    await open(page, `/lessons/train?${QUERY}&size=shipped`);
+    await waitStatus(page, ['ready']);
+    await page.click('[data-action="step"]');
+    await waitStep(page, 1);
     await page.click('[data-action="use"]');
     await page.waitForSelector('[data-action="stop-using"]');
     await open(page, '/lessons/absorption');
@@ -166,6 +171,27 @@ describe('training in the page', () => {
     assert.notEqual(await status(page), 'error', 'the trainer still runs');
     await page.click('[data-action="step"]');
     await waitStep(page, stepBefore + 1);
+  });
+
+  it('two worker threads (each half of the batch, gradients added) give the one-thread losses', async () => {
+    const losses = [];
+    for (const threads of [1, 2]) {
+      const page = await browser.context.newPage();
+      await page.addInitScript((t) => { globalThis.__nanoseekTrainThreads = t; }, threads);
+      await open(page, `/lessons/train?${QUERY.replace('seed=3', 'seed=7')}`);
+      await waitStatus(page, ['ready']);
+      for (let i = 1; i <= 3; i++) {
+        await page.click('[data-action="step"]');
+        await waitStep(page, i);
+      }
+      const h = await page.evaluate(() => ({ threads: window.__nanoseekTrain.a.threads, bpc: window.__nanoseekTrain.a.history.steps.map((s) => s.bpc) }));
+      assert.equal(h.threads, threads);
+      losses.push(h.bpc);
+      await page.click('[data-action="reset"]');
+      await page.close();
+    }
+    assert.equal(losses[1].length, 3);
+    losses[1].forEach((b, i) => assert.ok(Math.abs(b - losses[0][i]) < 1e-4 * losses[0][i], `step ${i + 1}: ${b} (two threads) vs ${losses[0][i]} (one)`));
   });
 
   it('reset clears the run', async () => {
