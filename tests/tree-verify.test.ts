@@ -103,6 +103,21 @@ describe('tree verification on the absorbed cache', () => {
     );
   });
 
+  it('every rule runs with chain drafters (a model drafter may see its rejected draft re-emitted under typical acceptance)', () => {
+    fc.assert(
+      fc.property(arbConfig({ mtp: 1 }), fc.integer({ min: 0, max: 999 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom<AcceptRule>('exact', 'greedy', 'typical'), (cfg, seed, gamma, rule) => {
+        const target = initModel(cfg, { seed });
+        const prompt = [0, 1].map((t) => (t + seed) % cfg.vocab_size);
+        for (const drafter of [new ModelDrafter(initModel(cfg, { seed: seed + 1 }), target), new MtpDrafter(target)]) {
+          const out = speculateTree(target, prompt, { maxNewTokens: 16, drafter: new ChainTreeDrafter(drafter, gamma), rule, sampling: { temperature: 1.5 }, epsilon: 0.5, delta: 0.5, seed });
+          expect(out.tokens).toHaveLength(16);
+          expect(out.rule).toBe(rule);
+        }
+      }),
+      { numRuns: 40, seed: 17 },
+    );
+  });
+
   it('greedy tree speculation equals greedy decoding', () => {
     fc.assert(
       fc.property(arbConfig({ mtp: 1 }), fc.integer({ min: 0, max: 999 }), fc.integer({ min: 1, max: 12 }), (cfg, seed, n) => {

@@ -115,7 +115,9 @@ export class ModelDrafter implements Drafter {
 
   commit(seq: readonly number[]): void {
     let keep = 0;
-    while (keep < this.fed.length && keep < seq.length && this.fed[keep] === seq[keep]) keep++;
+    // The last committed token is fed on the next proposal, never kept (under typical acceptance it can
+    // equal a rejected draft the drafter already ran).
+    while (keep < this.fed.length && keep < seq.length - 1 && this.fed[keep] === seq[keep]) keep++;
     this.fed.length = keep;
     this.cache.truncate(keep);
   }
