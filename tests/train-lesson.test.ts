@@ -35,3 +35,24 @@ describe('train lesson', () => {
     expect(settingsKey({ ...base, seed: 2 })).not.toBe(settingsKey(base));
   });
 });
+
+describe('the shipped model\'s curve', () => {
+  it('reads every evaluation of the shipped training log, at step x batch x predicted characters', async () => {
+    const { parseTrainLog, shippedCurve } = await import('../notebooks/train/shipped-curve.js');
+    const log = [
+      JSON.stringify({ type: 'start', options: { batch: 16, seq_len: 129 } }),
+      JSON.stringify({ type: 'step', step: 1, loss: 5 }),
+      JSON.stringify({ type: 'eval', step: 100, bits_per_char: 3.4, mtp_greedy_agreement: 0.6, mtp_sampled_acceptance: 0.7 }),
+      JSON.stringify({ type: 'eval', step: 200, bits_per_char: 3.0, mtp_greedy_agreement: null, mtp_sampled_acceptance: null, final: true }),
+      'not json',
+    ].join('\n');
+    expect(parseTrainLog(log, 'm')).toEqual({ name: 'm', charsPerStep: 2048, points: [{ chars: 204800, bpc: 3.4, greedy: 0.6, sampled: 0.7 }] });
+    expect(parseTrainLog(JSON.stringify({ type: 'eval', step: 1, bits_per_char: 3 }), 'm')).toBeNull();
+    const shipped = await shippedCurve();
+    if (shipped) {
+      const lines = readFileSync(path.join(repoRoot, 'static', 'models', shipped.name, 'train-log.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"eval"') && !l.includes('"final":true'));
+      expect(shipped.points).toHaveLength(lines.length);
+      expect(shipped.points[0]!.chars).toBe(0);
+    }
+  });
+});

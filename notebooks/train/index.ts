@@ -9,6 +9,7 @@ import { type LiveFrame, type Runs, live, runsFor } from './live';
 import Panel from './Panel.svelte';
 import Samples from './Samples.svelte';
 import type { RunView } from './run';
+import { type ShippedCurve, shippedCurve } from './shipped-curve';
 import { type Balancing, type CorpusMix, type RunSettings, SAMPLE_PROMPT, SAMPLE_TEMPERATURE, SEQ_LEN, SIZES } from './settings';
 import { biasChart, bpcChart, compareTable, liftChart, liftHeatmap, loadHeatmap, lrChart, maxVioChart, mtpChart, runStats, tokensPerStepChart } from './views';
 import { maxVio } from '$engine/train/eval';
@@ -51,8 +52,18 @@ function statsMemo() {
   };
 }
 
+/** A run view that also draws the shipped model's curve (memo on both). */
+function withCurve<T>(f: (r: RunView, c: ShippedCurve | null) => T, every = 1, phase = 0) {
+  let curve: ShippedCurve | null = null;
+  let inner = ofRun((r) => f(r, curve), 'a', every, phase);
+  return (frame: LiveFrame, c: ShippedCurve | null) => {
+    if (c !== curve) { curve = c; inner = ofRun((r) => f(r, curve), 'a', every, phase); }
+    return inner(frame);
+  };
+}
+
 const views = {
-  bpc: ofRun(bpcChart),
+  bpc: withCurve(bpcChart),
   stats: statsMemo(),
   samples: ofRun((r) => ({ prompt: SAMPLE_PROMPT, temperature: SAMPLE_TEMPERATURE, samples: r.history.samples }), 'a', 3, 0),
   load: ofRun(loadHeatmap, 'a', 3, 0),
@@ -60,7 +71,7 @@ const views = {
   bias: ofRun(biasChart, 'a', 3, 1),
   liftMap: ofRun(liftHeatmap, 'a', 3, 2),
   lift: ofRun(liftChart, 'a', 3, 2),
-  mtp: ofRun(mtpChart, 'a', 3, 2),
+  mtp: withCurve(mtpChart, 3, 2),
   tps: ofRun(tokensPerStepChart, 'a', 3, 1),
   loadA: ofRun(loadHeatmap, 'a', 3, 0),
   loadB: ofRun(loadHeatmap, 'b', 3, 1),
@@ -121,14 +132,15 @@ export const notebook: Notebook = {
     cell('live', ['runs'], (runs: Runs) => live(runs), { kind: 'engine', detail: 'what the trainer workers reported, a new frame at most every 500 ms' }),
     cell('panel', ['live'], (f: LiveFrame) => f, { kind: 'engine', detail: 'the run\'s step counter and status' }),
     cell('statsView', ['live', 'settings'], (f: LiveFrame, s: RunSettings) => views.stats(f, s), { kind: 'derived', detail: 'the settings and the last evaluation' }),
-    cell('bpcView', ['live'], (f: LiveFrame) => views.bpc(f), { kind: 'engine', detail: 'training batches\' main loss / ln 2; held-out: evaluateWindows on 24 fixed windows of 129 characters; dashed: reference figures (PyTorch twin, anchors README)' }),
+    cell('shippedCurve', [], () => shippedCurve(), { kind: 'engine', detail: 'the shipped model\'s training log (static/models/)' }),
+    cell('bpcView', ['live', 'shippedCurve'], (f: LiveFrame, c: ShippedCurve | null) => views.bpc(f, c), { kind: 'engine', detail: 'training batches\' main loss / ln 2; held-out: evaluateWindows on 24 fixed windows of 129 characters; dashed: reference figures (the shipped model\'s training log; PyTorch twin, anchors README)' }),
     cell('samplesView', ['live'], (f: LiveFrame) => views.samples(f), { kind: 'engine', detail: 'generate() with the run\'s weights every 200 steps' }),
     cell('loadView', ['live'], (f: LiveFrame) => views.load(f), { kind: 'engine', detail: 'tokens per routed expert on each training batch, as the engine\'s router chose' }),
     cell('maxVioView', ['live'], (f: LiveFrame) => views.maxVio(f), { kind: 'engine', detail: 'MaxVio of each training batch; dashed: reference figures' }),
     cell('biasView', ['live'], (f: LiveFrame) => views.bias(f), { kind: 'engine', detail: 'e_score_correction_bias after each step' }),
     cell('liftMapView', ['live'], (f: LiveFrame) => views.liftMap(f), { kind: 'engine', detail: 'top-k slot shares on 8 windows of held-out arithmetic over those on the 8 and 24 windows of held-out prose together' }),
     cell('liftView', ['live'], (f: LiveFrame) => views.lift(f), { kind: 'engine', detail: 'the largest lift of each MoE layer at each evaluation; dashed: the same model untrained' }),
-    cell('mtpView', ['live'], (f: LiveFrame) => views.mtp(f), { kind: 'engine', detail: 'evaluateWindows on the held-out stories; dashed: reference figures (PyTorch twin)' }),
+    cell('mtpView', ['live', 'shippedCurve'], (f: LiveFrame, c: ShippedCurve | null) => views.mtp(f, c), { kind: 'engine', detail: 'evaluateWindows on the held-out stories; dashed: reference figures (PyTorch twin)' }),
     cell('tpsView', ['live'], (f: LiveFrame) => views.tps(f), { kind: 'derived', detail: '1 + acceptance of the one MTP draft per step; dashed: DeepSeek-V3 report §5.4.3' }),
     cell('compareView', ['live', 'compare_balancing'], (f: LiveFrame, other: Balancing) => compareView(f, other), { kind: 'engine', detail: 'the two runs\' last evaluations and their last 50 training batches' }),
     cell('loadAView', ['live'], (f: LiveFrame) => views.loadA(f), { kind: 'engine', detail: 'run A: tokens per routed expert per training batch' }),
@@ -148,7 +160,7 @@ The settings are in the link: the same link trains the same run, step for step. 
       controls: ['seed', 'size', 'log_lr', 'batch', 'corpus'],
       views: [
         { cell: 'panel', title: 'The run', component: Panel as never },
-        { cell: 'bpcView', title: 'Bits per character against characters seen', caption: 'Lower is better: 7 bits is a uniform guess over 128 characters; an untrained model is a little worse than that (its random logits are confidently wrong). The held-out curve is measured on the same 3,000 characters each time. Dashed lines are reference figures from this project\'s PyTorch twin of the same shapes on the same data (anchors README), not this run.' },
+        { cell: 'bpcView', title: 'Bits per character against characters seen', caption: 'Lower is better: 7 bits is a uniform guess over 128 characters; an untrained model is a little worse than that (its random logits are confidently wrong). The held-out curve is measured on the same 3,000 characters each time. Dashed lines are reference figures, not this run: the shipped model as the engine trained it (its training log; d 96, 3 layers, batches of 16 × 129), and this project\'s PyTorch twin of the same shapes on the same data (anchors README).' },
         { cell: 'statsView', title: 'This run' },
       ],
       after: 'Bits per character is the cross-entropy of the next character in base 2. Within a few hundred steps the model learns which characters are common. Then it learns spaces and short words, then spelling. The gap between the training batches and the held-out text shows how much it memorises.',

@@ -8,6 +8,7 @@ import { trainLayout } from '$engine/train/params';
 import { lrAt } from '$engine/train/schedule';
 import { TWIN_CURVES, TWIN_MAXVIO, TWIN_MTP, V3_ACCEPTANCE } from './reference';
 import type { RunView } from './run';
+import type { ShippedCurve } from './shipped-curve';
 import { MIN_LR_RATIO, type RunSettings, SCHEDULE_CHARS, type StepPoint, WARMUP_STEPS, charsPerStep, configOf, shapeFamily } from './settings';
 
 const MAX_POINTS = 100;
@@ -57,8 +58,8 @@ function hline(name: string, y: number, run: RunView): Series {
   return { name, points: [{ x: X0, y }, { x: Math.max(2e6, run.chars * 1.5), y }], style: 'dashed' };
 }
 
-/** Train and validation bits per character against characters seen, with the twin's curves. */
-export function bpcChart(run: RunView): LineChartData {
+/** Train and validation bits per character against characters seen, with the shipped model's and the twin's curves. */
+export function bpcChart(run: RunView, shipped: ShippedCurve | null = null): LineChartData {
   const family = shapeFamily(run.settings.size);
   const evals = run.history.evals.filter((e) => e.chars > 0);
   const series: Series[] = [
@@ -66,6 +67,9 @@ export function bpcChart(run: RunView): LineChartData {
     { name: 'held-out stories (validation)', points: evals.map((e) => ({ x: Math.max(X0, e.chars), y: e.valBpc })) },
   ];
   if (run.history.untrained) series.push(hline(`untrained model (step 0): ${run.history.untrained.valBpc.toFixed(2)}`, run.history.untrained.valBpc, run));
+  if (shipped) {
+    series.push({ name: `reference: the shipped model ${shipped.name} (its training log, batch of ${shipped.charsPerStep} characters)`, points: shipped.points.filter((p) => p.chars > 0).map((p) => ({ x: p.chars, y: p.bpc })), style: 'dashed' });
+  }
   for (const c of TWIN_CURVES.filter((t) => t.shape === family)) {
     series.push({ name: `reference: ${c.name}`, points: c.points.map((p) => ({ x: p.chars, y: (p.lo + p.hi) / 2 })), style: 'dashed' });
   }
@@ -189,7 +193,7 @@ export function liftChart(run: RunView): LineChartData {
 }
 
 /** MTP greedy agreement and sampled acceptance on held-out stories, with the twin's end figures. */
-export function mtpChart(run: RunView): LineChartData {
+export function mtpChart(run: RunView, shipped: ShippedCurve | null = null): LineChartData {
   if (!run.settings.mtp) return { kind: 'line', series: [{ name: 'no MTP module (MTP is off)', points: [{ x: X0, y: 0 }, { x: 2e6, y: 0 }], style: 'dashed' }], xLabel: 'characters seen (log scale)', yLabel: 'fraction', xScale: 'log', xFormat: 'si' };
   const twin = TWIN_MTP[shapeFamily(run.settings.size)];
   const evals = run.history.evals.filter((e) => e.chars > 0);
@@ -197,6 +201,7 @@ export function mtpChart(run: RunView): LineChartData {
     { name: 'greedy agreement (held out)', points: evals.filter((e) => e.greedy !== null).map((e) => ({ x: e.chars, y: e.greedy! })) },
     { name: 'sampled acceptance Σ min(p, q) (held out)', points: evals.filter((e) => e.sampled !== null).map((e) => ({ x: e.chars, y: e.sampled! })) },
     { name: `greedy agreement, training batches${binNote(run)}`, points: binned(run.history.steps, (s) => s.mtpAgree), style: 'points' },
+    ...(shipped ? [{ name: `reference: the shipped model ${shipped.name}, greedy agreement (its training log)`, points: shipped.points.filter((p) => p.chars > 0 && p.greedy !== null).map((p) => ({ x: p.chars, y: p.greedy! })), style: 'dashed' as const }] : []),
     hline(`reference: twin trained, greedy (${twin.greedy[0]}–${twin.greedy[1]})`, twin.greedy[0], run),
     hline(`reference: twin trained, sampled (${twin.sampled[0]}–${twin.sampled[1]})`, twin.sampled[0], run),
   ];
