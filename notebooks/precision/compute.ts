@@ -89,7 +89,7 @@ export const TRAIN_HP: TrainHparams = {
   lr: 3e-3, betas: [0.9, 0.95], eps: 1e-8, weight_decay: 0.1, max_grad_norm: 1, mtp_lambda: 0.3, balance_alpha: 1e-4, bias_gamma: 1e-3, balancing: 'bias',
 };
 export const TRAIN_STEPS = 12;
-const ROWS = 4, ROW_LEN = 16;
+const ROWS = 2, ROW_LEN = 16; // small: each step is a forward and backward pass on the main thread, one per frame
 
 /** TRAIN_STEPS batches of ROWS rows of ROW_LEN characters from the passages, seeded. */
 export function batchesOf(seed: number): number[][][] {
