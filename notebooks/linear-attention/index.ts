@@ -101,7 +101,7 @@ export const notebook: Notebook = {
     cell('swap', [...SWAP_FIXED.map(([name]) => name), 'swapPerformer', 'swapBlock', 'swapChunked'], (a: SwapResult, b: SwapResult, c: SwapResult, d: SwapResult, e: SwapResult, f: SwapResult, g: SwapResult) => [a, b, c, d, e, f, g], { kind: 'engine' }),
     cell('swapView', ['swap'], (r: SwapResult[]) => swapChart(r, 'bits per character'), { kind: 'engine', detail: 'next-character cross-entropy of the model on the page' }),
     cell('swapTableView', ['swap', 'lm'], (r: SwapResult[], lm: LessonModel) => swapTable(r, 'bits per character', lm.name), { kind: 'engine' }),
-    cell('measuredSwaps', [], () => measuredSwapTable(), { kind: 'published', citation: 'measured for this lesson: swappedLayerBits on the stories model (d 96, 3 layers, 2,000 steps), 16 windows of 128 characters of static/data/stories/val.txt' }),
+    cell('measuredSwaps', [], () => measuredSwapTable(), { kind: 'published', citation: 'measured for this lesson: swappedLayerBits on static/models/nanoseek-stories (d 96, 3 layers, 2,000 steps), 16 windows of 128 characters of static/data/stories/val.txt' }),
     cell('scope', ['compared'], (c: Compared) => {
       const { T, dk, dv } = c.head;
       const names = ['A_softmax', 'A_linear', 'A_performer', 'A_norm', 'A_chunked'];
@@ -190,11 +190,11 @@ Softmax puts $\\exp$ between the two products. $\\exp(q \\cdot k)$ is not $f(q) 
 - With V3's widths, GQA crosses linear attention at 1,239 (bytes) and 6,875 (FLOPs), MQA at 9,908 and 7,267, MHA at 78 and 155.
 - At this model's own small widths every crossover comes before 400 tokens (the table above has them): a fixed state costs little when the heads are narrow.
 
-**Swapped-layer bits per character**, measured on the stories model trained for this project (d 96, 3 layers of 4 heads, 2,000 steps at 128 characters a row) over the first 2,048 characters of the held-out stories, in 16 windows of 128 (the length it was trained on). Unswapped it reaches **2.120** bits per character; the table has each layer swapped, no retraining.
+**Swapped-layer bits per character**, measured on the shipped model (\`static/models/nanoseek-stories\`: d 96, 3 layers of 4 heads, 2,000 steps at 128 characters a row) over the first 2,048 characters of the held-out stories, in 16 windows of 128 (the length it was trained on). Unswapped it reaches **2.120** bits per character; the table has each layer swapped, no retraining.
 
-The middle layer tolerates anything but TransNormer's normalisation (its output has unit RMS, and nothing trained is there to rescale it). The last layer's attention is where the model reads the context: every attention without softmax's sharpness costs it 1.2 to 2.5 bits per character, and only keeping softmax in local blocks comes close (+0.02 bits with blocks of 64). Performer's random features do no better than elu+1 here: this model's queries and keys are long, and the estimator's variance grows like $\\exp(\\lVert q + k \\rVert^2)$. These are swaps into a model trained with softmax; each paper trains its attention from the start, and these numbers say nothing about how well that goes.`,
+The middle layer tolerates anything but TransNormer's normalisation (its output has unit RMS, and nothing trained is there to rescale it). The last layer's attention is where the model reads the context: every attention without softmax's sharpness costs it 1.2 to 2.6 bits per character, and only keeping softmax in local blocks comes close (+0.02 bits with blocks of 64). Performer's random features do no better than elu+1 here, and worse in the last layer: this model's queries and keys are long, and the estimator's variance grows like $\\exp(\\lVert q + k \\rVert^2)$. These are swaps into a model trained with softmax; each paper trains its attention from the start, and these numbers say nothing about how well that goes.`,
       views: [
-        { cell: 'measuredSwaps', title: 'Measured: bits per character with one layer swapped (stories model, 2,048 held-out characters)', caption: 'Unswapped: 2.120. Measured once with swappedLayerBits (src/engine/linear/swap.ts), not live; the live table above runs on the model this page has.' },
+        { cell: 'measuredSwaps', title: 'Measured: bits per character with one layer swapped (shipped model, 2,048 held-out characters)', caption: 'Unswapped: 2.120. Measured once with swappedLayerBits (src/engine/linear/swap.ts), not live; the live table above runs on the model this page has.' },
       ],
     },
   ],
