@@ -100,9 +100,23 @@ export interface FormulaSpec {
   descriptions?: Record<string, string>;
 }
 
+/** What a lesson shows first, above the fold: its key figure and a one-line takeaway. */
+export interface LeadSpec {
+  /** One sentence: what the figure shows (the heading of the first screen). */
+  takeaway: string;
+  /** The key figure (a view of any cell, drawn as in a section). */
+  view: ViewSpec;
+  /** Controls shown beside it (e.g. the prompt box and the weights switch). */
+  controls?: string[];
+  /** A short note under the figure, e.g. which model it runs (trained or random weights). */
+  note?: string;
+}
+
 export interface Notebook {
   inputs: InputSpec[];
   cells: CellSpec[];
+  /** The first screen: key figure and takeaway, before the sections. */
+  lead?: LeadSpec;
   sections: SectionSpec[];
   formula?: FormulaSpec;
 }

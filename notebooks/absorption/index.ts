@@ -417,6 +417,12 @@ export const notebook: Notebook = {
     }, { kind: 'engine', detail: 'the absorbed path\'s trace and cache at the decode step' }),
     cell('scope', ['scopeMatrices', 'scopeVectors'], (a: object, b: object) => ({ ...a, ...b }), { kind: 'engine' }),
   ],
+  lead: {
+    takeaway: 'Full-cache, decompressed and absorbed attention put the same weights on every key: absorption moves W_UK into the query and never rebuilds a key.',
+    view: { cell: 'headAttention', title: 'One head\'s attention in the decode step, on every path', caption: 'One row per path: the last character\'s softmax weights over the keys (your text). The four rows are equal to float32 rounding.' },
+    controls: ['text', 'weights'],
+    note: 'Runs the shipped trained model; the Weights switch shows the equality holds for random weights too (it is algebra, not training).',
+  },
   sections: [
     {
       id: 'paths',

@@ -112,6 +112,11 @@ export const notebook: Notebook = {
     // ---------------------------------------------------------- formula scope
     cell('scope', ['routings', 'captured', 'biasChoice', 'choice'], scope, { kind: 'engine' }),
   ],
+  lead: {
+    takeaway: 'A trained router sends different kinds of characters to different experts; an untrained one sorts them too, by accident.',
+    view: { cell: 'liftTrained', title: 'Trained router: how much more (red) or less (blue) often each expert is chosen, by kind of character', caption: 'Log2 lift P(expert | row) / P(expert) in the first MoE layer, over prose and arithmetic. The untrained router\'s map is in the first section.' },
+    note: 'Runs the shipped trained model; the Weights switch below routes your text with random weights of the same shape.',
+  },
   sections: [
     {
       id: 'specialise',

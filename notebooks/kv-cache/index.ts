@@ -175,6 +175,12 @@ export const notebook: Notebook = {
       v3_mla: rows.find((r) => r.model === 'DeepSeek-V3' && r.scheme === 'MLA')?.elementsPerTokenPerLayer ?? 0,
     }), { kind: 'derived' }),
   ],
+  lead: {
+    takeaway: 'With a KV cache each new token costs about one token of work; without one, every step redoes the whole text so far.',
+    view: { cell: 'workChart', title: 'Multiply-adds per decode step: no cache, K/V cache, latent (MLA) cache', caption: 'Counted by the engine while the model continues your text. Step 0 is the prefill (the whole prompt).' },
+    controls: ['text', 'newTokens'],
+    note: 'Runs the shipped trained model, one character per token. What it wrote, the explanation and the memory figures follow below.',
+  },
   sections: [
     {
       id: 'decoding',

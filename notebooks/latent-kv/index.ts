@@ -424,6 +424,12 @@ export const notebook: Notebook = {
       };
     }, { kind: 'engine' }),
   ],
+  lead: {
+    takeaway: 'MLA caches one small latent c_KV per token (plus one shared rotary key) instead of every head\'s keys and values, and rebuilds them exactly.',
+    view: { cell: 'ckvView', title: 'Cached c_KV rows of your text (tokens x d_c)', caption: 'The engine\'s cache for the chosen layer after the decoded steps; the outlined row arrived last.' },
+    controls: ['text', 'step'],
+    note: 'Runs the shipped trained model at its widths (d_c and d_h^R sliders below build random models of other shapes).',
+  },
   sections: [
     {
       id: 'latent',

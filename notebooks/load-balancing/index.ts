@@ -80,6 +80,12 @@ export const notebook: Notebook = {
     cell('summaryView', ['training'], (f: Frame) => views.summary(f), { kind: 'engine', detail: 'evaluate(): 1,024 fixed points, no update' }),
     cell('scope', ['training'], (f: Frame) => views.scope(f), { kind: 'engine' }),
   ],
+  lead: {
+    takeaway: 'Without balancing a few experts take most tokens; an auxiliary loss or DeepSeek-V3\'s bias update spreads them out.',
+    view: { cell: 'loadView', title: 'Expert load per step: each run is a block of rows', caption: 'One row per expert, time to the right. Press Play to train the three runs live.' },
+    controls: ['playing'],
+    note: 'A small MoE trained live in the page on a toy task (not the language model): three runs, same data, different balancing.',
+  },
   sections: [
     {
       id: 'setup',

@@ -517,6 +517,12 @@ export const notebook: Notebook = {
       V,
     }), { kind: 'engine' }),
   ],
+  lead: {
+    takeaway: 'The MTP module guesses the character after next; trained with the model, it mostly agrees with what the model itself will say.',
+    view: { cell: 'textCompare', title: 'MTP depth 1 against the main model: greedy agreement and sampled acceptance, prose and arithmetic' },
+    controls: ['weights'],
+    note: 'Runs the shipped trained model (one MTP module, as DeepSeek-V3); switch Weights to random to see an untrained module.',
+  },
   sections: [
     {
       id: 'idea',

@@ -428,6 +428,12 @@ export const notebook: Notebook = {
       };
     }, { kind: 'derived' }),
   ],
+  lead: {
+    takeaway: 'A drafter proposes a few characters, the model checks them all in one pass, and keeps each accepted one for free.',
+    view: { cell: 'timeline', title: 'The run, step by step', component: Timeline, caption: 'Each row is one pass of the target. ✓ accepted draft, ✗ rejected, ↻ resampled, ★ bonus. Characters: ␣ is a space.' },
+    controls: ['prompt', 'gamma'],
+    note: 'Runs the shipped trained model with its own MTP module as the drafter.',
+  },
   sections: [
     {
       id: 'rule',

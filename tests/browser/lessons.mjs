@@ -33,7 +33,9 @@ async function idle(page) {
 /** What the figures show now: each figure's drawing, as markup (ids stripped) and canvas pixels. */
 function picture(page) {
   return page.$$eval('figure.cell .drawing', (els) => els.map((e) =>
-    [e.innerHTML.replace(/id="[^"]*"/g, ''), ...[...e.querySelectorAll('canvas')].map((c) => c.toDataURL())].join('\n')));
+    // Generated ids (chart-title-c12, tb-caption-c13) count figures in the order they mounted, which
+    // depends on when the model's weights arrived: strip them wherever they are referenced.
+    [e.innerHTML.replace(/id="[^"]*"/g, '').replace(/-c\d+\b/g, '-c'), ...[...e.querySelectorAll('canvas')].map((c) => c.toDataURL())].join('\n')));
 }
 
 /** Every cell's status; rejected ones with their error. */
@@ -70,9 +72,12 @@ for (const path of lessons) {
       assert.ok(controls.length > 0, 'the lesson has controls');
       for (const name of controls) {
         const before = await picture(page);
-        const control = page.locator(`.notebook .control[data-input="${name}"] :is(input, select)`).first();
-        const type = await control.evaluate((el) => (el.tagName === 'SELECT' ? 'select' : /** @type {HTMLInputElement} */ (el).type));
-        if (type === 'range') {
+        const control = page.locator(`.notebook .control[data-input="${name}"] :is(input, select, textarea)`).first();
+        const type = await control.evaluate((el) => (el.tagName === 'SELECT' ? 'select' : el.tagName === 'TEXTAREA' ? 'text' : /** @type {HTMLInputElement} */ (el).type));
+        if (type === 'text') {
+          // The prompt box: an example text other than the current one, as a reader would pick it.
+          await page.locator(`.notebook .control[data-input="${name}"] .examples button[aria-pressed="false"]`).first().click();
+        } else if (type === 'range') {
           // By keyboard, as a reader would: End jumps to the maximum (Home if already there).
           await control.focus();
           const atMax = await control.evaluate((el) => /** @type {HTMLInputElement} */ (el).value === /** @type {HTMLInputElement} */ (el).max);

@@ -62,6 +62,10 @@ export function notebookProblems(nb: Notebook): string[] {
       if (!cells.has(v.cell)) problems.push(`section "${s.id}" draws cell "${v.cell}", which is not defined`);
     }
   }
+  if (nb.lead) {
+    if (!cells.has(nb.lead.view.cell)) problems.push(`the lead draws cell "${nb.lead.view.cell}", which is not defined`);
+    for (const name of nb.lead.controls ?? []) if (!nb.inputs.some((i) => i.name === name)) problems.push(`the lead shows a control for "${name}", which is not an input`);
+  }
   if (nb.formula && !cells.has(nb.formula.cell)) problems.push(`the formula's scope cell "${nb.formula.cell}" is not defined`);
   return problems;
 }
