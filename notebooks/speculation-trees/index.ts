@@ -69,7 +69,7 @@ export const notebook: Notebook = {
       { label: 'Medusa heads', value: s.trainedHeads ? `${s.heads.numHeads} trained heads (medusa.safetensors)` : 'untrained (each head = lm_head): no medusa.safetensors shipped' },
     ] }), { kind: 'engine' }),
     cell('drafters', ['setup', 'ids', 'treeSize', 'gamma', 'temperature', 'seed'], (s: Setup, ids: number[], n: number, g: number, t: number, seed: number) => compareDrafters(s, ids, n, g, t, seed),
-      { kind: 'engine', detail: `speculateTree over ${NEW_TOKENS} new tokens, timed in this page against generate` }),
+      { kind: 'engine', detail: `speculateTree over ${NEW_TOKENS} new tokens, best of 2 runs timed in this page against generate` }),
     cell('drafterTable', ['drafters'], (rows: DrafterRow[]) => ({
       kind: 'table',
       columns: [{ key: 'drafter', label: 'drafter' }, { key: 'nodes', label: 'nodes / step', align: 'right' }, { key: 'tps', label: 'tokens / verification', align: 'right' }, { key: 'acc', label: 'mean accepted', align: 'right' }, { key: 'ms', label: 'ms', align: 'right' }, { key: 'speed', label: 'speed-up vs generate', align: 'right' }],
