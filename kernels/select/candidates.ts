@@ -4,7 +4,7 @@
 // op for that candidate, with the reason in the report. The order is also the tie-break of the
 // decision (decide.ts): of two candidates equally fast, the simpler one is chosen.
 import { type Backend, OP_NAMES, type OpName } from '../backend.js';
-import { createGpuJsBackend, GPUJS_MODES, loadGpuJs, type GpuJsBackend } from '../gpujs.js';
+import { createGpuJsBackend, GPUJS_MODES, loadGpuJs, softwareRenderer, type GpuJsBackend } from '../gpujs.js';
 import { loopBackend } from '../loop.js';
 import { referenceBackend } from '../reference.js';
 import { createWasmBackend } from '../wasm.js';
@@ -78,7 +78,25 @@ export async function gatherCandidates(options: CandidateOptions, loadMs: { valu
   }
   const modes = options.gpujs === false ? [] : (options.gpujs ?? GPUJS_MODES);
   const wanted = options.force;
-  if (modes.length > 0 && (wanted === undefined || wanted.startsWith('gpu.js '))) {
+  const wasmWorks = candidates.some((c) => c.report.kind === 'wasm' && c.report.available);
+  // Modes not worth trying by default, with the reason the report shows (decided before gpu.js,
+  // ~150 kB gzip, is loaded: when every mode is skipped the page never downloads it).
+  const skipped = new Map<string, string>();
+  if (wanted === undefined && options.gpujs === undefined) {
+    const software = softwareRenderer();
+    const inNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+    for (const mode of modes) {
+      // gpu.js's webasm and cpu modes run on the CPU, at 0.3-0.7x the tuned loop; where the wasm
+      // kernels work they cannot win, and each of their kernels costs a compilation per shape.
+      if ((mode === 'webasm' || mode === 'cpu') && wasmWorks) skipped.set(mode, 'not tried: a CPU mode of gpu.js, and the WebAssembly SIMD kernels work here; force it or list it in options.gpujs to try it');
+      // A software WebGL (SwiftShader, llvmpipe) runs on the CPU too, ~10x slower than a loop (STACK.md).
+      // headless-gl is a Node addon: in a page it can only fail, after gpu.js has been downloaded.
+      if (mode === 'headlessgl' && !inNode) skipped.set(mode, 'not tried: headless-gl runs only in Node');
+      if ((mode === 'webgpu' || mode === 'webgl2' || mode === 'webgl') && software !== null) skipped.set(mode, `not tried: the graphics device here is a software renderer (${software}) on the CPU; force it to try it`);
+    }
+  }
+  const built = modes.filter((m) => !skipped.has(m) && (wanted === undefined || wanted === `gpu.js ${m}`));
+  if (built.length > 0) {
     const t = now();
     try {
       await loadGpuJs();
@@ -98,11 +116,9 @@ export async function gatherCandidates(options: CandidateOptions, loadMs: { valu
       candidates.push({ backend: referenceBackend, report: { name, kind: 'gpu.js', mode, available: false, reason: 'not tried: gpu.js webgl2 works here (same device, newer API); force it or list it in options.gpujs to try it', probe: {} }, ok: new Set() });
       continue;
     }
-    // gpu.js's webasm and cpu modes run on the CPU, at 0.3-0.7x the tuned loop; where the wasm
-    // kernels work they cannot win, and each of their kernels costs a compilation per shape.
-    const wasmWorks = candidates.some((c) => c.report.kind === 'wasm' && c.report.available);
-    if ((mode === 'webasm' || mode === 'cpu') && wanted === undefined && options.gpujs === undefined && wasmWorks) {
-      candidates.push({ backend: referenceBackend, report: { name, kind: 'gpu.js', mode, available: false, reason: 'not tried: a CPU mode of gpu.js, and the WebAssembly SIMD kernels work here; force it or list it in options.gpujs to try it', probe: {} }, ok: new Set() });
+    const skip = skipped.get(mode);
+    if (skip !== undefined) {
+      candidates.push({ backend: referenceBackend, report: { name, kind: 'gpu.js', mode, available: false, reason: skip, probe: {} }, ok: new Set() });
       continue;
     }
     const t = now();
