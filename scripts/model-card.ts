@@ -17,9 +17,13 @@ const start = log.find((l) => l.type === 'start')!;
 const o = start.options;
 const steps = log.filter((l) => l.type === 'step');
 const evals = log.filter((l) => l.type === 'eval');
-const last = steps.at(-1)!;
 const chars = steps.length * o.batch * o.seq_len;
-const busy = chars / last.chars_per_s;
+// Time in training steps, per process (a resumed run reports its own characters per second).
+let busy = 0, segment: Record<string, any>[] = [];
+const closeSegment = () => { if (segment.length) busy += (segment.length * o.batch * o.seq_len) / segment.at(-1)!.chars_per_s; segment = []; };
+for (const l of log) { if (l.type === 'resume') closeSegment(); if (l.type === 'step') segment.push(l); }
+closeSegment();
+const resumed = log.filter((l) => l.type === 'resume').length;
 const wall = wallArg ? Number(wallArg) : NaN;
 const params = trainLayout(cfg).total;
 const bytes = statSync(path.join(dir, 'model.safetensors')).size;
@@ -30,7 +34,7 @@ const layers = Object.keys(fig.trained.stories.max_vio);
 const layerName = (k: string) => (Number(k.split('.')[2]) >= cfg.num_hidden_layers ? `${k} (MTP block)` : k);
 const T = fig.trained, U = fig.untrained;
 
-const curve = evals.filter((e) => e.step % 200 === 0 || e.final).map((e) =>
+const curve = evals.filter((e) => e.step % 200 === 0 || e.step % 250 === 0 || e.final).map((e) =>
   `| ${e.step} | ${(e.step * o.batch * o.seq_len / 1e6).toFixed(2)}M | ${f3(e.bits_per_char)}${e.final ? ' (all)' : ''} | ${f3(e.mtp_greedy_agreement)} | ${layers.map((k) => f2(e.max_vio[k])).join(' / ')} |`);
 
 const card = `# nanoseek-stories
@@ -63,7 +67,7 @@ ${command}
   lr ${o.lr} with ${o.warmup} warm-up steps and cosine decay to ${o.min_lr_ratio * 100}%, global-norm clipping ${o.max_grad_norm},
   batch ${o.batch} rows x ${o.seq_len} characters, bias update gamma ${o.bias_gamma}, balance_alpha ${o.balance_alpha}, seed ${o.seed};
   ${steps.length} steps = ${(chars / 1e6).toFixed(2)}M characters.
-- Time: ${mins(busy)} of training steps (${Math.round(last.chars_per_s)} characters per second, forward + backward + AdamW${o.threads === 2 ? ', two threads' : ''}, WebAssembly SIMD kernels)${Number.isFinite(wall) ? `, ${mins(wall)} wall clock with the evaluations` : ''}, on a 2-core machine shared with other jobs the whole time.
+- Time: ${mins(busy)} of training steps (${Math.round(chars / busy)} characters per second, forward + backward + AdamW${o.threads === 2 ? ', two threads' : ''}, WebAssembly SIMD kernels)${Number.isFinite(wall) ? `, ${mins(wall)} wall clock with the evaluations` : ''}, on a 2-core machine shared with other jobs the whole time${resumed ? ` (${resumed + 1} runs: the saved state resumed ${resumed} time(s))` : ''}.
 - \`train-log.jsonl\` has every step (loss, main and MTP cross-entropy, grad norm, lr, MaxVio and MTP agreement of the batch) and every evaluation.
 
 Validation during training (the first 64 windows of \`val.txt\`, the last row all of it):
