@@ -121,5 +121,13 @@ module's copies of the shared embedding and head included), \`tokenizer.json\`, 
 \`figures.json\`, this card. The trainer's resumable state (optimizer moments, data position) is not
 shipped (it is 3x the model's size); rerunning the command above reproduces it.
 `;
-writeFileSync(path.join(dir, 'README.md'), card);
-process.stdout.write(card);
+// Sections others appended to the card (e.g. the Medusa heads') are kept, after the generated ones.
+let kept = '';
+try {
+  const before = read('README.md');
+  const ours = new Set(card.split('\n').filter((l) => l.startsWith('## ')));
+  const sections = before.split(/\n(?=## )/).slice(1).filter((sec) => !ours.has(sec.split('\n')[0]!));
+  kept = sections.map((sec) => '\n' + sec.trimEnd() + '\n').join('');
+} catch { /* no card yet */ }
+writeFileSync(path.join(dir, 'README.md'), card + kept);
+process.stdout.write(card + kept);
