@@ -2,7 +2,9 @@
 // A·Bᵀ also at the engine's shapes and against WebAssembly peers), the engine table (prefill/decode
 // tokens per second per attention path, cache bytes per token, speculative vs plain decoding) on
 // the reference, the tuned loop, the wasm kernels and the measured choice "auto", and decode
-// measured from outside the process with the CLI's default backend.
+// measured from outside the process with the CLI's default backend; then training characters per
+// second (golden-b and shipped shape, one and two threads) beside the PyTorch twin measured in this
+// run, and the native matmul peak beside the wasm kernels (bench/train-report.ts).
 // `--json` prints one JSON object; `--quick` runs fewer sizes and repetitions.
 import { loopBackend } from '../kernels/loop.js';
 import { referenceBackend } from '../kernels/reference.js';
@@ -12,6 +14,7 @@ import { benchDecodeExternal, formatDecodeExternal } from './decode-external.js'
 import { benchEngine, formatEngineBench } from './engine.js';
 import { benchKernels, formatBench } from './kernels.js';
 import { loadPeers } from './peers.js';
+import { benchTrainReport, formatTrainReport } from './train-report.js';
 
 async function main(argv: readonly string[]): Promise<void> {
   const json = argv.includes('--json');
@@ -30,8 +33,10 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   auto.destroy();
   const decode = benchDecodeExternal({ repeats: quick ? 1 : 3, backends: quick ? [null] : [null, 'loop'] });
-  if (!json) console.log(formatDecodeExternal(decode));
-  if (json) console.log(JSON.stringify({ kernels, engine, decode, autoReport: auto.report }));
+  if (!json) console.log(formatDecodeExternal(decode) + '\n');
+  const train = await benchTrainReport({ quick, kernels, log });
+  if (!json) console.log(formatTrainReport(train));
+  if (json) console.log(JSON.stringify({ kernels, engine, decode, train, autoReport: auto.report }));
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
