@@ -1,8 +1,8 @@
 // A tiny static file server for the prerendered site in build/, plus the "is the build fresh?"
 // check. Used by `npm start` (scripts/start.mjs) and the browser tests (scripts/test-browser.mjs).
-// node:http only; no SPA fallback: /x serves x, x.html or x/index.html, else a 404.
+// node:http only; no SPA fallback: /x serves x, x.html or x/index.html, else the site's 404 page.
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
@@ -176,7 +176,9 @@ export async function serveStatic({ dir = BUILD_DIR, host = '127.0.0.1', port = 
       res.writeHead(404, { ...headers, 'Content-Type': body ? 'text/plain; charset=utf-8' : MIME['.html'] });
       if (req.method === 'HEAD') res.end();
       else if (body) res.end(body);
-      else createReadStream(notFound).pipe(res);
+      // build/404.html is the site's prerendered "page not found" (src/routes/404). Its links are
+      // relative to the site root, and it is served at any depth: a <base> makes them resolve there.
+      else res.end(readFileSync(notFound, 'utf8').replace('<head>', '<head>\n\t\t<base href="/" />'));
       return;
     }
     const type = MIME[extname(found.file).toLowerCase()] ?? 'application/octet-stream';
