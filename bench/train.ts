@@ -111,6 +111,6 @@ async function main(argv: readonly string[]): Promise<void> {
   else for (const r of results) console.log(formatTrainBench(r));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (typeof process !== 'undefined' && import.meta.url === `file://${process.argv[1]}`) {
   main(process.argv.slice(2)).catch((e: unknown) => { console.error(e); process.exitCode = 1; });
 }

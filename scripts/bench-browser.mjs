@@ -1,8 +1,11 @@
 // `npm run bench:browser`: the engine benchmark (bench/engine.ts: prefill and decode tokens/s per
 // attention path at contexts 64 and 1024, speculative decoding with the MTP drafter against plain
 // decoding) and the A·B / A·Bᵀ kernel table, run inside headless Chromium, on the reference, the
-// tuned loop and the WebAssembly SIMD kernels. `--json` for JSON.
-import { mkdtemp, rm } from 'node:fs/promises';
+// tuned loop and the WebAssembly SIMD kernels; then training characters per second (bench/train.ts)
+// at the golden-b and the shipped shape on the page's thread and on two (the page + a Web Worker),
+// rows drawn from static/data/stories/train.txt. `--json` for JSON; `--train-only` skips the engine part.
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -10,7 +13,15 @@ import { chromium } from 'playwright-core';
 import { ROOT } from './serve.mjs';
 
 const json = process.argv.includes('--json');
+const trainOnly = process.argv.includes('--train-only');
 const bundle = await build({ entryPoints: [join(ROOT, 'bench', 'browser-entry.ts')], bundle: true, format: 'iife', write: false, logLevel: 'warning' });
+const workerBundle = await build({ entryPoints: [join(ROOT, 'bench', 'browser-train-worker.ts')], bundle: true, format: 'iife', write: false, logLevel: 'warning' });
+const trainArgs = {
+  text: (await readFile(join(ROOT, 'static/data/stories/train.txt'), 'utf8')).slice(0, 400_000),
+  shipped: JSON.parse(await readFile(join(ROOT, 'static/models/nanoseek-stories/config.json'), 'utf8')),
+  workerSource: workerBundle.outputFiles[0].text,
+  steps: 8,
+};
 const profile = await mkdtemp(join(tmpdir(), 'nanoseek-bench-'));
 const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.NANOSEEK_CHROMIUM || process.env.CHROMIUM_PATH || '/usr/bin/chromium',
@@ -20,7 +31,11 @@ const context = await chromium.launchPersistentContext(profile, {
 const page = context.pages()[0] ?? (await context.newPage());
 await page.setContent('<!doctype html><title>nanoseek engine bench</title>');
 await page.addScriptTag({ content: bundle.outputFiles[0].text });
-const runs = await page.evaluate(() => globalThis.runEngineBench());
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const runs = trainOnly ? [] : await page.evaluate(() => globalThis.runEngineBench());
+const loadBefore = load();
+const train = await page.evaluate((a) => globalThis.runTrainBench(a), trainArgs);
+runs.push(...train, { result: { load: [loadBefore, load()] }, text: `training in the page: load average ${loadBefore} before, ${load()} after` });
 const userAgent = await page.evaluate(() => navigator.userAgent);
 await context.close();
 await rm(profile, { recursive: true, force: true });
