@@ -70,25 +70,32 @@ export function buildStaleReason(root = ROOT) {
 }
 
 /** Run `npm run build` when build/ is missing or older than the sources. */
-export async function ensureBuild({ root = ROOT, force = false, log = console.log } = {}) {
+export async function ensureBuild({ root = ROOT, force = false, log = console.log, quiet = false } = {}) {
   const reason = force ? 'rebuild requested' : buildStaleReason(root);
   if (!reason) return false;
   log(`[nanoseek] building the site (${reason})…`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  // quiet: the build's own output (hundreds of lines, and vite's advice to run a preview) is kept
+  // and printed only when the build fails.
+  const output = [];
   await new Promise((ok, fail) => {
-    const child = spawn(npm, ['run', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+    const child = spawn(npm, ['run', 'build'], { cwd: root, stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit', shell: process.platform === 'win32' });
+    if (quiet) for (const s of [child.stdout, child.stderr]) s.on('data', (d) => output.push(d));
     child.on('error', fail);
-    child.on('exit', (code, signal) =>
-      code === 0 ? ok() : fail(new Error(`npm run build failed (${signal ?? `exit code ${code}`})`)),
-    );
+    child.on('exit', (code, signal) => {
+      if (code === 0) return ok();
+      if (quiet) process.stderr.write(Buffer.concat(output));
+      fail(new Error(`npm run build failed (${signal ?? `exit code ${code}`})`));
+    });
   });
+  if (quiet) log('[nanoseek] built.');
   return true;
 }
 
 /** ensureBuild() for a command-line script: a failed build prints its reason and exits 1. */
-export async function ensureBuildOrExit() {
+export async function ensureBuildOrExit({ quiet = false } = {}) {
   try {
-    await ensureBuild();
+    await ensureBuild({ quiet });
   } catch (err) {
     console.error(`[nanoseek] ${err.message}`);
     process.exit(1);
