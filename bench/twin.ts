@@ -93,7 +93,7 @@ export const TWIN_SHAPES: TwinShape[] = [
 ];
 
 export interface TwinRun {
-  shape: string; command: string;
+  shape: string; threads: number; command: string;
   charsPerSecond?: number; steps?: number; trainSeconds?: number;
   error?: string;
 }
@@ -110,18 +110,20 @@ export function twinDataDir(): string {
  * Train the twin for `minutes` of training-step time and read its last progress line; the process is
  * stopped once that line is printed (what follows is routing statistics and sampling, not training).
  */
-export function runTwin(t: TwinShape, dataDir: string, minutes: number): Promise<TwinRun> {
+export function runTwin(t: TwinShape, dataDir: string, minutes: number, threads = 2): Promise<TwinRun> {
   const taskset = existsSync('/usr/bin/taskset') ? ['/usr/bin/taskset', '-c', '0,1'] : [];
-  const argv = [...taskset, PYTHON, TINYSEEK, '--data', 'stories', '--threads', '2', '--minutes', String(minutes), '--eval_every', '1e9', ...t.args];
-  // The environment as given: in one (loaded) run here the twin with OPENBLAS_CORETYPE / L2_SIZE unset
+  const argv = [...taskset, PYTHON, TINYSEEK, '--data', 'stories', '--threads', String(threads), '--minutes', String(minutes), '--eval_every', '1e9', ...t.args];
+  // OPENBLAS_* as given: in one (loaded) run here the twin with OPENBLAS_CORETYPE / L2_SIZE unset
   // trained at 480 chars/s at golden-b against 3317 with them set, though a lone matmul ran faster.
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir };
-  const command = `DATA_DIR=<tmp> ${argv.join(' ').replace(ROOT + '/', '')}`;
+  // OMP_WAIT_POLICY=PASSIVE: on a shared machine torch's spinning OpenMP threads collapsed (600 chars/s
+  // on 2 threads against 8382 passive and 9295 on one thread, golden-b, minutes apart).
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, OMP_WAIT_POLICY: 'PASSIVE' };
+  const command = `OMP_WAIT_POLICY=PASSIVE DATA_DIR=<tmp> ${argv.join(' ').replace(ROOT + '/', '')}`;
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '', err = '', done = false;
     const finish = (r: TwinRun) => { if (done) return; done = true; clearTimeout(timer); child.kill('SIGTERM'); resolve(r); };
-    const timer = setTimeout(() => finish({ shape: t.shape, command, error: `no result within ${Math.round(minutes * 60 + 240)} s` }), (minutes * 60 + 240) * 1000);
+    const timer = setTimeout(() => finish({ shape: t.shape, threads, command, error: `no result within ${Math.round(minutes * 60 + 240)} s` }), (minutes * 60 + 240) * 1000);
     child.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       let nl;
@@ -130,11 +132,11 @@ export function runTwin(t: TwinShape, dataDir: string, minutes: number): Promise
         buf = buf.slice(nl + 1);
         if (!line.startsWith('{')) continue;
         const ev = JSON.parse(line) as { step: number; sec: number; tokens: number; tok_per_s: number };
-        if (ev.sec >= minutes * 60) finish({ shape: t.shape, command, charsPerSecond: ev.tokens / ev.sec, steps: ev.step, trainSeconds: ev.sec });
+        if (ev.sec >= minutes * 60) finish({ shape: t.shape, threads, command, charsPerSecond: ev.tokens / ev.sec, steps: ev.step, trainSeconds: ev.sec });
       }
     });
     child.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
-    child.on('close', (code) => finish({ shape: t.shape, command, error: `exited (code ${code}) before its last progress line: ${err.trim().split('\n').pop() ?? ''}` }));
+    child.on('close', (code) => finish({ shape: t.shape, threads, command, error: `exited (code ${code}) before its last progress line: ${err.trim().split('\n').pop() ?? ''}` }));
   });
 }
 
