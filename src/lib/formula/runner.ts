@@ -11,6 +11,8 @@ import { type FormulaResult, type FormulaScope } from '../formula';
 export interface FormulaRunnerOptions {
   /** Stop a formula that runs longer than this (it has its own 1,000 ms budget inside). */
   timeoutMs?: number;
+  /** How long the default worker may take to load before its first job fails (not counted in timeoutMs). */
+  startupMs?: number;
   /** Evaluate at most this often when only the scope changes (the formula text is the same). */
   minIntervalMs?: number;
   /** After an evaluation of d ms, a scope-only change waits restFactor x d ms (default 4). */
@@ -49,10 +51,32 @@ export function createFormulaRunner(options: FormulaRunnerOptions = {}): Formula
   let lastDuration = 0;
   let disposed = false;
 
+  // The default worker says when it has loaded (worker.ts); until then a job's budget has not started.
+  const announcesReady = options.spawn === undefined;
+  const startupMs = options.startupMs ?? 30000;
+  let ready = false;
+
+  function startTimer(): void {
+    if (!running) return;
+    clearTimeout(running.timer);
+    running.timer = setTimeout(() => {
+      finishWith({ ok: false, error: `Took too long (stopped after ${timeoutMs} ms); try a smaller piece` }, true);
+    }, timeoutMs);
+  }
+
   function ensureWorker(): Worker {
     if (worker) return worker;
     const w = spawn();
-    w.onmessage = (event: MessageEvent<{ id: number; result: FormulaResult }>) => {
+    ready = !announcesReady;
+    w.onmessage = (event: MessageEvent<{ id: number; result: FormulaResult } | { ready: true }>) => {
+      if ('ready' in event.data) {
+        ready = true;
+        if (running) {
+          lastStart = performance.now();
+          startTimer();
+        }
+        return;
+      }
       if (!running || event.data.id !== running.id) return;
       clearTimeout(running.timer);
       lastEnd = performance.now();
@@ -103,12 +127,16 @@ export function createFormulaRunner(options: FormulaRunnerOptions = {}): Formula
     const id = nextId++;
     lastExpr = job.expr;
     lastStart = performance.now();
-    const timer = setTimeout(() => {
-      finishWith({ ok: false, error: `Took too long (stopped after ${timeoutMs} ms); try a smaller piece` }, true);
-    }, timeoutMs);
-    running = { ...job, id, timer };
+    running = { ...job, id, timer: undefined as unknown as ReturnType<typeof setTimeout> };
     try {
-      ensureWorker().postMessage({ id, expr: job.expr, scope: prepare(job.scope) });
+      const w = ensureWorker();
+      if (ready) startTimer();
+      else {
+        running.timer = setTimeout(() => {
+          finishWith({ ok: false, error: `The formula worker did not start within ${startupMs / 1000} s` }, true);
+        }, startupMs);
+      }
+      w.postMessage({ id, expr: job.expr, scope: prepare(job.scope) });
     } catch (err) {
       // A scope value the worker cannot receive (not cloneable): say so rather than block the page.
       finishWith({ ok: false, error: `The lesson's values could not be sent to the formula worker (${err instanceof Error ? err.name : 'error'})` }, false);
