@@ -47,7 +47,7 @@ console.log(`[nanoseek] serving build/ at ${url}; Chromium: ${chromium}`);
 const code = await new Promise((done) => {
   const child = spawn(
     process.execPath,
-    ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=120000', ...files],
+    ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=420000', ...files],
     {
       cwd: ROOT,
       stdio: 'inherit',
