@@ -11,7 +11,7 @@ export const meta = {
   slug: 'lora',
   title: 'LoRA: fine-tuning a low-rank update',
   summary: 'Fine-tune the tiny model on a new text in the page, once with every weight trained and once with rank-r adapters only: what each trains and stores, the loss of both, the update\'s singular values (rank r exactly), and merging that changes nothing.',
-  order: 11,
+  order: 12,
 };
 
 /** The weight whose update the spectrum shows, for each target set (one the set adapts). */

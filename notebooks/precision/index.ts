@@ -19,7 +19,7 @@ export const meta = {
   slug: 'precision',
   title: 'Number formats: FP32, BF16, FP16 and FP8',
   summary: 'The bits of each format for a value you pick; the model with its weights and activations in BF16, FP16 and FP8 against FP32; why DeepSeek-V3 scales FP8 per 1x128 tile and 128x128 block; and FP16 gradients with and without loss scaling.',
-  order: 10,
+  order: 11,
 };
 
 /** Characters of the passage the model reads (each scheme runs one forward pass over them). */

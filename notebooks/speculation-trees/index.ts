@@ -12,7 +12,7 @@ export const meta = {
   slug: 'speculation-trees',
   title: 'Speculation with token trees: Medusa heads, MTP and typical acceptance',
   summary: 'The shipped model drafts with DeepSeek\'s MTP chain or with Medusa heads building a tree of candidates, verified in one pass under a tree attention mask; the exact rule keeps the model\'s distribution, typical acceptance trades it for longer accepted runs.',
-  order: 12,
+  order: 13,
 };
 
 const PROMPT_LEN = 48;
