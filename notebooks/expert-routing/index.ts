@@ -123,12 +123,10 @@ export const notebook: Notebook = {
       title: 'What each expert does',
       prose: `Each row is a kind of character, each column one of the routed experts of the first MoE layer; a cell is the **lift** $P(\\text{expert} \\mid \\text{row}) / P(\\text{expert})$ on a log2 scale: red, the expert is chosen more often for that kind of character than overall; blue, less. The counts come from routing ${LIFT_CHARS} characters of prose and ${LIFT_CHARS} of arithmetic through the model.
 
-Compare the trained router with an untrained one. An untrained router already sorts by the *current character* (its input $u_t$ is mostly that character's embedding), so raw "top characters per expert" would mislead; the lift against the same counts in a random model shows what training added.`,
+Compare the trained router (the map at the top of this page) with an untrained one (below). An untrained router already sorts by the *current character* (its input $u_t$ is mostly that character's embedding), so raw "top characters per expert" would mislead; the lift against the same counts in a random model shows what training added.`,
       controls: ['seed'],
       views: [
-        { cell: 'liftTrained', title: 'Trained: lift of each expert by kind of character, and prose against arithmetic', caption: 'The shipped model. Log2 lift: +1 means twice as often as overall, −1 half as often.' },
         { cell: 'liftRandom', title: 'Untrained (random weights, same shape): the same counts', caption: 'Also far from flat: a random router still sorts characters, by their random embeddings. Look for the differences, e.g. the prose and arithmetic rows.' },
-        { cell: 'biasBars', title: 'The correction biases training learned', caption: 'DeepSeek-V3\'s auxiliary-loss-free balancing nudges b_i after every step: up for experts that got too few tokens, down for too many. Untrained, every b_i is 0.' },
       ],
     },
     {
@@ -178,6 +176,7 @@ Pick an expert $j$ and shift its bias. A positive shift pulls tokens to it, a ne
         { cell: 'biasSweep', title: 'Tokens sent to expert j as its bias shifts', caption: 'Counted with route() on the same logits at 41 shifts. With the group limit, the bias also lifts its group\'s score and can keep the group (dashed).' },
         { cell: 'loadBars', title: 'Tokens per expert', caption: 'The outlined expert is j. Tokens it gains come from other experts: each token still runs exactly K_r routed experts.' },
         { cell: 'biasStats', title: 'Expert j' },
+        { cell: 'biasBars', title: 'The correction biases training learned', caption: 'DeepSeek-V3\'s auxiliary-loss-free balancing nudges b_i after every step: up for experts that got too few tokens, down for too many. Untrained, every b_i is 0.' },
       ],
     },
     {

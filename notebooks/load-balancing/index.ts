@@ -82,8 +82,8 @@ export const notebook: Notebook = {
   ],
   lead: {
     takeaway: 'Without balancing a few experts take most tokens; an auxiliary loss or DeepSeek-V3\'s bias update spreads them out.',
-    view: { cell: 'loadView', title: 'Expert load per step: each run is a block of rows', caption: 'One row per expert, time to the right. Press Play to train the three runs live.' },
-    controls: ['playing'],
+    view: { cell: 'loadView', title: 'Expert load per step: each run is a block of rows', caption: 'One row per expert, time to the right. Move Train to step, or press Play to train the three runs live.' },
+    controls: ['steps', 'playing'],
     note: 'A small MoE trained live in the page on a toy task (not the language model): three runs, same data, different balancing.',
   },
   sections: [
