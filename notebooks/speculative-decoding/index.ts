@@ -494,10 +494,9 @@ The dots are measured. The engine's \`speculate\` runs at $\\gamma = ${GAMMA_MAX
         { cell: 'tokensChart', title: 'Tokens per verification step against draft length' },
         { cell: 'speedChart', title: 'Estimated walltime speedup against draft length' },
         { cell: 'speedStats', title: 'At your γ and c' },
-        { cell: 'wallStats', title: 'Measured on your machine: wall-clock speed-up and the drafter cost c' },
         { cell: 'published', title: 'DeepSeek-V3, as published' },
       ],
-      after: 'Longer drafts pay only while $\\alpha^\\gamma$ is not negligible, and every draft costs $c$ whether it is kept or not: a costlier drafter moves the best $\\gamma$ down. DeepSeek-V3 drafts a single token ($\\gamma = 1$) with one MTP module, about one decoder block against the target\'s 61 layers (so $c$ is small); its reported 85–90% acceptance gives 1.85–1.90 tokens per target pass, and it reports 1.8× tokens per second. On this small model the MTP module is one block against three, with the same output head and the per-call overhead of a tiny model, so the measured $c$ is far from small, and speculative decoding can be slower than plain decoding here: the measured line says which on your machine.',
+      after: 'Longer drafts pay only while $\\alpha^\\gamma$ is not negligible, and every draft costs $c$ whether it is kept or not: a costlier drafter moves the best $\\gamma$ down. DeepSeek-V3 drafts a single token ($\\gamma = 1$) with one MTP module, about one decoder block against the target\'s 61 layers (so $c$ is small); its reported 85–90% acceptance gives 1.85–1.90 tokens per target pass, and it reports 1.8× tokens per second. On this small model the MTP module is one block against three, with the same output head and the per-call overhead of a tiny model, so the measured $c$ is far from small, and speculative decoding can be slower than plain decoding here (measured in Node: c ≈ 1.16, a 0.44× speed-up).',
     },
     {
       id: 'exact',
