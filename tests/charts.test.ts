@@ -23,6 +23,7 @@ import {
   niceLogDomain,
   provenanceText,
   textOn,
+  textWidth,
   truncate,
   wrapText,
 } from '../components/charts/chart-utils';
@@ -536,4 +537,95 @@ describe('Chart dispatch and ExportButtons', () => {
     expect(buttons.map((b) => b.textContent!.replace('⤓', '').trim())).toEqual(['Export SVG', 'Export PNG']);
     expect(buttons.every((b) => b.disabled)).toBe(true);
   });
+});
+
+// ------------------------------------------------------------------ issue 12 chart bugs
+// Each of these failed before its fix: fractional ticks on count axes, a staircase drawn with
+// diagonals, axis titles drawn past the edge of a heatmap's figure.
+
+function tickLabelsOf(svg: SVGSVGElement, anchor: 'end' | 'middle'): string[] {
+  return [...svg.querySelectorAll('text.ns-tick')].filter((t) => t.getAttribute('text-anchor') === anchor && !t.classList.contains('ns-marker-label')).map((t) => t.textContent!.trim());
+}
+
+describe('count axes tick on whole numbers only', () => {
+  const counts = [0, 1, 3, 2, 3, 1];
+  it('line chart: yIntegers', () => {
+    const data: LineChartData = { kind: 'line', series: [{ name: 'tokens', points: counts.map((y, x) => ({ x, y })) }], xLabel: 'shift', yLabel: 'tokens', yIntegers: true };
+    for (const width of [300, 640, 1200]) {
+      const svg = render(LineChart, { data, title: 'Counts', width }).querySelector('svg')!;
+      const ys = tickLabelsOf(svg, 'end');
+      expect(ys.length).toBeGreaterThanOrEqual(2);
+      for (const l of ys) expect(l, `tick "${l}" at width ${width}`).toMatch(/^\d+$/);
+    }
+  });
+  it('bar chart: yIntegers', () => {
+    const data: BarChartData = { kind: 'bar', categories: ['1 node', '2 nodes', '3 nodes'], series: [{ name: 'tokens', values: [3, 1, 2] }], yLabel: 'tokens', yIntegers: true };
+    for (const width of [300, 640, 1200]) {
+      const svg = render(BarChart, { data, title: 'Counts', width }).querySelector('svg')!;
+      const ys = tickLabelsOf(svg, 'end');
+      expect(ys.length).toBeGreaterThanOrEqual(2);
+      for (const l of ys) expect(l, `tick "${l}" at width ${width}`).toMatch(/^\d+$/);
+    }
+  });
+});
+
+describe('a step series is a staircase', () => {
+  it('every segment of its path is horizontal or vertical', () => {
+    const points = [0, 0, 2, 5, 5, 7, 12].map((y, i) => ({ x: -1 + i / 3, y }));
+    const data: LineChartData = { kind: 'line', series: [{ name: 'tokens choosing expert 3', points, steps: true }, { name: 'kept', points: points.map((p) => ({ x: p.x, y: p.y + 1 })), style: 'dashed', steps: true }], xLabel: 'shift', yLabel: 'tokens', yIntegers: true };
+    const svg = render(LineChart, { data, title: 'Sweep', width: 640 }).querySelector('svg')!;
+    const paths = [...svg.querySelectorAll('path[fill="none"]')].map((p) => p.getAttribute('d')!);
+    expect(paths).toHaveLength(2);
+    for (const d of paths) {
+      expect(d).toMatch(/^M[^MCQA]*$/); // moves and straight lines only
+      const pts = [...d.matchAll(/[ML]\s*(-?[\d.e-]+)[ ,](-?[\d.e-]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+      expect(pts.length).toBeGreaterThanOrEqual(points.length);
+      for (let i = 1; i < pts.length; i++) {
+        const [x0, y0] = pts[i - 1], [x1, y1] = pts[i];
+        expect(Math.abs(x1 - x0) < 1e-6 || Math.abs(y1 - y0) < 1e-6, `segment ${x0},${y0} -> ${x1},${y1}`).toBe(true);
+      }
+    }
+    expect(svg.querySelector('desc')!.textContent).toContain('tokens choosing expert 3 (steps, 7 points)');
+  });
+});
+
+describe('heatmap axis titles stay inside the figure', () => {
+  // A narrow grid (like the routing node map or the k^R columns) under a long column title, and a
+  // grid shorter than its row title.
+  const data: HeatmapData = {
+    kind: 'heatmap', rows: 2, cols: 4, values: Float32Array.from({ length: 8 }, (_, i) => i), scale: 'sequential', valueLabel: 'v',
+    rowLabels: ['0: a', '1: b'], colLabels: ['0', '1', '2', '3'],
+    rowTitle: 'token (position: character), one per row of the cache',
+    colTitle: 'node: group-limited (left), free = unrestricted (right); 4 experts per node',
+  };
+  function extent(t: Element): { x0: number; x1: number; y0: number; y1: number } {
+    const w = textWidth(t.textContent!, 14);
+    const tr = t.getAttribute('transform');
+    if (tr) {
+      const m = /translate\(([-\d.]+),([-\d.]+)\)\s*rotate\(-90\)/.exec(tr)!;
+      const x = Number(m[1]), y = Number(m[2]);
+      return { x0: x - 9, x1: x + 9, y0: y - w / 2, y1: y + w / 2 };
+    }
+    const x = Number(t.getAttribute('x')), y = Number(t.getAttribute('y'));
+    const a = t.getAttribute('text-anchor') ?? 'start';
+    const x0 = a === 'middle' ? x - w / 2 : a === 'end' ? x - w : x;
+    return { x0, x1: x0 + w, y0: y - 14, y1: y + 4 };
+  }
+  for (const width of [360, 700, 1200])
+    it(`at width ${width}`, () => {
+      const svg = render(Heatmap, { data, title: 'Nodes', width }).querySelector('svg')!;
+      const W = Number(svg.getAttribute('width')), H = Number(svg.getAttribute('height'));
+      const titles = [...svg.querySelectorAll('text.ns-axis-title')];
+      expect(titles.map((t) => t.textContent).join(' ')).toContain('token (position: character)');
+      expect(titles.map((t) => t.textContent).join(' ').replace(/\s+/g, ' ')).toContain('4 experts per node');
+      const title = [...svg.querySelectorAll('text.ns-title')].at(-1);
+      const titleBottom = title ? Number(title.getAttribute('y') ?? 0) + 4 : 0;
+      for (const t of titles) {
+        const e = extent(t);
+        expect(e.x0, `"${t.textContent}" left`).toBeGreaterThanOrEqual(0);
+        expect(e.x1, `"${t.textContent}" right`).toBeLessThanOrEqual(W + 0.5);
+        expect(e.y0, `"${t.textContent}" top`).toBeGreaterThanOrEqual(titleBottom);
+        expect(e.y1, `"${t.textContent}" bottom`).toBeLessThanOrEqual(H);
+      }
+    });
 });

@@ -212,6 +212,11 @@ export function linearTicks(lo: number, hi: number, count: number, format: Numbe
 }
 
 /** The log base an axis in this format uses: 2 for bytes (1 KiB, 1 MiB, ... fall on powers of 2), else 10. */
+/** Ticks of a count axis: only whole numbers (a count of 2.5 tokens is not a tick anyone can read). */
+export function wholeTicks(values: number[]): number[] {
+  return values.filter((v) => Math.abs(v - Math.round(v)) < 1e-9).map((v) => Math.round(v));
+}
+
 export function logBase(format: NumberFormat = 'plain'): number {
   return format === 'bytes' ? 2 : 10;
 }
@@ -406,7 +411,7 @@ export interface LineSummary {
 
 export function describeLine(s: LineSummary): string {
   const parts = s.series.map(
-    (x) => `${x.name} (${x.style === 'points' ? 'points' : x.style === 'dashed' ? 'dashed line' : 'line'}, ${plural(x.points, 'point')}${x.omitted ? `, ${x.omitted} not shown on the log scale` : ''})`,
+    (x) => `${x.name} (${x.style === 'points' ? 'points' : x.style === 'dashed' ? 'dashed line' : x.style === 'line steps' ? 'steps' : x.style === 'dashed steps' ? 'dashed steps' : 'line'}, ${plural(x.points, 'point')}${x.omitted ? `, ${x.omitted} not shown on the log scale` : ''})`,
   );
   let text = `Line chart, ${s.series.length} series: ${parts.join('; ')}. `;
   text += `x: ${s.xLabel} from ${s.xRange[0]} to ${s.xRange[1]}${s.xLog ? ' (log scale)' : ''}; `;

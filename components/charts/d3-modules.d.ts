@@ -57,6 +57,10 @@ declare module 'd3-shape' {
     x(x: (d: T, i: number) => number): this;
     y(y: (d: T, i: number) => number): this;
     defined(defined: (d: T, i: number) => boolean): this;
+    curve(curve: CurveFactory): this;
+  }
+  interface CurveFactory {
+    (context: unknown): unknown;
   }
   interface SymbolType {
     draw(context: unknown, size: number): void;
@@ -66,7 +70,8 @@ declare module 'd3-shape' {
     type(type: SymbolType): this;
     size(size: number): this;
   }
-  export type { Line, SymbolType, SymbolGenerator };
+  export type { Line, SymbolType, SymbolGenerator, CurveFactory };
+  export const curveStepAfter: CurveFactory;
   export function line<T = [number, number]>(): Line<T>;
   export function symbol(type?: SymbolType, size?: number): SymbolGenerator;
   export const symbolCircle: SymbolType;

@@ -7,5 +7,5 @@ export { interpolateViridis, interpolateCividis, interpolateRdBu, interpolatePuO
 export { ticks, tickStep } from 'd3-array';
 export { rgb } from 'd3-color';
 export { pathRound } from 'd3-path';
-export { line, symbol, symbolCircle, symbolSquare, symbolTriangle, symbolDiamond, symbolCross, symbolStar, symbolWye } from 'd3-shape';
+export { curveStepAfter, line, symbol, symbolCircle, symbolSquare, symbolTriangle, symbolDiamond, symbolCross, symbolStar, symbolWye } from 'd3-shape';
 export type { SymbolType } from 'd3-shape';

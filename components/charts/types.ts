@@ -40,6 +40,9 @@ export interface Series {
   points: { x: number; y: number }[];
   /** Draw as a dashed line (e.g. theory) or points only (e.g. measurements). */
   style?: 'line' | 'dashed' | 'points';
+  /** A staircase: each y holds until the next point's x (a count that jumps between samples is drawn
+   * as a step, never as a diagonal through counts nobody measured). */
+  steps?: boolean;
 }
 
 export interface LineChartData {
@@ -56,6 +59,8 @@ export interface LineChartData {
   yFormat?: 'plain' | 'si' | 'bytes';
   /** x is a count (draft length, step): ticks on whole numbers only. */
   xIntegers?: boolean;
+  /** y is a count (tokens, experts): ticks on whole numbers only. */
+  yIntegers?: boolean;
 }
 
 export interface BarChartData {
@@ -66,6 +71,8 @@ export interface BarChartData {
   yLabel: string;
   yScale?: 'linear' | 'log';
   yFormat?: 'plain' | 'si' | 'bytes';
+  /** y is a count (tokens, targets): ticks on whole numbers only. */
+  yIntegers?: boolean;
   /** Optional highlighted category (outlined), with what the highlight means. */
   highlight?: { category: string; label: string };
 }

@@ -160,9 +160,9 @@ export function choiceMap(r: Routings, ch: RouterChoice, cap: Captured): Heatmap
 
 export function biasSweep(sw: Sweep, shift: number): LineChartData {
   const j = sw.expert;
-  const series: LineChartData['series'] = [{ name: `tokens choosing expert ${j}`, points: sw.chosen }];
-  if (sw.grouped) series.push({ name: `tokens keeping expert ${j}'s group`, points: sw.eligible, style: 'dashed' });
-  return { kind: 'line', series, xLabel: `shift added to b_${j}`, yLabel: 'tokens', markers: [{ x: shift, label: 'now' }] };
+  const series: LineChartData['series'] = [{ name: `tokens choosing expert ${j}`, points: sw.chosen, steps: true }];
+  if (sw.grouped) series.push({ name: `tokens keeping expert ${j}'s group`, points: sw.eligible, style: 'dashed', steps: true });
+  return { kind: 'line', series, xLabel: `shift added to b_${j}`, yLabel: 'tokens', yIntegers: true, markers: [{ x: shift, label: 'now' }] };
 }
 
 export function loadBars(r: Routings, ch: RouterChoice, b: BiasChoice): BarChartData {
@@ -176,6 +176,7 @@ export function loadBars(r: Routings, ch: RouterChoice, b: BiasChoice): BarChart
       ? [{ name: 'the model\'s own b', values: before }, { name: `b_${b.expert} shifted by ${b.shift > 0 ? '+' : ''}${b.shift.toFixed(2)}`, values: now }]
       : [{ name: b.bias ? 'the model\'s own b' : 'no bias', values: now }],
     yLabel: 'tokens routed to the expert',
+    yIntegers: true,
     highlight: { category: String(b.expert), label: `expert ${b.expert}, the one whose bias moves` },
   };
 }
@@ -275,6 +276,7 @@ export function nodeBars(r: Routings, ch: RouterChoice): BarChartData {
       { name: 'unrestricted', values: hist(nodesPerToken(r.free, ch.groupSize)) },
     ],
     yLabel: 'tokens',
+    yIntegers: true,
     highlight: { category: `${ch.topkGroup} node${ch.topkGroup > 1 ? 's' : ''}`, label: `the limit M = ${ch.topkGroup}` },
   };
 }
@@ -305,6 +307,7 @@ export function combosChart(m: number): LineChartData {
     { name: `C(${SEG_N}m, ${SEG_K}): split, still top-${SEG_K}`, points: Array.from({ length: 8 }, (_, i) => ({ x: i + 1, y: Number(binomial(SEG_N * (i + 1), SEG_K)) })), style: 'dashed' },
   ],
   xLabel: 'segmentation factor m',
+  xIntegers: true,
   yLabel: 'possible expert combinations per token',
   yScale: 'log',
   yFormat: 'si',

@@ -318,6 +318,7 @@ export const notebook: Notebook = {
           { name: 'all targets: Σₖ₌₀ᴰ (T − 1 − k)', values: Ds.map((k) => targetCount(T, k)) },
         ],
         yLabel: `prediction targets in one sequence of T = ${T} tokens`,
+        yIntegers: true,
         highlight: { category: `D = ${D}`, label: 'the depth chosen above' },
       };
     }, { kind: 'derived', detail: 'the count Σₖ₌₀ᴰ (T − 1 − k)' }),
