@@ -175,7 +175,7 @@ The selector adds this loss to the bias run, as in DeepSeek-V3. A "sequence" her
 Pick a capacity factor: it applies to all three runs. The unbalanced run drops the most, step after step. Once the balancing runs even out they drop far fewer, and at 2.0 none at all.`,
       controls: ['capacity'],
       views: [
-        { cell: 'dropView', title: '(token, expert) pairs dropped per step', caption: 'The dashed line is every routed pair of a step (T·K). With no capacity, the DeepSeek-V3 setting, every run\'s line is 0.' },
+        { cell: 'dropView', title: '(token, expert) pairs dropped per step', caption: 'The dashed line is every routed pair of a step (T·K). With no capacity, the DeepSeek-V3 setting, no run drops anything: the lines then show what a capacity factor of 1.0 would have dropped from the same routing.' },
       ],
     },
     {

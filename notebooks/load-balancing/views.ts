@@ -2,7 +2,7 @@
 // number read from the runs' own step stats, ownership maps and evaluations. Long runs are shown
 // in bins (a bin's value is the mean over its steps) so a frame stays cheap to draw.
 import type { HeatmapData, LineChartData, Series, StatsData, TableData } from '$components/charts/types';
-import type { StepStats } from '$engine/playground';
+import { capacityFor, overflow, type StepStats } from '$engine/playground';
 import type { Frame, RunFrame } from './live';
 
 /** Columns of the load heatmap and points of a line series, at most. */
@@ -150,19 +150,23 @@ export function biasChart(frame: Frame): LineChartData {
   return { kind: 'line', series, xLabel: 'training step', yLabel: 'bias b_i (after the step\'s update)' };
 }
 
-/** (token, expert) pairs the capacity dropped per step, per run, against all T·K routed pairs. */
+/**
+ * (token, expert) pairs the capacity dropped per step, per run, against all T·K routed pairs. With no
+ * capacity (DeepSeek-V3) nothing is dropped, so the chart shows what a capacity factor of 1.0 would
+ * have dropped from the same routing (the engine's overflow of each step's recorded load), rather
+ * than three lines at zero.
+ */
 export function dropChart(frame: Frame, capacity: number | null): LineChartData {
   const r0 = frame.runs[0];
   const all = r0.tokens * r0.topk;
   const M = Math.max(1, lastStep(frame));
+  const wouldBe = capacity === null ? capacityFor(1, r0.tokens, r0.topk, r0.experts) : null;
+  const runs = wouldBe === null ? perRun(frame, (s) => s.dropped) : perRun(frame, (s) => overflow(s.load, wouldBe)).map((s) => ({ ...s, name: `${s.name}: would drop at factor 1.0` }));
   return {
     kind: 'line',
-    series: [
-      ...perRun(frame, (s) => s.dropped),
-      { name: `all routed pairs (T·K = ${all})`, points: [{ x: 1, y: all }, { x: M, y: all }], style: 'dashed' },
-    ],
-    xLabel: `training step${capacity === null ? ' (no capacity: nothing is dropped)' : ''}`,
-    yLabel: `pairs dropped per step${averagedNote(frame)}`,
+    series: [...runs, { name: `all routed pairs (T·K = ${all})`, points: [{ x: 1, y: all }, { x: M, y: all }], style: 'dashed' }],
+    xLabel: `training step${wouldBe !== null ? ` (no capacity: nothing dropped; shown, what a capacity of ${wouldBe} per expert, factor 1.0, would drop)` : ''}`,
+    yLabel: `pairs ${wouldBe !== null ? 'a factor 1.0 would drop' : 'dropped'} per step${averagedNote(frame)}`,
   };
 }
 

@@ -164,6 +164,22 @@ export function routeLogits(model: PlaygroundModel, logits: Vec, T: number): Rou
   return route(logits, T, model.bias, model.config.router);
 }
 
+/** Tokens each expert may run per batch at capacity factor `cf`: ceil(cf · T · K / E); null: no capacity. */
+export function capacityFor(cf: number | null, T: number, K: number, E: number): number | null {
+  return cf === null || !Number.isFinite(cf) ? null : Math.ceil((cf * T * K) / E);
+}
+
+/**
+ * (token, expert) pairs a capacity drops from a batch with this load per expert: each expert runs
+ * min(load, capacity) of its tokens, so the rest, Σ max(0, load − capacity), are dropped. Also what a
+ * capacity would have dropped from a run that had none (the routing, as recorded, is the same).
+ */
+export function overflow(load: ArrayLike<number>, capacity: number): number {
+  let n = 0;
+  for (let e = 0; e < load.length; e++) n += Math.max(0, load[e] - capacity);
+  return n;
+}
+
 export interface PlaygroundForwardOptions {
   /**
    * Capacity factor: each expert runs at most ceil(capacityFactor * T * K / E) tokens per batch, in
@@ -214,8 +230,7 @@ export function forward(model: PlaygroundModel, x: Float64Array, T: number, opti
   const s = rs.scoring_func === 'sigmoid' ? g.sigmoid(u) : g.softmax(u, T, E);
   const routing = routeLogits(model, u.data, T);
 
-  const cf = options.capacityFactor;
-  const capacity = cf === null || !Number.isFinite(cf) ? null : Math.ceil((cf * T * K) / E);
+  const capacity = capacityFor(options.capacityFactor, T, K, E);
   const slotExpert = new Int32Array(T * K), slotRan = new Uint8Array(T * K);
   const load = new Int32Array(E), ran = new Int32Array(E);
   let dropped = 0;
