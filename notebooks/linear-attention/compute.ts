@@ -2,81 +2,22 @@
 // head, the variants run on them, and the swapped-layer evaluation. Memoised by what each
 // depends on, so moving one slider recomputes only its own part.
 import type { Backend } from '$kernels/backend';
-import { initModel } from '$engine/init';
-import type { LayerTrace, Model } from '$engine/model';
 import {
   type AttentionResult, type HeadQKV, type SwapResult, type VariantSpec,
   headQKV, runVariant, runVariantRecurrent, swappedLayerBits,
 } from '$engine/linear';
-import { loadModel } from '$engine/load';
+import type { LayerTrace, Model } from '$engine/model';
 import { charTokenizer } from '$engine/tokenizer';
-import { tinyConfig } from '../_kit/models';
-import { userModel, userModelInfo } from '../_kit/user-model';
+import { type LessonModel, lessonModel as kitModel } from '../_kit/shipped';
 
-/** The model the lesson runs: the reader's trained model if one is chosen, else the seeded tiny one. */
-export interface LessonModel {
-  model: Model;
-  /** What it is, for captions. */
-  name: string;
-  trained: boolean;
-}
+export type { LessonModel };
 
 /**
- * The weights' seed of the lesson's own model. One model for the page (the seed slider moves the
- * prompt and Performer's features, not the weights): a seed move then costs no initModel.
+ * The model the page runs, from the lesson kit: the reader's (the train lesson's "use this model
+ * in the other lessons"), else the shipped trained model, else its shape with seeded weights.
  */
-export const MODEL_SEED = 1;
-
-let seeded: { base: Model; bound: WeakMap<Backend, LessonModel> } | null = null;
-function seededModel(backend: Backend): LessonModel {
-  seeded ??= { base: initModel(tinyConfig(), { seed: MODEL_SEED }), bound: new WeakMap() };
-  let m = seeded.bound.get(backend);
-  if (!m) {
-    m = { model: seeded.base.withBackend(backend), name: `the tiny DeepSeek-V3 with seeded random weights (seed ${MODEL_SEED})`, trained: false };
-    seeded.bound.set(backend, m);
-  }
-  return m;
-}
-
-// The shipped trained model, when static/models/ has one (the trainer issue ships it): its config
-// is known when the page is built, its weights are fetched from the site when first needed.
-const shippedConfigs = import.meta.glob('../../static/models/nanoseek-*/config.json', { eager: true, import: 'default' }) as Record<string, Record<string, unknown>>;
-const shippedEntry = Object.entries(shippedConfigs).sort(([a], [b]) => a.localeCompare(b))[0];
-/** The shipped model's folder name (static/models/<name>/) and config keys, or null. */
-export const SHIPPED: { name: string; raw: Record<string, unknown> } | null = shippedEntry
-  ? { name: shippedEntry[0].split('/').at(-2)!, raw: shippedEntry[1] }
-  : null;
-
-let shippedModel: Promise<Model | null> | null = null;
-function loadShipped(): Promise<Model | null> {
-  // Only a page can fetch the weights from the site; elsewhere (Node tests) the seeded model stands in.
-  if (!SHIPPED || typeof location === 'undefined' || typeof fetch === 'undefined') return Promise.resolve(null);
-  shippedModel ??= fetch(new URL(`/models/${SHIPPED.name}/model.safetensors`, location.href))
-    .then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`HTTP ${r.status}`))))
-    .then((buf) => loadModel(JSON.stringify(SHIPPED.raw), new Uint8Array(buf), { configFile: `static/models/${SHIPPED.name}/config.json`, weightsFile: `static/models/${SHIPPED.name}/model.safetensors` }))
-    .catch(() => null);
-  return shippedModel;
-}
-
-const boundShipped = new WeakMap<Backend, LessonModel>();
-
-/**
- * The model the page runs: the reader's (the train lesson's "use this model in the other
- * lessons"), else the shipped trained model, else the tiny one with seeded weights.
- */
-export async function lessonModel(backend: Backend): Promise<LessonModel> {
-  const info = userModelInfo();
-  if (info) {
-    const model = await userModel(backend);
-    if (model && model.config.vocab_size === charTokenizer.vocab_size) return { model, name: `your trained model (${info.label}, step ${info.step})`, trained: true };
-  }
-  const shipped = await loadShipped();
-  if (shipped && shipped.config.vocab_size === charTokenizer.vocab_size) {
-    let m = boundShipped.get(backend);
-    if (!m) boundShipped.set(backend, (m = { model: shipped.withBackend(backend), name: `the shipped model (static/models/${SHIPPED!.name}, trained on the stories)`, trained: true }));
-    return m;
-  }
-  return seededModel(backend);
+export function lessonModel(backend: Backend): Promise<LessonModel> {
+  return kitModel('trained', backend);
 }
 
 /**

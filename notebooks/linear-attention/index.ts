@@ -4,13 +4,15 @@
 // that makes them linear; what a decode step costs against MHA, GQA, MQA and MLA as the context
 // grows; and what the model loses when one layer's attention is swapped without retraining.
 // Engine work is in compute.ts (src/engine/linear does the math), chart data in views.ts.
-import { associativityCheck, performerErrorCurve, scaledNorms, softmaxAttention, type CostOptions, type HeadQKV, type SwapResult, type VariantSpec } from '$engine/linear';
-import { parseConfig } from '$engine/config';
+import { DEFAULT_COST_OPTIONS, associativityCheck, performerErrorCurve, scaledNorms, softmaxAttention, type CostOptions, type HeadQKV, type SwapResult, type VariantSpec } from '$engine/linear';
 import { cell, type Notebook } from '../_kit/types';
 import { REAL_CONFIGS, TINY_RAW, tinyConfig } from '../_kit/models';
-import { type Compared, type LessonModel, SHIPPED, compare, fiveVariants, headOf, lessonModel, lessonTokens, swapOne } from './compute';
+import { SHIPPED_CONFIG, SHIPPED_NAME } from '../_kit/shipped';
+import { type Compared, type LessonModel, compare, fiveVariants, headOf, lessonModel, lessonTokens, swapOne } from './compute';
+import { type MeasuredRecord, measuredSwapTable, staleness, swapSummary } from './measured';
+import measuredJson from './measured.json';
 import {
-  associativityStats, bytesChart, measuredSwapTable, normStats, crossoverTable, entropyChart, errorTable, flopsChart, mapsHeatmap, performerChart, swapChart, swapTable,
+  associativityStats, bytesChart, normStats, crossoverTable, entropyChart, errorTable, flopsChart, mapsHeatmap, performerChart, swapChart, swapTable,
 } from './views';
 
 export const meta = {
@@ -21,8 +23,8 @@ export const meta = {
 };
 
 // The page runs the shipped model when there is one: its layers and heads are offered.
-const LAYERS = Number(SHIPPED?.raw.num_hidden_layers ?? TINY_RAW.num_hidden_layers);
-const HEADS = Number(SHIPPED?.raw.num_attention_heads ?? TINY_RAW.num_attention_heads);
+const LAYERS = SHIPPED_CONFIG?.num_hidden_layers ?? Number(TINY_RAW.num_hidden_layers);
+const HEADS = SHIPPED_CONFIG?.num_attention_heads ?? Number(TINY_RAW.num_attention_heads);
 /** Tokens the swapped-layer evaluation runs over. */
 const SWAP_TOKENS = 128;
 /** The context slider's largest T: one traced forward over this many tokens serves every T. */
@@ -34,7 +36,14 @@ const PERFORMER_DRAWS = 3;
 const MAX_CONTEXT = 2 ** 20;
 
 /** This model's widths for the cost charts: the shipped model's when there is one, else the tiny one's. */
-const tiny = SHIPPED ? parseConfig(SHIPPED.raw, { file: `static/models/${SHIPPED.name}/config.json` }) : tinyConfig();
+const tiny = SHIPPED_CONFIG ?? tinyConfig();
+
+// The closing note's swapped-layer figures (scripts/linear-swap.ts), shown only for the model they
+// were measured on: the model card's bits per character tells a replaced model apart at build time.
+const cards = import.meta.glob('../../static/models/nanoseek-*/figures.json', { eager: true, import: 'default' }) as Record<string, { trained?: { stories?: { bits_per_char?: number } } }>;
+const cardBits = Object.entries(cards).find(([f]) => f.split('/').at(-2) === SHIPPED_NAME)?.[1].trained?.stories?.bits_per_char ?? null;
+const MEASURED = measuredJson as MeasuredRecord;
+const STALE = staleness(MEASURED, SHIPPED_NAME, cardBits);
 
 /** The swapped-layer variants that no slider changes, by cell name. */
 const SWAP_FIXED: [string, VariantSpec][] = [
@@ -101,7 +110,10 @@ export const notebook: Notebook = {
     cell('swap', [...SWAP_FIXED.map(([name]) => name), 'swapPerformer', 'swapBlock', 'swapChunked'], (a: SwapResult, b: SwapResult, c: SwapResult, d: SwapResult, e: SwapResult, f: SwapResult, g: SwapResult) => [a, b, c, d, e, f, g], { kind: 'engine' }),
     cell('swapView', ['swap'], (r: SwapResult[]) => swapChart(r, 'bits per character'), { kind: 'engine', detail: 'next-character cross-entropy of the model on the page' }),
     cell('swapTableView', ['swap', 'lm'], (r: SwapResult[], lm: LessonModel) => swapTable(r, 'bits per character', lm.name), { kind: 'engine' }),
-    cell('measuredSwaps', [], () => measuredSwapTable(), { kind: 'published', citation: 'measured for this lesson: swappedLayerBits on static/models/nanoseek-stories (d 96, 3 layers, 2,000 steps), 16 windows of 128 characters of static/data/stories/val.txt' }),
+    cell('measuredSwaps', [], () => measuredSwapTable(MEASURED, STALE), { kind: 'published', citation: `measured for this lesson by ${MEASURED.command} (notebooks/linear-attention/measured.json): swappedLayerBits on ${MEASURED.model}, ${MEASURED.text}` }),
+    cell('measuredSummary', [], () => swapSummary(MEASURED, STALE), { kind: 'published', citation: 'notebooks/linear-attention/measured.json' }),
+    cell('closingCrossovers', [], () => crossoverTable([{ name: 'DeepSeek-V3', config: v3 }, { name: 'this model', config: tiny }], DEFAULT_COST_OPTIONS),
+      { kind: 'derived', detail: 'src/engine/linear/decode-cost.ts on deepseek-v3.json and this model\'s config, default options' }),
     cell('scope', ['compared'], (c: Compared) => {
       const { T, dk, dv } = c.head;
       const names = ['A_softmax', 'A_linear', 'A_performer', 'A_norm', 'A_chunked'];
@@ -174,7 +186,7 @@ Softmax puts $\\exp$ between the two products. $\\exp(q \\cdot k)$ is not $f(q) 
       title: 'The honest trade: swap one layer, no retraining',
       prose: `The model's layer is run as it is, except that each head's softmax mixing is replaced by a variant on that layer's own $q$, $k$, $v$ (the projections, $W^O$, the other layers and the FFNs are unchanged). The measure is the next-character cross-entropy over ${SWAP_TOKENS} characters of a children's story (the stories corpus's validation text), one token per character.
 
-**Which model:** ${SHIPPED ? `this page runs the shipped model (\`static/models/${SHIPPED.name}\`, trained on the stories at 128 characters a row), so the differences below measure what each variant costs a trained model in that layer. (Where the weights cannot be fetched, e.g. in the Node tests, the tiny model with seeded weights stands in; the table names the model used.)` : 'this page runs the tiny DeepSeek-V3 with **seeded random weights**. It predicts characters at about 7 to 8 bits each, no better than guessing among 128, so its swaps move the numbers by a tenth of a bit or less, either way: they show that the swap reaches the output, not what a trained model loses.'} If you trained a model in the training lesson and chose *Use this model in the other lessons*, this page uses yours instead (the table names it).`,
+**Which model:** ${SHIPPED_NAME ? `this page runs the shipped model (\`static/models/${SHIPPED_NAME}\`, trained on the stories), so the differences below measure what each variant costs a trained model in that layer. (Where its weights cannot be loaded, the same shape with seeded random weights stands in; the table names the model used.)` : 'this page runs the tiny DeepSeek-V3 with **seeded random weights**: its swaps show that the replacement reaches the output, not what a trained model loses.'} If you trained a model in the training lesson and chose *Use this model in the other lessons*, this page uses yours instead (the table names it).`,
       views: [
         { cell: 'swapView', title: 'Change in bits per character when the selected layer\'s attention is swapped', caption: 'Above 0: the swap made the model\'s predictions worse on this prompt; below 0, better.' },
         { cell: 'swapTableView', title: 'Swapped-layer cross-entropy (bits per character)' },
@@ -184,17 +196,13 @@ Softmax puts $\\exp$ between the two products. $\\exp(q \\cdot k)$ is not $f(q) 
     {
       id: 'closing',
       title: 'Closing note: what was measured',
-      prose: `**Crossover contexts** (one layer, the same number format on both sides; src/engine/linear/decode-cost.ts on \`static/configs/deepseek-v3.json\`, GQA with 8 key-value heads, a Mamba-style SSM with $N = 16$):
+      prose: `**Crossover contexts** (one layer, the same number format on both sides, GQA with 8 key-value heads, a Mamba-style SSM with $N = 16$): computed from the widths by src/engine/linear/decode-cost.ts, for DeepSeek-V3 (\`static/configs/deepseek-v3.json\`) and for this model. Past a crossover the fixed state wins by as much as the context is long; before it, the cache is the cheaper memory. At this model's small widths the crossovers come early: a fixed state costs little when the heads are narrow.
 
-- DeepSeek-V3's MLA keeps more bytes than a linear-attention layer from **5,504** tokens, and does more decode FLOPs from **2,919**. Against the SSM layer: **473** tokens (bytes) and **971** (FLOPs).
-- With V3's widths, GQA crosses linear attention at 1,239 (bytes) and 6,875 (FLOPs), MQA at 9,908 and 7,267, MHA at 78 and 155.
-- At this model's own small widths every crossover comes before 400 tokens (the table above has them): a fixed state costs little when the heads are narrow.
-
-**Swapped-layer bits per character**, measured on the shipped model (\`static/models/nanoseek-stories\`: d 96, 3 layers of 4 heads, 2,000 steps at 128 characters a row) over the first 2,048 characters of the held-out stories, in 16 windows of 128 (the length it was trained on). Unswapped it reaches **2.120** bits per character; the table has each layer swapped, no retraining.
-
-The middle layer tolerates anything but TransNormer's normalisation (its output has unit RMS, and nothing trained is there to rescale it). The last layer's attention is where the model reads the context: every attention without softmax's sharpness costs it 1.2 to 2.6 bits per character, and only keeping softmax in local blocks comes close (+0.02 bits with blocks of 64). Performer's random features do no better than elu+1 here, and worse in the last layer: this model's queries and keys are long, and the estimator's variance grows like $\\exp(\\lVert q + k \\rVert^2)$. These are swaps into a model trained with softmax; each paper trains its attention from the start, and these numbers say nothing about how well that goes.`,
+**Swapped-layer bits per character** on the shipped model, over more held-out text than a page should compute live, measured with \`nice -n 15 npx tsx scripts/linear-swap.ts\` (the record names the weights it was measured on; for another model the table says so instead of showing its numbers). The summary under it picks, per layer, the swap closest to softmax, the closest that keeps no softmax at all, and the furthest: compare the layers to see where the model reads its context. These are swaps into a model trained with softmax; each paper trains its attention from the start, and these numbers say nothing about how well that goes.`,
       views: [
-        { cell: 'measuredSwaps', title: 'Measured: bits per character with one layer swapped (shipped model, 2,048 held-out characters)', caption: 'Unswapped: 2.120. Measured once with swappedLayerBits (src/engine/linear/swap.ts), not live; the live table above runs on the model this page has.' },
+        { cell: 'closingCrossovers', title: 'Crossover contexts (tokens), DeepSeek-V3 and this model' },
+        { cell: 'measuredSwaps', title: 'Measured: bits per character with one layer swapped (shipped model, held-out stories)' },
+        { cell: 'measuredSummary', title: 'Per layer: the closest and the furthest swap' },
       ],
     },
   ],

@@ -230,26 +230,3 @@ export function swapTable(results: SwapResult[], unit: string, modelName: string
     caption: `Model: ${modelName}. One token per character, so bits per token are bits per character.`,
   };
 }
-
-/**
- * Swapped-layer bits per character measured once on the shipped model static/models/nanoseek-stories
- * (d 96, 3 layers of 4 heads, 2,000 steps; unswapped 2.120) over 16 windows of 128 held-out characters, with swappedLayerBits:
- * a record of a measurement, shown as such (the live table runs on the page's model).
- */
-const MEASURED: { layer: number; bits: number[] }[] = [
-  { layer: 0, bits: [2.572, 2.547, 2.691, 2.687, 3.515, 2.270, 2.129, 2.510, 2.452] },
-  { layer: 1, bits: [2.181, 2.179, 2.212, 2.189, 3.128, 2.176, 2.120, 2.179, 2.156] },
-  { layer: 2, bits: [4.329, 4.277, 4.681, 4.648, 4.573, 2.574, 2.140, 4.291, 3.362] },
-];
-const MEASURED_COLUMNS = ['linear elu+1', 'linear ReLU', 'Performer m=64', 'Performer m=256', 'TransNormer', 'block b=8', 'block b=64', 'FLASH C=8', 'FLASH C=64'];
-
-export function measuredSwapTable(): TableData {
-  return {
-    kind: 'table',
-    columns: [{ key: 'variant', label: 'attention swapped in' }, ...MEASURED.map((m) => ({ key: `l${m.layer}`, label: `layer ${m.layer}`, align: 'right' as const }))],
-    rows: [
-      { variant: 'softmax (as trained)', ...Object.fromEntries(MEASURED.map((m) => [`l${m.layer}`, '2.120'])) },
-      ...MEASURED_COLUMNS.map((variant, i) => ({ variant, ...Object.fromEntries(MEASURED.map((m) => [`l${m.layer}`, m.bits[i].toFixed(3)])) })),
-    ],
-  };
-}
