@@ -629,3 +629,34 @@ describe('heatmap axis titles stay inside the figure', () => {
       }
     });
 });
+
+describe('line and bar axis titles stay inside the figure', () => {
+  // The load-balancing drop chart's y title ran past both ends of its plot at 1024 px.
+  const yLabel = 'pairs a capacity factor of 1.0 would drop per step (mean of every 2 steps), all three runs';
+  const xLabel = 'training step (no capacity: nothing dropped; shown, what a capacity of 32 per expert, factor 1.0, would drop)';
+  function inside(svg: SVGSVGElement) {
+    const W = Number(svg.getAttribute('width')), H = Number(svg.getAttribute('height'));
+    const titles = [...svg.querySelectorAll('text.ns-axis-title')];
+    expect(titles.length).toBeGreaterThan(0);
+    for (const t of titles) {
+      const w = textWidth(t.textContent!, 14);
+      const m = /translate\(([-\d.]+),([-\d.]+)\)\s*rotate\(-90\)/.exec(t.getAttribute('transform') ?? '');
+      const [x0, x1, y0, y1] = m
+        ? [Number(m[1]) - 9, Number(m[1]) + 9, Number(m[2]) - w / 2, Number(m[2]) + w / 2]
+        : [Number(t.getAttribute('x')) - w / 2, Number(t.getAttribute('x')) + w / 2, Number(t.getAttribute('y')) - 14, Number(t.getAttribute('y')) + 4];
+      expect(x0, `"${t.textContent}"`).toBeGreaterThanOrEqual(0);
+      expect(x1, `"${t.textContent}"`).toBeLessThanOrEqual(W);
+      expect(y0, `"${t.textContent}"`).toBeGreaterThanOrEqual(0);
+      expect(y1, `"${t.textContent}"`).toBeLessThanOrEqual(H);
+    }
+    return titles.map((t) => t.textContent).join(' ');
+  }
+  for (const width of [320, 640, 1000])
+    it(`at width ${width}`, () => {
+      const line: LineChartData = { kind: 'line', series: [{ name: 'a', points: [{ x: 0, y: 1 }, { x: 300, y: 120 }] }], xLabel, yLabel };
+      const text = inside(render(LineChart, { data: line, title: 'Drops', width }).querySelector('svg')!);
+      for (const word of ['pairs', 'three runs', 'training step', 'would drop)']) expect(text).toContain(word);
+      const bar: BarChartData = { kind: 'bar', categories: ['a', 'b'], series: [{ name: 's', values: [1, 2] }], yLabel };
+      expect(inside(render(BarChart, { data: bar, title: 'Drops', width }).querySelector('svg')!)).toContain('three runs');
+    });
+});

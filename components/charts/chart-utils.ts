@@ -62,7 +62,7 @@ export function wrapText(text: string, maxWidth: number, size: number): string[]
 export const LEVELS = 256;
 
 export interface ColourScale {
-  kind: 'sequential' | 'diverging';
+  kind: 'sequential' | 'diverging' | 'categorical';
   domain: [number, number];
   /** Position of a value on the colour ramp, 0..1 (clamped); NaN for a non-finite value. */
   t(v: number): number;
@@ -94,7 +94,7 @@ export function finiteExtent(values: ArrayLike<number>): [number, number] {
 }
 
 /** The colour domain: the given one, else [min, max] (sequential) or [-m, m] with m = max |v| (diverging). */
-export function heatmapDomain(values: ArrayLike<number>, scale: 'sequential' | 'diverging', domain?: [number, number]): [number, number] {
+export function heatmapDomain(values: ArrayLike<number>, scale: 'sequential' | 'diverging' | 'categorical', domain?: [number, number]): [number, number] {
   if (domain && Number.isFinite(domain[0]) && Number.isFinite(domain[1])) return [domain[0], domain[1]];
   const [lo, hi] = finiteExtent(values);
   if (!Number.isFinite(lo)) return scale === 'diverging' ? [-1, 1] : [0, 1];
@@ -105,10 +105,36 @@ export function heatmapDomain(values: ArrayLike<number>, scale: 'sequential' | '
   return lo === hi ? [lo - (Math.abs(lo) || 1) * 0.5, hi + (Math.abs(hi) || 1) * 0.5] : [lo, hi];
 }
 
+/**
+ * Colours of categories (e.g. which expert owns a cell): Okabe–Ito's eight, black for its grey, so
+ * every pair stays apart for simulated protanopia, deuteranopia and tritanopia
+ * (tests/colour-vision.test.ts). In the hue order of the series colours (blue, vermillion, green,
+ * purple, orange, ...), so category i and series i share a hue. A ninth category repeats the first:
+ * categorical heatmaps also draw the borders between categories and print each region's index.
+ */
+export const CATEGORY_COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#000000', '#56b4e9', '#f0e442'] as const;
+
+function categoricalScale(domain: [number, number]): ColourScale {
+  const [lo, hi] = domain;
+  const n = CATEGORY_COLOURS.length;
+  const count = Math.max(1, Math.round(hi) - Math.round(lo) + 1);
+  const level = (v: number) => (Number.isFinite(v) ? (((Math.round(v) - Math.round(lo)) % n) + n) % n : -1);
+  return {
+    kind: 'categorical',
+    domain: [lo, hi],
+    t: (v) => (Number.isFinite(v) ? Math.min(1, Math.max(0, (Math.round(v) - Math.round(lo) + 0.5) / count)) : NaN),
+    level,
+    palette: [...CATEGORY_COLOURS],
+    interpolate: (t) => CATEGORY_COLOURS[level(Math.round(lo) + Math.min(count - 1, Math.floor(t * count)))],
+    scheme: `${count} categories in Okabe–Ito colours${count > n ? ` (repeating after ${n}; each region's index is printed)` : ''}`,
+  };
+}
+
 /** Sampled ramps, computed once per scheme (they do not depend on the domain). */
 const PALETTES = new Map<string, string[]>();
 
-export function colourScale(kind: 'sequential' | 'diverging', domain: [number, number], cividis = false): ColourScale {
+export function colourScale(kind: 'sequential' | 'diverging' | 'categorical', domain: [number, number], cividis = false): ColourScale {
+  if (kind === 'categorical') return categoricalScale(domain);
   const [lo, hi] = domain;
   const interpolate = kind === 'diverging' ? interpolateBlueRed : cividis ? interpolateCividis : interpolateViridis;
   let t: (v: number) => number;

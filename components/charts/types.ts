@@ -18,8 +18,12 @@ export interface HeatmapData {
   /** Axis titles. */
   rowTitle?: string;
   colTitle?: string;
-  /** Colour scale: 'sequential' (viridis-like, e.g. probabilities) or 'diverging' (signed values, centred on 0). */
-  scale: 'sequential' | 'diverging';
+  /** Colour scale: 'sequential' (viridis-like, e.g. probabilities), 'diverging' (signed values, centred
+   * on 0) or 'categorical' (whole numbers naming a category, e.g. the expert that owns a cell: one
+   * colour each from domain[0], a swatch legend, borders between categories, region indices printed). */
+  scale: 'sequential' | 'diverging' | 'categorical';
+  /** Categorical only: the legend's name for each category (default: its number). */
+  categoryNames?: string[];
   /** Fixed domain; default from the data ([min, max], or symmetric [-m, m] for diverging). */
   domain?: [number, number];
   /** Cells to outline (e.g. chosen experts): [row, col] pairs, with what the outline means. */

@@ -204,7 +204,8 @@ export function ownershipHeatmap(frame: Frame): HeatmapData {
     colLabels: Array.from({ length: cols }, (_, c) => (c % (n + 1) === n ? '' : coord(c % (n + 1)))),
     rowTitle: 'y',
     colTitle: `x · left to right: ${frame.runs.map((r) => r.label).join(' | ')}`,
-    scale: 'sequential',
+    // Which expert is a category, not an amount: one colour per expert (no order implied).
+    scale: 'categorical',
     domain: [0, Math.max(1, E - 1)],
     marks: { cells: marks, label: 'centre of a data cluster' },
     dimmed: dimmed.length > 0 ? { cells: dimmed, label: 'between the maps (or not computed yet)' } : undefined,
