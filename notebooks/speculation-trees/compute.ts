@@ -1,17 +1,19 @@
 // Engine work of the speculation-trees lesson: the shipped model with its Medusa heads (shipped
 // beside it as medusa.safetensors; without them the heads are untrained, i.e. lm_head, and the page
-// says so), drafters side by side, one traced tree step, and exact against typical acceptance over
-// many runs of the rule on one verification's logits.
+// says so), drafters side by side in counts (tokens per verification step, positions scored), one
+// traced tree step with every node's decision, and exact against typical acceptance over many runs
+// of the rule on one verification's logits. Nothing here is timed: every number follows from the
+// text, the controls and the seed, so a link reproduces the page.
 import type { Backend } from '$kernels/backend';
-import { generate } from '$engine/generate';
 import { type MedusaHeads, MedusaDrafter, createMedusaHeads, medusaFromTensors, parseTreeSpec } from '$engine/medusa';
 import type { Model } from '$engine/model';
 import { createRng, sampleFrom, samplingDistribution } from '$engine/sampling';
 import { readSafetensors } from '$engine/safetensors';
 import { MtpDrafter } from '$engine/speculate';
 import { ChainTreeDrafter, NoDrafter, type TreeDrafter, speculateTree } from '$engine/tree-speculate';
-import { type AcceptRule, type TokenTree, acceptPath, treeMask, verifyTree } from '$engine/tree';
+import { type AcceptRule, type TokenTree, acceptPath, entropy, treeMask, typicalThreshold, verifyTree } from '$engine/tree';
 import { lessonModel } from '../_kit/shipped';
+import { glyph } from '../_kit/tokens';
 
 const headUrls = import.meta.glob('../../static/models/nanoseek-*/medusa.safetensors', { eager: true, query: '?url', import: 'default' }) as Record<string, string>;
 const headEntry = Object.keys(headUrls).sort()[0];
@@ -48,90 +50,151 @@ export async function setup(backend: Backend): Promise<Setup> {
   return { model: lm.model, heads: heads ?? createMedusaHeads(3, lm.model.config.hidden_size), name: lm.name, trainedHeads: heads !== null };
 }
 
+/** Tokens each drafter comparison run writes. */
 export const NEW_TOKENS = 48;
+/** Runs of the rule on one verification's logits in the exact-against-typical comparison. */
+export const RULE_RUNS = 3000;
 
-export interface DrafterRow { drafter: string; nodes: number; tokensPerStep: number; meanAccepted: number; ms: number; speedUp: number }
+/** The rule that keeps the model's distribution at this temperature: exact, or greedy at 0. */
+export const exactRuleAt = (temperature: number): AcceptRule => (temperature > 0 ? 'exact' : 'greedy');
 
-/** Each drafter over the same prompt: tokens per verification step and the page's measured time against generate. */
-export function compareDrafters(s: Setup, ids: number[], treeSize: number, gamma: number, temperature: number, seed: number): DrafterRow[] {
-  const rule: AcceptRule = temperature > 0 ? 'exact' : 'greedy';
-  const sampling = { temperature };
-  const drafters: [string, number, () => TreeDrafter][] = [
-    ['none', 0, () => new NoDrafter()],
-    [`MTP chain (γ ${gamma})`, gamma, () => new ChainTreeDrafter(new MtpDrafter(s.model), gamma)],
-    [`Medusa tree (${treeSize} nodes)`, treeSize, () => new MedusaDrafter(s.model, s.heads, parseTreeSpec(String(treeSize), s.heads))],
-  ];
-  // Best of two runs each, so neither side pays the first run's warm-up (compilation, buffers).
-  const best = <T>(f: () => T): { value: T; ms: number } => {
-    let ms = Infinity, value!: T;
-    for (let k = 0; k < 2; k++) { const t = performance.now(); value = f(); ms = Math.min(ms, performance.now() - t); }
-    return { value, ms };
-  };
-  const plain = best(() => generate(s.model, ids, { maxNewTokens: NEW_TOKENS, sampling, seed })).ms;
-  return drafters.map(([drafter, nodes, make]) => {
-    const { value: r, ms } = best(() => speculateTree(s.model, ids, { maxNewTokens: NEW_TOKENS, drafter: make(), rule, sampling, seed }));
-    return { drafter, nodes, tokensPerStep: r.tokensPerStep, meanAccepted: r.meanAccepted, ms, speedUp: plain / ms };
-  });
+// ------------------------------------------------------------------ drafters side by side
+
+export interface RunCounts { tokensPerStep: number; meanAccepted: number; steps: number; positionsPerToken: number }
+export interface DrafterRow { drafter: string; nodes: number; exact: RunCounts; typical: RunCounts }
+
+function counts(r: ReturnType<typeof speculateTree>): RunCounts {
+  const emitted = r.steps.reduce((a, s) => a + s.emitted.length, 0);
+  const positions = r.steps.reduce((a, s) => a + 1 + s.nodes, 0);
+  return { tokensPerStep: r.tokensPerStep, meanAccepted: r.meanAccepted, steps: r.steps.length, positionsPerToken: positions / Math.max(1, emitted) };
 }
 
-export interface TreeStepView { tree: TokenTree; depth: number[]; p: number[]; accepted: boolean[]; judged: boolean[]; emitted: number[]; mask: Uint8Array; root: number }
+/**
+ * Each drafter over the same prompt, under the distribution-keeping rule and under typical
+ * acceptance: tokens per verification step, mean accepted length, and target positions scored per
+ * token written (the compute a step spends on its tree). Counts only, deterministic given the seed.
+ */
+export function compareDrafters(s: Setup, ids: number[], treeSize: number, gamma: number, temperature: number, epsilon: number, delta: number, seed: number): DrafterRow[] {
+  const sampling = { temperature };
+  const drafters: [string, number, () => TreeDrafter][] = [
+    ['no drafting', 0, () => new NoDrafter()],
+    [`MTP chain, γ = ${gamma}`, gamma, () => new ChainTreeDrafter(new MtpDrafter(s.model), gamma)],
+    [`Medusa tree, ${treeSize} nodes`, treeSize, () => new MedusaDrafter(s.model, s.heads, parseTreeSpec(String(treeSize), s.heads))],
+  ];
+  const run = (make: () => TreeDrafter, rule: AcceptRule) => counts(speculateTree(s.model, ids, { maxNewTokens: NEW_TOKENS, drafter: make(), rule, sampling, epsilon, delta, seed }));
+  return drafters.map(([drafter, nodes, make]) => ({ drafter, nodes, exact: run(make, exactRuleAt(temperature)), typical: run(make, 'typical') }));
+}
 
-/** One verification of the Medusa tree right after the prompt, with the rule's decision per node. */
-export function treeStep(s: Setup, ids: number[], treeSize: number, temperature: number, rule: AcceptRule, seed: number, epsilon: number, delta: number): TreeStepView {
+// ------------------------------------------------------------------ one traced tree step
+
+export type NodeStatus = 'accepted' | 'rejected' | 'unjudged';
+
+export interface TreeNodeView {
+  /** Parent node (-1: the root). */
+  parent: number;
+  depth: number;
+  token: number;
+  label: string;
+  /** p(token) under the target at the parent (at the chosen temperature). */
+  p: number;
+  /** Entropy (nats) of the target's distribution at the parent, and the typical threshold there. */
+  h: number;
+  threshold: number;
+  status: NodeStatus;
+}
+
+export interface TreeFigureData {
+  rule: AcceptRule;
+  temperature: number;
+  epsilon: number;
+  delta: number;
+  root: string;
+  /** The prompt's last characters, for context. */
+  context: string;
+  nodes: TreeNodeView[];
+  /** The token written after the accepted path: a bonus (the path reached a leaf) or a replacement. */
+  extra: { parent: number; depth: number; label: string; bonus: boolean };
+  emitted: string;
+  accepted: number;
+  trainedHeads: boolean;
+  /** Tree attention mask over [root, ...nodes] (1: attends). */
+  mask: Uint8Array;
+}
+
+/** One verification of the Medusa tree right after the prompt, with the rule's decision on every node. */
+export function treeStep(s: Setup, ids: number[], treeSize: number, temperature: number, rule: AcceptRule, seed: number, epsilon: number, delta: number): TreeFigureData {
   const drafter = new MedusaDrafter(s.model, s.heads, parseTreeSpec(String(treeSize), s.heads));
   const cache = s.model.createCache('absorbed');
   const prefix = ids.slice(0, -1);
-  if (prefix.length > 0) {
-    const pre = s.model.forward(prefix, { cache });
-    drafter.observe(0, pre.hidden, pre.tokens);
-  }
+  const pre = s.model.forward(prefix, { cache });
   // The heads read the state of the prompt's second to last token (the last one is the root, not yet run).
-  const tree = prefix.length > 0 ? drafter.propose(ids) : { tokens: [], parent: [], q: [] };
-  const v = verifyTree(s.model, cache, ids[ids.length - 1]!, tree, { rule, sampling: { temperature }, epsilon, delta }, createRng(seed));
+  drafter.observe(0, pre.hidden, pre.tokens);
+  const tree: TokenTree = drafter.propose(ids);
+  const sampling = { temperature };
+  const v = verifyTree(s.model, cache, ids[ids.length - 1]!, tree, { rule, sampling, epsilon, delta }, createRng(seed));
   const V = s.model.config.vocab_size;
-  const dist = (row: number) => samplingDistribution(v.logits.subarray(row * V, (row + 1) * V), { temperature: Math.max(temperature, 1e-6) });
-  const depth = treeMask(tree).depth;
-  const p = tree.tokens.map((x, i) => dist(tree.parent[i] + 1)[x]!);
-  const judged = tree.tokens.map((_, i) => v.decisions.some((d) => d.node === i));
-  const accepted = tree.tokens.map((_, i) => v.path.includes(i));
-  return { tree, depth: Array.from(depth).slice(1), p, accepted, judged, emitted: v.emitted, mask: treeMask(tree).ancestor, root: ids[ids.length - 1]! };
+  const dists = new Map<number, Float64Array>();
+  const dist = (row: number) => {
+    let p = dists.get(row);
+    if (!p) { p = samplingDistribution(v.logits.subarray(row * V, (row + 1) * V), sampling); dists.set(row, p); }
+    return p;
+  };
+  const mask = treeMask(tree);
+  const judged = new Set(v.decisions.map((d) => d.node));
+  const nodes = tree.tokens.map((token, i): TreeNodeView => {
+    const at = dist(tree.parent[i]! + 1);
+    return {
+      parent: tree.parent[i]!, depth: mask.depth[i + 1]!, token, label: glyph(token), p: at[token]!,
+      h: entropy(at), threshold: typicalThreshold(at, epsilon, delta),
+      status: v.path.includes(i) ? 'accepted' : judged.has(i) ? 'rejected' : 'unjudged',
+    };
+  });
+  const last = v.path.length ? v.path[v.path.length - 1]! : -1;
+  const bonus = !tree.parent.includes(last);
+  return {
+    rule, temperature, epsilon, delta, root: glyph(ids[ids.length - 1]!),
+    context: ids.slice(-12, -1).map(glyph).join(''),
+    nodes, extra: { parent: last, depth: v.path.length + 1, label: glyph(v.emitted[v.emitted.length - 1]!), bonus },
+    emitted: v.emitted.map(glyph).join(''), accepted: v.path.length, trainedHeads: s.trainedHeads, mask: mask.ancestor,
+  };
 }
+
+// ------------------------------------------------------------------ exact against typical
 
 export interface RuleComparison { rule: string; meanAccepted: number; tv: number }
 
 /**
  * Many runs of each rule on one verification's logits (the forward is deterministic, only the rule
  * draws): mean accepted length and the total-variation distance between the first emitted token's
- * histogram and the target's p; the last row is n samples from p itself (the noise floor).
+ * histogram and the target's p; the last row is as many samples from p itself (the noise floor).
  */
-export function compareRules(s: Setup, ids: number[], treeSize: number, temperature: number, epsilon: number, delta: number, seed: number, runs = 4000): RuleComparison[] {
-  const t = Math.max(temperature, 0.05);
+export function compareRules(s: Setup, ids: number[], treeSize: number, temperature: number, epsilon: number, delta: number, seed: number, runs = RULE_RUNS): RuleComparison[] {
+  const sampling = { temperature };
   const drafter = new MedusaDrafter(s.model, s.heads, parseTreeSpec(String(treeSize), s.heads));
   const cache = s.model.createCache('absorbed');
-  const prefix = ids.slice(0, -1);
-  const pre = s.model.forward(prefix.length ? prefix : ids.slice(0, 1), { cache });
+  const pre = s.model.forward(ids.slice(0, -1), { cache });
   drafter.observe(0, pre.hidden, pre.tokens);
-  if (!prefix.length) cache.truncate(0);
-  const tree = prefix.length ? drafter.propose(ids) : { tokens: [], parent: [], q: [] };
+  const tree = drafter.propose(ids);
   const V = s.model.config.vocab_size;
   const out = s.model.forward([ids[ids.length - 1]!, ...tree.tokens], { cache, tree: treeMask(tree) });
   const rows = new Map<number, Float64Array>();
-  const dist = (r: number) => { let p = rows.get(r); if (!p) { p = samplingDistribution(out.logits.subarray(r * V, (r + 1) * V), { temperature: t }); rows.set(r, p); } return p; };
+  const dist = (r: number) => { let p = rows.get(r); if (!p) { p = samplingDistribution(out.logits.subarray(r * V, (r + 1) * V), sampling); rows.set(r, p); } return p; };
   const target = dist(0);
-  const tv = (counts: Float64Array) => { let d = 0; for (let i = 0; i < V; i++) d += Math.abs(counts[i]! / runs - target[i]!); return d / 2; };
+  const tv = (c: Float64Array) => { let d = 0; for (let i = 0; i < V; i++) d += Math.abs(c[i]! / runs - target[i]!); return d / 2; };
   const rng = createRng(seed);
-  const result: RuleComparison[] = (['exact', 'typical'] as const).map((rule) => {
-    const counts = new Float64Array(V);
+  const rules: [string, AcceptRule][] = [[temperature > 0 ? 'exact' : 'greedy (T = 0)', exactRuleAt(temperature)], [`typical, ε = ${epsilon}, δ = ${delta}`, 'typical']];
+  const result: RuleComparison[] = rules.map(([name, rule]) => {
+    const c = new Float64Array(V);
     let acc = 0;
     for (let n = 0; n < runs; n++) {
-      const w = acceptPath(tree, dist, { rule, sampling: { temperature: t }, epsilon, delta }, rng);
-      counts[w.emitted[0]!]++;
+      const w = acceptPath(tree, dist, { rule, sampling, epsilon, delta }, rng);
+      c[w.emitted[0]!]++;
       acc += w.path.length;
     }
-    return { rule, meanAccepted: acc / runs, tv: tv(counts) };
+    return { rule: name, meanAccepted: acc / runs, tv: tv(c) };
   });
   const noise = new Float64Array(V);
   for (let n = 0; n < runs; n++) noise[sampleFrom(target, rng)]++;
-  result.push({ rule: `${runs} samples from p (noise floor)`, meanAccepted: NaN, tv: tv(noise) });
+  result.push({ rule: `${runs} samples from p itself (noise floor)`, meanAccepted: NaN, tv: tv(noise) });
   return result;
 }

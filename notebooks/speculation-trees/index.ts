@@ -2,11 +2,18 @@
 // (speculative-decoding): that one builds the exact accept/resample rule on a chain; this one keeps
 // the rule and changes what is drafted (a tree from Medusa heads beside DeepSeek's MTP chain), how it
 // is verified (one pass with a tree attention mask) and which rule accepts (exact, greedy, typical).
-import type { Backend } from '$kernels/backend';
+// Every figure is a count or a probability that follows from the controls and the seed (no timing
+// on the page): the wall-clock side is `npm run bench`'s drafters table.
+import type { BarChartData, HeatmapData, LineChartData, TableData } from '$components/charts/types';
 import type { AcceptRule } from '$engine/tree';
+import { typicalThresholdAt } from '$engine/tree';
 import { cell, type Notebook } from '../_kit/types';
-import { TEXT_EXAMPLES, glyph, promptTokens } from '../_kit/tokens';
-import { type DrafterRow, NEW_TOKENS, type RuleComparison, type Setup, type TreeStepView, compareDrafters, compareRules, setup, treeStep } from './compute';
+import { TEXT_EXAMPLES, promptTokens } from '../_kit/tokens';
+import {
+  type DrafterRow, NEW_TOKENS, RULE_RUNS, type RuleComparison, type Setup, type TreeFigureData,
+  compareDrafters, compareRules, exactRuleAt, setup, treeStep,
+} from './compute';
+import TreeView from './TreeView.svelte';
 
 export const meta = {
   slug: 'speculation-trees',
@@ -16,108 +23,168 @@ export const meta = {
 };
 
 const PROMPT_LEN = 48;
+const fmt = (x: number, d = 2) => x.toFixed(d);
+/** The threshold figure's log axis starts here (p = 0 happens at T = 0). */
+const P_FLOOR = 1e-6;
 
-function treeTable(v: TreeStepView) {
-  const rows = [{ node: 'root', tree: glyph(v.root), depth: 0, p: '', decision: 'committed (last token)' }];
-  // Depth-first order so each node sits under its parent.
-  const kids = (par: number) => v.tree.parent.map((q, i) => (q === par ? i : -1)).filter((i) => i >= 0);
-  const walk = (par: number, indent: string) => {
-    const list = kids(par);
-    list.forEach((i, k) => {
-      const last = k === list.length - 1;
-      rows.push({
-        node: String(i + 1), tree: `${indent}${last ? '└─' : '├─'} ${glyph(v.tree.tokens[i]!)}`, depth: v.depth[i]!, p: v.p[i]!.toFixed(3),
-        decision: v.accepted[i] ? 'accepted' : v.judged[i] ? 'rejected' : 'not judged',
-      });
-      walk(i, indent + (last ? '   ' : '│  '));
-    });
-  };
-  walk(-1, '');
+function maskHeatmap(v: TreeFigureData): HeatmapData {
+  const T = v.nodes.length + 1;
+  const labels = [`root ${v.root}`, ...v.nodes.map((nd, i) => `${i + 1} ${nd.label}`)];
   return {
-    kind: 'table' as const,
-    columns: [{ key: 'node', label: 'node' }, { key: 'tree', label: 'tree (token)' }, { key: 'depth', label: 'depth', align: 'right' as const }, { key: 'p', label: 'p(token) at parent', align: 'right' as const }, { key: 'decision', label: 'decision' }],
-    rows,
-    caption: `Emitted this step: ${v.emitted.map(glyph).join('')}`,
+    kind: 'heatmap', rows: T, cols: T, values: Float32Array.from(v.mask), rowLabels: labels, colLabels: labels,
+    rowTitle: 'query (node)', colTitle: 'key (node)', scale: 'sequential', domain: [0, 1], valueLabel: '1 = attends',
   };
 }
 
-function maskHeatmap(v: TreeStepView) {
-  const T = v.tree.tokens.length + 1;
-  const labels = ['root ' + glyph(v.root), ...v.tree.tokens.map((x, i) => `${i + 1} ${glyph(x)}`)];
+/** The typical threshold against the entropy at the parent, with every tree node placed on it. */
+function thresholdChart(v: TreeFigureData, vocab: number): LineChartData {
+  const hMax = Math.log(vocab);
+  const grid = Array.from({ length: 61 }, (_, i) => (i / 60) * hMax);
+  const pass = v.nodes.filter((n) => n.p > n.threshold), fail = v.nodes.filter((n) => !(n.p > n.threshold));
+  const y = (p: number) => Math.max(P_FLOOR, p);
   return {
-    kind: 'heatmap' as const, rows: T, cols: T, values: Float32Array.from(v.mask), rowLabels: labels, colLabels: labels,
-    rowTitle: 'query (node)', colTitle: 'key (node)', scale: 'sequential' as const, domain: [0, 1] as [number, number], valueLabel: '1 = attends',
+    kind: 'line',
+    xLabel: 'entropy H(p) of the target at the parent (nats)',
+    yLabel: 'probability (log scale; p < 10⁻⁶ drawn at 10⁻⁶)',
+    yScale: 'log',
+    series: [
+      { name: `threshold τ = min(ε, δ·e^(−H)), ε = ${v.epsilon}, δ = ${v.delta}`, points: grid.map((x) => ({ x, y: y(typicalThresholdAt(x, v.epsilon, v.delta)) })), style: 'line' },
+      { name: `δ·e^(−H) alone`, points: grid.map((x) => ({ x, y: y(v.delta * Math.exp(-x)) })), style: 'dashed' },
+      { name: `tree nodes that pass (p above τ): ${pass.length}`, points: pass.map((n) => ({ x: n.h, y: y(n.p) })), style: 'points' },
+      { name: `tree nodes that fail: ${fail.length}`, points: fail.map((n) => ({ x: n.h, y: y(n.p) })), style: 'points' },
+    ],
+    // ε is the threshold where δ·e^(−H) > ε, i.e. H < ln(δ/ε) (never when δ ≤ ε).
+    markers: v.delta > v.epsilon ? [{ x: Math.min(hMax, Math.log(v.delta / v.epsilon)), label: 'H = ln(δ/ε)' }] : [],
   };
 }
 
 export const notebook: Notebook = {
   inputs: [
     { kind: 'text', name: 'text', label: 'Your text (the prompt)', value: TEXT_EXAMPLES[0]!.value, maxLength: 512, examples: TEXT_EXAMPLES, help: `Its first ${PROMPT_LEN} characters are the prompt.` },
-    { kind: 'range', name: 'temperature', label: 'Temperature', min: 0, max: 1.5, step: 0.1, value: 1, help: '0: greedy verification; above 0: the exact rule (drafter comparison) at this temperature.' },
     { kind: 'range', name: 'treeSize', label: 'Medusa tree nodes', min: 1, max: 32, step: 1, value: 12, help: 'Size of the sparse tree grown from the heads\' measured top-k accuracies.' },
+    { kind: 'select', name: 'rule', label: 'Accept rule (the drawn tree)', value: 'exact', options: [{ value: 'exact', label: 'exact (keeps the distribution)' }, { value: 'greedy', label: 'greedy (argmax)' }, { value: 'typical', label: 'typical acceptance' }], help: 'Which rule decides the drawn tree step.' },
+    { kind: 'range', name: 'temperature', label: 'Temperature T', min: 0, max: 1.5, step: 0.1, value: 1, help: 'p = softmax(logits / T); 0 is greedy (p one-hot).' },
+    { kind: 'range', name: 'epsilon', label: 'Typical ε', min: 0.01, max: 0.5, step: 0.01, value: 0.09, help: 'Typical acceptance accepts x when p(x) > min(ε, δ·exp(−H(p))): ε caps the threshold where the target is sure.' },
+    { kind: 'range', name: 'delta', label: 'Typical δ', min: 0.01, max: 1, step: 0.01, value: 0.3, help: 'Scales the entropy-dependent part of the threshold δ·exp(−H(p)).' },
     { kind: 'range', name: 'gamma', label: 'MTP chain length γ', min: 1, max: 3, step: 1, value: 2, help: 'Tokens the MTP module drafts per step (chained on its own output state).' },
-    { kind: 'select', name: 'rule', label: 'Accept rule (tree step)', value: 'exact', options: [{ value: 'exact', label: 'exact' }, { value: 'greedy', label: 'greedy' }, { value: 'typical', label: 'typical' }], help: 'Which rule decides the traced tree step.' },
-    { kind: 'range', name: 'epsilon', label: 'Typical ε', min: 0.01, max: 0.5, step: 0.01, value: 0.09, help: 'Typical acceptance accepts x when p(x) > min(ε, δ·exp(−H(p))).' },
-    { kind: 'range', name: 'delta', label: 'Typical δ', min: 0.01, max: 1, step: 0.01, value: 0.3, help: 'Scales the entropy-dependent part of the threshold.' },
     { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Seeds every random draw of the rules.' },
   ],
   cells: [
-    cell('setup', ['backend'], (b: Backend) => setup(b), { kind: 'engine', detail: 'the kit\'s lessonModel and medusa.safetensors beside it' }),
+    cell('setup', ['backend'], (b) => setup(b), { kind: 'engine', detail: 'the kit\'s lessonModel and medusa.safetensors beside it' }),
     cell('ids', ['text'], (text: string) => promptTokens(text, PROMPT_LEN).ids, { kind: 'derived', detail: 'one character per token' }),
-    cell('which', ['setup'], (s: Setup) => ({ kind: 'stats', items: [
-      { label: 'model', value: s.name },
-      { label: 'Medusa heads', value: s.trainedHeads ? `${s.heads.numHeads} trained heads (medusa.safetensors)` : 'untrained (each head = lm_head): no medusa.safetensors shipped' },
-    ] }), { kind: 'engine' }),
-    cell('drafters', ['setup', 'ids', 'treeSize', 'gamma', 'temperature', 'seed'], (s: Setup, ids: number[], n: number, g: number, t: number, seed: number) => compareDrafters(s, ids, n, g, t, seed),
-      { kind: 'engine', detail: `speculateTree over ${NEW_TOKENS} new tokens, best of 2 runs timed in this page against generate` }),
-    cell('drafterTable', ['drafters'], (rows: DrafterRow[]) => ({
+    cell('step', ['setup', 'ids', 'treeSize', 'temperature', 'rule', 'seed', 'epsilon', 'delta'],
+      (s: Setup, ids: number[], n: number, t: number, rule: AcceptRule, seed: number, e: number, d: number) => treeStep(s, ids, n, t, rule, seed, e, d),
+      { kind: 'engine', detail: 'MedusaDrafter.propose, then verifyTree: one forward over the tree with its mask, the rule\'s decisions' }),
+    cell('maskView', ['step'], (v: TreeFigureData) => maskHeatmap(v), { kind: 'engine', detail: 'treeMask: ancestors and self' }),
+    cell('thresholdView', ['step', 'setup'], (v: TreeFigureData, s: Setup) => thresholdChart(v, s.model.config.vocab_size),
+      { kind: 'engine', detail: 'p and H(p) of the target at each node\'s parent; typicalThresholdAt from the engine' }),
+    cell('drafters', ['setup', 'ids', 'treeSize', 'gamma', 'temperature', 'epsilon', 'delta', 'seed'],
+      (s: Setup, ids: number[], n: number, g: number, t: number, e: number, d: number, seed: number) => compareDrafters(s, ids, n, g, t, e, d, seed),
+      { kind: 'engine', detail: `speculateTree over ${NEW_TOKENS} new tokens per drafter and rule` }),
+    cell('drafterBars', ['drafters', 'temperature', 'epsilon', 'delta'], (rows: DrafterRow[], t: number, e: number, d: number): BarChartData => ({
+      kind: 'bar',
+      categories: rows.map((r) => r.drafter),
+      series: [
+        { name: `${exactRuleAt(t)} rule, T = ${t}`, values: rows.map((r) => r.exact.tokensPerStep) },
+        { name: `typical, ε = ${e}, δ = ${d}`, values: rows.map((r) => r.typical.tokensPerStep) },
+      ],
+      yLabel: 'tokens written per verification step',
+    }), { kind: 'derived' }),
+    cell('drafterTable', ['drafters', 'temperature'], (rows: DrafterRow[], t: number): TableData => ({
       kind: 'table',
-      columns: [{ key: 'drafter', label: 'drafter' }, { key: 'nodes', label: 'nodes / step', align: 'right' }, { key: 'tps', label: 'tokens / verification', align: 'right' }, { key: 'acc', label: 'mean accepted', align: 'right' }, { key: 'ms', label: 'ms', align: 'right' }, { key: 'speed', label: 'speed-up vs generate', align: 'right' }],
-      rows: rows.map((r) => ({ drafter: r.drafter, nodes: r.nodes, tps: r.tokensPerStep.toFixed(2), acc: r.meanAccepted.toFixed(2), ms: r.ms.toFixed(0), speed: `${r.speedUp.toFixed(2)}×` })),
-    }), { kind: 'engine', detail: 'measured on this machine' }),
-    cell('drafterBars', ['drafters'], (rows: DrafterRow[]) => ({
-      kind: 'bar', categories: rows.map((r) => r.drafter), series: [{ name: 'tokens per verification step', values: rows.map((r) => r.tokensPerStep) }, { name: 'wall-clock speed-up', values: rows.map((r) => r.speedUp) }], yLabel: 'tokens / step, ×',
-    }), { kind: 'engine' }),
-    cell('step', ['setup', 'ids', 'treeSize', 'temperature', 'rule', 'seed', 'epsilon', 'delta'], (s: Setup, ids: number[], n: number, t: number, rule: AcceptRule, seed: number, e: number, d: number) => treeStep(s, ids, n, t, rule, seed, e, d),
-      { kind: 'engine', detail: 'MedusaDrafter.propose, verifyTree' }),
-    cell('treeView', ['step'], (v: TreeStepView) => treeTable(v), { kind: 'engine', detail: 'the rule\'s decisions (tree.ts acceptPath)' }),
-    cell('maskView', ['step'], (v: TreeStepView) => maskHeatmap(v), { kind: 'engine', detail: 'treeMask: ancestors and self' }),
-    cell('rules', ['setup', 'ids', 'treeSize', 'temperature', 'epsilon', 'delta', 'seed'], (s: Setup, ids: number[], n: number, t: number, e: number, d: number, seed: number) => compareRules(s, ids, n, t, e, d, seed),
-      { kind: 'engine', detail: '4000 runs of acceptPath on one verification\'s logits' }),
-    cell('rulesTable', ['rules'], (rows: RuleComparison[]) => ({
+      columns: [
+        { key: 'drafter', label: 'drafter' }, { key: 'nodes', label: 'drafted / step', align: 'right' },
+        { key: 'tps', label: `tokens / step (${exactRuleAt(t)})`, align: 'right' }, { key: 'passes', label: `target passes for ${NEW_TOKENS} tokens`, align: 'right' },
+        { key: 'ppt', label: 'positions scored / token', align: 'right' }, { key: 'ttps', label: 'tokens / step (typical)', align: 'right' },
+      ],
+      rows: rows.map((r) => ({
+        drafter: r.drafter, nodes: r.nodes, tps: fmt(r.exact.tokensPerStep), passes: 1 + r.exact.steps,
+        ppt: fmt(r.exact.positionsPerToken), ttps: fmt(r.typical.tokensPerStep),
+      })),
+      caption: 'Target passes include the prompt\'s prefill. Positions scored: the root and every drafted node of each step, per token written.',
+    }), { kind: 'derived' }),
+    cell('rules', ['setup', 'ids', 'treeSize', 'temperature', 'epsilon', 'delta', 'seed'],
+      (s: Setup, ids: number[], n: number, t: number, e: number, d: number, seed: number) => compareRules(s, ids, n, t, e, d, seed),
+      { kind: 'engine', detail: `${RULE_RUNS} runs of acceptPath per rule on one verification's logits` }),
+    cell('rulesTable', ['rules'], (rows: RuleComparison[]): TableData => ({
       kind: 'table',
       columns: [{ key: 'rule', label: 'rule' }, { key: 'acc', label: 'mean accepted length', align: 'right' }, { key: 'tv', label: 'TV distance of the first token to p', align: 'right' }],
-      rows: rows.map((r) => ({ rule: r.rule, acc: Number.isFinite(r.meanAccepted) ? r.meanAccepted.toFixed(3) : '', tv: r.tv.toFixed(4) })),
-    }), { kind: 'engine' }),
+      rows: rows.map((r) => ({ rule: r.rule, acc: Number.isFinite(r.meanAccepted) ? fmt(r.meanAccepted, 3) : '', tv: fmt(r.tv, 4) })),
+    }), { kind: 'derived' }),
+    cell('scope', ['step', 'drafters', 'rules'], (v: TreeFigureData, rows: DrafterRow[], rules: RuleComparison[]) => ({
+      p: v.nodes.map((n) => n.p),
+      H: v.nodes.map((n) => n.h),
+      tau: v.nodes.map((n) => n.threshold),
+      epsilon: v.epsilon,
+      delta: v.delta,
+      mask: { rows: v.nodes.length + 1, cols: v.nodes.length + 1, data: Float32Array.from(v.mask) },
+      accepted: v.accepted,
+      tokens_per_step: rows.map((r) => r.exact.tokensPerStep),
+      typical_tokens_per_step: rows.map((r) => r.typical.tokensPerStep),
+      tv: rules.map((r) => r.tv),
+    }), { kind: 'derived' }),
   ],
+  lead: {
+    takeaway: 'Medusa heads guess several tokens ahead; their top guesses form a tree, the model scores every node in one pass, and one path of it is kept.',
+    view: { cell: 'step', title: 'The drafted tree and the rule\'s decision on each node', component: TreeView },
+    controls: ['text', 'treeSize', 'rule'],
+    note: 'The shipped trained model with its Medusa heads (medusa.safetensors), right after the first 48 characters of your text.',
+  },
   sections: [
     {
-      id: 'drafters', title: 'Drafters side by side',
-      prose: `Speculative decoding pays one target pass for several tokens when the drafts are accepted. DeepSeek-V3's MTP module drafts a **chain**: each token from the module's own state (*self* speculation, one extra block on the model). Medusa puts $K$ extra heads on the final hidden state $h_t$, head $k$ guessing token $t+k+1$ as $\\mathrm{lm\\_head}(h_t + \\mathrm{SiLU}(W_k h_t + b_k))$, trained with the trunk frozen; its top guesses form a **tree** of candidates, all verified in one pass. The table runs each on the same prompt for ${NEW_TOKENS} new tokens.`,
-      controls: ['text', 'temperature', 'treeSize', 'gamma', 'seed'],
-      views: [
-        { cell: 'which', title: 'What runs' },
-        { cell: 'drafterTable', title: 'Tokens per verification step and measured speed-up', caption: 'A bigger tree accepts more per step but the target scores every node: on a model this small each token costs the same compute, so fewer passes do not mean less time.' },
-        { cell: 'drafterBars', title: 'Tokens per step against speed-up' },
-      ],
-      after: 'On a large model served from a GPU a pass over 1 token or 20 costs about the same (the weights are read once either way), and tokens per step becomes speed-up. Here every token is paid in arithmetic.',
-    },
-    {
       id: 'tree', title: 'One tree, one pass',
-      prose: 'Every node sits at position (prompt length + depth) and attends to the prompt, its ancestors and itself, never to its siblings: the tree attention mask. Its logits then equal those of a plain forward over its own path (the engine\'s property test checks this). Only the accepted path\'s latents stay in the cache.',
+      prose: `Medusa (Cai et al. 2024) puts $K$ extra heads on the model's final hidden state $h_t$: head $k$ guesses token $t+k+1$ as $\\mathrm{lm\\_head}\\big(h_t + \\mathrm{SiLU}(W_k h_t + b_k)\\big)$, trained with the trunk frozen. Their top choices form a **tree**: depth $k$ holds head $k$'s candidates, and the sparse tree keeps the paths whose measured accuracies multiply to the most. Every node sits at position (prompt length + depth) and attends to the prompt, its ancestors and itself, never to its siblings: the **tree attention mask**. One forward pass then gives every node the logits a plain forward over its own path would give (the engine's property test checks this), and only the accepted path's latents stay in the cache.
+
+The rule walks from the root: it tries the children of the current node in order, follows the first it accepts, and when none is accepted (or the path reaches a leaf) writes one more token itself, so a step always writes at least one.`,
       controls: ['treeSize', 'rule', 'temperature', 'seed'],
       views: [
-        { cell: 'treeView', title: 'The drafted tree and the rule\'s decision per node', caption: 'p is the target\'s probability of the node\'s token at its parent. Siblings are tried in order; the first accepted child is followed.' },
+        { cell: 'step', title: 'The drafted tree and the rule\'s decision on each node', component: TreeView, caption: 'p is the target\'s probability of the node\'s token at its parent. Thick filled boxes and edges ✓: the accepted path; dashed ✗: tried and rejected; dotted: never tried; double border: the token written after the path (★ bonus when the path reached a leaf, ↻ a replacement otherwise).' },
         { cell: 'maskView', title: 'Tree attention mask', caption: 'Row: the query node; column: the key node. The prompt (not drawn) is visible to every node.' },
       ],
     },
     {
-      id: 'typical', title: 'Typical acceptance against the exact rule',
-      prose: 'The exact rule tries each child $x$ with probability $r(x)$ and removes it from $r$ when rejected, so the emitted token is distributed exactly as $p$. Medusa\'s typical acceptance takes $x$ whenever $p(x) > \\min(\\epsilon, \\delta e^{-H(p)})$: longer accepted runs, but not the model\'s distribution. Here both rules run 4000 times on the same logits.',
-      controls: ['temperature', 'epsilon', 'delta', 'treeSize', 'seed'],
+      id: 'drafters', title: 'Drafters side by side',
+      prose: `DeepSeek-V3's MTP module drafts a **chain**: each token from the module's own state, one extra block on the model (*self* speculation, as the Medusa heads are). Medusa drafts a **tree**: more candidates per step, so more tokens accepted per verification, but the target scores every node. Each drafter runs on the same prompt for ${NEW_TOKENS} new tokens under the rule that keeps the model's distribution (exact; greedy at $T = 0$) and under typical acceptance.
+
+Tokens per verification step is what a large model served from a GPU turns into speed: there a pass over 1 position or 30 costs about the same, because reading the weights dominates. On this tiny model every scored position is paid in arithmetic, so the last column, positions scored per token written, is the cost side. The wall-clock speed-up of each drafter, measured in Node on the shipped model, is in \`npm run bench\`.`,
+      controls: ['gamma', 'treeSize', 'temperature'],
       views: [
-        { cell: 'rulesTable', title: 'Accepted length and distance to the target', caption: 'The exact rule\'s distance stays at the noise floor of 4000 samples; typical acceptance moves away, most at high temperature and low thresholds.' },
+        { cell: 'drafterBars', title: 'Tokens written per verification step' },
+        { cell: 'drafterTable', title: 'Steps, passes and positions scored' },
+      ],
+    },
+    {
+      id: 'typical', title: 'Typical acceptance against the exact rule',
+      prose: `The exact rule tries each child $x$ with probability $r(x)/q(x)$ (a top-$k$ pick has $q$ one-hot) and, when it rejects, removes it from what is left, $r \\leftarrow \\mathrm{norm}(\\max(0, r - q))$, starting from $r = p$; the emitted token is then distributed exactly as $p$. Medusa's **typical acceptance** takes the first child with
+$$p(x) > \\tau = \\min\\big(\\epsilon,\\ \\delta\\, e^{-H(p)}\\big),$$
+where $H(p)$ is the target's entropy at the parent. Where the target is unsure ($H$ large) the threshold falls and almost any plausible guess passes; where it is sure, $\\epsilon$ caps it. Longer accepted runs, but no longer the model's distribution: below, both rules run ${RULE_RUNS} times on the same logits, and the first token's histogram is compared with $p$.`,
+      controls: ['epsilon', 'delta', 'temperature', 'seed'],
+      views: [
+        { cell: 'thresholdView', title: 'The typical threshold, and the tree\'s nodes against it', caption: 'Each point is a node of the tree above: its p at the parent against the parent\'s entropy. Nodes above the solid line pass the typical test. Left of the marker (H = ln(δ/ε)) the threshold is ε; right of it δ·e^(−H).' },
+        { cell: 'rulesTable', title: 'Accepted length and distance to the target', caption: 'The exact rule\'s distance stays at the noise floor of as many samples from p; typical acceptance moves away, most at high temperature and low thresholds.' },
       ],
     },
   ],
+  formula: {
+    cell: 'scope',
+    initial: 'p - tau',
+    examples: [
+      'p - tau',
+      'min(epsilon, delta * exp(-H[1]))',
+      'sum(mask)',
+      'typical_tokens_per_step - tokens_per_step',
+      'tv',
+    ],
+    descriptions: {
+      p: 'p(token) of each tree node under the target at its parent',
+      H: 'entropy (nats) of the target at each node\'s parent',
+      tau: 'typical threshold min(ε, δ·exp(−H)) at each node\'s parent',
+      epsilon: 'typical ε', delta: 'typical δ',
+      mask: 'tree attention mask over [root, nodes] (1: attends)',
+      accepted: 'tokens accepted from the drawn tree',
+      tokens_per_step: 'tokens per verification step, exact (greedy at T = 0): none, MTP, Medusa',
+      typical_tokens_per_step: 'tokens per verification step under typical acceptance: none, MTP, Medusa',
+      tv: 'TV distance of the first token to p: exact, typical, noise floor',
+    },
+  },
 };

@@ -108,6 +108,16 @@ export function entropy(p: ArrayLike<number>): number {
   return h;
 }
 
+/** Medusa's typical-acceptance threshold for a distribution of entropy h (nats): min(epsilon, delta·exp(-h)). */
+export function typicalThresholdAt(h: number, epsilon = 0.09, delta = 0.3): number {
+  return Math.min(epsilon, delta * Math.exp(-h));
+}
+
+/** The threshold a child's p(x) must exceed under typical acceptance at a node whose target distribution is p. */
+export function typicalThreshold(p: ArrayLike<number>, epsilon = 0.09, delta = 0.3): number {
+  return typicalThresholdAt(entropy(p), epsilon, delta);
+}
+
 /**
  * Walk the tree from the root choosing one child per level by `rule`, given the target's sampling
  * distribution at the root and at every node (dist(row): row 0 = root, row i + 1 = node i).
@@ -127,7 +137,7 @@ export function acceptPath(tree: TokenTree, dist: (row: number) => Float64Array,
       const x = tree.tokens[c];
       let ok: boolean;
       if (opts.rule === 'greedy') ok = x === argmax(p);
-      else if (opts.rule === 'typical') ok = p[x] > Math.min(eps, delta * Math.exp(-entropy(p)));
+      else if (opts.rule === 'typical') ok = p[x] > typicalThreshold(p, eps, delta);
       else {
         const q = tree.q[c];
         const u = rng();
