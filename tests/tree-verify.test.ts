@@ -10,7 +10,7 @@ import { initModel } from '../src/engine/init.js';
 import { type Rng, createRng, sampleFrom, samplingDistribution } from '../src/engine/sampling.js';
 import { ModelDrafter, MtpDrafter, speculate } from '../src/engine/speculate.js';
 import { ChainTreeDrafter, type TreeDrafter, speculateTree } from '../src/engine/tree-speculate.js';
-import { type AcceptRule, type TokenTree, treeDepths, treeMask, verifyTree } from '../src/engine/tree.js';
+import { type AcceptRule, type TokenTree, acceptPath, entropy, treeDepths, treeMask, typicalThreshold, typicalThresholdAt, verifyTree } from '../src/engine/tree.js';
 import { arbConfig } from './helpers/configs.js';
 
 function worstScaled(a: Float32Array, b: Float32Array): number {
@@ -226,5 +226,147 @@ describe('acceptance rules keep (or do not keep) the target distribution over a 
     const exact = run('exact', 1500), typical = run('typical', 1500);
     expect(typical.meanAccepted).toBeGreaterThan(exact.meanAccepted);
     expect(typical.stat, `chi2 ${typical.stat.toFixed(1)} on ${typical.df} df`).toBeGreaterThan(chiSquareCritical(typical.df));
+  });
+});
+
+// --- the rules on their own (acceptPath), on random trees and random target laws -------------------
+//
+// The target law is a function of the token prefix (as a model's is): P(prefix) is a seeded random
+// distribution over V tokens, some entries zero. A tree mixes deterministic picks (q = null, a fixed
+// token) and tokens drawn afresh each run from their node's own q (which may put mass where p is 0).
+// The exact rule must make the first two tokens (the second sampled from P after the step when the
+// step wrote one) distributed as P([])(y1) P([y1])(y2); greedy must write the argmax chain; typical
+// acceptance, with a first root child that passes its threshold and has p < 1, must always write
+// that child, which the target does only with probability p.
+
+/** A seeded random law for each prefix: weights u (u < 0.25 -> 0), normalised; at least one nonzero. */
+function prefixLaw(V: number, seed: number): (prefix: readonly number[]) => Float64Array {
+  const memo = new Map<string, Float64Array>();
+  return (prefix) => {
+    const key = prefix.join(',');
+    let p = memo.get(key);
+    if (!p) {
+      let h = seed >>> 0;
+      for (const t of prefix) h = Math.imul(h ^ (t + 1), 0x9e3779b1) >>> 0;
+      const rng = createRng(h ^ (prefix.length * 7919));
+      p = Float64Array.from({ length: V }, () => { const u = rng(); return u < 0.25 ? 0 : u; });
+      if (!p.some((x) => x > 0)) p[Math.floor(rng() * V)] = 1;
+      const s = p.reduce((a, b) => a + b, 0);
+      for (let i = 0; i < V; i++) p[i] /= s;
+      memo.set(key, p);
+    }
+    return p;
+  };
+}
+
+interface RuleCase { V: number; seed: number; parent: number[]; pick: (number | null)[]; q: (number[] | null)[] }
+
+/** V tokens, a tree of 1..6 nodes; each node a fixed pick or a draw from its own q (weights, zeros allowed). */
+const arbRuleCase = fc.integer({ min: 2, max: 4 }).chain((V) => fc.integer({ min: 1, max: 6 }).chain((n) => fc.record({
+  V: fc.constant(V),
+  seed: fc.integer({ min: 0, max: 2 ** 30 }),
+  parent: fc.tuple(...Array.from({ length: n }, (_, i) => fc.integer({ min: -1, max: i - 1 }))),
+  node: fc.tuple(...Array.from({ length: n }, () => fc.oneof(
+    fc.integer({ min: 0, max: V - 1 }).map((t) => ({ pick: t as number | null, q: null as number[] | null })),
+    fc.array(fc.oneof(fc.constant(0), fc.double({ min: 0.05, max: 1, noNaN: true })), { minLength: V, maxLength: V })
+      .filter((w) => w.some((x) => x > 0))
+      .map((w) => ({ pick: null as number | null, q: w.map((x) => x / w.reduce((a, b) => a + b, 0)) })),
+  ))),
+}).map((c): RuleCase => ({ V: c.V, seed: c.seed, parent: [...c.parent], pick: c.node.map((x) => x.pick), q: c.node.map((x) => x.q) }))));
+
+/** One drafting of the case's tree: picks as given, draws sampled from their q. */
+function draftTree(c: RuleCase, rng: Rng): TokenTree {
+  const tokens = c.pick.map((t, i) => (t !== null ? t : sampleFrom(c.q[i]!, rng)));
+  return { tokens, parent: [...c.parent], q: c.q.map((q) => (q ? Float64Array.from(q) : null)) };
+}
+
+/** The target's law at each row of the tree (0: root, i + 1: node i) from the prefix law. */
+function rowsOf(tree: TokenTree, law: (prefix: readonly number[]) => Float64Array): (row: number) => Float64Array {
+  return (row) => law(row === 0 ? [] : pathTo(tree, row - 1));
+}
+
+/** Upper 0.01% point of chi-square(df) (Wilson-Hilferty). */
+function chiSquareCritical4(df: number): number {
+  const z = 3.719;
+  return df * (1 - 2 / (9 * df) + z * Math.sqrt(2 / (9 * df))) ** 3;
+}
+
+describe('acceptance rules on random trees and random target laws (acceptPath)', () => {
+  it('exact: the first two tokens are distributed as the target\'s P(y1) P(y2 | y1), whatever the tree and its q', () => {
+    const runs = 3000;
+    fc.assert(fc.property(arbRuleCase, (c) => {
+      const law = prefixLaw(c.V, c.seed);
+      const rng = createRng(c.seed + 1);
+      const counts = new Array(c.V * c.V).fill(0);
+      for (let r = 0; r < runs; r++) {
+        const tree = draftTree(c, rng);
+        const w = acceptPath(tree, rowsOf(tree, law), { rule: 'exact', sampling: { temperature: 1 } }, rng);
+        expect(w.emitted).toHaveLength(w.path.length + 1);
+        const y1 = w.emitted[0]!;
+        const y2 = w.emitted.length > 1 ? w.emitted[1]! : sampleFrom(law([y1]), rng);
+        counts[y1 * c.V + y2]++;
+      }
+      const expected: number[] = [];
+      for (let a = 0; a < c.V; a++) for (let b = 0; b < c.V; b++) expected.push(law([])[a]! * law([a])[b]!);
+      // A token the target gives probability 0 is never written.
+      counts.forEach((k, i) => { if (expected[i] === 0) expect(k, `cell ${i} has p = 0`).toBe(0); });
+      const { stat, df } = chiSquare(counts, expected);
+      if (df > 0) expect(stat, `chi2 ${stat.toFixed(1)} on ${df} df`).toBeLessThan(chiSquareCritical4(df));
+    }), { numRuns: 25, seed: 1414 });
+  });
+
+  it('greedy: the written tokens are the target\'s argmax chain, and the accepted path is the tree\'s longest argmax path', () => {
+    fc.assert(fc.property(arbRuleCase, (c) => {
+      const law = prefixLaw(c.V, c.seed);
+      const rng = createRng(c.seed);
+      const tree = draftTree(c, rng);
+      const w = acceptPath(tree, rowsOf(tree, law), { rule: 'greedy', sampling: { temperature: 0 } }, rng);
+      const argmaxOf = (p: Float64Array) => p.indexOf(Math.max(...p));
+      w.emitted.forEach((y, k) => expect(y, `token ${k}`).toBe(argmaxOf(law(w.emitted.slice(0, k)))));
+      // No child of the last accepted node carries the next argmax (else the path would go on).
+      const last = w.path.length ? w.path[w.path.length - 1]! : -1;
+      const next = w.emitted[w.emitted.length - 1]!;
+      tree.parent.forEach((par, i) => { if (par === last) expect(tree.tokens[i] === next && w.decisions.some((d) => d.node === i), `node ${i}`).toBe(false); });
+    }), { numRuns: 200, seed: 1415 });
+  });
+
+  it('typical: a first root child with tau < p(x) < 1 is always written first, so the first token is x with probability 1, not p(x)', () => {
+    fc.assert(fc.property(arbRuleCase, fc.double({ min: 0.01, max: 0.5, noNaN: true }), fc.double({ min: 0.01, max: 1, noNaN: true }), (c, epsilon, delta) => {
+      const law = prefixLaw(c.V, c.seed);
+      const p0 = law([]);
+      // The target's second most likely token (so p < 1 whenever two tokens have mass), as a pick first under the root.
+      const order = Array.from(p0.keys()).sort((a, b) => p0[b]! - p0[a]!);
+      const x = order[1]!;
+      fc.pre(p0[x]! > typicalThreshold(p0, epsilon, delta));
+      const cc: RuleCase = { ...c, parent: [-1, ...c.parent.map((p) => (p < 0 ? -1 : p + 1))], pick: [x, ...c.pick], q: [null, ...c.q] };
+      const rng = createRng(c.seed);
+      for (let r = 0; r < 200; r++) {
+        const tree = draftTree(cc, rng);
+        const w = acceptPath(tree, rowsOf(tree, law), { rule: 'typical', sampling: { temperature: 1 }, epsilon, delta }, rng);
+        expect(w.emitted[0]).toBe(x);
+        expect(w.path[0]).toBe(0);
+      }
+      // The target writes x first only with probability p(x) < 1: the laws differ by 1 - p(x) in total variation.
+      expect(p0[x]!).toBeLessThan(1);
+      // The exact rule on the same trees writes x about p(x) of the time.
+      let hits = 0;
+      const n = 2000;
+      for (let r = 0; r < n; r++) {
+        const tree = draftTree(cc, rng);
+        if (acceptPath(tree, rowsOf(tree, law), { rule: 'exact', sampling: { temperature: 1 } }, rng).emitted[0] === x) hits++;
+      }
+      expect(Math.abs(hits / n - p0[x]!)).toBeLessThan(4.5 * Math.sqrt(p0[x]! * (1 - p0[x]!) / n) + 1e-9);
+    }), { numRuns: 60, seed: 1416 });
+  });
+
+  it('typical threshold is min(epsilon, delta exp(-H)): epsilon binds for a sure target, delta e^-H for an unsure one', () => {
+    fc.assert(fc.property(fc.double({ min: 0.001, max: 1, noNaN: true }), fc.double({ min: 0.001, max: 1, noNaN: true }), fc.integer({ min: 2, max: 64 }), (epsilon, delta, V) => {
+      const uniform = new Float64Array(V).fill(1 / V);
+      const sure = new Float64Array(V); sure[0] = 1;
+      expect(entropy(uniform)).toBeCloseTo(Math.log(V), 12);
+      expect(typicalThreshold(uniform, epsilon, delta)).toBeCloseTo(Math.min(epsilon, delta / V), 12);
+      expect(typicalThreshold(sure, epsilon, delta)).toBeCloseTo(Math.min(epsilon, delta), 12);
+      expect(typicalThresholdAt(Math.log(delta / epsilon) + 1e-9, epsilon, delta)).toBeLessThanOrEqual(epsilon);
+    }), { numRuns: 100, seed: 1417 });
   });
 });
