@@ -5,6 +5,16 @@
 // - RoPE's inverse frequencies are computed once per (dim, theta), not per element;
 // - softmax takes one exp per element and writes straight into the output.
 import { attentionOut, type Backend, outBuffer } from './backend.js';
+
+/**
+ * Float64 accumulators reused from call to call (a call never re-enters the backend, and each
+ * thread has its own module), so a decode step's small calls allocate nothing. Only grow.
+ */
+const scratch: Float64Array[] = [new Float64Array(0), new Float64Array(0)];
+function f64(slot: 0 | 1, n: number): Float64Array {
+  if (scratch[slot].length < n) scratch[slot] = new Float64Array(Math.max(n, 2 * scratch[slot].length));
+  return scratch[slot];
+}
 // RMSNorm and SwiGLU are single passes with nothing to tune: the reference's loops serve as they are.
 import { rmsNorm, swiglu } from './reference.js';
 
@@ -113,10 +123,10 @@ function oneRow(a: Float32Array, b: Float32Array, c: Float32Array, i: number, k:
 /** C[m,n] = A[m,k] @ B[k,n]: rows of B scaled and added into a float64 row accumulator. */
 export function matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
   const c = outBuffer(out, m * n, 'matmul');
-  const row = new Float64Array(n);
+  const row = f64(0, n);
   const k4 = k - (k % 4);
   for (let i = 0; i < m; i++) {
-    row.fill(0);
+    row.fill(0, 0, n);
     const ao = i * k;
     let p = 0;
     for (; p < k4; p += 4) {
@@ -140,10 +150,10 @@ export function matmul(a: Float32Array, b: Float32Array, m: number, k: number, n
  */
 export function matmulTN(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
   const c = outBuffer(out, m * n, 'matmulTN');
-  const row = new Float64Array(n);
+  const row = f64(0, n);
   const k4 = k - (k % 4);
   for (let i = 0; i < m; i++) {
-    row.fill(0);
+    row.fill(0, 0, n);
     let p = 0;
     for (; p < k4; p += 4) {
       const x0 = a[p * m + i], x1 = a[(p + 1) * m + i], x2 = a[(p + 2) * m + i], x3 = a[(p + 3) * m + i];
@@ -178,15 +188,16 @@ export function softmaxRows(x: Float32Array, rows: number, cols: number, out?: F
   return y;
 }
 
-const inverseFrequencies = new Map<string, Float64Array>();
+const inverseFrequencies = new Map<number, Map<number, Float64Array>>();
 
-/** theta^(-2i/dim) for i < dim/2, cached per (dim, theta). */
+/** theta^(-2i/dim) for i < dim/2, cached per (dim, theta) (looked up without making a key string). */
 function frequencies(dim: number, theta: number): Float64Array {
-  const key = `${dim}:${theta}`;
-  let f = inverseFrequencies.get(key);
+  let byTheta = inverseFrequencies.get(dim);
+  if (!byTheta) inverseFrequencies.set(dim, byTheta = new Map());
+  let f = byTheta.get(theta);
   if (!f) {
     f = Float64Array.from({ length: dim / 2 }, (_, i) => Math.pow(theta, (-2 * i) / dim));
-    inverseFrequencies.set(key, f);
+    byTheta.set(theta, f);
   }
   return f;
 }
@@ -215,8 +226,8 @@ export function causalAttention(
   out?: Float32Array, weights?: Float32Array,
 ): Float32Array {
   const o = attentionOut(out, weights, nq, nk, dv);
-  const p = new Float64Array(nk);
-  const acc = new Float64Array(dv);
+  const p = f64(0, nk);
+  const acc = f64(1, dv);
   for (let i = 0; i < nq; i++) {
     const last = Math.min(nk - 1, offset + i);
     const qo = i * dk;
@@ -232,7 +243,7 @@ export function causalAttention(
     let sum = 0;
     for (let j = 0; j <= last; j++) { const e = Math.exp(p[j] - max); p[j] = e; sum += e; }
     const inv = 1 / sum;
-    acc.fill(0);
+    acc.fill(0, 0, dv);
     for (let j = 0; j <= last; j++) {
       const w = p[j] * inv, vo = j * dv;
       for (let t = 0; t < dv; t++) acc[t] += w * v[vo + t];

@@ -3,11 +3,21 @@
 // lessons use it is also the "plain loop" candidate in backend selection.
 import { attentionOut, type Backend, outBuffer } from './backend.js';
 
+/**
+ * Float64 accumulators reused from call to call (a call never re-enters the backend, and each
+ * thread has its own module), so a decode step's small calls allocate nothing. Only grow.
+ */
+const scratch: Float64Array[] = [new Float64Array(0), new Float64Array(0)];
+function f64(slot: 0 | 1, n: number): Float64Array {
+  if (scratch[slot].length < n) scratch[slot] = new Float64Array(Math.max(n, 2 * scratch[slot].length));
+  return scratch[slot];
+}
+
 export function matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
   const c = outBuffer(out, m * n, 'matmul');
-  const row = new Float64Array(n);
+  const row = f64(0, n);
   for (let i = 0; i < m; i++) {
-    row.fill(0);
+    row.fill(0, 0, n);
     for (let p = 0; p < k; p++) {
       const aip = a[i * k + p];
       if (aip === 0) continue;
@@ -35,7 +45,7 @@ export function matmulT(a: Float32Array, b: Float32Array, m: number, k: number, 
 
 export function matmulTN(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
   const c = outBuffer(out, m * n, 'matmulTN');
-  const acc = new Float64Array(m * n);
+  const acc = f64(0, m * n).fill(0, 0, m * n);
   for (let p = 0; p < k; p++) {
     const ao = p * m, bo = p * n;
     for (let i = 0; i < m; i++) {
@@ -107,8 +117,8 @@ export function causalAttention(
   out?: Float32Array, weights?: Float32Array,
 ): Float32Array {
   const o = attentionOut(out, weights, nq, nk, dv);
-  const scores = new Float64Array(nk);
-  const acc = new Float64Array(dv);
+  const scores = f64(0, nk);
+  const acc = f64(1, dv);
   for (let i = 0; i < nq; i++) {
     const last = Math.min(nk - 1, offset + i); // keys 0..last are visible
     let max = -Infinity;
@@ -121,7 +131,7 @@ export function causalAttention(
     }
     let sum = 0;
     for (let j = 0; j <= last; j++) { scores[j] = Math.exp(scores[j] - max); sum += scores[j]; }
-    acc.fill(0);
+    acc.fill(0, 0, dv);
     for (let j = 0; j <= last; j++) {
       const w = scores[j] / sum;
       if (weights) weights[i * nk + j] = w;

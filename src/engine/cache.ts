@@ -35,6 +35,8 @@ class Rows {
 export class Workspace {
   readonly #buffers = new Map<string, Float32Array>();
   readonly #views = new Map<string, Float32Array>();
+  readonly #ints = new Map<string, Int32Array>();
+  readonly #objects = new Map<string, unknown>();
 
   f32(name: string, length: number): Float32Array {
     let buffer = this.#buffers.get(name);
@@ -47,6 +49,26 @@ export class Workspace {
     const fresh = buffer.length === length ? buffer : buffer.subarray(0, length);
     this.#views.set(name, fresh);
     return fresh;
+  }
+
+  /** An Int32Array of at least `length` (index scratch: only the first `length` are meaningful). */
+  i32(name: string, length: number): Int32Array {
+    let buffer = this.#ints.get(name);
+    if (!buffer || buffer.length < length) {
+      buffer = new Int32Array(Math.max(length, 2 * (buffer?.length ?? 0)));
+      this.#ints.set(name, buffer);
+    }
+    return buffer;
+  }
+
+  /** An object kept under `name`, made by `make` on first use (or when `fits` refuses the kept one). */
+  obj<T>(name: string, make: () => T, fits?: (kept: T) => boolean): T {
+    let o = this.#objects.get(name) as T | undefined;
+    if (o === undefined || (fits && !fits(o))) {
+      o = make();
+      this.#objects.set(name, o);
+    }
+    return o;
   }
 }
 
@@ -89,6 +111,8 @@ export class LayerCache {
 /** The cache of a stack of layers (the main model's, or an MTP module's). */
 export class KVCache {
   readonly layers: LayerCache[];
+  /** Per-step scratch of the model around the layers (embedding, final norm, logits), reused across steps. */
+  readonly workspace = new Workspace();
   constructor(readonly path: AttentionPath, cfg: DeepSeekConfig, layerCount: number) {
     if (!ATTENTION_PATHS.includes(path)) throw new Error(`unknown attention path "${path}" (use ${ATTENTION_PATHS.join(', ')})`);
     this.layers = Array.from({ length: layerCount }, () => new LayerCache(path, cfg));

@@ -64,8 +64,9 @@ export function* decodeSteps(model: Model, prompt: readonly number[], options: D
   let pending: number[] = [...prompt]; // tokens not yet run through the model
   for (;;) {
     const input = cache ? pending : seq;
-    const out = model.forward(input, { cache, lastLogitsOnly: true });
-    const next = pickToken(rowOf(out.logits, 0, V), sampling, rng);
+    // reuse: this step's logits are read before the next step overwrites them
+    const out = model.forward(input, { cache, lastLogitsOnly: true, reuse: true });
+    const next = pickToken(out.logits.length === V ? out.logits : rowOf(out.logits, 0, V), sampling, rng);
     seq.push(next);
     pending = [next];
     yield { token: next, processed: input.length, cacheBytes: cache ? cache.bytes : 0 };

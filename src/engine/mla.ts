@@ -9,10 +9,12 @@
 //   absorbed:     cache c_KV and k^R; q^C_i . (W_UK,i c_KV) = (W_UK,i^T q^C_i) . c_KV, so the
 //                 query is moved into latent space and attention runs over c_KV directly; the
 //                 weighted sum of c_KV is lifted by W_UV,i afterwards (then W_O). RoPE sits only
-//                 on the decoupled q^R/k^R, so nothing position-dependent lies between W_UQ and W_UK.
+//                 on the decoupled q^R/k^R, so nothing position-dependent lies between W_UQ and W_UK,
+//                 and for a loaded model W_UK,i^T W_UQ,i is folded once (foldedQuery): c_Q goes
+//                 straight to every head's latent query in one product per layer.
 import { type Backend, isConstant, markConstant } from '../../kernels/backend.js';
 import { type DeepSeekConfig, qkHeadDim } from './config.js';
-import type { AttentionPath, LayerCache } from './cache.js';
+import type { AttentionPath, LayerCache, Workspace } from './cache.js';
 import { type AttentionWeights, kvBHead } from './weights.js';
 
 /** What a lesson may want to see of one attention call (only filled when asked for). */
@@ -59,9 +61,55 @@ function putColumns(dst: Float32Array, cols: number, src: Float32Array, rows: nu
   }
 }
 
-/** An array of `length` floats: reused across decode steps (a layer's Workspace), or fresh. */
-type Buffers = (name: string, length: number) => Float32Array;
-const fresh: Buffers = (_name, length) => new Float32Array(length);
+/** An array of `length` floats: reused across decode steps (from a layer's Workspace), or fresh (null). */
+const f32 = (ws: Workspace | null, name: string, length: number): Float32Array => ws ? ws.f32(name, length) : new Float32Array(length);
+
+/**
+ * The absorbed query projection folded once per model (DeepSeek-V2 §2.1.2's absorption, on the
+ * query side): per head i, W_UQK,i = W_UK,i^T W_UQ,i [d_c, q_in] (q_in = q_lora_rank, or
+ * hidden_size without a query latent), so W_UK,i^T q^C_i = W_UQK,i c_Q is one product from c_Q
+ * (or h) straight into latent space; all heads stacked as rows [n_h * d_c, q_in], and beside it
+ * the q^R rows of q_b_proj (q_proj) [n_h * d_h^R, q_in], whose output RoPE still rotates. Made in
+ * float64 and rounded once; only for weights marked constant (a loaded model's: a product of
+ * weights that training updates in place would go stale), keyed by kv_b_proj.
+ */
+export interface FoldedQuery {
+  /** The query weight it was folded from (q_b_proj, or q_proj). */
+  source: Float32Array;
+  /** [n_h * d_c, q_in]: row (i, c) = (W_UK,i^T W_UQ,i)[c, :]. */
+  latent: Float32Array;
+  /** [n_h * d_h^R, q_in]: the q^R rows of the query projection. */
+  rope: Float32Array;
+}
+const folds = new WeakMap<Float32Array, FoldedQuery>();
+
+/** The folded query projection of an attention layer, or null when its weights are not constant. */
+export function foldedQuery(cfg: DeepSeekConfig, w: AttentionWeights): FoldedQuery | null {
+  const wq = (w.qBProj ?? w.qProj)!;
+  const kept = folds.get(w.kvBProj);
+  if (kept && kept.source === wq) return kept;
+  if (!isConstant(w.kvBProj) || !isConstant(wq)) return null;
+  const nh = cfg.num_attention_heads, qk = qkHeadDim(cfg), nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dc = cfg.kv_lora_rank;
+  const qin = cfg.q_lora_rank ?? cfg.hidden_size;
+  const latent = new Float32Array(nh * dc * qin), rope = new Float32Array(nh * dr * qin);
+  const acc = new Float64Array(qin);
+  for (let h = 0; h < nh; h++) {
+    const { wUK } = kvBHead(w.kvBProj, cfg, h); // [nope, d_c]
+    for (let c = 0; c < dc; c++) {
+      acc.fill(0);
+      for (let j = 0; j < nope; j++) {
+        const u = wUK[j * dc + c], row = (h * qk + j) * qin;
+        for (let i = 0; i < qin; i++) acc[i] += u * wq[row + i];
+      }
+      latent.set(acc, (h * dc + c) * qin);
+    }
+    for (let j = 0; j < dr; j++) rope.set(wq.subarray((h * qk + nope + j) * qin, (h * qk + nope + j + 1) * qin), (h * dr + j) * qin);
+  }
+  markConstant(latent, rope);
+  const fold = { source: wq, latent, rope };
+  folds.set(w.kvBProj, fold);
+  return fold;
+}
 
 /**
  * W_UK,i [nope, d_c] and W_UV,i [d_v, d_c] of every head, as views of kv_b_proj made once per
@@ -86,40 +134,51 @@ function headWeights(kvBProj: Float32Array, cfg: DeepSeekConfig): { wUK: Float32
 }
 
 interface Projected {
-  /** q per token [T, n_h * qk] with RoPE applied to each head's rope part. */
-  q: Float32Array;
+  /** The query projection's input [T, q_in]: c_Q = RMSNorm(W_DQ h), or h itself without a query latent. */
+  cq: Float32Array;
+  /** q per token [T, n_h * qk] with RoPE applied to each head's rope part (null when not asked for). */
+  q: Float32Array | null;
   /** Normalised c_KV [T, d_c]. */
   ckv: Float32Array;
   /** Rotated k^R [T, d_h^R]. */
   kPe: Float32Array;
+  /** Position of each new token [T]. */
+  positions: Float32Array;
 }
 
 /** The projections every path shares: queries, c_KV and k^R of the new tokens. */
-function project(be: Backend, cfg: DeepSeekConfig, w: AttentionWeights, x: Float32Array, T: number, start: number, buf: Buffers, depth: Int32Array | null = null): Projected {
+function project(be: Backend, cfg: DeepSeekConfig, w: AttentionWeights, x: Float32Array, T: number, start: number, ws: Workspace | null, depth: Int32Array | null, needQ: boolean): Projected {
   const d = cfg.hidden_size, nh = cfg.num_attention_heads, qk = qkHeadDim(cfg);
   const nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dc = cfg.kv_lora_rank;
-  let q: Float32Array;
-  if (w.qProj) {
-    q = be.matmulT(x, w.qProj, T, d, nh * qk, buf('q', T * nh * qk));
-  } else {
+  let cq = x;
+  if (!w.qProj) {
     const rq = cfg.q_lora_rank!;
-    const cq = be.rmsNorm(be.matmulT(x, w.qAProj!, T, d, rq, buf('cqRaw', T * rq)), w.qALayernorm!, T, rq, cfg.rms_norm_eps, buf('cq', T * rq));
-    q = be.matmulT(cq, w.qBProj!, T, rq, nh * qk, buf('q', T * nh * qk));
+    cq = be.rmsNorm(be.matmulT(x, w.qAProj!, T, d, rq, f32(ws, 'cqRaw', T * rq)), w.qALayernorm!, T, rq, cfg.rms_norm_eps, f32(ws, 'cq', T * rq));
   }
-  const compressedKv = be.matmulT(x, w.kvAProjWithMqa, T, d, dc + dr, buf('compressedKv', T * (dc + dr)));
-  const ckv = be.rmsNorm(sliceColumns(compressedKv, T, dc + dr, 0, dc, buf('ckvRaw', T * dc)), w.kvALayernorm, T, dc, cfg.rms_norm_eps, buf('ckv', T * dc));
-  const positions = buf('positions', T); // integers below 2^24: exact in float32
+  const compressedKv = be.matmulT(x, w.kvAProjWithMqa, T, d, dc + dr, f32(ws, 'compressedKv', T * (dc + dr)));
+  const ckv = be.rmsNorm(sliceColumns(compressedKv, T, dc + dr, 0, dc, f32(ws, 'ckvRaw', T * dc)), w.kvALayernorm, T, dc, cfg.rms_norm_eps, f32(ws, 'ckv', T * dc));
+  const positions = f32(ws, 'positions', T); // integers below 2^24: exact in float32
   for (let t = 0; t < T; t++) positions[t] = start + (depth ? depth[t] : t);
-  const kPe = be.rope(sliceColumns(compressedKv, T, dc + dr, dc, dr, buf('kPeRaw', T * dr)), T, dr, positions, cfg.rope_theta, buf('kPe', T * dr));
-  if (dr > 0) {
-    // Rotate every head's q^R in one call: rows (t, head) with position start + t.
-    const rows = T * nh;
-    const qPe = sliceColumns(q, rows, qk, nope, dr, buf('qPeRaw', rows * dr));
-    const qPePos = buf('qPePositions', rows);
-    for (let r = 0; r < rows; r++) qPePos[r] = positions[Math.floor(r / nh)];
-    putColumns(q, qk, be.rope(qPe, rows, dr, qPePos, cfg.rope_theta, buf('qPeRotated', rows * dr)), rows, nope, dr);
+  const kPe = be.rope(sliceColumns(compressedKv, T, dc + dr, dc, dr, f32(ws, 'kPeRaw', T * dr)), T, dr, positions, cfg.rope_theta, f32(ws, 'kPe', T * dr));
+  let q: Float32Array | null = null;
+  if (needQ) {
+    const qin = w.qProj ? d : cfg.q_lora_rank!;
+    q = be.matmulT(cq, (w.qProj ?? w.qBProj)!, T, qin, nh * qk, f32(ws, 'q', T * nh * qk));
+    if (dr > 0) {
+      // Rotate every head's q^R in one call: rows (t, head) with position start + t.
+      const rows = T * nh;
+      const qPe = sliceColumns(q, rows, qk, nope, dr, f32(ws, 'qPeRaw', rows * dr));
+      putColumns(q, qk, be.rope(qPe, rows, dr, headPositions(positions, T, nh, ws), cfg.rope_theta, f32(ws, 'qPeRotated', rows * dr)), rows, nope, dr);
+    }
   }
-  return { q, ckv, kPe };
+  return { cq, q, ckv, kPe, positions };
+}
+
+/** Positions of the rows (t, head) of T tokens' per-head vectors: token t's, n_h times. */
+function headPositions(positions: Float32Array, T: number, nh: number, ws: Workspace | null): Float32Array {
+  const rows = T * nh, out = f32(ws, 'qPePositions', rows);
+  for (let r = 0; r < rows; r++) out[r] = positions[Math.floor(r / nh)];
+  return out;
 }
 
 /**
@@ -138,6 +197,7 @@ export function mlaForward(
   be: Backend, cfg: DeepSeekConfig, w: AttentionWeights,
   x: Float32Array, T: number, start: number,
   cache: LayerCache | null, trace: boolean, mixer: HeadMixer | null = null, tree: TreeMask | null = null,
+  foldQuery = true,
 ): { out: Float32Array; trace: AttentionTrace | null } {
   const nh = cfg.num_attention_heads, qk = qkHeadDim(cfg);
   const nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dc = cfg.kv_lora_rank, dv = cfg.v_head_dim;
@@ -146,17 +206,15 @@ export function mlaForward(
   if (!cache && start !== 0) throw new Error('mlaForward: without a cache the tokens must start at position 0');
 
   // A decode step reuses its layer's arrays (nothing a trace keeps may be reused).
-  const buf: Buffers = cache && !trace ? (name, length) => cache.workspace.f32(name, length) : fresh;
+  const ws = cache && !trace ? cache.workspace : null;
   if (tree && cache?.path !== 'absorbed') throw new Error('mlaForward: tree attention runs on the absorbed latent cache only');
-  const { q, ckv, kPe } = project(be, cfg, w, x, T, start, buf, tree ? tree.depth : null);
-  const N = start + T; // tokens visible to the last query
   const path: AttentionPath | 'recompute' = cache ? cache.path : 'recompute';
-  const heads = buf('heads', T * nh * dv); // [T, n_h * d_v], every element written below
+  const fold = path === 'absorbed' && foldQuery ? foldedQuery(cfg, w) : null;
+  const { cq, q: projected, ckv, kPe, positions } = project(be, cfg, w, x, T, start, ws, tree ? tree.depth : null, fold === null || trace);
+  const N = start + T; // tokens visible to the last query
+  const heads = f32(ws, 'heads', T * nh * dv); // [T, n_h * d_v], every element written below
   const weights = trace ? new Float32Array(nh * T * N) : undefined;
   let qLatent: Float32Array | null = null;
-
-  // Per-head query rows [T, qk] (contiguous), shared by the decompressed and full paths.
-  const headQuery = (h: number) => sliceColumns(q, T, nh * qk, h * qk, qk);
 
   if (mixer && path === 'absorbed') throw new Error('mlaForward: a HeadMixer needs per-head keys and values (not the absorbed path)');
   if (path === 'absorbed') {
@@ -168,20 +226,42 @@ export function mlaForward(
     const ckvAll = c.ckv.view(N), kPeAll = c.kPe.view(N);
     const { wUK, wUV } = headWeights(w.kvBProj, cfg);
     // Stack heads as rows (head-major): qLat [n_h*T, d_c], qPe [n_h*T, d_h^R].
-    const qLat = buf('qLat', nh * T * dc);
-    const qPe = buf('qPeHeads', nh * T * dr);
-    const qNope = buf('qNope', T * nope), qLatHead = buf('qLatHead', T * dc);
-    for (let h = 0; h < nh; h++) {
-      for (let t = 0; t < T; t++) {
-        const from = t * nh * qk + h * qk;
-        for (let j = 0; j < nope; j++) qNope[t * nope + j] = q[from + j];
-        for (let j = 0; j < dr; j++) qPe[(h * T + t) * dr + j] = q[from + nope + j];
+    let qLat: Float32Array, qPe: Float32Array;
+    if (fold) {
+      // One product per layer from c_Q into every head's latent query, one for every head's q^R.
+      const qin = cfg.q_lora_rank ?? cfg.hidden_size;
+      const latTok = be.matmulT(cq, fold.latent, T, qin, nh * dc, f32(ws, 'qLatTokens', T * nh * dc)); // [T, n_h*d_c]
+      const ropeTok = dr > 0
+        ? be.rope(be.matmulT(cq, fold.rope, T, qin, nh * dr, f32(ws, 'qPeRaw', T * nh * dr)), T * nh, dr, headPositions(positions, T, nh, ws), cfg.rope_theta, f32(ws, 'qPeRotated', T * nh * dr))
+        : f32(ws, 'qPeRotated', 0);
+      if (T === 1) {
+        qLat = latTok; // one token: token-major is head-major
+        qPe = ropeTok;
+      } else {
+        qLat = f32(ws, 'qLat', nh * T * dc);
+        qPe = f32(ws, 'qPeHeads', nh * T * dr);
+        for (let t = 0; t < T; t++) for (let h = 0; h < nh; h++) {
+          for (let j = 0; j < dc; j++) qLat[(h * T + t) * dc + j] = latTok[(t * nh + h) * dc + j];
+          for (let j = 0; j < dr; j++) qPe[(h * T + t) * dr + j] = ropeTok[(t * nh + h) * dr + j];
+        }
       }
-      be.matmul(qNope, wUK[h], T, nope, dc, qLatHead); // W_UK,i^T q^C_i, as rows
-      qLat.set(qLatHead, h * T * dc);
+    } else {
+      const q = projected!;
+      qLat = f32(ws, 'qLat', nh * T * dc);
+      qPe = f32(ws, 'qPeHeads', nh * T * dr);
+      const qNope = f32(ws, 'qNope', T * nope), qLatHead = f32(ws, 'qLatHead', T * dc);
+      for (let h = 0; h < nh; h++) {
+        for (let t = 0; t < T; t++) {
+          const from = t * nh * qk + h * qk;
+          for (let j = 0; j < nope; j++) qNope[t * nope + j] = q[from + j];
+          for (let j = 0; j < dr; j++) qPe[(h * T + t) * dr + j] = q[from + nope + j];
+        }
+        be.matmul(qNope, wUK[h], T, nope, dc, qLatHead); // W_UK,i^T q^C_i, as rows
+        qLat.set(qLatHead, h * T * dc);
+      }
     }
-    const scores = be.matmulT(qLat, ckvAll, nh * T, dc, N, buf('scores', nh * T * N));
-    const ropeScores = dr > 0 ? be.matmulT(qPe, kPeAll, nh * T, dr, N, buf('ropeScores', nh * T * N)) : null;
+    const scores = be.matmulT(qLat, ckvAll, nh * T, dc, N, f32(ws, 'scores', nh * T * N));
+    const ropeScores = dr > 0 ? be.matmulT(qPe, kPeAll, nh * T, dr, N, f32(ws, 'ropeScores', nh * T * N)) : null;
     // score = (latent part + rope part) * scale where key j is visible to query t (j <= start + t), else -inf
     for (let r = 0; r < nh * T; r++) {
       const o = r * N, visible = start + (r % T) + 1;
@@ -193,10 +273,10 @@ export function mlaForward(
         for (let j = 0; j <= t; j++) if (!tree.ancestor[t * T + j]) scores[o + start + j] = -Infinity;
       }
     }
-    const probs = be.softmaxRows(scores, nh * T, N, buf('probs', nh * T * N));
+    const probs = be.softmaxRows(scores, nh * T, N, f32(ws, 'probs', nh * T * N));
     if (weights) weights.set(probs);
-    const oLat = be.matmul(probs, ckvAll, nh * T, N, dc, buf('oLat', nh * T * dc)); // [n_h*T, d_c]
-    const oLatHead = buf('oLatHead', T * dc), oh = buf('headOut', T * dv);
+    const oLat = be.matmul(probs, ckvAll, nh * T, N, dc, f32(ws, 'oLat', nh * T * dc)); // [n_h*T, d_c]
+    const oLatHead = f32(ws, 'oLatHead', T * dc), oh = f32(ws, 'headOut', T * dv);
     for (let h = 0; h < nh; h++) {
       for (let i = 0; i < T * dc; i++) oLatHead[i] = oLat[h * T * dc + i];
       be.matmulT(oLatHead, wUV[h], T, dc, dv, oh); // W_UV,i lifts the head's latent output
@@ -205,17 +285,22 @@ export function mlaForward(
     if (trace) qLatent = qLat;
   } else {
     // K and V per head, from the cached (or given) latents, or from the full cache.
+    const q = projected!;
+    const headQuery = (h: number) => sliceColumns(q, T, nh * qk, h * qk, qk, f32(ws, 'headQuery', T * qk));
     let keysOf: (h: number) => Float32Array;
     let valuesOf: (h: number) => Float32Array;
     const decompress = (ckvAll: Float32Array, kPeAll: Float32Array, rows: number) => {
-      const kv = be.matmulT(ckvAll, w.kvBProj, rows, dc, nh * (nope + dv)); // [rows, n_h*(nope+v)]
+      const kv = be.matmulT(ckvAll, w.kvBProj, rows, dc, nh * (nope + dv), f32(ws, 'kv', rows * nh * (nope + dv))); // [rows, n_h*(nope+v)]
       const K = (h: number) => {
-        const k = new Float32Array(rows * qk);
-        putColumns(k, qk, sliceColumns(kv, rows, nh * (nope + dv), h * (nope + dv), nope), rows, 0, nope);
-        putColumns(k, qk, kPeAll, rows, nope, dr);
+        const k = f32(ws, 'K', rows * qk);
+        for (let r = 0; r < rows; r++) {
+          const from = r * nh * (nope + dv) + h * (nope + dv);
+          for (let j = 0; j < nope; j++) k[r * qk + j] = kv[from + j];
+          for (let j = 0; j < dr; j++) k[r * qk + nope + j] = kPeAll[r * dr + j];
+        }
         return k;
       };
-      const V = (h: number) => sliceColumns(kv, rows, nh * (nope + dv), h * (nope + dv) + nope, dv);
+      const V = (h: number) => sliceColumns(kv, rows, nh * (nope + dv), h * (nope + dv) + nope, dv, f32(ws, 'V', rows * dv));
       return { K, V };
     };
     if (path === 'recompute') {
@@ -239,18 +324,19 @@ export function mlaForward(
       keysOf = (h) => c.k[h].view(N);
       valuesOf = (h) => c.v[h].view(N);
     }
+    const oh = f32(ws, 'headOut', T * dv);
     for (let h = 0; h < nh; h++) {
-      const oh = mixer ? mixer(h, headQuery(h), keysOf(h), valuesOf(h), T, N, start, scale) : be.causalAttention(
+      const o = mixer ? mixer(h, headQuery(h), keysOf(h), valuesOf(h), T, N, start, scale) : be.causalAttention(
         headQuery(h), keysOf(h), valuesOf(h), T, N, qk, dv, scale, start,
-        undefined, weights?.subarray(h * T * N, (h + 1) * T * N),
+        oh, weights?.subarray(h * T * N, (h + 1) * T * N),
       );
-      putColumns(heads, nh * dv, oh, T, h * dv, dv);
+      putColumns(heads, nh * dv, o, T, h * dv, dv);
     }
   }
 
-  const out = be.matmulT(heads, w.oProj, T, nh * dv, cfg.hidden_size, buf('out', T * cfg.hidden_size));
+  const out = be.matmulT(heads, w.oProj, T, nh * dv, cfg.hidden_size, f32(ws, 'out', T * cfg.hidden_size));
   return {
     out,
-    trace: trace ? { ckv, kPe, q, qLatent, weights: weights!, keys: N } : null,
+    trace: trace ? { ckv, kPe, q: projected!, qLatent, weights: weights!, keys: N } : null,
   };
 }

@@ -40,6 +40,35 @@ export interface ForwardOptions {
   replaceAttention?: { layer: number; mixer: HeadMixer };
   /** The new tokens are a token tree (tree.ts): positions by depth, each attends to its ancestors (absorbed cache only). */
   tree?: TreeMask;
+  /**
+   * With a cache and no trace: the result's logits, hidden and routing live in the cache's
+   * workspace and are overwritten by the next forward on that cache (so a decode step allocates
+   * no arrays). For loops that are done with a step's result before the next (generate).
+   * Intermediates are reused whenever there is a cache and no trace, whatever this says.
+   */
+  reuse?: boolean;
+  /**
+   * Absorbed path: compute the latent queries with W_UK folded into the query projection once per
+   * model (mla.ts foldedQuery; default true; only for constant, i.e. loaded, weights), or with
+   * false as two products, q^C then W_UK,i^T q^C_i per head.
+   */
+  foldQuery?: boolean;
+}
+
+/** Messages and routing keys of a layer, made once (not a string per decode step). */
+interface LayerText { attn: string; mlp: string; routingKey: string }
+const layerTexts = new WeakMap<LayerWeights, LayerText>();
+function layerText(w: LayerWeights): LayerText {
+  let t = layerTexts.get(w);
+  if (!t) {
+    t = {
+      attn: `layer ${w.index} (model.layers.${w.index}.self_attn): the residual stream after attention`,
+      mlp: `layer ${w.index} (model.layers.${w.index}.mlp): the residual stream after the ${w.moe ? 'DeepSeekMoE' : 'MLP'}`,
+      routingKey: `model.layers.${w.index}.mlp`,
+    };
+    layerTexts.set(w, t);
+  }
+  return t;
 }
 
 export interface ForwardResult {
@@ -93,17 +122,21 @@ export class Model {
   checkTokens(tokens: readonly number[], what = 'input_ids'): void {
     if (tokens.length === 0) throw new EngineInputError(`${what} is empty: give at least one token id`);
     const V = this.config.vocab_size;
-    tokens.forEach((t, i) => {
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i];
       if (!Number.isInteger(t) || t < 0 || t >= V) {
         throw new EngineInputError(`${what}[${i}] = ${JSON.stringify(t)} is not a token id in 0..${V - 1} (vocab_size ${V})`);
       }
-    });
+    }
   }
 
-  private embed(table: Float32Array, tokens: readonly number[]): Float32Array {
+  private embed(table: Float32Array, tokens: readonly number[], out?: Float32Array): Float32Array {
     const d = this.config.hidden_size;
-    const h = new Float32Array(tokens.length * d);
-    tokens.forEach((t, i) => h.set(table.subarray(t * d, (t + 1) * d), i * d));
+    const h = out ?? new Float32Array(tokens.length * d);
+    for (let i = 0; i < tokens.length; i++) {
+      const from = tokens[i] * d, to = i * d;
+      for (let j = 0; j < d; j++) h[to + j] = table[from + j];
+    }
     return h;
   }
 
@@ -117,51 +150,58 @@ export class Model {
   }
 
   /** One decoder block, updating h [T, d] in place. */
-  private block(w: LayerWeights, h: Float32Array, T: number, start: number, cache: KVCache | null, cacheLayer: number, trace: boolean, finite = true, mixer: HeadMixer | null = null, tree: TreeMask | null = null) {
+  private block(w: LayerWeights, h: Float32Array, T: number, start: number, cache: KVCache | null, cacheLayer: number, trace: boolean, finite = true, mixer: HeadMixer | null = null, tree: TreeMask | null = null, reuse = false, foldQuery = true) {
     const be = this.backend, cfg = this.config, d = cfg.hidden_size, eps = cfg.rms_norm_eps;
-    const attn = mlaForward(be, cfg, w.attn, be.rmsNorm(h, w.inputNorm, T, d, eps), T, start, cache ? cache.layers[cacheLayer] : null, trace, mixer, tree);
+    const layerCache = cache ? cache.layers[cacheLayer] : null;
+    const ws = layerCache && !trace ? layerCache.workspace : null; // a decode step's reused arrays
+    const text = layerText(w);
+    const x1 = be.rmsNorm(h, w.inputNorm, T, d, eps, ws ? ws.f32('block.attnInput', T * d) : undefined);
+    const attn = mlaForward(be, cfg, w.attn, x1, T, start, layerCache, trace, mixer, tree, foldQuery);
     for (let i = 0; i < h.length; i++) h[i] += attn.out[i];
-    if (finite) checkFinite(h, `layer ${w.index} (model.layers.${w.index}.self_attn): the residual stream after attention`);
-    const x = be.rmsNorm(h, w.postAttentionNorm, T, d, eps);
+    if (finite) checkFinite(h, text.attn);
+    const x = be.rmsNorm(h, w.postAttentionNorm, T, d, eps, ws ? ws.f32('block.ffnInput', T * d) : undefined);
     let routing: Routing | null = null;
     let ffn: Float32Array;
     if (w.moe) {
-      const r = moeForward(be, this.router!, w.moe, x, T, d);
+      const r = moeForward(be, this.router!, w.moe, x, T, d, ws, reuse);
       ffn = r.out;
       routing = r.routing;
     } else {
-      ffn = swigluMlp(be, w.mlp!, x, T, d);
+      ffn = swigluMlp(be, w.mlp!, x, T, d, ws);
     }
     for (let i = 0; i < h.length; i++) h[i] += ffn[i];
-    if (finite) checkFinite(h, `layer ${w.index} (model.layers.${w.index}.mlp): the residual stream after the ${w.moe ? 'DeepSeekMoE' : 'MLP'}`);
+    if (finite) checkFinite(h, text.mlp);
     return { routing, trace: attn.trace ? { layer: w.index, attention: attn.trace, routing, moeInput: w.moe ? x : null } : null };
   }
 
   /** Run the main model over new tokens (positions continue from the cache). */
   forward(tokens: readonly number[], options: ForwardOptions = {}): ForwardResult {
     this.checkTokens(tokens);
-    const cfg = this.config, be = this.backend, d = cfg.hidden_size, T = tokens.length;
+    const cfg = this.config, be = this.backend, d = cfg.hidden_size, T = tokens.length, V = cfg.vocab_size;
     const cache = options.cache ?? null;
     if (cache && cache.layers.length !== cfg.num_hidden_layers) throw new Error('forward: the cache is not this model\'s main cache');
     const start = cache ? cache.length : 0;
     this.checkPositions(start, T);
     const trace = options.trace ?? false;
     const finite = options.checkFinite ?? true;
-    const h = this.embed(this.weights.embed, tokens);
-    const routing: Record<string, Routing> = {};
-    const traces: LayerTrace[] = [];
-    this.weights.layers.forEach((w, l) => {
-      const swap = options.replaceAttention;
-      const r = this.block(w, h, T, start, cache, l, trace, finite, swap && swap.layer === l ? swap.mixer : null, options.tree ?? null);
-      if (r.routing) routing[`model.layers.${l}.mlp`] = r.routing;
-      if (r.trace) traces.push(r.trace);
-    });
-    const hidden = be.rmsNorm(h, this.weights.norm, T, d, cfg.rms_norm_eps);
+    const ws = cache && !trace ? cache.workspace : null; // intermediates
+    const out = ws && options.reuse ? ws : null; // results too
+    const h = this.embed(this.weights.embed, tokens, ws ? ws.f32('residual', T * d) : undefined);
+    const routing: Record<string, Routing> = out ? out.obj('routing', () => ({})) : {};
+    const traces: LayerTrace[] | null = trace ? [] : null;
+    const swap = options.replaceAttention;
+    const layers = this.weights.layers;
+    for (let l = 0; l < layers.length; l++) {
+      const r = this.block(layers[l], h, T, start, cache, l, trace, finite, swap && swap.layer === l ? swap.mixer : null, options.tree ?? null, options.reuse ?? false, options.foldQuery ?? true);
+      if (r.routing) routing[layerText(layers[l]).routingKey] = r.routing;
+      if (r.trace) traces!.push(r.trace);
+    }
+    const hidden = be.rmsNorm(h, this.weights.norm, T, d, cfg.rms_norm_eps, out ? out.f32('hidden', T * d) : undefined);
     const logits = options.lastLogitsOnly
-      ? be.matmulT(hidden.subarray((T - 1) * d), this.weights.lmHead, 1, d, cfg.vocab_size)
-      : be.matmulT(hidden, this.weights.lmHead, T, d, cfg.vocab_size);
+      ? be.matmulT(T === 1 ? hidden : hidden.subarray((T - 1) * d), this.weights.lmHead, 1, d, V, out ? out.f32('logits', V) : undefined)
+      : be.matmulT(hidden, this.weights.lmHead, T, d, V, out ? out.f32('logits', T * V) : undefined);
     if (finite) checkFinite(logits, 'the logits (model.norm, lm_head)');
-    return { tokens: T, logits, hidden, routing, trace: trace ? traces : null };
+    return { tokens: T, logits, hidden, routing, trace: traces };
   }
 
   /**

@@ -57,17 +57,85 @@ export function topKIndices(v: ArrayLike<number>, k: number, allowed?: (i: numbe
   return idx.slice(0, k);
 }
 
-/** Route T tokens given their router logits [T, E] and the optional correction bias [E]. */
-export function route(logits: ArrayLike<number>, tokens: number, bias: ArrayLike<number> | null, s: RouterSettings): Routing {
+/** Scratch of route(), grown as needed and reused by every call (route never re-enters itself). */
+const groupPicks: number[] = [];
+let scratchRow = new Float64Array(0), scratchChoice = new Float64Array(0), scratchTaken = new Uint8Array(0), scratchGroup = new Uint8Array(0);
+function scratch(E: number, groups: number): void {
+  if (scratchRow.length < E) {
+    scratchRow = new Float64Array(E);
+    scratchChoice = new Float64Array(E);
+    scratchTaken = new Uint8Array(E);
+  }
+  if (scratchGroup.length < groups) scratchGroup = new Uint8Array(groups);
+}
+
+/**
+ * Write into `picks` (emptied first) the indices of the k largest of v[from..from+n) (relative to
+ * `from`), descending, ties to the lower index: what topKIndices returns, by repeated selection
+ * (k scans of n, no sort and no arrays made). `allowed`, when given, masks groups of `groupSize`.
+ */
+function topKInto(v: Float64Array, from: number, n: number, k: number, picks: number[], allowed: Uint8Array | null, groupSize: number): void {
+  const taken = scratchTaken;
+  for (let i = 0; i < n; i++) taken[i] = 0;
+  let count = 0;
+  for (; count < k; count++) {
+    let best = -1;
+    for (let i = 0; i < n; i++) {
+      if (taken[i] || (allowed && !allowed[Math.floor(i / groupSize)])) continue;
+      if (best < 0 || v[from + i] > v[from + best]) best = i;
+    }
+    if (best < 0) break;
+    taken[best] = 1;
+    picks[count] = best; // in place: an array of the same length each step keeps its storage
+  }
+  setLength(picks, count);
+}
+
+/** Shorten or extend (pushing) `a` to `n` elements, touching nothing when it already has n. */
+function setLength(a: number[], n: number): void {
+  if (a.length > n) a.length = n;
+  while (a.length < n) a.push(0);
+}
+
+const NO_LOGITS = new Float32Array(0);
+
+/** An empty Routing for `tokens` tokens under settings `s`, to fill (route's `into`). */
+export function emptyRouting(tokens: number, s: RouterSettings): Routing {
+  const E = s.n_routed_experts, grouped = s.topk_method !== 'greedy' && s.n_group > 1;
+  return {
+    tokens,
+    logits: NO_LOGITS, // route() sets the logits it was given
+    scores: new Float32Array(tokens * E),
+    choiceScores: new Float32Array(tokens * E),
+    groupScores: grouped ? new Float64Array(tokens * s.n_group) : null,
+    groups: Array.from({ length: tokens }, () => []),
+    experts: Array.from({ length: tokens }, () => []),
+    weights: Array.from({ length: tokens }, () => []),
+  };
+}
+
+/** Can route() fill `r` for `tokens` tokens under `s` without allocating? */
+export function routingFits(r: Routing, tokens: number, s: RouterSettings): boolean {
+  const grouped = s.topk_method !== 'greedy' && s.n_group > 1;
+  return r.tokens === tokens && r.scores.length === tokens * s.n_routed_experts && (r.groupScores !== null) === grouped &&
+    (!grouped || r.groupScores!.length === tokens * s.n_group);
+}
+
+/**
+ * Route T tokens given their router logits [T, E] and the optional correction bias [E]. With
+ * `into` (an earlier result that routingFits these tokens, e.g. the last decode step's), the
+ * result is written there, arrays and all, and nothing is allocated; `logits` is then kept by
+ * reference when it is a Float32Array.
+ */
+export function route(logits: ArrayLike<number>, tokens: number, bias: ArrayLike<number> | null, s: RouterSettings, into?: Routing): Routing {
   const E = s.n_routed_experts;
-  const scores = new Float32Array(tokens * E);
-  const choiceScores = new Float32Array(tokens * E);
-  const groups: number[][] = [], experts: number[][] = [], weights: number[][] = [];
   const grouped = s.topk_method !== 'greedy' && s.n_group > 1;
   const groupSize = E / s.n_group;
   const useBias = s.topk_method === 'noaux_tc' && bias !== null;
-  const row = new Float64Array(E);
-  const groupScores = grouped ? new Float64Array(tokens * s.n_group) : null;
+  const r = into && routingFits(into, tokens, s) ? into : emptyRouting(tokens, s);
+  const { scores, choiceScores, groupScores } = r;
+  scratch(E, s.n_group);
+  const row = scratchRow, choice = scratchChoice, keptMask = scratchGroup;
 
   for (let t = 0; t < tokens; t++) {
     const o = t * E;
@@ -80,42 +148,53 @@ export function route(logits: ArrayLike<number>, tokens: number, bias: ArrayLike
       for (let e = 0; e < E; e++) { row[e] = Math.exp(logits[o + e] - max); sum += row[e]; }
       for (let e = 0; e < E; e++) row[e] /= sum;
     }
-    const choice = new Float64Array(E);
     for (let e = 0; e < E; e++) {
       choice[e] = useBias ? row[e] + bias![e] : row[e];
       scores[o + e] = row[e];
       choiceScores[o + e] = choice[e];
     }
 
-    let kept: number[];
+    const kept = r.groups[t], chosen = r.experts[t], w = r.weights[t];
     if (grouped) {
-      const groupScore = groupScores!.subarray(t * s.n_group, (t + 1) * s.n_group);
+      const go = t * s.n_group;
       for (let g = 0; g < s.n_group; g++) {
-        const members = choice.subarray(g * groupSize, (g + 1) * groupSize);
+        const from = g * groupSize;
         if (s.topk_method === 'noaux_tc') {
           // Sum of the group's two largest (one when a group holds a single expert).
-          const best = topKIndices(members, Math.min(2, groupSize));
-          groupScore[g] = best.reduce((acc, i) => acc + members[i], 0);
+          topKInto(choice, from, groupSize, Math.min(2, groupSize), groupPicks, null, 1);
+          let sum = 0;
+          for (let i = 0; i < groupPicks.length; i++) sum += choice[from + groupPicks[i]];
+          groupScores![go + g] = sum;
         } else {
-          groupScore[g] = Math.max(...members);
+          let max = -Infinity;
+          for (let i = 0; i < groupSize; i++) max = Math.max(max, choice[from + i]);
+          groupScores![go + g] = max;
         }
       }
-      kept = topKIndices(groupScore, s.topk_group).sort((a, b) => a - b);
+      topKInto(groupScores as unknown as Float64Array, go, s.n_group, s.topk_group, kept, null, 1);
+      // ascending group order (insertion sort: a handful of groups)
+      for (let i = 1; i < kept.length; i++) {
+        const x = kept[i];
+        let j = i - 1;
+        for (; j >= 0 && kept[j] > x; j--) kept[j + 1] = kept[j];
+        kept[j + 1] = x;
+      }
+      keptMask.fill(0, 0, s.n_group);
+      for (let i = 0; i < kept.length; i++) keptMask[kept[i]] = 1;
     } else {
-      kept = Array.from({ length: s.n_group }, (_, g) => g);
+      setLength(kept, s.n_group);
+      for (let g = 0; g < s.n_group; g++) kept[g] = g;
     }
-    const keptSet = new Set(kept);
-    const chosen = topKIndices(choice, s.num_experts_per_tok, grouped ? (e) => keptSet.has(Math.floor(e / groupSize)) : undefined);
-    let w = chosen.map((e) => row[e]);
+    topKInto(choice, 0, E, s.num_experts_per_tok, chosen, grouped ? keptMask : null, groupSize);
+    setLength(w, chosen.length);
+    for (let i = 0; i < chosen.length; i++) w[i] = row[chosen[i]];
     if (s.norm_topk_prob) {
-      const sum = w.reduce((a, b) => a + b, 0);
-      w = w.map((x) => x / sum);
+      let sum = 0;
+      for (let i = 0; i < w.length; i++) sum += w[i];
+      for (let i = 0; i < w.length; i++) w[i] = w[i] / sum;
     }
-    w = w.map((x) => x * s.routed_scaling_factor);
-    groups.push(kept);
-    experts.push(chosen);
-    weights.push(w);
+    for (let i = 0; i < w.length; i++) w[i] = w[i] * s.routed_scaling_factor;
   }
-  const kept = logits instanceof Float32Array ? logits : Float32Array.from(logits);
-  return { tokens, logits: kept, scores, choiceScores, groupScores, groups, experts, weights };
+  r.logits = logits instanceof Float32Array ? logits : Float32Array.from(logits);
+  return r;
 }
