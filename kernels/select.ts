@@ -1,11 +1,14 @@
 // The per-op backend chooser. Availability is not speed (without a GPU, gpu.js's WebGL2 runs ~10x
 // slower than a plain loop), so every candidate that works here is measured on each op at the
-// shapes the engine calls, and each call is routed to the winner for its op and size bucket.
+// shapes the engine calls. The CPU kernel sets are chosen by a fixed rule (wasm > loop >
+// reference: timing them at decode sizes flipped from run to run, and with it the output's bits,
+// see decide.ts); a GPU or custom candidate replaces that choice for an op and size bucket only
+// when it measured at least 2x faster.
 // The parts, one job each (kernels/select/):
 // - workloads.ts   size buckets, inputs, the measured shapes (decode row, prefill block, training batch)
 // - candidates.ts  building the candidates (reference, loop, wasm, gpu.js modes, custom), the correctness probe
 // - measure.ts     timing one cell: CPU time where there is one, samples repeated until stable
-// - decide.ts      the decision rule: fastest, ties within a stated margin to the simpler candidate
+// - decide.ts      the decision rules: the fixed CPU order, and the margin a GPU/custom candidate must beat
 // - dispatch.ts    routing calls; falling back when a kernel throws or a watched backend is too slow
 // - report.ts      the plain-JSON report, and checking a stored one before reuse
 // This file runs them in order: candidates, probes, measurement within `budgetMs` (all small cells
@@ -17,7 +20,7 @@ import { type Backend, OP_NAMES, type OpName } from './backend.js';
 import { loopBackend } from './loop.js';
 import { referenceBackend } from './reference.js';
 import { type Candidate, gatherCandidates, simplicity } from './select/candidates.js';
-import { DECISION_RULE, decide, DEFAULT_TIE_MARGIN } from './select/decide.js';
+import { decide, DEFAULT_TIE_MARGIN, FIXED_RULE, FIXED_RULE_OPS, fixedRuleChoice, FOREIGN_MARGIN, isCpuKind } from './select/decide.js';
 import { AutoBackend, cpuFallback, type Route } from './select/dispatch.js';
 import { type MeasureSettings, measureCell, type Previous, selectClock } from './select/measure.js';
 import { type CellReport, type OpReport, type SelectedBackend, type SelectionReport, summarize } from './select/report.js';
@@ -28,7 +31,7 @@ export { BUCKET_LIMITS, BUCKET_NAMES, bucketOf, bucketOfSize, makeWorkload, MEAS
 export type { BucketName, Workload } from './select/workloads.js';
 export { checkStoredReport, STORED_REPORT_MAX_AGE_MS } from './select/report.js';
 export type { CandidateReport, CellReport, FallbackRecord, OpReport, SelectedBackend, SelectionReport } from './select/report.js';
-export { decide, DEFAULT_TIE_MARGIN } from './select/decide.js';
+export { CPU_RULE_ORDER, decide, DEFAULT_TIE_MARGIN, FIXED_RULE, FIXED_RULE_OPS, fixedRuleChoice, FOREIGN_MARGIN } from './select/decide.js';
 
 export interface SelectOptions {
   /**
@@ -56,7 +59,7 @@ export interface SelectOptions {
   candidates?: readonly Backend[];
   /** Use this candidate (by name: 'reference', 'loop', 'wasm', 'gpu.js webasm', ...) for every op; no measurement. */
   force?: string;
-  /** A simpler candidate within this fraction of the fastest is chosen instead (default 0.15). */
+  /** A simpler candidate within this fraction of the fastest is chosen instead (default 0.15; a gpu.js or custom candidate must beat the fixed CPU choice by FOREIGN_MARGIN at least). */
   tieMargin?: number;
   /** A gpu.js or custom candidate's call longer than this (ms) moves its ops to the CPU (default 50: a slider's budget). */
   slowCallMs?: number;
@@ -116,6 +119,9 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
   } : options, loadMs);
   const rankOf = new Map(candidates.map((c, i) => [c.report.name, simplicity(c.report, i)]));
   const rank = (name: string): number => rankOf.get(name) ?? Infinity;
+  const cpuChoice = (op: OpName): string | null =>
+    fixedRuleChoice(op, candidates.map((c) => ({ kind: c.report.kind, name: c.report.name, available: c.report.available, ok: c.ok })));
+  const kindOf = new Map(candidates.map((c) => [c.report.name, c.report.kind]));
 
   const buckets = {} as SelectionReport['buckets'];
   for (const b of BUCKET_NAMES) {
@@ -136,7 +142,7 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
     sizeRule: 'size = cbrt(m*k*n) for matmul/matmulT/matmulTN, sqrt(rows*cols) for softmaxRows/rmsNorm/rope, sqrt(n) for swiglu, ' +
       'cbrt(nq*nk*(dk+dv)/2) for causalAttention; small <= 64 < medium <= 256 < large',
     clock: clock.kind,
-    decisionRule: DECISION_RULE(tieMargin),
+    decisionRule: FIXED_RULE,
     candidates: candidates.map((c) => c.report),
     ops: {} as Record<OpName, OpReport>,
     fallbacks: [],
@@ -174,7 +180,10 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
       route[op] = { small: referenceBackend, medium: referenceBackend, large: referenceBackend };
       for (const b of BUCKET_NAMES) {
         const earlier = reuse.cells[op][b];
-        const c = byName.get(earlier.chosen);
+        // the fixed rule again where the earlier choice was a CPU kernel (or the op is elementwise)
+        const foreign = !isCpuKind(kindOf.get(earlier.chosen) ?? 'reference') && !FIXED_RULE_OPS.includes(op);
+        const fixed = foreign ? null : cpuChoice(op);
+        const c = byName.get(fixed ?? earlier.chosen);
         const works = c !== undefined && c.report.available && c.ok.has(op);
         const be = works ? c.backend : referenceBackend;
         route[op][b] = be;
@@ -182,7 +191,7 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
           ...earlier,
           chosen: be.name,
           measured: false,
-          notes: { [be.name]: works ? 'reused from an earlier measurement' : `${earlier.chosen} no longer works here: reference` },
+          notes: { [be.name]: fixed !== null ? 'fixed rule (not by timing), among the candidates the earlier report chose' : works ? 'reused from an earlier measurement' : `${earlier.chosen} no longer works here: reference` },
         };
       }
       report.ops[op] = { ...summarize(cells), buckets: cells };
@@ -214,11 +223,28 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
           cell = { chosen: cands[0].report.name, measured: false, shape: shapeOf(op, b), timingsMs: {}, notes: { [cands[0].report.name]: 'the only candidate for this op' } };
         } else {
           cell = measureCell(op, b, cands, settings, deadline, prev[op], clock.read);
-          const d = decide(cell.timingsMs, rank, tieMargin);
+          // decide.ts FIXED_RULE: the CPU choice by rule; timing only between it and a GPU/custom candidate
+          const fixed = cpuChoice(op);
+          // the contest: the fixed choice (when it was timed; one predicted far slower is not) and every timed gpu.js/custom candidate
+          const contest: Record<string, number> = {};
+          let foreign = 0;
+          if (!FIXED_RULE_OPS.includes(op)) {
+            for (const [name, ms] of Object.entries(cell.timingsMs)) {
+              if (!isCpuKind(kindOf.get(name) ?? 'reference')) { contest[name] = ms; foreign++; }
+              else if (name === fixed) contest[name] = ms;
+            }
+          }
+          const d = foreign > 0 ? decide(contest, rank, Math.max(tieMargin, FOREIGN_MARGIN)) : null;
           if (d) {
             cell.chosen = d.chosen;
-            if (d.note) cell.notes![d.chosen] = d.note;
-          } else {
+            cell.notes![d.chosen] = d.chosen === fixed
+              ? `fixed rule (wasm > loop > reference), kept: no gpu.js or custom candidate was ${FOREIGN_MARGIN + 1}x faster`
+              : contest[fixed!] !== undefined ? `${(contest[fixed!] / contest[d.chosen]).toFixed(1)}x faster than the fixed CPU choice ${fixed}` : `the fixed CPU choice ${fixed} was predicted far slower`;
+          } else if (fixed !== null) {
+            cell.chosen = fixed;
+            cell.measured = false; // timed for the report only
+            cell.notes![fixed] = 'fixed rule (not by timing): the first of wasm > loop > reference that passed the probe';
+          } else { // no CPU kernel for this op (the reference is always one: not reached)
             const fallback = inherit('nothing timed');
             cell.chosen = fallback.chosen;
             cell.measured = false;
