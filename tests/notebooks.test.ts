@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loopBackend } from '../kernels/loop.js';
 import type { ChartData } from '../components/charts/types.js';
+import { encodeCurve } from '../notebooks/_kit/curve.js';
 import type { InputValue, Notebook } from '../notebooks/_kit/types.js';
 import { evaluateNotebook } from '../src/lib/notebook/evaluate.js';
 import { notebookProblems } from '../src/lib/notebook/validate.js';
@@ -73,7 +74,7 @@ describe('lessons', () => {
         const { notebook: nb } = (await import(file)) as { notebook: Notebook };
         const base = await evaluate(nb, {});
         for (const input of nb.inputs) {
-          const alternatives: InputValue[] = input.kind === 'range' ? [input.min, input.max] : input.kind === 'toggle' ? [!input.value] : input.kind === 'text' ? input.examples.map((e) => e.value) : input.options.map((o) => o.value);
+          const alternatives: InputValue[] = input.kind === 'range' ? [input.min, input.max] : input.kind === 'toggle' ? [!input.value] : input.kind === 'text' ? input.examples.map((e) => e.value) : input.kind === 'curve' ? [...input.presets.map((o) => o.value), encodeCurve(Array.from({ length: input.points }, (_, i) => Math.sin(i)))] : input.options.map((o) => o.value);
           let changedSomething = false;
           for (const v of alternatives) {
             if (v === input.value) continue;

@@ -51,7 +51,22 @@ export interface TextInput extends InputBase {
   examples: { label: string; value: string }[];
 }
 
-export type InputSpec = RangeInput | ToggleInput | SelectInput | TextInput;
+/**
+ * A curve the reader draws on a pad (pointer, touch, or arrow keys; the values can also be typed),
+ * or one of the lesson's named presets. The value is a preset's name or the drawing encoded for
+ * the URL (notebooks/_kit/curve.ts: '.' then one base64url character per point).
+ */
+export interface CurveInput extends InputBase {
+  kind: 'curve';
+  /** A preset's name or an encoded drawing of `points` points. */
+  value: string;
+  /** Points of a drawing (evenly spaced, values in [-1, 1], 64 levels). */
+  points: number;
+  /** Named curves the lesson makes itself (buttons beside the pad). */
+  presets: { value: string; label: string }[];
+}
+
+export type InputSpec = RangeInput | ToggleInput | SelectInput | TextInput | CurveInput;
 export type InputValue = number | boolean | string;
 
 export interface CellSpec {

@@ -4,7 +4,7 @@
 // against how far back. The recurrence is src/engine/linear/hippo.ts; chart data in views.ts.
 import { type LegsMethod, legsStream } from '$engine/linear';
 import { cell, type Notebook } from '../_kit/types';
-import { SIGNALS, type SignalName, makeSignal } from './signals';
+import { DRAWN_POINTS, SIGNALS, type SignalName, makeSignal } from './signals';
 import { type Streamed, errorByLag, errorByN, matrixHeatmap, recallChart, recallStats, stateHeatmap } from './views';
 
 export const meta = {
@@ -18,15 +18,15 @@ const N_SWEEP = [1, 2, 4, 8, 16, 32, 64];
 
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'select', name: 'signal', label: 'Signal', value: 'sines', options: SIGNALS.map((s) => ({ value: s.value, label: s.label })), help: 'The input streamed into the state, one sample per step.' },
-    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks the signal\'s frequencies, jumps, walk or spikes.' },
+    { kind: 'curve', name: 'signal', label: 'Signal', value: 'sines', points: DRAWN_POINTS, presets: SIGNALS.map((s) => ({ value: s.value, label: s.label })), help: 'The input streamed into the state, one sample per step: draw it on the pad (mouse, pen, finger, or the arrow keys), type its values, or pick a preset.' },
+    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks a preset\'s frequencies, jumps, walk or spikes (a drawing has none).' },
     { kind: 'range', name: 'length', label: 'Signal length L', min: 64, max: 1024, step: 1, log2: true, value: 256, unit: 'samples' },
     { kind: 'range', name: 'n', label: 'State size N', min: 1, max: 64, step: 1, value: 16, unit: 'numbers', help: 'Coefficients kept: the state holds the past as a polynomial of degree N − 1.' },
     { kind: 'range', name: 'at', label: 'Moment t (share of the signal seen)', min: 1, max: 100, step: 1, value: 100, unit: '%', help: 'How much of the signal has been streamed in when the past is recalled.' },
     { kind: 'select', name: 'method', label: 'Discretisation', value: 'bilinear', options: [{ value: 'bilinear', label: 'bilinear (trapezoid)' }, { value: 'euler', label: 'forward Euler (the paper\'s discrete LegS)' }] },
   ],
   cells: [
-    cell('sig', ['signal', 'length', 'seed'], (name: SignalName, L: number, seed: number) => makeSignal(name, L, seed), { kind: 'derived', detail: 'a preset signal, seeded' }),
+    cell('sig', ['signal', 'length', 'seed'], (name: SignalName | string, L: number, seed: number) => makeSignal(name, L, seed), { kind: 'derived', detail: 'a preset signal (seeded) or the drawing, sampled L times' }),
     cell('t', ['sig', 'at'], (sig: Float64Array, at: number) => Math.max(1, Math.round((sig.length * at) / 100)), { kind: 'derived' }),
     cell('states', ['sig', 'n', 'method'], (sig: Float64Array, N: number, method: LegsMethod) => legsStream(sig, N, method), { kind: 'engine', detail: 'HiPPO-LegS recurrence, one step per sample (float64)' }),
     cell('streamed', ['sig', 't', 'n', 'method', 'states'], (signal: Float64Array, t: number, N: number, method: LegsMethod, states: Float64Array): Streamed => ({ signal, t, N, method, states }), { kind: 'derived' }),
@@ -42,6 +42,12 @@ export const notebook: Notebook = {
       t: s.t, N: s.N,
     }), { kind: 'engine' }),
   ],
+  lead: {
+    takeaway: 'A state of N numbers, updated one sample at a time, recalls the whole signal seen so far: draw one on the pad and watch it come back.',
+    view: { cell: 'recallView', title: 'The signal and the past recalled from the state at t', caption: 'The first line is the samples streamed in so far; the second is all the state gives back, from its N numbers.' },
+    controls: ['signal', 'n'],
+    note: 'HiPPO-LegS run in the page (float64), one step per sample; no model involved. Draw with a mouse, pen or finger, or focus the pad and use the arrow keys; the link keeps your drawing.',
+  },
   sections: [
     {
       id: 'stream',
@@ -50,7 +56,7 @@ export const notebook: Notebook = {
 $$c_n(t) = \\frac{1}{t}\\int_0^t f(x)\\, g_n(x)\\, dx, \\qquad g_n(x) = \\sqrt{2n+1}\\, P_n\\!\\left(\\tfrac{2x}{t} - 1\\right),$$
 and the past is recalled as $f(x) \\approx \\sum_n c_n(t)\\, g_n(x)$. The remarkable part is that $c(t)$ can be updated as samples arrive, without keeping them:
 $$\\frac{d}{dt} c(t) = -\\frac{1}{t} A\\, c(t) + \\frac{1}{t} B\\, f(t).$$
-Here it runs one step per sample (bilinear by default), $O(N^2)$ work per step since $A$ is lower triangular, on a signal you pick. Drag *Moment t* to watch the state recall the past at any point.`,
+Here it runs one step per sample (bilinear by default), $O(N^2)$ work per step since $A$ is lower triangular, on a signal you pick or **draw**: sketch a curve on the pad (or move its points with the arrow keys) and the state recalls your drawing; the link then carries it. Drag *Moment t* to watch the state recall the past at any point.`,
       controls: ['signal', 'seed', 'length', 'n', 'at', 'method'],
       views: [
         { cell: 'recallView', title: 'The signal and the past recalled from the state at t', caption: 'The state weighs all of [0, t] evenly, so the whole past is recalled at the same resolution: N − 1 degrees of polynomial, stretched over more and more samples as t grows.' },

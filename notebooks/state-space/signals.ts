@@ -1,6 +1,11 @@
-// The signals the HiPPO lesson streams into its state: presets, deterministic from the seed.
-// (Signals, not model math: the recurrence itself is src/engine/linear/hippo.ts.)
+// The signals the HiPPO lesson streams into its state: presets, deterministic from the seed, or
+// the reader's drawing (from the URL, so a link reproduces it). (Signals, not model math: the
+// recurrence itself is src/engine/linear/hippo.ts.)
 import { createRng, normal } from '$engine/sampling';
+import { decodeCurve, isDrawing, sampleCurve } from '../_kit/curve';
+
+/** Points of a drawn signal (one URL character each). */
+export const DRAWN_POINTS = 64;
 
 export type SignalName = 'sines' | 'steps' | 'chirp' | 'walk' | 'spikes';
 
@@ -12,8 +17,13 @@ export const SIGNALS: { value: SignalName; label: string }[] = [
   { value: 'spikes', label: 'a few spikes' },
 ];
 
-/** L samples of a preset signal, scaled to about [-1, 1]. */
-export function makeSignal(name: SignalName, L: number, seed: number): Float64Array {
+/** L samples of a preset signal (scaled to about [-1, 1]) or of a drawing (straight lines between its points; the seed is not used). */
+export function makeSignal(name: SignalName | string, L: number, seed: number): Float64Array {
+  if (isDrawing(name)) {
+    const points = decodeCurve(name, DRAWN_POINTS);
+    if (!points) throw new RangeError(`makeSignal: not a drawing of ${DRAWN_POINTS} points`);
+    return sampleCurve(points, L);
+  }
   const rng = createRng(seed * 7 + 3);
   const phase = 2 * Math.PI * rng();
   const x = (i: number) => i / L; // position in [0, 1)
@@ -44,5 +54,7 @@ export function makeSignal(name: SignalName, L: number, seed: number): Float64Ar
       }
       return out;
     }
+    default:
+      throw new RangeError(`makeSignal: no preset "${name}"`);
   }
 }

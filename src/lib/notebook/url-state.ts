@@ -4,6 +4,7 @@
 // used (wrong type, out of range, not an option) falls back to its default with a notice. A link
 // is untrusted text: a key given twice uses its first value, each notice is said once (the page
 // lists them keyed by their text) and quotes at most a short piece of what the link held.
+import { decodeCurve, isDrawing } from '$notebooks/_kit/curve';
 import type { InputSpec, InputValue } from '$notebooks/_kit/types';
 
 export interface UrlState {
@@ -39,6 +40,9 @@ export function parseValue(input: InputSpec, text: string): { ok: true; value: I
     case 'text':
       // The reader's text: kept as typed, cut to the lesson's context (readUrlState says so).
       return { ok: true, value: text.slice(0, input.maxLength) };
+    case 'curve':
+      if (isDrawing(text)) return decodeCurve(text, input.points) ? { ok: true, value: text } : { ok: false, why: `not a drawing of ${input.points} points` };
+      return input.presets.some((o) => o.value === text) ? { ok: true, value: text } : { ok: false, why: `not a drawing or one of ${input.presets.map((o) => o.value).join(', ')}` };
     case 'select':
       return input.options.some((o) => o.value === text) ? { ok: true, value: text } : { ok: false, why: `not one of ${input.options.map((o) => o.value).join(', ')}` };
   }

@@ -1,6 +1,7 @@
 // Checks a notebook's wiring before anything runs: every name a cell, view, control or formula
 // refers to exists, and nothing is defined twice. A lesson with a typo fails its test (and the
 // build) with the name at fault, instead of showing a ReferenceError to a student.
+import { decodeCurve, isDrawing } from '$notebooks/_kit/curve';
 import { BUILTIN_INPUTS, type Notebook } from '$notebooks/_kit/types';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -28,6 +29,12 @@ export function notebookProblems(nb: Notebook): string[] {
     if (input.kind === 'text') {
       if (!(input.maxLength > 0) || input.value.length > input.maxLength) problems.push(`input "${input.name}": default text longer than maxLength ${input.maxLength}`);
       if (!input.examples.some((e) => e.value !== input.value)) problems.push(`input "${input.name}": needs an example other than its default (the tests try each)`);
+    }
+    if (input.kind === 'curve') {
+      if (!(Number.isInteger(input.points) && input.points >= 2)) problems.push(`input "${input.name}": a curve needs at least 2 points`);
+      const known = input.presets.some((o) => o.value === input.value) || decodeCurve(input.value, input.points) !== null;
+      if (!known) problems.push(`input "${input.name}": value "${input.value}" is neither a preset nor a drawing of ${input.points} points`);
+      if (input.presets.some((o) => isDrawing(o.value))) problems.push(`input "${input.name}": a preset's name may not start with "."`);
     }
     if (input.kind === 'select' && !input.options.some((o) => o.value === input.value)) {
       problems.push(`input "${input.name}": value "${input.value}" is not one of its options`);
