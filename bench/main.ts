@@ -4,13 +4,17 @@
 // the reference, the tuned loop, the wasm kernels and the measured choice "auto", and decode
 // measured from outside the process with the CLI's default backend; then training characters per
 // second (golden-b and shipped shape, one and two threads) beside the PyTorch twin measured in this
-// run, and the native matmul peak beside the wasm kernels (bench/train-report.ts).
-// `--json` prints one JSON object; `--quick` runs fewer sizes and repetitions.
+// run, and the native matmul peak beside the wasm kernels (bench/train-report.ts); then the drafters
+// on the shipped model (bench/drafters.ts: tokens per verification step and speed-up of the MTP chain,
+// Medusa heads as a chain and as trees, greedy and temperature 1, prose and arithmetic).
+// `--json` prints one JSON object; `--quick` runs fewer sizes and repetitions; `--drafters` runs only
+// the drafters table.
 import { loopBackend } from '../kernels/loop.js';
 import { referenceBackend } from '../kernels/reference.js';
 import { selectBackend } from '../kernels/select.js';
 import { createWasmBackend } from '../kernels/wasm.js';
 import { benchDecodeExternal, formatDecodeExternal } from './decode-external.js';
+import { benchDrafters, formatDrafters } from './drafters.js';
 import { benchEngine, formatEngineBench } from './engine.js';
 import { benchKernels, formatBench } from './kernels.js';
 import { loadPeers } from './peers.js';
@@ -20,6 +24,11 @@ async function main(argv: readonly string[]): Promise<void> {
   const json = argv.includes('--json');
   const quick = argv.includes('--quick');
   const log = json ? () => {} : (line: string) => console.error(line);
+  if (argv.includes('--drafters')) {
+    const drafters = await benchDrafters({ tokens: quick ? 64 : 200, repeats: quick ? 1 : 3, onProgress: log });
+    console.log(json ? JSON.stringify({ drafters }) : formatDrafters(drafters));
+    return;
+  }
   const { peers, unavailable } = await loadPeers();
   const kernels = await benchKernels({ quick, onProgress: log, peers, peersUnavailable: unavailable });
   if (!json) console.log(formatBench(kernels) + '\n');
@@ -35,8 +44,10 @@ async function main(argv: readonly string[]): Promise<void> {
   const decode = benchDecodeExternal({ repeats: quick ? 1 : 3, backends: quick ? [null] : [null, 'loop'] });
   if (!json) console.log(formatDecodeExternal(decode) + '\n');
   const train = await benchTrainReport({ quick, kernels, log });
-  if (!json) console.log(formatTrainReport(train));
-  if (json) console.log(JSON.stringify({ kernels, engine, decode, train, autoReport: auto.report }));
+  if (!json) console.log(formatTrainReport(train) + '\n');
+  const drafters = await benchDrafters({ tokens: quick ? 64 : 200, repeats: quick ? 1 : 3, onProgress: log });
+  if (!json) console.log(formatDrafters(drafters));
+  if (json) console.log(JSON.stringify({ kernels, engine, decode, train, drafters, autoReport: auto.report }));
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
