@@ -4,8 +4,10 @@
 // (rank r exactly), merging checked against the adapters run beside the frozen weights, and samples.
 import type { Backend } from '$kernels/backend';
 import { cell, type Notebook } from '../_kit/types';
-import { type Base, PROMPTS, type RunState, STEPS, TARGET_SETS, TEXTS, baseOf, batchesOf, budget, fineTune, mergeCheck, samples, updateSpectra } from './compute';
-import { budgetTable, lossChart, mergeStats, samplesTable, spectrumChart, timeStats } from './views';
+import { finished } from '../_kit/train-job';
+import { type Base, PROMPTS, type RunState, type Spectra, TARGET_SETS, TEXTS, type Tuned, baseOf, budget, fineTune, mergeCheck, samples, tunedOf, updateSpectra } from './compute';
+import { HP, LORA_LR, MAX_STEPS, ROWS, ROW_LEN, batchesOf } from './train';
+import { batchLossChart, budgetTable, formulaScope, lossChart, mergeStats, runStats, samplesTable, spectrumChart } from './views';
 
 export const meta = {
   slug: 'lora',
@@ -35,27 +37,40 @@ export const notebook: Notebook = {
       kind: 'select', name: 'targets', label: 'Adapted projections', value: 'attention', help: 'Which weights get adapters; the rest stay frozen.',
       options: [{ value: 'attention', label: 'attention (q, kv, o)' }, { value: 'experts', label: 'feed-forward (experts, shared, dense)' }, { value: 'all', label: 'all linear layers' }],
     },
+    { kind: 'range', name: 'steps', label: 'Train to step', min: 4, max: MAX_STEPS, step: 4, value: 16, unit: 'steps', help: 'Both runs train to this step in a worker (the same settings and step give the same curves); more steps continue the runs.' },
   ],
   cells: [
     cell('base', ['weights', 'seed'], (w: 'trained' | 'random', seed: number) => baseOf(w, seed), { kind: 'engine', detail: 'the kit\'s lessonModel (shipped, yours, or seeded random), by tensor name' }),
     cell('baseName', ['base'], (b: Base) => ({ kind: 'table', columns: [{ key: 'model', label: 'base model' }], rows: [{ model: b.name }] }), { kind: 'engine', detail: 'lessonModel' }),
-    cell('batches', ['text', 'seed'], (text: string, seed: number) => batchesOf(TEXTS[text] ?? TEXTS.arithmetic!, seed), { kind: 'derived', detail: `${STEPS} batches of 2 x 16 characters` }),
+    cell('batches', ['text', 'seed'], (text: string, seed: number) => batchesOf(TEXTS[text] ?? TEXTS.arithmetic!, seed), { kind: 'derived', detail: `seeded batches of ${ROWS} x ${ROW_LEN} characters` }),
     cell('budget', ['base', 'targets', 'rank', 'alpha'], (b: Base, t: string, r: number, a: number) => budgetTable(budget(b, TARGET_SETS[t]!, r), r, a), { kind: 'engine', detail: 'createLora: loraCounts; the trainer\'s parameter layout' }),
-    cell('run', ['base', 'batches', 'targets', 'rank', 'alpha', 'seed'], (b: Base, batches: number[][][], t: string, r: number, a: number, seed: number) => fineTune(b, batches, TARGET_SETS[t]!, r, a, seed),
-      { kind: 'engine', detail: 'loraGradient + loraOptimizerStep, and rowsGradient + optimizerStep, one step each per frame' }),
+    cell('run', ['base', 'text', 'targets', 'rank', 'alpha', 'seed', 'steps'], (b: Base, text: string, t: string, r: number, a: number, seed: number, steps: number) => fineTune(b, text, t, r, a, seed, steps),
+      { kind: 'engine', detail: 'in a Web Worker: loraGradient + loraOptimizerStep, and rowsGradient + optimizerStep, reported step by step' }),
+    cell('runDone', ['run'], (s: RunState) => finished(s), { kind: 'derived', detail: 'both runs at the slider\'s step' }),
+    cell('tuned', ['base', 'runDone'], (b: Base, s: RunState) => tunedOf(b, s), { kind: 'engine', detail: 'the adapters and the fully fine-tuned weights from the worker' }),
     cell('firstBatch', ['batches'], (batches: number[][][]) => ({
       kind: 'table', columns: [{ key: 'row', label: 'row' }, { key: 'text', label: 'characters (↵ = newline)' }],
       rows: batches[0]!.map((r, i) => ({ row: i + 1, text: String.fromCharCode(...r).replace(/\n/g, '↵') })),
     }), { kind: 'derived', detail: 'the first batch, as text' }),
-    cell('loss', ['run'], (s: RunState) => lossChart(s), { kind: 'engine', detail: 'training loss per step' }),
-    cell('time', ['run'], (s: RunState) => timeStats(s), { kind: 'engine', detail: 'measured in this page' }),
-    cell('spectrum', ['base', 'run', 'targets', 'rank'], (b: Base, s: RunState, t: string, r: number) => spectrumChart(updateSpectra(b, s, SPECTRUM_WEIGHT[t]!), r),
+    cell('loss', ['run'], (s: RunState) => lossChart(s), { kind: 'engine', detail: 'evaluateWindows on the whole text after each step, as the worker reports' }),
+    cell('batchLoss', ['run'], (s: RunState) => batchLossChart(s), { kind: 'engine', detail: 'the loss rowsGradient / loraGradient returned per step' }),
+    cell('stats', ['runDone'], (s: RunState) => runStats(s), { kind: 'engine', detail: 'the worker\'s reports' }),
+    cell('spectra', ['base', 'tuned', 'targets'], (b: Base, s: Tuned, t: string) => updateSpectra(b, s, SPECTRUM_WEIGHT[t]!),
       { kind: 'engine', detail: 'singularValues of the merged (α/r) B A and of W_after - W_before' }),
-    cell('merge', ['base', 'run', 'text', 'backend'], (b: Base, s: RunState, text: string, backend: Backend) => mergeStats(mergeCheck(b, s, Array.from(PROMPTS[text] ?? 'a', (c) => c.charCodeAt(0)), backend)),
+    cell('spectrum', ['spectra', 'rank'], (sp: Spectra, r: number) => spectrumChart(sp, r), { kind: 'engine', detail: 'updateSpectra' }),
+    cell('merge', ['base', 'tuned', 'text', 'backend'], (b: Base, s: Tuned, text: string, backend: Backend) => mergeStats(mergeCheck(b, s, Array.from(PROMPTS[text] ?? 'a', (c) => c.charCodeAt(0)), backend)),
       { kind: 'engine', detail: 'forward with mergeLora weights, with adapterBackend, and with the base' }),
-    cell('samples', ['base', 'run', 'text', 'backend'], (b: Base, s: RunState, text: string, backend: Backend) => samplesTable(samples(b, s, PROMPTS[text] ?? 'a', backend), PROMPTS[text] ?? 'a'),
+    cell('samples', ['base', 'tuned', 'text', 'backend'], (b: Base, s: Tuned, text: string, backend: Backend) => samplesTable(samples(b, s, PROMPTS[text] ?? 'a', backend), PROMPTS[text] ?? 'a'),
       { kind: 'engine', detail: 'generate, greedy, 32 characters' }),
+    cell('scope', ['tuned', 'targets', 'spectra', 'runDone'], (s: Tuned, t: string, sp: Spectra, r: RunState) => formulaScope(s.adapters, SPECTRUM_WEIGHT[t]!, sp, r),
+      { kind: 'derived', detail: 'the lesson\'s numbers by name' }),
   ],
+  lead: {
+    takeaway: 'LoRA trains a small fraction of the numbers, beside the frozen model, and learns a new text alongside full fine-tuning.',
+    view: { cell: 'loss', title: 'Both runs on the new text: bits per character after each step', caption: 'The shipped model fine-tuned twice in a Web Worker, from the same weights on the same batches: every weight trained, and rank-r adapters only. Step 0 is the model before fine-tuning; the curves fill in as the worker reports.' },
+    controls: ['text', 'steps'],
+    note: 'Runs the shipped trained model (or yours from the training lesson). Rank, scale, targets, the update\'s singular values, merging and samples follow below.',
+  },
   sections: [
     {
       id: 'idea',
@@ -69,14 +84,16 @@ $A$ starts small and random and $B$ starts at zero, so the model starts exactly 
     {
       id: 'train',
       title: 'Fine-tuning, both ways',
-      prose: `Both runs start from the same model and see the same ${STEPS} batches of 2 x 16 characters of the new text, one step per frame: full fine-tuning with AdamW at learning rate 0.001, LoRA with AdamW at 0.005 on the adapters only. The base is the shipped model trained on the stories (or yours from the training lesson, if you chose it; or random weights).`,
-      controls: ['weights', 'seed', 'text'],
+      prose: `Both runs start from the same model and see the same seeded batches of ${ROWS} x ${ROW_LEN} characters of the new text: full fine-tuning with AdamW at learning rate ${HP.lr}, LoRA with AdamW at ${LORA_LR} on the adapters only. They train in a Web Worker, so the page stays responsive, to the step the slider sets: the same settings and step always give the same curves (a link reproduces them), and moving the slider up continues the runs. The base is the shipped model trained on the stories (or yours from the training lesson, if you chose it; or random weights).
+
+Both steps take one forward and backward pass through the whole model: the adapters need the gradient of every weight they adapt. LoRA saves the optimizer's memory and the size of what is stored afterwards, not this pass.`,
+      controls: ['weights', 'seed', 'text', 'steps'],
       views: [
         { cell: 'baseName', title: 'The base model' },
         { cell: 'firstBatch', title: 'The first batch', caption: 'Each step trains on 2 windows of 16 characters like these, drawn from the new text.' },
-        { cell: 'loss', title: 'Loss of both runs', caption: 'The runs train as the page runs; each point is a step\'s batch before its update.' },
-        { cell: 'time', title: 'Time in this page', caption: 'Both steps take one forward and backward pass through the whole model. LoRA saves memory, not this pass.' },
-        { cell: 'samples', title: 'Samples before and after', caption: 'Greedy continuations; they change as the runs go on.' },
+        { cell: 'batchLoss', title: 'Training loss of each step\'s batch', caption: 'What each step trained on, before its update: noisy, since each batch is only a few windows of the text. The figure at the top of the page is the loss on the whole text.' },
+        { cell: 'stats', title: 'Both runs at the slider\'s step' },
+        { cell: 'samples', title: 'Samples before and after', caption: 'Greedy continuations of the prompt by the base, the merged LoRA model and the fully fine-tuned model at the slider\'s step.' },
       ],
     },
     {
@@ -92,4 +109,29 @@ $A$ starts small and random and $B$ starts at zero, so the model starts exactly 
       views: [{ cell: 'merge', title: 'Merged weights against adapters beside W', caption: 'Logits on the prompt: the merged model moved away from the base, and agrees with the unmerged adapters to float32 rounding.' }],
     },
   ],
+  formula: {
+    cell: 'scope',
+    initial: 'max(abs(s * B * A - dW_lora))',
+    examples: [
+      'max(abs(s * B * A - dW_lora))',
+      'sv_lora[1:r]',
+      'sum(sv_full .^ 2) / sum(sv_lora .^ 2)',
+      'norm(dW_full, "fro") / norm(dW_lora, "fro")',
+      'bpc_full - bpc_lora',
+    ],
+    descriptions: {
+      A: 'the adapter A of the weight in the spectrum, r x d_in',
+      B: 'its adapter B, d_out x r',
+      s: 'the update scale α / r',
+      r: 'the rank',
+      dW_lora: 'LoRA\'s update of that weight, (α/r) B A',
+      dW_full: 'full fine-tuning\'s update of that weight, W_after - W_before',
+      sv_lora: 'singular values of dW_lora, largest first',
+      sv_full: 'singular values of dW_full',
+      loss_lora: 'LoRA\'s training loss per step',
+      loss_full: 'full fine-tuning\'s training loss per step',
+      bpc_lora: 'LoRA: bits per character on the whole text after each step',
+      bpc_full: 'full fine-tuning: bits per character on the whole text after each step',
+    },
+  },
 };

@@ -1,5 +1,6 @@
 // What the LoRA lesson draws: chart data from compute.ts's numbers, nothing recomputed.
 import type { LineChartData, StatsData, TableData } from '$components/charts/types';
+import type { LoraState } from '$engine/train/lora';
 import type { RunState } from './compute';
 
 export function budgetTable(b: { lora: number; full: number; adapted: number }, r: number, alpha: number): TableData {
@@ -21,29 +22,48 @@ export function budgetTable(b: { lora: number; full: number; adapted: number }, 
   };
 }
 
+/** Bits per character on the whole new text after each step (step 0: the base), both runs. */
 export function lossChart(s: RunState): LineChartData {
+  const base = s.reports[0]?.baseText;
+  const from = (y: (r: RunState['reports'][number]) => number) => [
+    ...(base === undefined ? [] : [{ x: 0, y: base }]),
+    ...s.reports.map((r, i) => ({ x: i + 1, y: y(r) })),
+  ];
   return {
     kind: 'line',
     series: [
-      { name: 'full fine-tuning', points: s.full.loss.map((y, i) => ({ x: i + 1, y })) },
-      { name: 'LoRA', points: s.lora.loss.map((y, i) => ({ x: i + 1, y })), style: 'dashed' },
+      { name: 'full fine-tuning', points: from((r) => r.fullText) },
+      { name: 'LoRA', points: from((r) => r.loraText), style: 'dashed' },
     ],
-    xLabel: 'step',
-    yLabel: 'training loss (nats per character, before the step)',
+    xLabel: `step (${s.reports.length} of ${s.target}${s.done ? '' : ', training'})`,
+    yLabel: 'bits per character on the whole new text',
     xIntegers: true,
   };
 }
 
-export function timeStats(s: RunState): StatsData {
-  const per = (ms: number, n: number) => (n > 0 ? ms / n : 0);
+/** The training loss of each step's batch (before its update), both runs. */
+export function batchLossChart(s: RunState): LineChartData {
+  return {
+    kind: 'line',
+    series: [
+      { name: 'full fine-tuning', points: s.reports.map((r, i) => ({ x: i + 1, y: r.full })) },
+      { name: 'LoRA', points: s.reports.map((r, i) => ({ x: i + 1, y: r.lora })), style: 'dashed' },
+    ],
+    xLabel: 'step',
+    yLabel: 'training loss of the step\'s batch (nats per character)',
+    xIntegers: true,
+  };
+}
+
+export function runStats(s: RunState): StatsData {
+  const last = s.reports.at(-1);
   return {
     kind: 'stats',
     items: [
-      { label: 'steps done (both runs)', value: s.step },
-      { label: 'LoRA: ms per step', value: per(s.lora.ms, s.lora.loss.length), digits: 1 },
-      { label: 'full: ms per step', value: per(s.full.ms, s.full.loss.length), digits: 1 },
-      { label: 'LoRA: last loss', value: s.lora.loss.at(-1) ?? NaN, digits: 3 },
-      { label: 'full: last loss', value: s.full.loss.at(-1) ?? NaN, digits: 3 },
+      { label: 'steps done (both runs)', value: s.reports.length },
+      { label: 'base: bits / char on the text', value: last?.baseText ?? NaN, digits: 3 },
+      { label: 'LoRA: bits / char on the text', value: last?.loraText ?? NaN, digits: 3 },
+      { label: 'full: bits / char on the text', value: last?.fullText ?? NaN, digits: 3 },
     ],
   };
 }
@@ -80,5 +100,27 @@ export function samplesTable(rows: { model: string; text: string }[], prompt: st
     kind: 'table',
     columns: [{ key: 'model', label: 'model' }, { key: 'text', label: `greedy continuation of "${show(prompt)}"` }],
     rows: rows.map((r) => ({ model: r.model, text: show(r.text) })),
+  };
+}
+
+type Matrix = { rows: number; cols: number; data: Float32Array | Float64Array };
+
+/** The formula box's names: one adapted weight's A, B and both updates, their singular values, the losses. */
+export function formulaScope(adapters: LoraState, name: string, sp: { lora: number[]; full: number[]; rows: number; cols: number; dLora: Float64Array; dFull: Float64Array }, s: RunState): Record<string, number | number[] | Matrix> {
+  const ad = adapters.adapters.find((a) => a.name === name)!;
+  const R = adapters.r;
+  return {
+    A: { rows: R, cols: ad.in, data: adapters.data.slice(ad.a, ad.a + R * ad.in) },
+    B: { rows: ad.out, cols: R, data: adapters.data.slice(ad.b, ad.b + ad.out * R) },
+    s: adapters.alpha / R,
+    r: R,
+    dW_lora: { rows: sp.rows, cols: sp.cols, data: sp.dLora },
+    dW_full: { rows: sp.rows, cols: sp.cols, data: sp.dFull },
+    sv_lora: sp.lora,
+    sv_full: sp.full,
+    loss_lora: s.reports.map((x) => x.lora),
+    loss_full: s.reports.map((x) => x.full),
+    bpc_lora: s.reports.map((x) => x.loraText),
+    bpc_full: s.reports.map((x) => x.fullText),
   };
 }

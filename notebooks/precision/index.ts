@@ -6,13 +6,15 @@ import type { Backend } from '$kernels/backend';
 import type { Scheme } from '$engine/numerics/index';
 import { SCHEMES, exponentHistogram, fp16Gradients } from '$engine/numerics/index';
 import { cell, type Notebook } from '../_kit/types';
+import { finished } from '../_kit/train-job';
 import {
-  type OutlierMatrix, PASSAGES, type RunState, type SchemeRow, TRAIN_STEPS, type Weights, firstGradient, idsOf, outlierMatrix,
+  type OutlierMatrix, PASSAGES, type RunState, type SchemeRow, type Weights, firstGradient, idsOf, outlierMatrix,
   outlierRun, referenceLogits, schemeRow, trainingRuns, weightsOf,
 } from './compute';
+import { MAX_STEPS } from './train';
 import {
   bitsTable, gradientHistogram, outlierRows, outlierStats, outlierSweep, rangeTable, runChart, runTable, schemeBars, schemeTable, underflowStats,
-  valueOf, valueTable,
+  formulaScope, valueOf, valueTable,
 } from './views';
 
 export const meta = {
@@ -49,6 +51,7 @@ export const notebook: Notebook = {
     },
     { kind: 'range', name: 'outlier_log10', label: 'Outlier size', min: 0, max: 6, step: 0.5, value: 5, format: (v) => (v === 0 ? 'none' : `10^${v} x the largest`), help: 'One value set to this many times the largest value already in the matrix (the slider moves log10).' },
     { kind: 'range', name: 'loss_log2', label: 'Loss multiplier', min: -24, max: 0, step: 1, value: -14, format: pow2, help: 'Train on this multiple of the loss: every gradient shrinks by it. AdamW hardly notices; FP16 does (the slider moves log2).' },
+    { kind: 'range', name: 'steps', label: 'Train to step', min: 2, max: MAX_STEPS, step: 2, value: 8, unit: 'steps', help: 'The three runs train to this step in a worker (the same seed and step give the same curves); more steps continue the runs.' },
     { kind: 'range', name: 'scale_log2', label: 'Loss scale S', min: 0, max: 24, step: 1, value: 14, format: pow2, help: 'The loss is multiplied by S before the FP16 backward pass and the gradients divided by S after (the slider moves log2).' },
   ],
   cells: [
@@ -79,11 +82,20 @@ export const notebook: Notebook = {
     cell('gradHist', ['grad', 'scale_log2'], (g: Float32Array, s: number) => gradientHistogram(exponentHistogram(g, 1, GRAD_LO, GRAD_HI), exponentHistogram(g, 2 ** s, GRAD_LO, GRAD_HI), s),
       { kind: 'engine', detail: 'exponentHistogram of the gradient, unscaled and scaled' }),
     cell('underflow', ['grad', 'scale_log2'], (g: Float32Array, s: number) => underflowStats(fp16Gradients(g, 1), fp16Gradients(g, 2 ** s), s), { kind: 'engine', detail: 'fp16Gradients' }),
-    cell('runs', ['fp32', 'seed', 'loss_log2', 'scale_log2'], (w: Weights, seed: number, l: number, s: number) => trainingRuns(w, seed, 2 ** l, s),
-      { kind: 'engine', detail: 'lossScaleRun: rowsGradient + optimizerStep, one step per frame' }),
-    cell('runChart', ['runs'], (s: RunState) => runChart(s, TRAIN_STEPS), { kind: 'engine', detail: 'training loss per step' }),
-    cell('runTable', ['runs'], (s: RunState) => runTable(s), { kind: 'engine', detail: 'per run' }),
+    cell('runs', ['fp32', 'seed', 'loss_log2', 'scale_log2', 'steps'], (w: Weights, seed: number, l: number, s: number, steps: number) => trainingRuns(w, seed, 2 ** l, s, steps),
+      { kind: 'engine', detail: 'lossScaleRun (rowsGradient, FP16 rounding, optimizerStep) in a Web Worker, reported step by step' }),
+    cell('runsDone', ['runs'], (s: RunState) => finished(s), { kind: 'derived', detail: 'the runs at the slider\'s step' }),
+    cell('runChart', ['runs'], (s: RunState) => runChart(s), { kind: 'engine', detail: 'training loss per step' }),
+    cell('runTable', ['runsDone'], (s: RunState) => runTable(s), { kind: 'engine', detail: 'per run, at the slider\'s step' }),
+    cell('scope', ['x', 'schemes', 'omatrix', 'runsDone'], (x: number, rows: SchemeRow[], m: ReturnType<typeof outlierMatrix>, r: RunState) => formulaScope(x, rows, m, r),
+      { kind: 'derived', detail: 'the lesson\'s numbers by name' }),
   ],
+  lead: {
+    takeaway: 'The trained model with its weights (and activations) stored in each format, against FP32: bits per character, agreement and memory.',
+    view: { cell: 'schemeTable', title: 'The model in each format against FP32', caption: 'Computed in this page by the engine: one forward pass over the passage per format. Memory counts every weight at its stored size, FP8 scales included; FP8 follows DeepSeek-V3 (E4M3, one scale per 128 x 128 weight block and per 1 x 128 activation tile).' },
+    controls: ['passage', 'activations'],
+    note: 'Runs the shipped trained model (or yours from the training lesson, if you chose it). The bits of each format, the model with random weights, FP8 scaling against an outlier, and FP16 training with loss scaling follow below.',
+  },
   sections: [
     {
       id: 'bits',
@@ -103,11 +115,10 @@ export const notebook: Notebook = {
       title: 'The model in each format',
       prose: `The tiny model reads a passage, one character per token, first in FP32 and then with its weights stored in each format. With the toggle on, every activation is rounded too: every op's output is rounded to BF16 or FP16. The FP8 rows follow DeepSeek-V3: linear-layer weights in E4M3 with one scale per 128 x 128 block, their inputs quantised per 1 x 128 tile as the product runs. Embeddings, output head, router, norms and attention stay in BF16. **Bits per character** is the cross-entropy of the next character. **Top-1 agreement** is how often the most likely next character matches FP32's.
 
-The trained model reads the stories at about 2 bits per character; with random weights it is about 8, and only the change from FP32 means anything. If you trained a model in the training lesson and chose it for the other lessons, it is the one used here. The figures in each row are the engine's own run.`,
-      controls: ['weights', 'seed', 'passage', 'activations'],
+The table at the top is this comparison. With random weights the model does no better than guessing among 128 characters (7 bits per character, or worse), and only the change from FP32 means anything. If you trained a model in the training lesson and chose it for the other lessons, it is the one used here. In the tiny model most matrices fit in one 128 x 128 block, so the two FP8 rows differ mainly in the activation scales.`,
+      controls: ['weights', 'seed'],
       views: [
         { cell: 'modelName', title: 'The model' },
-        { cell: 'schemeTable', title: 'Each format against FP32', caption: 'Memory counts every weight at its stored size, FP8 scales included. In the tiny model most matrices fit in one 128 x 128 block, so the two FP8 rows differ mainly in the activation scales.' },
         { cell: 'schemeBars', title: 'How far the logits move', caption: 'Mean absolute difference of the logits from the FP32 model, over every position and vocabulary entry.' },
       ],
     },
@@ -116,7 +127,7 @@ The trained model reads the stories at about 2 bits per character; with random w
       title: 'One outlier, one scale',
       prose: `FP8 covers little range, so a matrix is scaled before it is cast: $s = \\max|x| / 448$, store $x/s$ in E4M3 and keep $s$. The stored scale is what DeepSeek's checkpoints call \`weight_scale_inv\`. With **one scale per tensor**, a single large value sets $s$ for everything: the other values shrink toward E4M3's subnormals and flush to 0. DeepSeek-V3 uses one scale per **1 x 128 tile** of activations (per token, per 128 channels) and per **128 x 128 block** of weights. An outlier then costs only its own tile or block.
 
-Put one value of the chosen matrix at the slider's multiple of its largest value and compare. E4M3 spans about $2^{18}$ from its smallest subnormal to 448, so per-tensor scaling only breaks once the outlier reaches about $10^4$ times the rest. Activation outliers in large models reach that.`,
+Put one value of the chosen matrix at the slider's multiple of its largest value and compare. E4M3 spans about $2^{18}$ from its smallest subnormal to 448, so per-tensor scaling breaks only once the outlier is thousands of times the rest (the sweep shows where, for this matrix). Activation outliers in large models reach that.`,
       controls: ['outlier_matrix', 'outlier_log10'],
       views: [
         { cell: 'outlierRows', title: 'Error of every other value, by row group', caption: 'Per tensor, every expert (or token) pays for the outlier. With blocks, only the experts in the outlier\'s 128-row block do (rows 0-127 = experts 0-5). With tiles, only the outlier\'s own token does.' },
@@ -129,14 +140,36 @@ Put one value of the chosen matrix at the slider's multiple of its largest value
       title: 'FP16 gradients and loss scaling',
       prose: `FP16's smallest normal value is $2^{-14}$ and its smallest subnormal $2^{-24}$, and gradients can be smaller. Training in FP16 therefore multiplies the loss by a *loss scale* $S$ before the backward pass. The chain rule is linear, so every gradient is $S$ times larger, which lifts it into FP16's range. The optimizer divides by $S$ in FP32. A step whose scaled gradients overflow to infinity is skipped and $S$ halved. BF16, with FP32's exponent range, needs none of this.
 
-At a loss multiplier of $2^0$ the model's gradient on one batch sits well inside FP16's normal range (the histogram). The *loss multiplier* shrinks it the way small losses late in training do. The trainer then runs three short runs on the same batches: gradients in FP32, stored in FP16, and stored in FP16 with loss scaling. This is a simulation: only the gradients the optimizer reads are rounded, not every step of the backward pass.`,
-      controls: ['loss_log2', 'scale_log2'],
+At a loss multiplier of $2^0$ the model's gradient on one batch sits well inside FP16's normal range (the histogram). The *loss multiplier* shrinks it the way small losses late in training do. The trainer then runs three short runs on the same batches: gradients in FP32, stored in FP16, and stored in FP16 with loss scaling. They train in a Web Worker to the step the slider sets, and the curves fill in as it reports; the same seed and step always give the same curves, and moving the slider up continues the runs. This is a simulation: only the gradients the optimizer reads are rounded, not every step of the backward pass.`,
+      controls: ['loss_log2', 'scale_log2', 'steps'],
       views: [
         { cell: 'gradHist', title: 'Gradient magnitudes against FP16\'s range', caption: 'Counts of the first batch\'s gradient values per power of two (x: log2 |g|), before and after the loss scale. In FP16, bars left of -24 round to 0 (or up to 2^-24); bars from -24 to -15 are subnormal and keep only a few bits; the bar at 16 counts values past 65504, which overflow to infinity.' },
         { cell: 'underflow', title: 'What FP16 keeps of this gradient' },
-        { cell: 'runChart', title: `${TRAIN_STEPS} training steps`, caption: 'AdamW divides each gradient by its own running RMS, so zeros hurt only the updates they silence. A plain SGD step would also shrink with the multiplier.' },
-        { cell: 'runTable', title: 'The three runs' },
+        { cell: 'runChart', title: 'Training loss of the three runs', caption: 'AdamW divides each gradient by its own running RMS, so zeros hurt only the updates they silence. A plain SGD step would also shrink with the multiplier.' },
+        { cell: 'runTable', title: 'The three runs at the slider\'s step' },
       ],
     },
   ],
+  formula: {
+    cell: 'scope',
+    initial: '(stored - x) / x',
+    examples: [
+      '(stored - x) / x',
+      'bpc - bpc[1]',
+      'bytes / bytes[1]',
+      'max(abs(W)) / 448',
+      'loss_fp16 - loss_fp32',
+    ],
+    descriptions: {
+      x: 'your value (digits x 10^power)',
+      stored: 'x as FP32, BF16, FP16, E4M3, E5M2 keep it (5 values)',
+      bpc: 'bits per character: FP32, BF16, FP16, FP8 per tensor, FP8 block-scaled',
+      agreement: 'top-1 agreement with FP32, same order',
+      bytes: 'weight memory in bytes, same order',
+      W: 'the outlier experiment\'s matrix (before the outlier)',
+      loss_fp32: 'training loss per step, FP32 gradients',
+      loss_fp16: 'training loss per step, FP16 gradients',
+      loss_scaled: 'training loss per step, FP16 gradients with loss scaling',
+    },
+  },
 };

@@ -200,15 +200,15 @@ export function underflowStats(plain: { underflow: number; subnormal: number; no
 
 const MODE_LABELS = { fp32: 'FP32 gradients', fp16: 'FP16 gradients', 'fp16-scaled': 'FP16 + loss scaling' } as const;
 
-export function runChart(s: RunState, total: number): LineChartData {
+export function runChart(s: RunState): LineChartData {
   return {
     kind: 'line',
     series: (Object.keys(MODE_LABELS) as (keyof typeof MODE_LABELS)[]).map((m, i) => ({
       name: MODE_LABELS[m],
-      points: s.steps[m].map((p) => ({ x: p.step, y: p.loss })),
+      points: s.reports.map((r) => ({ x: r[m].step, y: r[m].loss })),
       style: i === 0 ? 'line' : i === 1 ? 'dashed' : 'points',
     })),
-    xLabel: `step (of ${total})`,
+    xLabel: `step (${s.reports.length} of ${s.target}${s.done ? '' : ', training'})`,
     yLabel: 'training loss (nats per character, before the step)',
     xIntegers: true,
   };
@@ -223,16 +223,35 @@ export function runTable(s: RunState): TableData {
       { key: 'loss', label: 'last loss', align: 'right' },
       { key: 'underflow', label: 'mean share lost to 0', align: 'right', format: 'percent' },
       { key: 'skipped', label: 'steps skipped (overflow)', align: 'right' },
+      { key: 'scale', label: 'loss scale now', align: 'right' },
     ],
     rows: (Object.keys(MODE_LABELS) as (keyof typeof MODE_LABELS)[]).map((m) => {
-      const st = s.steps[m];
+      const st = s.reports.map((r) => r[m]);
+      const last = st.at(-1);
       return {
         mode: MODE_LABELS[m],
         steps: st.length,
-        loss: st.length ? st[st.length - 1]!.loss.toFixed(4) : '-',
+        loss: last ? last.loss.toFixed(4) : '-',
         underflow: st.length ? st.reduce((a, b) => a + b.underflow, 0) / st.length : 0,
         skipped: st.filter((x) => x.skipped).length,
+        scale: m === 'fp16-scaled' && last ? `2^${Math.log2(last.skipped ? last.scale / 2 : last.scale)}` : '-',
       };
     }),
+  };
+}
+
+/** The formula box's names: the value in each format, the model's rows, the outlier matrix, the runs' losses. */
+export function formulaScope(x: number, rows: SchemeRow[], m: { data: Float32Array; rows: number; cols: number }, s: RunState): Record<string, number | number[] | { rows: number; cols: number; data: Float32Array }> {
+  const loss = (mode: keyof typeof MODE_LABELS) => s.reports.map((r) => r[mode].loss);
+  return {
+    x,
+    stored: FORMAT_LIST.map((f) => decode(f, encode(f, x))),
+    bpc: rows.map((r) => r.bitsPerChar),
+    agreement: rows.map((r) => r.agreement),
+    bytes: rows.map((r) => r.bytes),
+    W: { rows: m.rows, cols: m.cols, data: m.data },
+    loss_fp32: loss('fp32'),
+    loss_fp16: loss('fp16'),
+    loss_scaled: loss('fp16-scaled'),
   };
 }

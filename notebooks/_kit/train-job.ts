@@ -1,0 +1,178 @@
+// A lesson's short training run in a Web Worker, to a step count the URL holds: the same link
+// gives the same picture (seeded, run to a fixed step, never "as far as it got by now"), and the
+// page's main thread only draws. A lesson defines a Runner (its request -> a Stepper taking one
+// step per call); its worker.ts is one line, `serveJobs(runner)`; its page side is a JobClient,
+// whose follow() is an async generator cell: one value each time the worker reports (the
+// figures fill in as it trains), the last with `done` and the run's final payload.
+//
+// The worker keeps its last run: asking for more steps of the same run continues it instead of
+// starting again (moving a "steps" slider up costs only the new steps). Where there is no Worker
+// (Node: the notebook tests, prerendering) the same runner runs in-process, to the end, and
+// follow() yields once. Products run on the WebAssembly kernels (kernels/fastest.ts) in both, as
+// the training lesson's workers do: a fixed backend, so a run does not depend on the page's choice.
+import type { Backend } from '$kernels/backend';
+import { fastestBackend } from '$kernels/fastest';
+
+/** One run of a lesson's training: each step() trains one step and returns what it measured. */
+export interface Stepper<R, F> {
+  step(): R;
+  /** The heavy result at the current step (e.g. the trained weights), sent once at the end. */
+  final(): F;
+}
+
+/** How a lesson turns a request (model, settings) into a run. */
+export type Runner<Q, R, F> = (request: Q, backend: Backend) => Stepper<R, F>;
+
+/** What a follow() cell yields: the reports of steps 1..reports.length and, once done, the final payload. */
+export interface Progress<R, F> {
+  /** The step count asked for. */
+  target: number;
+  reports: R[];
+  final: F | null;
+  done: boolean;
+}
+
+type ToWorker<Q> = { type: 'start'; id: number; key: string; steps: number; request: Q } | { type: 'cancel'; id: number };
+type FromWorker<R, F> =
+  | { type: 'reports'; id: number; from: number; reports: R[] }
+  | { type: 'done'; id: number; final: F }
+  | { type: 'error'; id: number; message: string };
+
+/** The run a worker (or the in-process fallback) keeps, so more steps of it continue it. */
+interface Kept<R, F> { key: string; stepper: Stepper<R, F>; reports: R[] }
+
+function keep<Q, R, F>(kept: Kept<R, F> | null, runner: Runner<Q, R, F>, key: string, steps: number, request: Q, backend: Backend): Kept<R, F> {
+  if (kept && kept.key === key && kept.reports.length <= steps) return kept;
+  return { key, stepper: runner(request, backend), reports: [] };
+}
+
+/** In-process runs kept (each holds its optimizer state: a few MB for the tiny model). */
+const INLINE_RUNS = 10;
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** The worker's side: start, continue or drop runs as the page asks; a newer request supersedes. */
+export function serveJobs<Q, R, F>(runner: Runner<Q, R, F>): void {
+  const scope = self as unknown as { onmessage: ((e: MessageEvent<ToWorker<Q>>) => void) | null; postMessage(m: FromWorker<R, F>): void };
+  const backend = fastestBackend(() => {});
+  let latest = -1;
+  let kept: Kept<R, F> | null = null;
+  // Between steps: let a newer request (or a cancel) in before the next step.
+  const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+  scope.onmessage = async (e) => {
+    const m = e.data;
+    if (m.type === 'cancel') { if (m.id === latest) latest = -1; return; }
+    latest = m.id;
+    try {
+      const b = await backend;
+      if (latest !== m.id) return;
+      const run = (kept = keep(kept, runner, m.key, m.steps, m.request, b));
+      if (run.reports.length > 0) scope.postMessage({ type: 'reports', id: m.id, from: 0, reports: run.reports.slice() });
+      while (run.reports.length < m.steps) {
+        await tick();
+        if (latest !== m.id || kept !== run) return;
+        const r = run.stepper.step();
+        run.reports.push(r);
+        scope.postMessage({ type: 'reports', id: m.id, from: run.reports.length - 1, reports: [r] });
+      }
+      scope.postMessage({ type: 'done', id: m.id, final: run.stepper.final() });
+    } catch (err) {
+      kept = null;
+      scope.postMessage({ type: 'error', id: m.id, message: errorText(err) });
+    }
+  };
+}
+
+/** The page's side: one worker per lesson page, spawned on first use. */
+export class JobClient<Q, R, F> {
+  #spawn: () => Worker;
+  #runner: Runner<Q, R, F>;
+  #worker: Worker | null = null;
+  #nextId = 0;
+  #listeners = new Map<number, (m: FromWorker<R, F>) => void>();
+  // In-process runs (no Worker): the last few, by key, so going back to a setting does not train again.
+  #inline: { kept: Kept<R, F>[]; backend: Promise<Backend> | null } = { kept: [], backend: null };
+
+  /** `spawn` creates the lesson's worker (new Worker(new URL('./worker.ts', import.meta.url), ...)); `runner` is the same code, for in-process runs. */
+  constructor(spawn: () => Worker, runner: Runner<Q, R, F>) {
+    this.#spawn = spawn;
+    this.#runner = runner;
+  }
+
+  #ensure(): Worker {
+    if (this.#worker) return this.#worker;
+    const w = this.#spawn();
+    w.onmessage = (e: MessageEvent<FromWorker<R, F>>) => this.#listeners.get(e.data.id)?.(e.data);
+    w.onerror = (e) => {
+      e.preventDefault();
+      const message = `the training worker failed: ${e.message || 'it did not load'}`;
+      this.#worker = null;
+      for (const [id, l] of this.#listeners) l({ type: 'error', id, message });
+    };
+    return (this.#worker = w);
+  }
+
+  /**
+   * Train the run named `key` (same key = same run: model, settings, seed) to `steps` steps; yields
+   * the progress each time the worker reports. Returning the generator early (the runtime does when
+   * an input changes) tells the worker to stop.
+   */
+  async *follow(key: string, steps: number, request: Q): AsyncGenerator<Progress<R, F>> {
+    if (typeof Worker === 'undefined') {
+      yield await this.#inlineRun(key, steps, request);
+      return;
+    }
+    const id = this.#nextId++;
+    const reports: R[] = [];
+    const inbox: FromWorker<R, F>[] = [];
+    let wake: (() => void) | null = null;
+    this.#listeners.set(id, (m) => { inbox.push(m); wake?.(); });
+    let finished = false;
+    try {
+      this.#ensure().postMessage({ type: 'start', id, key, steps, request } satisfies ToWorker<Q>);
+      yield { target: steps, reports: [], final: null, done: false };
+      for (;;) {
+        if (inbox.length === 0) await new Promise<void>((resolve) => { wake = resolve; });
+        wake = null;
+        let final: F | null = null, done = false;
+        // Everything that arrived since the last value: a busy frame shows the newest step.
+        for (const m of inbox.splice(0)) {
+          if (m.type === 'error') throw new Error(m.message);
+          if (m.type === 'reports') m.reports.forEach((r, i) => { reports[m.from + i] = r; });
+          else { final = m.final; done = true; }
+        }
+        if (done) finished = true;
+        yield { target: steps, reports: reports.slice(), final, done };
+        if (done) return;
+      }
+    } finally {
+      this.#listeners.delete(id);
+      if (!finished) this.#worker?.postMessage({ type: 'cancel', id } satisfies ToWorker<Q>);
+    }
+  }
+
+  async #inlineRun(key: string, steps: number, request: Q): Promise<Progress<R, F>> {
+    const backend = await (this.#inline.backend ??= fastestBackend(() => {}));
+    const kept = this.#inline.kept;
+    const at = kept.findIndex((k) => k.key === key);
+    const run = keep(at >= 0 ? kept.splice(at, 1)[0]! : null, this.#runner, key, steps, request, backend);
+    kept.unshift(run);
+    kept.length = Math.min(kept.length, INLINE_RUNS);
+    while (run.reports.length < steps) run.reports.push(run.stepper.step());
+    return { target: steps, reports: run.reports.slice(), final: run.stepper.final(), done: true };
+  }
+}
+
+/** A cell for what needs the finished run: pending (its figures marked stale) until `done`. */
+export function finished<R, F>(p: Progress<R, F>): Promise<Progress<R, F>> | Progress<R, F> {
+  return p.done ? p : new Promise(() => {});
+}
+
+// Ids for request keys: the same weights object gets the same id (a new model, a new run).
+const ids = new WeakMap<object, number>();
+let nextWeightsId = 0;
+export function objectId(o: object): number {
+  let id = ids.get(o);
+  if (id === undefined) ids.set(o, (id = nextWeightsId++));
+  return id;
+}
