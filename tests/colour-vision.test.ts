@@ -86,7 +86,7 @@ describe('category colours', () => {
   it('the expert-ownership map is categorical', () => {
     const run = (strategy: RunFrame['strategy']): RunFrame => ({
       strategy, label: strategy, steps: 1, history: [], tokens: 16, experts: 8, topk: 2,
-      grid: { n: 4, extent: 1, owner: Uint8Array.from({ length: 16 }, (_, i) => i % 8) }, gridStep: 1, evaluation: null, clusters: [],
+      grid: { n: 4, extent: 1, owner: Uint8Array.from({ length: 16 }, (_, i) => i % 8), weight: new Float32Array(16) }, gridStep: 1, evaluation: null, clusters: [],
     });
     const frame: Frame = { runs: [run('none'), run('aux'), run('bias')], goal: 1, runTo: 1, playing: false, pausedAt: null, done: true, speed: 120, measured: null };
     expect(ownershipHeatmap(frame).scale).toBe('categorical');

@@ -120,3 +120,38 @@ export interface TipPlace {
   below: boolean;
   align: string;
 }
+
+/** What the architecture diagram draws: a model's sizes (from its config.json) and the lessons it links. */
+export interface ArchitectureData {
+  /** The model's name, e.g. "nanoseek-stories". */
+  name: string;
+  /** Where the sizes come from, e.g. "static/models/nanoseek-stories/config.json". */
+  source: string;
+  config: {
+    vocab: number;
+    hidden: number;
+    layers: number;
+    /** Layers with a dense FFN before the MoE layers (first_k_dense_replace). */
+    denseLayers: number;
+    denseWidth: number;
+    heads: number;
+    /** q_lora_rank (null: a plain query projection). */
+    qRank: number | null;
+    kvRank: number;
+    dNope: number;
+    dRope: number;
+    dV: number;
+    routed: number;
+    shared: number;
+    topK: number;
+    groups: number;
+    topkGroup: number;
+    expertWidth: number;
+    /** routed_scaling_factor. */
+    scale: number;
+    /** MTP modules (num_nextn_predict_layers). */
+    mtp: number;
+  };
+  /** The lessons placed on the diagram: id (the lesson's slug), suggested position n, link. */
+  ideas: { id: string; n: number; title: string; href: string; minutes?: number }[];
+}
