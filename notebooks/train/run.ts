@@ -49,16 +49,18 @@ const NUM = ['step', 'chars', 'lr', 'bpc', 'loss', 'gradNorm'] as const;
 
 function pack(h: History): SavedHistory {
   const { steps, ...rest } = h;
-  const n = steps.length, L = steps[0]?.load.length ?? 0, E = steps[0]?.load[0]?.length ?? 0;
-  const p: PackedSteps = { n, L, E, num: new Float64Array(n * NUM.length), mtp: new Float64Array(n), load: new Float32Array(n * L * E), bias: new Float32Array(n * L * E) };
-  steps.forEach((s, i) => {
-    NUM.forEach((k, j) => { p.num[i * NUM.length + j] = s[k]; });
+  const n = steps.length, L = steps[0]?.load.length ?? 0, E = steps[0]?.load[0]?.length ?? 0, K = NUM.length;
+  const p: PackedSteps = { n, L, E, num: new Float64Array(n * K), mtp: new Float64Array(n), load: new Float32Array(n * L * E), bias: new Float32Array(n * L * E) };
+  for (let i = 0; i < n; i++) {
+    const s = steps[i]!;
+    for (let j = 0; j < K; j++) p.num[i * K + j] = s[NUM[j]!];
     p.mtp[i] = s.mtpAgree ?? NaN;
-    for (let l = 0; l < L; l++) for (let e = 0; e < E; e++) {
-      p.load[(i * L + l) * E + e] = s.load[l]?.[e] ?? 0;
-      p.bias[(i * L + l) * E + e] = s.bias[l]?.[e] ?? 0;
+    for (let l = 0; l < L; l++) {
+      const load = s.load[l], bias = s.bias[l], at = (i * L + l) * E;
+      if (load) p.load.set(load.length === E ? load : load.slice(0, E), at);
+      if (bias) p.bias.set(bias.length === E ? bias : bias.slice(0, E), at);
     }
-  });
+  }
   return { ...rest, packed: p };
 }
 
@@ -240,7 +242,7 @@ export class TrainingRun {
       this.status = 'running';
       this.#post({ type: 'run' });
     }
-    this.#saveTimer ??= setInterval(() => void this.save(), SAVE_EVERY_MS);
+    this.#saveTimer ??= setInterval(() => this.#saveWhenIdle(), SAVE_EVERY_MS);
     this.#changed();
   }
 
@@ -277,6 +279,12 @@ export class TrainingRun {
     await deleteRun(this.key).catch(() => {});
     if (this.status !== 'offline') await this.#start(new Uint8Array(0));
     else this.#changed();
+  }
+
+  /** Save in the page's idle time (between frames, not in the middle of a reader's input). */
+  #saveWhenIdle(): void {
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(() => void this.save(), { timeout: SAVE_EVERY_MS / 2 });
+    else void this.save();
   }
 
   /** Save now (weights, optimizer, data position and the history). */

@@ -12,8 +12,13 @@ export interface SavedRun<H> { key: string; savedAt: number; state: Uint8Array; 
 function open(): Promise<IDBDatabase | null> {
   if (typeof indexedDB === 'undefined') return Promise.resolve(null);
   return new Promise((resolve) => {
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: 'key' });
+    const req = indexedDB.open(DB, 2);
+    req.onupgradeneeded = (e) => {
+      // Version 2 adds an index by savedAt, so pruning reads keys only (reading every saved run back,
+      // weights included, to sort them held the page's thread for tens of milliseconds on each save).
+      const store = e.oldVersion < 1 ? req.result.createObjectStore(STORE, { keyPath: 'key' }) : req.transaction!.objectStore(STORE);
+      if (!store.indexNames.contains('savedAt')) store.createIndex('savedAt', 'savedAt');
+    };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => resolve(null);
   });
@@ -42,9 +47,9 @@ export async function saveRun<H>(run: SavedRun<H>): Promise<void> {
   try {
     const store = db.transaction(STORE, 'readwrite').objectStore(STORE);
     await done(store.put(run));
-    const all = (await done(store.getAll())) as SavedRun<H>[];
-    all.sort((a, b) => b.savedAt - a.savedAt);
-    for (const old of all.slice(KEEP)) await done(store.delete(old.key));
+    // Keys oldest first (by savedAt): drop all but the newest KEEP.
+    const keys = await done(store.index('savedAt').getAllKeys());
+    for (const key of keys.slice(0, Math.max(0, keys.length - KEEP))) await done(store.delete(key));
   } finally {
     db.close();
   }
