@@ -168,7 +168,15 @@ describe('a decode step allocates no arrays in steady state', () => {
     const c = model.forward([5], { cache }).logits, d = model.forward([6], { cache }).logits;
     expect(d).not.toBe(c);
     const keep = Float32Array.from(c);
+    const routing = model.forward([8], { cache }).routing['model.layers.1.mlp'];
+    const keepRouting = { logits: Float32Array.from(routing.logits), scores: Float32Array.from(routing.scores), experts: JSON.stringify(routing.experts), weights: JSON.stringify(routing.weights) };
     model.forward([7], { cache, reuse: true });
-    expect(c).toEqual(keep); // a result given without reuse is never overwritten
+    model.forward([9], { cache });
+    // a result given without reuse is never overwritten, routing included
+    expect(c).toEqual(keep);
+    expect(routing.logits).toEqual(keepRouting.logits);
+    expect(routing.scores).toEqual(keepRouting.scores);
+    expect(JSON.stringify(routing.experts)).toBe(keepRouting.experts);
+    expect(JSON.stringify(routing.weights)).toBe(keepRouting.weights);
   });
 });

@@ -54,7 +54,8 @@ export function moeForward(be: Backend, settings: RouterSettings, w: MoEWeights,
   const into = ws && reuseRouting
     ? ws.obj('moe.routing', () => emptyRouting(T, settings), (r) => routingFits(r, T, settings))
     : undefined;
-  const routing = routeTokens(be, settings, w, x, T, d, ws, into);
+  // the routing keeps its logits: in the workspace only when the routing itself is reused
+  const routing = routeTokens(be, settings, w, x, T, d, into ? ws : null, into);
   let out: Float32Array;
   if (w.shared) out = swigluMlp(be, w.shared, x, T, d, ws, 'moe.shared');
   else (out = f32(ws, 'moe.out', T * d)).fill(0);
