@@ -4,7 +4,7 @@
 // exact projection as the signal is sampled more finely.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LegsState, gaussLegendre, legsMatrices, legsProjection, legsReconstruct, legsRecallRmse } from '../src/engine/linear/hippo.js';
+import { LegsState, gaussLegendre, legsMatrices, legsProjection, legsReconstruct, legsRecallError, legsRecallErrorFrom, legsRecallRmse, legsStream, rootMeanSquare } from '../src/engine/linear/hippo.js';
 import { createRng } from '../src/engine/sampling.js';
 
 /** Solve M x = b for a small dense M (Gaussian elimination with partial pivoting). */
@@ -111,5 +111,24 @@ describe('recall from the state', () => {
     const errs = [4, 8, 16, 32].map((N) => legsRecallRmse(f, 400, N));
     for (let i = 1; i < errs.length; i++) expect(errs[i], `${errs}`).toBeLessThan(errs[i - 1]);
     expect(errs[3]).toBeLessThan(0.05);
+  });
+});
+
+describe('recall from states already streamed', () => {
+  it('equals streaming the first t samples again, at every t, for both discretisations', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 1e6 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 12 }), fc.constantFrom<'bilinear' | 'euler'>('bilinear', 'euler'), (seed, L, N, method) => {
+      const rng = createRng(seed);
+      const signal = Float64Array.from({ length: L }, () => 2 * rng() - 1);
+      const states = legsStream(signal, N, method);
+      for (const t of [1, Math.ceil(L / 2), L]) {
+        const a = legsRecallErrorFrom(signal, states, N, t), b = legsRecallError(signal, t, N, method);
+        for (let i = 0; i < t; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-12);
+        expect(Math.abs(rootMeanSquare(a) - legsRecallRmse(signal, t, N, method))).toBeLessThan(1e-12);
+      }
+    }));
+  });
+
+  it('refuses states of another shape', () => {
+    expect(() => legsRecallErrorFrom(new Float64Array(4), new Float64Array(7), 2, 2)).toThrow(/states hold/);
   });
 });

@@ -25,8 +25,9 @@ export const meta = {
 // The page runs the shipped model when there is one: its layers and heads are offered.
 const LAYERS = SHIPPED_CONFIG?.num_hidden_layers ?? Number(TINY_RAW.num_hidden_layers);
 const HEADS = SHIPPED_CONFIG?.num_attention_heads ?? Number(TINY_RAW.num_attention_heads);
-/** Tokens the swapped-layer evaluation runs over. */
+/** Tokens the swapped-layer evaluation runs over: one fixed passage (the seed moves only Performer's features there), so the seed slider costs one swapped forward, not seven. */
 const SWAP_TOKENS = 128;
+const SWAP_PROMPT = lessonTokens(SWAP_TOKENS, 0);
 /** The context slider's largest T: one traced forward over this many tokens serves every T. */
 const MAX_T = 64;
 /** Feature counts of the Performer error curve, and draws per point. */
@@ -58,7 +59,7 @@ const matrix = (data: Float64Array, rows: number, cols: number) => ({ rows, cols
 
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks where the prompt starts in the text and Performer\'s random features (the model stays the same): the same seed gives the same numbers everywhere.' },
+    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks where the prompt of the maps starts in the text and Performer\'s random features (the model, and the passage of the swapped-layer section, stay the same): the same seed gives the same numbers everywhere.' },
     { kind: 'range', name: 'tokens', label: 'Context T', min: 8, max: MAX_T, step: 8, value: 32, unit: 'tokens', help: 'Length of the prompt whose q, k, v the attentions mix.' },
     { kind: 'select', name: 'layer', label: 'Decoder layer', value: String(LAYERS - 1), options: Array.from({ length: LAYERS }, (_, l) => ({ value: String(l), label: `layer ${l}` })), help: 'The layer whose q, k, v are taken (and, below, whose attention is swapped).' },
     { kind: 'range', name: 'head', label: 'Head', min: 0, max: HEADS - 1, step: 1, value: 0, help: 'The attention head whose q, k, v are taken.' },
@@ -99,13 +100,13 @@ export const notebook: Notebook = {
       { kind: 'derived', detail: 'from deepseek-v3.json and the tiny config' }),
     // One cell per variant (each a forward over the prompt): a bounded task each, and the m and C
     // sliders recompute only the variants they change.
-    ...SWAP_FIXED.map(([name, v]) => cell(name, ['lm', 'seed', 'layer'], (lm: LessonModel, seed: number, layer: string) => swapOne(lm, lessonTokens(SWAP_TOKENS, seed), Number(layer), v),
+    ...SWAP_FIXED.map(([name, v]) => cell(name, ['lm', 'layer'], (lm: LessonModel, layer: string) => swapOne(lm, SWAP_PROMPT, Number(layer), v),
       { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} characters, next-character cross-entropy` })),
-    cell('swapPerformer', ['lm', 'seed', 'layer', 'features'], (lm: LessonModel, seed: number, layer: string, m: number) => swapOne(lm, lessonTokens(SWAP_TOKENS, seed), Number(layer), { kind: 'performer', features: m, seed }),
+    cell('swapPerformer', ['lm', 'seed', 'layer', 'features'], (lm: LessonModel, seed: number, layer: string, m: number) => swapOne(lm, SWAP_PROMPT, Number(layer), { kind: 'performer', features: m, seed }),
       { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} characters` }),
-    cell('swapBlock', ['lm', 'seed', 'layer', 'chunk'], (lm: LessonModel, seed: number, layer: string, C: number) => swapOne(lm, lessonTokens(SWAP_TOKENS, seed), Number(layer), { kind: 'block', block: C }),
+    cell('swapBlock', ['lm', 'layer', 'chunk'], (lm: LessonModel, layer: string, C: number) => swapOne(lm, SWAP_PROMPT, Number(layer), { kind: 'block', block: C }),
       { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} characters` }),
-    cell('swapChunked', ['lm', 'seed', 'layer', 'chunk'], (lm: LessonModel, seed: number, layer: string, C: number) => swapOne(lm, lessonTokens(SWAP_TOKENS, seed), Number(layer), { kind: 'chunked', chunk: C }),
+    cell('swapChunked', ['lm', 'layer', 'chunk'], (lm: LessonModel, layer: string, C: number) => swapOne(lm, SWAP_PROMPT, Number(layer), { kind: 'chunked', chunk: C }),
       { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} characters` }),
     cell('swap', [...SWAP_FIXED.map(([name]) => name), 'swapPerformer', 'swapBlock', 'swapChunked'], (a: SwapResult, b: SwapResult, c: SwapResult, d: SwapResult, e: SwapResult, f: SwapResult, g: SwapResult) => [a, b, c, d, e, f, g], { kind: 'engine' }),
     cell('swapView', ['swap'], (r: SwapResult[]) => swapChart(r, 'bits per character'), { kind: 'engine', detail: 'next-character cross-entropy of the model on the page' }),

@@ -2,10 +2,10 @@
 // streamed sample by sample into N numbers; the state at any moment is the best degree-(N-1)
 // polynomial summary of the whole past, and the past is recalled from it. Error against N and
 // against how far back. The recurrence is src/engine/linear/hippo.ts; chart data in views.ts.
-import { type LegsMethod, legsStream } from '$engine/linear';
+import type { LegsMethod } from '$engine/linear';
 import { cell, type Notebook } from '../_kit/types';
 import { DRAWN_POINTS, SIGNALS, type SignalName, makeSignal } from './signals';
-import { type Streamed, errorByLag, errorByN, matrixHeatmap, recallChart, recallStats, stateHeatmap } from './views';
+import { type Streamed, streamOf, errorByLag, errorByN, matrixHeatmap, recallChart, recallStats, stateHeatmap } from './views';
 
 export const meta = {
   slug: 'state-space',
@@ -28,7 +28,7 @@ export const notebook: Notebook = {
   cells: [
     cell('sig', ['signal', 'length', 'seed'], (name: SignalName | string, L: number, seed: number) => makeSignal(name, L, seed), { kind: 'derived', detail: 'a preset signal (seeded) or the drawing, sampled L times' }),
     cell('t', ['sig', 'at'], (sig: Float64Array, at: number) => Math.max(1, Math.round((sig.length * at) / 100)), { kind: 'derived' }),
-    cell('states', ['sig', 'n', 'method'], (sig: Float64Array, N: number, method: LegsMethod) => legsStream(sig, N, method), { kind: 'engine', detail: 'HiPPO-LegS recurrence, one step per sample (float64)' }),
+    cell('states', ['sig', 'n', 'method'], (sig: Float64Array, N: number, method: LegsMethod) => streamOf(sig, N, method), { kind: 'engine', detail: 'HiPPO-LegS recurrence, one step per sample (float64)' }),
     cell('streamed', ['sig', 't', 'n', 'method', 'states'], (signal: Float64Array, t: number, N: number, method: LegsMethod, states: Float64Array): Streamed => ({ signal, t, N, method, states }), { kind: 'derived' }),
     cell('recallView', ['streamed'], (s: Streamed) => recallChart(s), { kind: 'engine', detail: 'legsRecall: sum_n c_n sqrt(2n+1) P_n(2x/t - 1)' }),
     cell('statsView', ['streamed'], (s: Streamed) => recallStats(s), { kind: 'engine' }),

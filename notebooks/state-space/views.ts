@@ -1,6 +1,24 @@
 // What the state-space lesson draws: chart data from the engine's HiPPO-LegS state and recall.
 import type { HeatmapData, LineChartData, StatsData } from '$components/charts/types';
-import { type LegsMethod, legsMatrices, legsRecall, legsRecallError, legsRecallRmse } from '$engine/linear';
+import { type LegsMethod, legsMatrices, legsRecall, legsRecallErrorFrom, legsStream, rootMeanSquare } from '$engine/linear';
+
+// The streams of the current signal, per state size and discretisation: moving t, or sweeping N,
+// then recalls from states already computed instead of streaming the signal again.
+const streams = new WeakMap<Float64Array, Map<string, Float64Array>>();
+/** legsStream(signal, N, method), kept while the signal is (at most 12 per signal). */
+export function streamOf(signal: Float64Array, N: number, method: LegsMethod): Float64Array {
+  let m = streams.get(signal);
+  if (!m) streams.set(signal, (m = new Map()));
+  const key = `${N}/${method}`;
+  let s = m.get(key);
+  if (!s) {
+    s = legsStream(signal, N, method);
+    if (m.size >= 12) m.delete(m.keys().next().value!);
+    m.set(key, s);
+  }
+  return s;
+}
+const recallError = (signal: Float64Array, t: number, N: number, method: LegsMethod) => legsRecallErrorFrom(signal, streamOf(signal, N, method), N, t);
 
 export interface Streamed {
   signal: Float64Array;
@@ -34,7 +52,7 @@ export function recallStats(s: Streamed): StatsData {
     items: [
       { label: 'samples seen', value: s.t },
       { label: 'numbers in the state', value: s.N, note: `${s.N * 4} bytes in FP32, whatever t is` },
-      { label: 'RMS error of the recalled past', value: legsRecallRmse(s.signal, s.t, s.N, s.method), digits: 3 },
+      { label: 'RMS error of the recalled past', value: rootMeanSquare(legsRecallErrorFrom(s.signal, s.states, s.N, s.t)), digits: 3 },
     ],
   };
 }
@@ -62,7 +80,7 @@ export function stateHeatmap(s: Streamed): HeatmapData {
 export function errorByN(signal: Float64Array, t: number, Ns: number[], N: number, method: LegsMethod): LineChartData {
   return {
     kind: 'line',
-    series: [{ name: 'RMS error of the recalled past', points: Ns.map((n) => ({ x: n, y: Math.max(1e-12, legsRecallRmse(signal, t, n, method)) })) }],
+    series: [{ name: 'RMS error of the recalled past', points: Ns.map((n) => ({ x: n, y: Math.max(1e-12, rootMeanSquare(recallError(signal, t, n, method))) })) }],
     xLabel: 'state size N (numbers)', yLabel: 'RMS error', xScale: 'log', yScale: 'log',
     markers: [{ x: N, label: `N = ${N}` }],
   };
@@ -74,7 +92,7 @@ export function errorByLag(signal: Float64Array, t: number, N: number, method: L
   const series = [Math.max(1, Math.floor(N / 2)), N, Math.min(128, 2 * N)]
     .filter((n, i, a) => a.indexOf(n) === i)
     .map((n) => {
-      const e = legsRecallError(signal, t, n, method);
+      const e = recallError(signal, t, n, method);
       const sum = new Float64Array(bins), count = new Float64Array(bins);
       for (let i = 0; i < t; i++) {
         const lag = t - 1 - i, b = Math.min(bins - 1, Math.floor((lag * bins) / t));

@@ -88,4 +88,25 @@ describe('drawing the signal of the state-space lesson', () => {
     assert.equal(await recall(page), before, 'the default preset draws the default picture again');
     assert.deepEqual(errors, []);
   });
+
+  it('a finger on a touch screen draws too (a tap sets a point)', async () => {
+    const touch = await launch({ reducedMotion: 'reduce', viewport: { width: 600, height: 900 }, hasTouch: true, isMobile: true });
+    try {
+      const { page } = touch;
+      await open(page, '/lessons/state-space');
+      await idle(page);
+      const pad = page.getByRole('slider', { name: /Signal: draw/ }).first();
+      await pad.scrollIntoViewIfNeeded();
+      const box = await pad.boundingBox();
+      assert.ok(box);
+      const before = await recall(page);
+      await page.touchscreen.tap(box.x + box.width * 0.5, box.y + box.height * 0.1);
+      await idle(page);
+      await page.waitForTimeout(300);
+      assert.match(signalParam(page) ?? '', /^\.[A-Za-z0-9_-]{64}$/, 'the tap made a drawing');
+      assert.notEqual(await recall(page), before);
+    } finally {
+      await touch.close();
+    }
+  });
 });

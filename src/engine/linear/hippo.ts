@@ -140,6 +140,24 @@ export function legsRecallError(signal: ArrayLike<number>, t: number, N: number,
   return rec.map((r, i) => Math.abs(r - signal[i]));
 }
 
+/**
+ * legsRecallError from states already streamed (legsStream's [L, N] output): the error at any t
+ * without streaming the signal again (a page moving t, or sweeping N, keeps the streams).
+ */
+export function legsRecallErrorFrom(signal: ArrayLike<number>, states: Float64Array, N: number, t: number): Float64Array {
+  if (!(Number.isInteger(t) && t >= 1 && t <= signal.length)) throw new RangeError(`legsRecallErrorFrom: t must be in 1..${signal.length}`);
+  if (states.length !== signal.length * N) throw new RangeError(`legsRecallErrorFrom: states hold ${states.length} numbers, not ${signal.length} x ${N}`);
+  const rec = legsRecall(states.subarray((t - 1) * N, t * N), t);
+  return rec.map((r, i) => Math.abs(r - signal[i]));
+}
+
+/** Root-mean-square of an error vector. */
+export function rootMeanSquare(e: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < e.length; i++) s += e[i] * e[i];
+  return Math.sqrt(s / e.length);
+}
+
 /** Root-mean-square of legsRecallError. */
 export function legsRecallRmse(signal: ArrayLike<number>, t: number, N: number, method: LegsMethod = 'bilinear'): number {
   const e = legsRecallError(signal, t, N, method);
