@@ -6,7 +6,10 @@
 //  3. The page, defaults (two worker threads), from a fresh browser profile: after --budget-minutes,
 //     held-out bits per character, MTP greedy agreement and sampled acceptance, MaxVio; input latency
 //     of controls while training (Event Timing: input delay + handler + next paint, p95), long tasks
-//     on the main thread; the main thread's JS heap (after a forced GC) before and after --minutes.
+//     on the main thread (PerformanceObserver: wall-clock, so a busy machine lengthens them) and the
+//     main thread's tasks by CPU time (a Chromium trace: each task's thread time, which the machine's
+//     load does not inflate); the main thread's JS heap (after a forced GC) before and after --minutes.
+// --skip-node and --skip-one-thread leave out parts 1 and 2.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -15,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { ensureBuildOrExit, ROOT, serveStatic } from './serve.mjs';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'budget-minutes': { type: 'string' }, 'skip-node': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'budget-minutes': { type: 'string' }, 'skip-node': { type: 'boolean' }, 'skip-one-thread': { type: 'boolean' } } });
 const MINUTES = Number(values.minutes ?? 10);
 const BUDGET = Number(values['budget-minutes'] ?? 5);
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -56,7 +59,7 @@ async function startFresh(page, query = '') {
 }
 
 // 2. The page, one worker thread
-{
+if (!values['skip-one-thread']) {
   const { page, done } = await browser();
   await page.addInitScript(() => { globalThis.__nanoseekTrainThreads = 1; });
   await startFresh(page);
@@ -82,11 +85,16 @@ async function startFresh(page, query = '') {
   });
   const cdp = await context.newCDPSession(page);
   const heap = async () => { await cdp.send('HeapProfiler.collectGarbage'); return (await cdp.send('Runtime.getHeapUsage')).usedSize; };
+  // Top-level tasks of the page's main thread (CrRendererMain): wall time (dur) and CPU time (tdur).
+  const trace = [];
+  cdp.on('Tracing.dataCollected', (e) => { for (const x of e.value) if (x.name === 'RunTask' || x.name === 'thread_name') trace.push({ name: x.name, pid: x.pid, tid: x.tid, dur: x.dur, tdur: x.tdur, thread: x.args?.name }); });
+  const traced = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
   await page.goto(`${url}lessons/train`);
   await page.waitForSelector('[data-testid="train-panel"][data-status="ready"]', { timeout: 180_000 });
   const heapBefore = await heap();
   const started = Date.now();
   await page.evaluate(() => { window.__bench.t0 = performance.now(); });
+  await cdp.send('Tracing.start', { categories: 'toplevel,__metadata', transferMode: 'ReportEvents' });
   await page.click('[data-action="start"]');
   // Interactions while training: a select that does not restart the run, and a "View code" toggle.
   const select = page.locator('.control[data-input="compare_balancing"] select');
@@ -105,10 +113,15 @@ async function startFresh(page, query = '') {
         const e = h.evals.at(-1);
         const tail = h.steps.slice(-50);
         const vio = (l) => { const m = l.reduce((x, y) => x + y, 0) / l.length; return m > 0 ? Math.max(...l) / m - 1 : 0; };
+        const summed = (i) => tail.reduce((acc, p) => acc.map((v, e) => v + p.load[i][e]), tail[0].load[i].map(() => 0));
         return {
           step: a.step, chars: a.chars, layers: h.layers,
           val_bpc: e?.valBpc, eval_step: e?.step, mtp_greedy: e?.greedy, mtp_sampled: e?.sampled,
-          maxvio_heldout: e?.maxVio, maxvio_train_last50: h.layers.map((_, i) => tail.reduce((s, p) => s + vio(p.load[i]), 0) / tail.length),
+          // The lesson's figure: the model at the last evaluation, held-out prose and arithmetic weighted as in training.
+          maxvio_heldout: e?.maxVio,
+          // Training batches: the mean of each batch's MaxVio over the last 50, and the MaxVio of their summed load.
+          maxvio_train_mean_of_last50: h.layers.map((_, i) => tail.reduce((s, p) => s + vio(p.load[i]), 0) / tail.length),
+          maxvio_train_sum_of_last50: h.layers.map((_, i) => vio(summed(i))),
           untrained: h.untrained,
         };
       });
@@ -118,6 +131,11 @@ async function startFresh(page, query = '') {
       log(`after ${BUDGET} minutes:`, JSON.stringify(budget));
     }
   }
+  await cdp.send('Tracing.end');
+  await traced;
+  const mains = new Set(trace.filter((x) => x.name === 'thread_name' && x.thread === 'CrRendererMain').map((x) => `${x.pid}:${x.tid}`));
+  const tasks = trace.filter((x) => x.name === 'RunTask' && mains.has(`${x.pid}:${x.tid}`) && x.dur !== undefined);
+  const cpuMs = tasks.map((x) => (x.tdur ?? 0) / 1000).sort((a, b) => a - b);
   const end = await page.evaluate(() => ({ b: window.__bench, step: window.__nanoseekTrain.a.step, chars: window.__nanoseekTrain.a.chars, threads: window.__nanoseekTrain.a.threads, kernels: window.__nanoseekTrain.a.kernels }));
   const heapAfter = await heap();
   // One figure per interaction (its slowest event); interactions not reported took under 16 ms.
@@ -131,7 +149,11 @@ async function startFresh(page, query = '') {
     threads: end.threads, kernels: end.kernels, minutes: MINUTES, steps: end.step, chars: end.chars, chars_per_sec: end.chars / ((Date.now() - started) / 1000),
     budget,
     input_latency_ms: { interactions, over_16ms: durations.length, p95: p95 === 0 ? '< 16 (fewer than 5% of interactions took 16 ms or more)' : p95, max: durations.at(-1) ?? 0 },
-    long_tasks: { count: longtasks.length, max_ms: Math.max(0, ...longtasks.map((t) => t.duration)), total_ms: longtasks.reduce((s, t) => s + t.duration, 0) },
+    long_tasks_wall: { count: longtasks.length, max_ms: Math.max(0, ...longtasks.map((t) => t.duration)), total_ms: longtasks.reduce((s, t) => s + t.duration, 0) },
+    main_thread_tasks_cpu: {
+      tasks: tasks.length, renderers: mains.size, total_ms: Math.round(cpuMs.reduce((a, b) => a + b, 0)), over_50ms: cpuMs.filter((x) => x > 50).length,
+      max_ms: Math.round(cpuMs.at(-1) ?? 0), p99_ms: Math.round(cpuMs[Math.floor(0.99 * (cpuMs.length - 1))] ?? 0), largest_ms: cpuMs.slice(-8).map((x) => Math.round(x)),
+    },
     heap_main_thread_mb: { before: heapBefore / 2 ** 20, after: heapAfter / 2 ** 20 },
   };
   log('page, defaults:', JSON.stringify(out.page_default));

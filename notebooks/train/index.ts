@@ -1,11 +1,11 @@
 // Lesson: train nanoseek in the browser and watch it learn. The settings (inputs, in the URL) pick
 // a run; the run trains in Web Workers (worker.ts, helper.ts) with the engine's trainer
-// (src/engine/train), and the page draws what the workers report (run.ts keeps it, live.ts turns it
-// into frames, views.ts into charts). The controls that are actions, not state (start, pause,
+// (src/engine/train), and the page draws what the workers report (run.ts keeps it, live.ts streams each figure's
+// value, views.ts makes chart data). The controls that are actions, not state (start, pause,
 // step once, reset, download, load) are in Panel.svelte.
 import type { HeatmapData } from '$components/charts/types';
 import { cell, type Notebook } from '../_kit/types';
-import { type LiveFrame, type Runs, live, runsFor } from './live';
+import { type LiveFrame, type Runs, runsFor, stream } from './live';
 import Panel from './Panel.svelte';
 import Samples from './Samples.svelte';
 import type { RunView } from './run';
@@ -26,18 +26,14 @@ const pow10 = (v: number) => {
   return x >= 0.01 ? String(Number(x.toPrecision(2))) : x.toExponential(1).replace('e-', 'e−');
 };
 
-/**
- * A view of one run, recomputed only when that run's snapshot changes, and while it trains only on
- * its turn (every `every`-th frame, at `phase`): the page redraws a few figures per frame, not all.
- */
-function ofRun<T>(f: (r: RunView) => T, which: 'a' | 'b' = 'a', every = 1, phase = 0): (frame: LiveFrame) => T | null {
+/** A view of one run, recomputed only when that run's snapshot changes (when and how often: live.ts stream). */
+function ofRun<T>(f: (r: RunView) => T, which: 'a' | 'b' = 'a'): (frame: LiveFrame) => T | null {
   let last: RunView | null = null;
   let value: T | null = null;
   return (frame) => {
     const r = frame.views[which];
     if (!r) return null;
-    const turn = frame.tick % every === phase || r.status !== 'running' || last === null || last.settings !== r.settings || r.step < last.step;
-    if (r !== last && turn) { value = f(r); last = r; }
+    if (r !== last) { value = f(r); last = r; }
     return value;
   };
 }
@@ -53,11 +49,11 @@ function statsMemo() {
 }
 
 /** A run view that also draws the shipped model's curve (memo on both). */
-function withCurve<T>(f: (r: RunView, c: ShippedCurve | null) => T, every = 1, phase = 0) {
+function withCurve<T>(f: (r: RunView, c: ShippedCurve | null) => T) {
   let curve: ShippedCurve | null = null;
-  let inner = ofRun((r) => f(r, curve), 'a', every, phase);
+  let inner = ofRun((r) => f(r, curve), 'a');
   return (frame: LiveFrame, c: ShippedCurve | null) => {
-    if (c !== curve) { curve = c; inner = ofRun((r) => f(r, curve), 'a', every, phase); }
+    if (c !== curve) { curve = c; inner = ofRun((r) => f(r, curve), 'a'); }
     return inner(frame);
   };
 }
@@ -65,16 +61,16 @@ function withCurve<T>(f: (r: RunView, c: ShippedCurve | null) => T, every = 1, p
 const views = {
   bpc: withCurve(bpcChart),
   stats: statsMemo(),
-  samples: ofRun((r) => ({ prompt: SAMPLE_PROMPT, temperature: SAMPLE_TEMPERATURE, samples: r.history.samples }), 'a', 3, 0),
-  load: ofRun(loadHeatmap, 'a', 3, 0),
-  maxVio: ofRun(maxVioChart, 'a', 3, 1),
-  bias: ofRun(biasChart, 'a', 3, 1),
-  liftMap: ofRun(liftHeatmap, 'a', 3, 2),
-  lift: ofRun(liftChart, 'a', 3, 2),
-  mtp: withCurve(mtpChart, 3, 2),
-  tps: ofRun(tokensPerStepChart, 'a', 3, 1),
-  loadA: ofRun(loadHeatmap, 'a', 3, 0),
-  loadB: ofRun(loadHeatmap, 'b', 3, 1),
+  samples: ofRun((r) => ({ prompt: SAMPLE_PROMPT, temperature: SAMPLE_TEMPERATURE, samples: r.history.samples }), 'a'),
+  load: ofRun(loadHeatmap, 'a'),
+  maxVio: ofRun(maxVioChart, 'a'),
+  bias: ofRun(biasChart, 'a'),
+  liftMap: ofRun(liftHeatmap, 'a'),
+  lift: ofRun(liftChart, 'a'),
+  mtp: withCurve(mtpChart),
+  tps: ofRun(tokensPerStepChart, 'a'),
+  loadA: ofRun(loadHeatmap, 'a'),
+  loadB: ofRun(loadHeatmap, 'b'),
   scope: ofRun((r) => ({
     chars: r.history.evals.map((e) => e.chars),
     val_bpc: r.history.evals.map((e) => e.valBpc),
@@ -82,15 +78,15 @@ const views = {
     sampled: r.history.evals.map((e) => e.sampled ?? 0),
     train_bpc: r.history.steps.map((s) => s.bpc),
     maxvio: r.history.steps.map((s) => (s.load[0] ? maxVio(s.load[0]) : 0)),
+    maxvio_heldout: r.history.evals.map((e) => Math.max(0, ...e.maxVio)),
     step: r.step,
-  }), 'a', 3, 2),
+  }), 'a'),
 };
 
 let compareMemo: { a: RunView; b: RunView | null; other: Balancing; value: ReturnType<typeof compareTable> } | null = null;
 function compareView(frame: LiveFrame, other: Balancing) {
   const { a, b } = frame.views;
-  const turn = frame.tick % 3 === 2 || a.status !== 'running' || compareMemo?.other !== other || (compareMemo.b === null) !== (b === null);
-  if (!compareMemo || ((compareMemo.a !== a || compareMemo.b !== b) && turn) || compareMemo.other !== other) compareMemo = { a, b, other, value: compareTable(a, b, other) };
+  if (!compareMemo || compareMemo.a !== a || compareMemo.b !== b || compareMemo.other !== other) compareMemo = { a, b, other, value: compareTable(a, b, other) };
   return compareMemo.value;
 }
 
@@ -129,24 +125,25 @@ export const notebook: Notebook = {
       }), { kind: 'derived', detail: 'the run\'s settings' }),
     cell('runs', ['settings', 'compare', 'compare_balancing'], (s: RunSettings, compare: boolean, other: Balancing): Runs => runsFor(s, compare, other),
       { kind: 'engine', detail: 'trainer workers running src/engine/train (rowsGradient, optimizerStep, trainStep)' }),
-    cell('live', ['runs'], (runs: Runs) => live(runs), { kind: 'engine', detail: 'what the trainer workers reported, a new frame at most every 500 ms' }),
-    cell('panel', ['live'], (f: LiveFrame) => f, { kind: 'engine', detail: 'the run\'s step counter and status' }),
-    cell('statsView', ['live', 'settings'], (f: LiveFrame, s: RunSettings) => views.stats(f, s), { kind: 'derived', detail: 'the settings and the last evaluation' }),
+    // Each figure's cell streams its own value (live.ts): it recomputes, on its turn and while on
+    // screen, when a run reports something, and yields only a changed value.
+    cell('panel', ['runs'], (runs: Runs) => stream(runs, (f) => f), { kind: 'engine', detail: 'the run\'s step counter and status' }),
+    cell('statsView', ['runs', 'settings'], (runs: Runs, s: RunSettings) => stream(runs, (f) => views.stats(f, s), { cell: 'statsView' }), { kind: 'derived', detail: 'the settings and the last evaluation' }),
     cell('shippedCurve', [], () => shippedCurve(), { kind: 'engine', detail: 'the shipped model\'s training log (static/models/)' }),
-    cell('bpcView', ['live', 'shippedCurve'], (f: LiveFrame, c: ShippedCurve | null) => views.bpc(f, c), { kind: 'engine', detail: 'training batches\' main loss / ln 2; held-out: evaluateWindows on 24 fixed windows of 129 characters; dashed: reference figures (the shipped model\'s training log; PyTorch twin, anchors README)' }),
-    cell('samplesView', ['live'], (f: LiveFrame) => views.samples(f), { kind: 'engine', detail: 'generate() with the run\'s weights every 200 steps' }),
-    cell('loadView', ['live'], (f: LiveFrame) => views.load(f), { kind: 'engine', detail: 'tokens per routed expert on each training batch, as the engine\'s router chose' }),
-    cell('maxVioView', ['live'], (f: LiveFrame) => views.maxVio(f), { kind: 'engine', detail: 'MaxVio of each training batch; dashed: reference figures' }),
-    cell('biasView', ['live'], (f: LiveFrame) => views.bias(f), { kind: 'engine', detail: 'e_score_correction_bias after each step' }),
-    cell('liftMapView', ['live'], (f: LiveFrame) => views.liftMap(f), { kind: 'engine', detail: 'top-k slot shares on 8 windows of held-out arithmetic over those on the 8 and 24 windows of held-out prose together' }),
-    cell('liftView', ['live'], (f: LiveFrame) => views.lift(f), { kind: 'engine', detail: 'the largest lift of each MoE layer at each evaluation; dashed: the same model untrained' }),
-    cell('mtpView', ['live', 'shippedCurve'], (f: LiveFrame, c: ShippedCurve | null) => views.mtp(f, c), { kind: 'engine', detail: 'evaluateWindows on the held-out stories; dashed: reference figures (PyTorch twin)' }),
-    cell('tpsView', ['live'], (f: LiveFrame) => views.tps(f), { kind: 'derived', detail: '1 + acceptance of the one MTP draft per step; dashed: DeepSeek-V3 report §5.4.3' }),
-    cell('compareView', ['live', 'compare_balancing'], (f: LiveFrame, other: Balancing) => compareView(f, other), { kind: 'engine', detail: 'the two runs\' last evaluations and their last 50 training batches' }),
-    cell('loadAView', ['live'], (f: LiveFrame) => views.loadA(f), { kind: 'engine', detail: 'run A: tokens per routed expert per training batch' }),
-    cell('loadBView', ['live'], (f: LiveFrame) => loadBView(f), { kind: 'engine', detail: 'run B: tokens per routed expert per training batch' }),
+    cell('bpcView', ['runs', 'shippedCurve'], (runs: Runs, c: ShippedCurve | null) => stream(runs, (f) => views.bpc(f, c), { cell: 'bpcView' }), { kind: 'engine', detail: 'training batches\' main loss / ln 2; held-out: evaluateWindows on 24 fixed windows of 129 characters; dashed: reference figures (the shipped model\'s training log; PyTorch twin, anchors README)' }),
+    cell('samplesView', ['runs'], (runs: Runs) => stream(runs, (f) => views.samples(f), { cell: 'samplesView', every: 3, phase: 0 }), { kind: 'engine', detail: 'generate() with the run\'s weights every 200 steps' }),
+    cell('loadView', ['runs'], (runs: Runs) => stream(runs, (f) => views.load(f), { cell: 'loadView', every: 3, phase: 0 }), { kind: 'engine', detail: 'tokens per routed expert on each training batch, as the engine\'s router chose' }),
+    cell('maxVioView', ['runs'], (runs: Runs) => stream(runs, (f) => views.maxVio(f), { cell: 'maxVioView', every: 3, phase: 1 }), { kind: 'engine', detail: 'MaxVio on the held-out windows (evaluateWindows loads, prose and arithmetic weighted by the corpus\'s arithmetic share) and of each training batch; dashed: reference figures' }),
+    cell('biasView', ['runs'], (runs: Runs) => stream(runs, (f) => views.bias(f), { cell: 'biasView', every: 3, phase: 1 }), { kind: 'engine', detail: 'e_score_correction_bias after each step' }),
+    cell('liftMapView', ['runs'], (runs: Runs) => stream(runs, (f) => views.liftMap(f), { cell: 'liftMapView', every: 3, phase: 2 }), { kind: 'engine', detail: 'top-k slot shares on 8 windows of held-out arithmetic over those on the 8 and 24 windows of held-out prose together' }),
+    cell('liftView', ['runs'], (runs: Runs) => stream(runs, (f) => views.lift(f), { cell: 'liftView', every: 3, phase: 2 }), { kind: 'engine', detail: 'the largest lift of each MoE layer at each evaluation; dashed: the same model untrained' }),
+    cell('mtpView', ['runs', 'shippedCurve'], (runs: Runs, c: ShippedCurve | null) => stream(runs, (f) => views.mtp(f, c), { cell: 'mtpView', every: 3, phase: 2 }), { kind: 'engine', detail: 'evaluateWindows on the held-out stories; dashed: reference figures (PyTorch twin)' }),
+    cell('tpsView', ['runs'], (runs: Runs) => stream(runs, (f) => views.tps(f), { cell: 'tpsView', every: 3, phase: 1 }), { kind: 'derived', detail: '1 + acceptance of the one MTP draft per step; dashed: DeepSeek-V3 report §5.4.3' }),
+    cell('compareView', ['runs', 'compare_balancing'], (runs: Runs, other: Balancing) => stream(runs, (f) => compareView(f, other), { cell: 'compareView', every: 3, phase: 2 }), { kind: 'engine', detail: 'the two runs\' last evaluations and their last 50 training batches' }),
+    cell('loadAView', ['runs'], (runs: Runs) => stream(runs, (f) => views.loadA(f), { cell: 'loadAView', every: 3, phase: 0 }), { kind: 'engine', detail: 'run A: tokens per routed expert per training batch' }),
+    cell('loadBView', ['runs'], (runs: Runs) => stream(runs, (f) => loadBView(f), { cell: 'loadBView', every: 3, phase: 1 }), { kind: 'engine', detail: 'run B: tokens per routed expert per training batch' }),
     cell('lrView', ['settings'], (s: RunSettings) => lrChart(s), { kind: 'engine', detail: 'lrAt (src/engine/train/schedule.ts) at these settings' }),
-    cell('scope', ['live'], (f: LiveFrame) => views.scope(f), { kind: 'engine' }),
+    cell('scope', ['runs'], (runs: Runs) => stream(runs, (f) => views.scope(f), { every: 3, phase: 2 }), { kind: 'engine' }),
   ],
   sections: [
     {
@@ -174,11 +171,13 @@ The settings are in the link: the same link trains the same run, step for step. 
     {
       id: 'balance',
       title: 'Load balancing while it learns',
-      prose: `Each MoE layer sends every token to 4 of its 16 routed experts. The *load* of an expert is how many tokens it got in a batch; MaxVio is $\\max_i \\mathrm{Load}_i / \\overline{\\mathrm{Load}} - 1$ (0 is perfectly even). With **bias** balancing (DeepSeek-V3), each expert has a bias $b_i$ that only affects which experts are chosen. After every step, $b_i$ moves by $\\gamma$ toward evening the load: up if the expert got less than the mean, down if it got more. With the **auxiliary loss**, $\\alpha$ times a sequence-wise balance loss is added to the objective. With **none**, the router follows the data.`,
+      prose: `Each MoE layer sends every token to 4 of its 16 routed experts. The *load* of an expert is how many tokens it got in a batch; MaxVio is $\\max_i \\mathrm{Load}_i / \\overline{\\mathrm{Load}} - 1$ (0 is perfectly even). With **bias** balancing (DeepSeek-V3), each expert has a bias $b_i$ that only affects which experts are chosen. After every step, $b_i$ moves by $\\gamma$ toward evening the load: up if the expert got less than the mean, down if it got more. With the **auxiliary loss**, $\\alpha$ times a sequence-wise balance loss is added to the objective. With **none**, the router follows the data.
+
+How MaxVio is measured matters at this scale. A training batch here is 512 characters, so each expert expects only 128 of the batch's 2,048 top-4 slots, and a few lines of arithmetic in a batch crowd the experts that take digits. So a single batch's MaxVio (the dots) stays high even when the load summed over many batches is close to even: the bias update answers each noisy batch, and it is the long-run load it evens out. The lines measure the model as it stands, on held-out text mixed as the training text is: the prose windows and the arithmetic windows, each expert's share weighted by the corpus's arithmetic share. On the prose alone, the experts that arithmetic uses would idle and the others would look overloaded, which is not the load the bias balances.`,
       controls: ['balancing', 'log_gamma', 'log_alpha'],
       views: [
         { cell: 'loadView', title: 'Expert load per training step, per MoE layer', caption: 'One row per expert, time to the right. An even load gives every row the same colour.' },
-        { cell: 'maxVioView', title: 'MaxVio of each training batch', caption: 'An untrained router is already uneven: it sorts tokens by the current character. With bias balancing it falls within a few hundred steps.' },
+        { cell: 'maxVioView', title: 'MaxVio: the model on held-out text, and each training batch', caption: 'An untrained router is already uneven: it sorts tokens by the current character. Lines: the worst-to-mean load of each MoE layer on the held-out windows, at each evaluation. Dots: each training batch (512 characters), which chance alone keeps well above the held-out figure.' },
         { cell: 'biasView', title: 'The routing biases moving', caption: 'e_score_correction_bias of the first MoE layer after each step: each moves by ±γ per step, so the lines are straight while one expert stays over- or under-loaded.' },
       ],
     },
@@ -224,7 +223,7 @@ The result is a real checkpoint. **Download** gives one \`.tar\` file holding \`
   formula: {
     cell: 'scope',
     initial: 'val_bpc[end]',
-    examples: ['val_bpc[end]', 'min(val_bpc)', 'mean(train_bpc[end-49:end])', '1 + sampled[end]', 'mean(maxvio[end-49:end])'],
+    examples: ['val_bpc[end]', 'min(val_bpc)', 'mean(train_bpc[end-49:end])', '1 + sampled[end]', 'maxvio_heldout[end]'],
     descriptions: {
       chars: 'characters seen at each evaluation',
       val_bpc: 'held-out bits per character at each evaluation',
@@ -232,6 +231,7 @@ The result is a real checkpoint. **Download** gives one \`.tar\` file holding \`
       sampled: 'MTP sampled acceptance at each evaluation',
       train_bpc: 'bits per character of each training batch',
       maxvio: 'MaxVio of the first MoE layer on each training batch',
+      maxvio_heldout: 'MaxVio of the worst MoE layer on the held-out text at each evaluation',
       step: 'steps taken',
     },
   },

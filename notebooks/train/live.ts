@@ -1,20 +1,20 @@
-// The lesson's runs and the frames the views draw. The settings (the lesson's inputs, in the URL)
+// The lesson's runs and the values its figures draw. The settings (the lesson's inputs, in the URL)
 // pick a run: the same settings find the same run (this page's, or the one saved in the browser),
 // new settings start a new one (the old one is saved and its workers stop). Training happens in the
-// run's workers; the `live` cell is a generator that yields a new frame when a run has reported
-// something, at most every VIEW_MS, and otherwise waits without work on the main thread.
+// run's workers. Each figure's cell is its own stream (a generator): when a run has reported
+// something it recomputes at most every VIEW_MS, and yields only when its value changed, so a new
+// figure value touches that figure alone (one shared cell read by all figures made every figure's
+// cell recompute, and show itself as computing, twice a second). While a run trains, a figure off
+// screen is not recomputed at all (it catches up when it comes on screen or the run stops), and the
+// figures on screen take turns (index.ts: the headline every frame, the others every third).
 import { type RunView, TrainingRun } from './run';
 import { type Balancing, type RunSettings, settingsKey } from './settings';
 
-/**
- * A new frame at most this often while training. Drawing fifteen figures is what costs the main
- * thread (style, layout and paint of their SVG), so each frame redraws only some of them (index.ts:
- * the headline figures every frame, the others in turn every third frame).
- */
+/** A figure's new value at most this often while training. */
 export const VIEW_MS = 500;
 
 export interface Runs { a: TrainingRun; b: TrainingRun | null }
-export interface LiveFrame { runs: Runs; views: { a: RunView; b: RunView | null }; /** Frames yielded so far (views take turns by it). */ tick: number }
+export interface LiveFrame { runs: Runs; views: { a: RunView; b: RunView | null } }
 
 const BALANCING_LABEL: Record<Balancing, string> = { bias: 'bias update (V3)', aux: 'auxiliary loss', none: 'no balancing' };
 
@@ -52,50 +52,100 @@ function started(r: TrainingRun): boolean {
   return v.step > 0 || (v.history.evals.length > 0 && v.history.samples.length > 0) || v.history.loadedFrom !== null || v.restored;
 }
 
-let ticks = 0;
-function frameOf(runs: Runs): LiveFrame {
-  return { runs, views: { a: runs.a.view(), b: runs.b?.view() ?? null }, tick: ticks++ };
+export function frameOf(runs: Runs): LiveFrame {
+  return { runs, views: { a: runs.a.view(), b: runs.b?.view() ?? null } };
 }
 
-/** The live cell: the current frame now, then a new one each time a run changes (throttled). */
-export function* live(runs: Runs): Generator<LiveFrame | Promise<LiveFrame>> {
-  let shown = frameOf(runs);
+// ---- which figures are on screen ----
+const onScreenNow = new WeakMap<Element, boolean>();
+let screen: IntersectionObserver | null = null;
+
+/** Is a figure drawing `cell` on screen (true when unknown: no IntersectionObserver, no figure yet, not reported yet)? */
+export function figureOnScreen(cell: string): boolean {
+  if (typeof document === 'undefined' || typeof IntersectionObserver !== 'function') return true;
+  const figures = document.querySelectorAll(`figure.cell[data-cell="${cell}"]`);
+  if (figures.length === 0) return true;
+  screen ??= new IntersectionObserver((entries) => { for (const e of entries) onScreenNow.set(e.target, e.isIntersecting); });
+  let on = false;
+  for (const f of figures) {
+    if (!onScreenNow.has(f)) { onScreenNow.set(f, true); screen.observe(f); }
+    if (onScreenNow.get(f)) on = true;
+  }
+  return on;
+}
+
+export interface StreamOptions {
+  /** The cell the stream is the value of: while training it is recomputed only while its figure is on screen. */
+  cell?: string;
+  /** While training, recompute on every `every`-th chance from `phase` (the figures take turns). */
+  every?: number;
+  phase?: number;
+}
+
+/**
+ * A cell's value over a run: `f` of the current frame now, then again when a run reports something
+ * (at most every VIEW_MS), yielding only values that differ from the last (`f` memoises on the
+ * run's view). The first value waits until every run has started (its untrained model measured and
+ * sampled, or its saved state restored), so a page settles on what the settings give.
+ */
+export function* stream<T>(runs: Runs, f: (frame: LiveFrame) => T, o: StreamOptions = {}): Generator<T | Promise<T>> {
   if (typeof window === 'undefined') {
-    yield shown;
+    yield f(frameOf(runs));
     return;
   }
+  const every = o.every ?? 1, phase = o.phase ?? 0;
   const all = [runs.a, ...(runs.b ? [runs.b] : [])];
-  // The first frame once every run has started (its untrained model measured and sampled, or its
-  // saved state restored): until then the figures wait, so a page settles on what the settings give.
-  yield new Promise<LiveFrame>((resolve) => {
-    const check = () => {
-      if (!all.every(started)) return false;
-      for (const stop of stops) stop();
-      resolve((shown = frameOf(runs)));
-      return true;
-    };
-    const stops: (() => void)[] = [];
-    if (!check()) for (const r of all) stops.push(r.subscribe(check));
-  });
-  let lastAt = performance.now();
-  for (;;) {
-    yield new Promise<LiveFrame>((resolve) => {
-      const stops: (() => void)[] = [];
-      let fired = false;
-      const fire = () => {
-        if (fired) return;
-        fired = true;
-        for (const stop of stops) stop();
-        const wait = Math.max(0, VIEW_MS - (performance.now() - lastAt));
-        setTimeout(() => {
-          shown = frameOf(runs);
-          lastAt = performance.now();
-          resolve(shown);
-        }, wait);
-      };
-      const f = frameOf(runs);
-      if (f.views.a !== shown.views.a || f.views.b !== shown.views.b) { fire(); return; }
-      for (const r of all) stops.push(r.subscribe(fire));
-    });
+  let stop = () => {};
+  let last: T | undefined;
+  let lastAt = -Infinity;
+  let chances = 0;
+  /** Skipped while training (off screen, or not its turn): compute at the next chance that may. */
+  let behind = false;
+  try {
+    for (let first = true; ; first = false) {
+      yield new Promise<T>((resolve) => {
+        let timer: ReturnType<typeof setTimeout> | null = null;
+        const listeners: (() => void)[] = [];
+        stop = () => {
+          for (const l of listeners) l();
+          listeners.length = 0;
+          if (timer !== null) clearTimeout(timer);
+          timer = null;
+        };
+        const attempt = () => {
+          if (first) {
+            if (!all.every(started)) return;
+            const v = f(frameOf(runs));
+            stop();
+            last = v;
+            lastAt = performance.now();
+            resolve(v);
+            return;
+          }
+          if (timer !== null) return;
+          timer = setTimeout(() => {
+            timer = null;
+            const frame = frameOf(runs);
+            const training = frame.views.a.status === 'running' || frame.views.b?.status === 'running';
+            if (training) {
+              const turn = chances++ % every === phase;
+              lastAt = performance.now();
+              if ((o.cell && !figureOnScreen(o.cell)) || !(turn || behind)) { behind = true; return; }
+            }
+            behind = false;
+            lastAt = performance.now();
+            const v = f(frame);
+            if (v === last) return;
+            stop();
+            last = v;
+            resolve(v);
+          }, Math.max(0, VIEW_MS - (performance.now() - lastAt)));
+        };
+        for (const r of all) listeners.push(r.subscribe(attempt));
+        attempt();
+      });
+    }
+  } finally {
+    stop();
   }
 }

@@ -107,7 +107,7 @@ export interface EvalPoint {
   valBpc: number;
   greedy: number | null;
   sampled: number | null;
-  /** Per MoE layer: MaxVio on the held-out windows. */
+  /** Per MoE layer: MaxVio on the held-out windows, prose and arithmetic weighted as in the training text (worker.ts measure). */
   maxVio: number[];
   /** Per MoE layer: P(expert | arithmetic) / P(expert), by top-k slots; P(expert) over held-out prose and arithmetic together. */
   lift: number[][];

@@ -117,17 +117,25 @@ export function loadHeatmap(run: RunView): HeatmapData {
   };
 }
 
-/** MaxVio of each training batch per MoE layer, with the twin's and the untrained figures. */
+/**
+ * MaxVio per MoE layer: of the model as it stands on held-out text mixed as the training text is
+ * (each evaluation; worker.ts measure), and of each training batch (binned), with the twin's and the
+ * untrained figures.
+ */
 export function maxVioChart(run: RunView): LineChartData {
   const cfg = configOf(run.settings);
   const layers = layersOf(run);
-  const series: Series[] = layers.map((l, b) => ({ name: `${layerLabel(l, cfg)}${binNote(run)}`, points: binned(run.history.steps, (s) => (s.load[b] ? maxVio(s.load[b]!) : null)) }));
-  series.push(hline(`reference: twin with bias balancing, trained (${TWIN_MAXVIO.bias[0]}–${TWIN_MAXVIO.bias[1]})`, TWIN_MAXVIO.bias[1], run));
+  const evals = run.history.evals.filter((e) => e.chars > 0);
+  const series: Series[] = layers.flatMap((l, b) => [
+    { name: `${layerLabel(l, cfg)}, held-out text (each evaluation)`, points: evals.filter((e) => e.maxVio[b] !== undefined).map((e) => ({ x: Math.max(X0, e.chars), y: e.maxVio[b]! })) },
+    { name: `${layerLabel(l, cfg)}, each training batch${binNote(run)}`, points: binned(run.history.steps, (s) => (s.load[b] ? maxVio(s.load[b]!) : null)), style: 'points' as const },
+  ]);
+  series.push(hline(`reference: twin with bias balancing, trained, held-out (${TWIN_MAXVIO.bias[0]}–${TWIN_MAXVIO.bias[1]})`, TWIN_MAXVIO.bias[1], run));
   if (run.history.untrained) {
     const u = Math.max(...run.history.untrained.maxVio, 0);
     series.push(hline(`this model untrained, held-out text (${u.toFixed(2)})`, u, run));
   }
-  return { kind: 'line', series: series.filter((s) => s.points.length > 0), xLabel: 'characters seen (log scale)', yLabel: 'MaxVio of the step\'s batch (max load / mean − 1)', xScale: 'log', xFormat: 'si' };
+  return { kind: 'line', series: series.filter((s) => s.points.length > 0), xLabel: 'characters seen (log scale)', yLabel: 'MaxVio (max load / mean − 1)', xScale: 'log', xFormat: 'si' };
 }
 
 /** e_score_correction_bias of each expert of the first MoE layer, after each step. */
@@ -259,8 +267,7 @@ function paramCount(cfg: DeepSeekConfig): number {
 export function compareTable(a: RunView, b: RunView | null, other: RunSettings['balancing']): TableData {
   const row = (r: RunView) => {
     const e = r.history.evals.at(-1);
-    const tail = r.history.steps.slice(-50);
-    const vio = tail.length ? tail.reduce((acc, s) => acc + Math.max(...s.load.map((l) => maxVio(l))), 0) / tail.length : NaN;
+    const vio = e && e.maxVio.length ? Math.max(...e.maxVio) : NaN;
     return {
       run: r.label, balancing: r.settings.balancing, step: r.step,
       val: e ? e.valBpc.toFixed(3) : '–', maxvio: Number.isFinite(vio) ? vio.toFixed(3) : '–',
@@ -271,10 +278,10 @@ export function compareTable(a: RunView, b: RunView | null, other: RunSettings['
     kind: 'table',
     columns: [
       { key: 'run', label: 'run' }, { key: 'balancing', label: 'balancing' }, { key: 'step', label: 'step', align: 'right' },
-      { key: 'val', label: 'val. bits/char', align: 'right' }, { key: 'maxvio', label: 'MaxVio (last 50)', align: 'right' },
+      { key: 'val', label: 'val. bits/char', align: 'right' }, { key: 'maxvio', label: 'MaxVio (held out)', align: 'right' },
       { key: 'greedy', label: 'MTP agreement', align: 'right' },
     ],
     rows: b ? [row(a), row(b)] : [row(a)],
-    caption: b ? 'Same seed, same data order, same initial weights: only the balancing differs. MaxVio: the worst MoE layer, mean over the last 50 training batches.' : `Turn on the comparison to train a second run beside this one, with ${other === 'bias' ? 'the bias update' : other === 'aux' ? 'the auxiliary loss' : 'no balancing'}.`,
+    caption: b ? 'Same seed, same data order, same initial weights: only the balancing differs. MaxVio: the worst MoE layer at the last evaluation, on held-out text mixed as the training text is.' : `Turn on the comparison to train a second run beside this one, with ${other === 'bias' ? 'the bias update' : other === 'aux' ? 'the auxiliary loss' : 'no balancing'}.`,
   };
 }
