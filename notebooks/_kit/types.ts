@@ -28,6 +28,12 @@ export interface RangeInput extends InputBase {
   log2?: boolean;
   /** The value as shown, e.g. 131072 -> "128K". */
   format?: (v: number) => string;
+  /**
+   * The largest value that changes anything, given the other inputs (e.g. the token to explain, at
+   * most the prompt's length): the slider ends there and a value past it (from a link, or left over
+   * after another input shrank it) is shown and used as this bound. Default: `max`.
+   */
+  maxFrom?: (values: Readonly<Record<string, InputValue>>) => number;
 }
 
 export interface ToggleInput extends InputBase {

@@ -60,6 +60,31 @@ function formatValue(v: InputValue): string {
   return typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
 }
 
+/** A range input's largest useful value given the other inputs (its maxFrom, kept within min..max, on its steps). */
+export function effectiveMax(input: InputSpec, values: Readonly<Record<string, InputValue>>): number | null {
+  if (input.kind !== 'range') return null;
+  if (!input.maxFrom) return input.max;
+  const m = input.maxFrom(values);
+  if (!Number.isFinite(m)) return input.max;
+  const capped = Math.max(input.min, Math.min(input.max, m));
+  if (input.log2) return 2 ** Math.floor(Math.log2(capped) + 1e-9);
+  return input.min + Math.floor((capped - input.min) / input.step + 1e-9) * input.step;
+}
+
+/** The value a range input shows and the lesson uses: at most its effective max. */
+export function clampedValue(input: InputSpec, values: Readonly<Record<string, InputValue>>): InputValue {
+  const v = values[input.name];
+  const max = effectiveMax(input, values);
+  return max !== null && typeof v === 'number' && v > max ? max : v;
+}
+
+/** Every range input clamped to its effective max (in input order, so a bound sees clamped inputs before it). */
+export function clampValues(inputs: readonly InputSpec[], values: Record<string, InputValue>): Record<string, InputValue> {
+  const out = { ...values };
+  for (const input of inputs) out[input.name] = clampedValue(input, out);
+  return out;
+}
+
 export function readUrlState(inputs: readonly InputSpec[], params: URLSearchParams): UrlState {
   const values = defaults(inputs);
   const notices = new Set<string>(); // each said once, in the order found
@@ -71,6 +96,14 @@ export function readUrlState(inputs: readonly InputSpec[], params: URLSearchPara
       values[input.name] = parsed.value;
       if (input.kind === 'text' && text.length > input.maxLength) notices.add(`The link's ${input.name} has ${text.length} characters; this lesson's model reads ${input.maxLength}, so it was cut there.`);
     } else notices.add(`Ignored ${input.name}=${quoted(text)} from the link (${parsed.why}); using ${formatValue(input.value)}.`);
+  }
+  for (const input of inputs) {
+    const before = values[input.name];
+    const after = clampedValue(input, values);
+    if (after !== before && params.get(input.name) !== null) {
+      notices.add(`The link's ${input.name}=${formatValue(before)} is past what the other settings allow; using ${formatValue(after)}.`);
+    }
+    values[input.name] = after;
   }
   const known = new Set(inputs.map((i) => i.name));
   const hidden = new Set<string>();
