@@ -69,20 +69,51 @@ function counts(r: ReturnType<typeof speculateTree>): RunCounts {
   return { tokensPerStep: r.tokensPerStep, meanAccepted: r.meanAccepted, steps: r.steps.length, positionsPerToken: positions / Math.max(1, emitted) };
 }
 
+// Runs remembered per model by what they depend on (a few dozen): moving one control recomputes only
+// the runs it changes, and moving back costs nothing.
+const runMemo = new WeakMap<Model, Map<string, RunCounts>>();
+function remembered(model: Model, key: string, f: () => RunCounts): RunCounts {
+  let m = runMemo.get(model);
+  if (!m) runMemo.set(model, (m = new Map()));
+  const hit = m.get(key);
+  if (hit) { m.delete(key); m.set(key, hit); return hit; }
+  const v = f();
+  m.set(key, v);
+  if (m.size > 64) m.delete(m.keys().next().value!);
+  return v;
+}
+
+/** One speculateTree run's counts; `drafter` names the drafter and its size (part of the memo key). */
+function runOf(s: Setup, ids: number[], drafter: string, make: () => TreeDrafter, rule: AcceptRule, temperature: number, epsilon: number, delta: number, seed: number): RunCounts {
+  const key = `${s.trainedHeads}|${drafter}|${rule}|${temperature}|${rule === 'typical' ? `${epsilon}|${delta}` : ''}|${seed}|${ids.join(',')}`;
+  return remembered(s.model, key, () => counts(speculateTree(s.model, ids, { maxNewTokens: NEW_TOKENS, drafter: make(), rule, sampling: { temperature }, epsilon, delta, seed })));
+}
+
+const medusaOf = (s: Setup, n: number) => () => new MedusaDrafter(s.model, s.heads, parseTreeSpec(String(n), s.heads));
+
 /**
  * Each drafter over the same prompt, under the distribution-keeping rule and under typical
  * acceptance: tokens per verification step, mean accepted length, and target positions scored per
  * token written (the compute a step spends on its tree). Counts only, deterministic given the seed.
  */
 export function compareDrafters(s: Setup, ids: number[], treeSize: number, gamma: number, temperature: number, epsilon: number, delta: number, seed: number): DrafterRow[] {
-  const sampling = { temperature };
-  const drafters: [string, number, () => TreeDrafter][] = [
-    ['no drafting', 0, () => new NoDrafter()],
-    [`MTP chain, γ = ${gamma}`, gamma, () => new ChainTreeDrafter(new MtpDrafter(s.model), gamma)],
-    [`Medusa tree, ${treeSize} nodes`, treeSize, () => new MedusaDrafter(s.model, s.heads, parseTreeSpec(String(treeSize), s.heads))],
+  const drafters: [string, string, number, () => TreeDrafter][] = [
+    ['no drafting', 'none', 0, () => new NoDrafter()],
+    [`MTP chain, γ = ${gamma}`, `mtp${gamma}`, gamma, () => new ChainTreeDrafter(new MtpDrafter(s.model), gamma)],
+    [`Medusa tree, ${treeSize} nodes`, `medusa${treeSize}`, treeSize, medusaOf(s, treeSize)],
   ];
-  const run = (make: () => TreeDrafter, rule: AcceptRule) => counts(speculateTree(s.model, ids, { maxNewTokens: NEW_TOKENS, drafter: make(), rule, sampling, epsilon, delta, seed }));
-  return drafters.map(([drafter, nodes, make]) => ({ drafter, nodes, exact: run(make, exactRuleAt(temperature)), typical: run(make, 'typical') }));
+  const run = (key: string, make: () => TreeDrafter, rule: AcceptRule) => runOf(s, ids, key, make, rule, temperature, epsilon, delta, seed);
+  return drafters.map(([drafter, key, nodes, make]) => ({ drafter, nodes, exact: run(key, make, exactRuleAt(temperature)), typical: run(key, make, 'typical') }));
+}
+
+/** Tree sizes of the sweep. */
+export const SWEEP_SIZES = [1, 2, 4, 8, 16, 32];
+
+export interface SweepPoint { nodes: number; counts: RunCounts }
+
+/** The Medusa drafter at each tree size of SWEEP_SIZES under the distribution-keeping rule (counts only). */
+export function sweepTreeSize(s: Setup, ids: number[], temperature: number, seed: number): SweepPoint[] {
+  return SWEEP_SIZES.map((n) => ({ nodes: n, counts: runOf(s, ids, `medusa${n}`, medusaOf(s, n), exactRuleAt(temperature), temperature, 0, 0, seed) }));
 }
 
 // ------------------------------------------------------------------ one traced tree step

@@ -10,8 +10,8 @@ import { typicalThresholdAt } from '$engine/tree';
 import { cell, type Notebook } from '../_kit/types';
 import { TEXT_EXAMPLES, promptTokens } from '../_kit/tokens';
 import {
-  type DrafterRow, NEW_TOKENS, RULE_RUNS, type RuleComparison, type Setup, type TreeFigureData,
-  compareDrafters, compareRules, exactRuleAt, setup, treeStep,
+  type DrafterRow, NEW_TOKENS, RULE_RUNS, type RuleComparison, type Setup, type SweepPoint, type TreeFigureData,
+  compareDrafters, compareRules, exactRuleAt, setup, sweepTreeSize, treeStep,
 } from './compute';
 import TreeView from './TreeView.svelte';
 
@@ -93,15 +93,29 @@ export const notebook: Notebook = {
     cell('drafterTable', ['drafters', 'temperature'], (rows: DrafterRow[], t: number): TableData => ({
       kind: 'table',
       columns: [
-        { key: 'drafter', label: 'drafter' }, { key: 'nodes', label: 'drafted / step', align: 'right' },
-        { key: 'tps', label: `tokens / step (${exactRuleAt(t)})`, align: 'right' }, { key: 'passes', label: `target passes for ${NEW_TOKENS} tokens`, align: 'right' },
-        { key: 'ppt', label: 'positions scored / token', align: 'right' }, { key: 'ttps', label: 'tokens / step (typical)', align: 'right' },
+        { key: 'drafter', label: 'drafter' }, { key: 'nodes', label: 'nodes / step', align: 'right' },
+        { key: 'tps', label: `tok / step (${exactRuleAt(t)})`, align: 'right' }, { key: 'passes', label: 'target passes', align: 'right' },
+        { key: 'ppt', label: 'positions / token', align: 'right' }, { key: 'ttps', label: 'tok / step (typical)', align: 'right' },
       ],
       rows: rows.map((r) => ({
         drafter: r.drafter, nodes: r.nodes, tps: fmt(r.exact.tokensPerStep), passes: 1 + r.exact.steps,
         ppt: fmt(r.exact.positionsPerToken), ttps: fmt(r.typical.tokensPerStep),
       })),
-      caption: 'Target passes include the prompt\'s prefill. Positions scored: the root and every drafted node of each step, per token written.',
+      caption: `Target passes: for ${NEW_TOKENS} tokens, the prompt's prefill included. Positions / token: the root and every drafted node of each step, per token written. Tok / step: tokens written per verification step.`,
+    }), { kind: 'derived' }),
+    cell('sweep', ['setup', 'ids', 'temperature', 'seed'], (s: Setup, ids: number[], t: number, seed: number) => sweepTreeSize(s, ids, t, seed),
+      { kind: 'engine', detail: `speculateTree with the Medusa drafter at each tree size, ${NEW_TOKENS} new tokens` }),
+    cell('sweepChart', ['sweep', 'treeSize', 'temperature'], (pts: SweepPoint[], n: number, t: number): LineChartData => ({
+      kind: 'line',
+      xLabel: 'Medusa tree nodes (log scale)',
+      xScale: 'log',
+      yLabel: 'per verification step / per token written (log scale)',
+      yScale: 'log',
+      series: [
+        { name: `tokens written per verification step (${exactRuleAt(t)} rule, T = ${t})`, points: pts.map((p) => ({ x: p.nodes, y: p.counts.tokensPerStep })), style: 'line' },
+        { name: 'positions scored per token written', points: pts.map((p) => ({ x: p.nodes, y: p.counts.positionsPerToken })), style: 'dashed' },
+      ],
+      markers: [{ x: n, label: `${n} nodes` }],
     }), { kind: 'derived' }),
     cell('rules', ['setup', 'ids', 'treeSize', 'temperature', 'epsilon', 'delta', 'seed'],
       (s: Setup, ids: number[], n: number, t: number, e: number, d: number, seed: number) => compareRules(s, ids, n, t, e, d, seed),
@@ -146,11 +160,12 @@ The rule walks from the root: it tries the children of the current node in order
       id: 'drafters', title: 'Drafters side by side',
       prose: `DeepSeek-V3's MTP module drafts a **chain**: each token from the module's own state, one extra block on the model (*self* speculation, as the Medusa heads are). Medusa drafts a **tree**: more candidates per step, so more tokens accepted per verification, but the target scores every node. Each drafter runs on the same prompt for ${NEW_TOKENS} new tokens under the rule that keeps the model's distribution (exact; greedy at $T = 0$) and under typical acceptance.
 
-Tokens per verification step is what a large model served from a GPU turns into speed: there a pass over 1 position or 30 costs about the same, because reading the weights dominates. On this tiny model every scored position is paid in arithmetic, so the last column, positions scored per token written, is the cost side. The wall-clock speed-up of each drafter, measured in Node on the shipped model, is in \`npm run bench\`.`,
+Tokens per verification step is what a large model served from a GPU turns into speed: there a pass over 1 position or 30 costs about the same, because reading the weights dominates. On this tiny model every scored position is paid in arithmetic, so the column *positions / token* is the cost side. The wall-clock speed-up of each drafter, measured in Node on the shipped model, is a table of \`npm run bench\` (alone: \`npm run bench -- --drafters\`).`,
       controls: ['gamma', 'treeSize', 'temperature'],
       views: [
         { cell: 'drafterBars', title: 'Tokens written per verification step' },
         { cell: 'drafterTable', title: 'Steps, passes and positions scored' },
+        { cell: 'sweepChart', title: 'A bigger tree: more tokens per step, more positions scored', caption: 'The Medusa drafter at 1 to 32 nodes (the sparse tree adds the next most likely path each time). Compare how fast tokens per step grow with how fast the positions the target scores per token written grow.' },
       ],
     },
     {
