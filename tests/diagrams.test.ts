@@ -4,8 +4,12 @@
 // links each lesson it places, by its title, and keeps its text inside its drawing.
 import { afterEach, describe, expect, it } from 'vitest';
 import ArchitectureDiagram from '../components/charts/ArchitectureDiagram.svelte';
+import MtpChain from '../components/charts/MtpChain.svelte';
+import RopeDials from '../components/charts/RopeDials.svelte';
+import ShapeDiagram from '../components/charts/ShapeDiagram.svelte';
+import { rope } from '../kernels/reference';
 import { textWidth } from '../components/charts/chart-utils';
-import type { ArchitectureData } from '../components/charts/types';
+import type { ArchitectureData, MtpChainData, RopeDialsData, ShapeDiagramData } from '../components/charts/types';
 import { parseConfig } from '../src/engine/config';
 import { TINY_CONFIG_JSON } from '../src/engine/tiny';
 import { architectureConfig } from '../src/lib/server/architecture';
@@ -86,5 +90,59 @@ describe('architecture diagram', () => {
       const rect = t.previousElementSibling?.tagName === 'rect' ? t.previousElementSibling : null;
       if (a === 'middle' && rect?.classList.contains('box')) expect(w, t.textContent!).toBeLessThanOrEqual(Number(rect.getAttribute('width')));
     }
+  });
+});
+
+describe('shape diagram', () => {
+  it('draws each matrix to scale with its sizes', () => {
+    const data: ShapeDiagramData = { kind: 'shapes', rows: [{ label: 'compress', terms: [
+      { name: 'c_KV', rows: 8, cols: 32, rowDim: 'T', colDim: 'd_c', tone: 'cache' }, { op: '=' },
+      { name: 'h', rows: 8, cols: 96, rowDim: 'T', colDim: 'd = 96', tone: 'act' }, { op: '·' },
+      { name: 'W_DKV', rows: 96, cols: 32, rowDim: 'd', colDim: 'd_c', tone: 'weight' },
+    ] }] };
+    const svg = render(ShapeDiagram, { data, title: 'Shapes' }).querySelector('svg')!;
+    const rects = [...svg.querySelectorAll('rect.m')].filter((r) => !r.closest('g[transform]'));
+    expect(rects).toHaveLength(3);
+    const [ckv, h, w] = rects.map((r) => [Number(r.getAttribute('width')), Number(r.getAttribute('height'))]);
+    expect(h[0] / ckv[0]).toBeCloseTo(96 / 32, 5);
+    expect(w[1] / w[0]).toBeCloseTo(96 / 32, 5);
+    expect(svg.textContent).toContain('8 × 32');
+    expect(svg.textContent).toContain('T × d_c');
+    expect(svg.textContent).toContain('kept in the cache');
+  });
+});
+
+describe('RoPE dials', () => {
+  it('one dial per pair, each turning as the angles say', () => {
+    const dr = 8, P = 6;
+    const unit = new Float32Array(P * dr);
+    for (let i = 0; i < unit.length; i += 2) unit[i] = 1;
+    const y = rope(unit, P, dr, [0, 1, 2, 3, 4, 5], 10000);
+    const data: RopeDialsData = { kind: 'rope-dials', positions: P, pairs: Array.from({ length: dr / 2 }, (_, i) => ({ index: i, angles: Array.from({ length: P }, (_, p) => Math.atan2(y[p * dr + 2 * i + 1], y[p * dr + 2 * i])) })) };
+    const svg = render(RopeDials, { data, title: 'k^R' }).querySelector('svg')!;
+    expect(svg.querySelectorAll('circle.rim')).toHaveLength(4);
+    expect(svg.querySelectorAll('line.now')).toHaveLength(4);
+    const text = svg.textContent!;
+    // Pair 0 turns 1 rad per token (2π ≈ 6.3 tokens a turn); pair 3 turns 10000^(-3/4) = 0.001 rad.
+    expect(text).toContain('turn: 6.3 tokens');
+    expect(text).toContain('turn: 6,283 tokens');
+    expect(text).toContain('0.0010 rad / token');
+  });
+});
+
+describe('MTP causal chain', () => {
+  it('says what each depth reads and predicts at position i', () => {
+    const data: MtpChainData = { kind: 'mtp-chain', position: 3, tokens: ['a', 'b', 'c', 'd', 'e', 'f'], depth: 2, hidden: 96, sharedEmbedding: true, sharedHead: true };
+    const svg = render(MtpChain, { data, title: 'chain' }).querySelector('svg')!;
+    const text = svg.textContent!;
+    expect(text).toContain('t₄ = d'); // main model's target
+    expect(text).toContain('Emb(t₄ = d)'); // what module 1 reads
+    expect(text).toContain('t₅ = e');
+    expect(text).toContain('Emb(t₅ = e)');
+    expect(text).toContain('t₆ = f');
+    expect(text).toContain('192 → 96');
+    expect(svg.querySelectorAll('rect.box')).toHaveLength(3);
+    const past = render(MtpChain, { data: { ...data, position: 5 }, title: 'chain' }).querySelector('svg')!.textContent!;
+    expect(past).toContain('t₈ (past the text)');
   });
 });

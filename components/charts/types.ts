@@ -155,3 +155,48 @@ export interface ArchitectureData {
   /** The lessons placed on the diagram: id (the lesson's slug), suggested position n, link. */
   ideas: { id: string; n: number; title: string; href: string; minutes?: number }[];
 }
+
+/** A matrix in a shape diagram: its name, its size in rows x cols (drawn to scale) and what the sizes are. */
+export interface ShapeTerm {
+  name: string;
+  rows: number;
+  cols: number;
+  /** e.g. "T", "d_c = 32". */
+  rowDim: string;
+  colDim: string;
+  /** weight: a learned matrix; act: an activation; cache: what is kept in the KV cache; absorbed: a product computed once. */
+  tone: 'weight' | 'act' | 'cache' | 'absorbed';
+}
+
+/** Shape diagrams: equations of matrices drawn to scale, one per row, e.g. "c_KV = h · W_DKV". */
+export interface ShapeDiagramData {
+  kind: 'shapes';
+  rows: { label: string; terms: (ShapeTerm | { op: string })[]; note?: string }[];
+}
+
+/** The rotary pairs of k^R as dials: each pair's angle at every position so far (radians, as the engine rotated it). */
+export interface RopeDialsData {
+  kind: 'rope-dials';
+  /** One entry per rotary pair (dims 2i, 2i+1): its angle at positions 0..n-1. */
+  pairs: { index: number; angles: number[] }[];
+  /** The positions the angles are for (0-based), and the one to stress (the latest). */
+  positions: number;
+  /** What a position is, for the labels, e.g. the characters of the prompt. */
+  labels?: string[];
+}
+
+/** The causal chain of MTP: which token each depth reads and predicts at one position. */
+export interface MtpChainData {
+  kind: 'mtp-chain';
+  /** The position i (1-based) the chain is drawn at. */
+  position: number;
+  /** Characters (as shown) of the sequence: tokens[k] is t_{k+1}. */
+  tokens: string[];
+  /** Depths drawn: 0 is the main model, 1..D the MTP modules. */
+  depth: number;
+  /** The model's hidden size (the projection is 2d -> d). */
+  hidden: number;
+  /** Whether the embedding and the output head are shared with the main model (checked on the weights). */
+  sharedEmbedding: boolean;
+  sharedHead: boolean;
+}

@@ -3,7 +3,8 @@
 // compares their outputs live, draws one head's matrices and their absorbed products, prices each
 // path per decode step as the context grows (tiny model and DeepSeek-V3), and shows why RoPE on the
 // compressed key would break absorption while decoupled RoPE keeps it exact.
-import type { HeatmapData, LineChartData, StatsData, TableData } from '$components/charts/types';
+import type { HeatmapData, LineChartData, ShapeDiagramData, StatsData, TableData } from '$components/charts/types';
+import ShapeDiagram from '$components/charts/ShapeDiagram.svelte';
 import type { Backend } from '$kernels/backend';
 import { type CountingBackend, countingBackend } from '$kernels/counting';
 import { type HeadMatrices, type RopeAbsorption, headMatrices, maxAbsDiff, ropeAbsorption } from '$engine/absorption';
@@ -248,6 +249,37 @@ export const notebook: Notebook = {
     }, { kind: 'engine' }),
 
     // Section: the matrices.
+    cell('absorbShapes', ['model', 'prompt'], (model: Model, prompt: number[]): ShapeDiagramData => {
+      const cfg = model.config;
+      const T = prompt.length, d = cfg.hidden_size, dc = cfg.kv_lora_rank, dq = cfg.q_lora_rank ?? cfg.hidden_size, dh = cfg.qk_nope_head_dim, dv = cfg.v_head_dim;
+      const qName = cfg.q_lora_rank === null ? 'h' : 'c^Q', qDim = cfg.q_lora_rank === null ? 'd' : "d_c'";
+      return {
+        kind: 'shapes',
+        rows: [
+          { label: 'Decompressed, every step: rebuild each cached key of the head', terms: [
+            { name: 'K^C', rows: T, cols: dh, rowDim: 'T', colDim: 'd_h', tone: 'act' }, { op: '=' },
+            { name: 'c_KV', rows: T, cols: dc, rowDim: 'T', colDim: 'd_c', tone: 'cache' }, { op: '·' },
+            { name: 'W_UKᵀ', rows: dc, cols: dh, rowDim: 'd_c', colDim: 'd_h', tone: 'weight' },
+          ], note: `then scores = q^C · K^Cᵀ: the d_c × d_h product is paid for all T cached tokens, every step` },
+          { label: 'Absorbed, once from the weights', terms: [
+            { name: 'W_UQᵀ W_UK', rows: dq, cols: dc, rowDim: qDim, colDim: 'd_c', tone: 'absorbed' }, { op: '=' },
+            { name: 'W_UQᵀ', rows: dq, cols: dh, rowDim: qDim, colDim: 'd_h', tone: 'weight' }, { op: '·' },
+            { name: 'W_UK', rows: dh, cols: dc, rowDim: 'd_h', colDim: 'd_c', tone: 'weight' },
+          ] },
+          { label: 'Absorbed, every step: score the cache directly', terms: [
+            { name: 'scores', rows: 1, cols: T, rowDim: '1', colDim: 'T', tone: 'act' }, { op: '=' },
+            { name: qName, rows: 1, cols: dq, rowDim: '1', colDim: qDim, tone: 'act' }, { op: '·' },
+            { name: 'W_UQᵀ W_UK', rows: dq, cols: dc, rowDim: qDim, colDim: 'd_c', tone: 'absorbed' }, { op: '·' },
+            { name: 'c_KVᵀ', rows: dc, cols: T, rowDim: 'd_c', colDim: 'T', tone: 'cache' },
+          ] },
+          { label: 'And the value side: the head writes the output from latents', terms: [
+            { name: 'o', rows: d, cols: 1, rowDim: 'd', colDim: '1', tone: 'act' }, { op: '=' },
+            { name: 'W_O W_UV', rows: d, cols: dc, rowDim: 'd', colDim: 'd_c', tone: 'absorbed' }, { op: '·' },
+            { name: 'Σ a_j c_KV,j', rows: dc, cols: 1, rowDim: 'd_c', colDim: '1', tone: 'act' },
+          ], note: `W_O's columns of this head (d × d_v = ${d} × ${dv}) times W_UV (d_v × d_c)` },
+        ],
+      };
+    }, { kind: 'derived', detail: 'the shapes of the loaded model\'s config and the prompt length' }),
     cell('mats', ['model', 'layer', 'head'], (model: Model, layer: number, head: number) => headMatrices(model, layer, head), { kind: 'engine', detail: 'headMatrices: q_b_proj, kv_b_proj, o_proj slices and their float64 products' }),
     cell('wuqMap', ['mats'], (m: HeadMatrices) => matrixMap(m.wUQ, TINY.qk_nope_head_dim, m.queryInput, 'row of q^C (d_h)', 'query latent c^Q dim (d_c\')', 'weight'), { kind: 'engine', detail: 'q_b_proj rows of this head\'s q^C' }),
     cell('wukMap', ['mats'], (m: HeadMatrices) => matrixMap(m.wUK, TINY.qk_nope_head_dim, TINY.kv_lora_rank, 'row of k^C (d_h)', 'c_KV dim (d_c)', 'weight'), { kind: 'engine', detail: 'kv_b_proj rows of this head\'s k^C' }),
@@ -465,11 +497,7 @@ So the query can be carried into latent space once per step, $\\tilde q_{t,i} = 
 Pick a layer and a head: these are that head's matrices in the engine's weights (slices of \`q_b_proj\`, \`kv_b_proj\` and \`o_proj\`), and their absorbed products.`,
       controls: ['layer', 'head'],
       views: [
-        { cell: 'wuqMap', title: 'W_UQ for this head (its q^C rows of q_b_proj)', caption: 'd_h x d_c\': maps the query latent c^Q to the head\'s q^C.' },
-        { cell: 'wukMap', title: 'W_UK for this head (its k^C rows of kv_b_proj)', caption: 'd_h x d_c: would map a cached c_KV to the head\'s key.' },
-        { cell: 'wqkMap', title: 'Absorbed: W_UQ^T W_UK', caption: 'd_c\' x d_c: the score is c^Q^T (this matrix) c_KV; no d_h-sized key in between.' },
-        { cell: 'wuvMap', title: 'W_UV for this head (its v^C rows of kv_b_proj)' },
-        { cell: 'wovMap', title: 'Absorbed: W_O W_UV (this head\'s o_proj columns times W_UV)', caption: 'd x d_c: writes the head\'s output straight from its weighted sum of latents.' },
+        { cell: 'absorbShapes', title: 'The same score, grouped two ways: matrix shapes to scale', caption: 'The engine\'s matrices for the chosen layer and head are in the formula box (mats); their shapes, not their values, are the point: absorbing trades the T rows of rebuilt keys for one small matrix.', component: ShapeDiagram },
         { cell: 'headAttention', title: 'This head\'s attention in the decode step, on every path', caption: 'One row per path: the last token\'s softmax weights over the keys. The absorbed path scored c_KV directly and put the same weights.' },
         { cell: 'mergeTable', title: 'Absorb by regrouping, not by merging' },
       ],

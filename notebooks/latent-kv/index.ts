@@ -2,7 +2,9 @@
 // latent cache; the page draws the cache's own rows (c_KV and k^R) as they arrive, rebuilds every
 // head's keys and values from c_KV and checks them against a full K/V cache fed the same tokens,
 // compares the logits of the three decode paths, and sizes the cache at long context.
-import type { HeatmapData, LineChartData, StatsData, TableData } from '$components/charts/types';
+import type { HeatmapData, LineChartData, RopeDialsData, ShapeDiagramData, StatsData, TableData } from '$components/charts/types';
+import RopeDials from '$components/charts/RopeDials.svelte';
+import ShapeDiagram from '$components/charts/ShapeDiagram.svelte';
 import type { Backend } from '$kernels/backend';
 import type { AttentionPath, KVCache } from '$engine/cache';
 import { type DeepSeekConfig, isMoeLayer, parseConfig } from '$engine/config';
@@ -298,6 +300,42 @@ export const notebook: Notebook = {
       }
       return cacheHeatmap(rb.kr, dr, step, runs.prompt, `rotary dimension (d_h^R = ${dr}), rotated by the token's position`, 'k^R value');
     }, { kind: 'engine', detail: 'cache.layers[layer].kPe, the absorbed path\'s cache' }),
+    cell('krDials', ['runs', 'step', 'backend'], (runs: Runs, step: number, backend: Backend): RopeDialsData | StatsData => {
+      const cfg = runs.model.config, dr = cfg.qk_rope_head_dim;
+      if (dr === 0) return { kind: 'stats', items: [{ label: 'Rotary pairs', value: 0, note: 'd_h^R = 0: no rotary key' }] };
+      // The engine's own rotation (the backend's rope, as mla.ts calls it) of a unit vector in every
+      // pair, at positions 0..step-1: the angle each pair has turned to, read back with atan2.
+      const unit = new Float32Array(step * dr);
+      for (let i = 0; i < step * dr; i += 2) unit[i] = 1;
+      const turned = backend.rope(unit, step, dr, Array.from({ length: step }, (_, p) => p), cfg.rope_theta);
+      const pairs = Array.from({ length: dr / 2 }, (_, i) => ({ index: i, angles: Array.from({ length: step }, (_, p) => Math.atan2(turned[p * dr + 2 * i + 1], turned[p * dr + 2 * i])) }));
+      return { kind: 'rope-dials', pairs, positions: step, labels: runs.prompt.slice(0, step).map(glyph) };
+    }, { kind: 'engine', detail: 'the backend\'s rope (as mla.ts applies it to k^R) turning a unit vector in each pair, positions 0..step-1' }),
+    cell('kvShapes', ['runs', 'step'], (runs: Runs, step: number): ShapeDiagramData => {
+      const cfg = runs.model.config;
+      const { nh, dh, dv, dc } = dims(cfg);
+      const d = cfg.hidden_size, dr = cfg.qk_rope_head_dim, T = step;
+      return {
+        kind: 'shapes',
+        rows: [
+          { label: 'Compress each token once: the cached latent', terms: [
+            { name: 'c_KV', rows: T, cols: dc, rowDim: 'T', colDim: 'd_c', tone: 'cache' }, { op: '=' },
+            { name: 'h', rows: T, cols: d, rowDim: 'T', colDim: 'd', tone: 'act' }, { op: '·' },
+            { name: 'W_DKV', rows: d, cols: dc, rowDim: 'd', colDim: 'd_c', tone: 'weight' },
+          ] },
+          { label: 'The decoupled rotary key, shared by the heads', terms: [
+            { name: 'k^R', rows: T, cols: Math.max(dr, 0), rowDim: 'T', colDim: 'd_h^R', tone: 'cache' }, { op: '= RoPE(' },
+            { name: 'h', rows: T, cols: d, rowDim: 'T', colDim: 'd', tone: 'act' }, { op: '·' },
+            { name: 'W_KR', rows: d, cols: Math.max(dr, 0), rowDim: 'd', colDim: 'd_h^R', tone: 'weight' }, { op: ')' },
+          ] },
+          { label: 'Keys and values of every head, rebuilt from the cache (not cached)', terms: [
+            { name: 'K^C', rows: T, cols: nh * dh, rowDim: 'T', colDim: 'n_h d_h', tone: 'act' }, { op: '=' },
+            { name: 'c_KV', rows: T, cols: dc, rowDim: 'T', colDim: 'd_c', tone: 'cache' }, { op: '·' },
+            { name: 'W_UK', rows: dc, cols: nh * dh, rowDim: 'd_c', colDim: 'n_h d_h', tone: 'weight' },
+          ], note: `V likewise: c_KV · W_UV (d_c × n_h d_v = ${nh * dv}). Cached per token: ${dc} + ${dr} numbers, rebuilt: ${nh * (dh + dv)}.` },
+        ],
+      };
+    }, { kind: 'derived', detail: 'the shapes of the loaded model\'s config, at the tokens decoded so far' }),
     cell('stepStats', ['runs', 'step', 'layer'], (runs: Runs, step: number, layer: string): StatsData => {
       const cfg = runs.model.config;
       const { nh, dh, dv, dc } = dims(cfg);
@@ -458,6 +496,8 @@ The page runs the shipped trained model. The width sliders build a model of anot
       controls: ['step', 'layer'],
       views: [
         { cell: 'ckvView', title: 'Cached c_KV rows (tokens x d_c)', caption: 'The engine\'s cache contents for the chosen layer. The outlined row was appended at this step; hatched rows are still to come.' },
+        { cell: 'kvShapes', title: 'What is cached and what is rebuilt, to scale', component: ShapeDiagram },
+        { cell: 'krDials', title: 'k^R: each rotary pair turns at its own frequency', caption: 'One dial per pair of k^R columns: each spoke is the angle the engine turned that pair to at one position. The first pair turns fastest; the last barely moves, so together they tell near positions from far ones.', component: RopeDials },
         { cell: 'krView', title: 'Cached k^R rows (tokens x d_h^R)', caption: 'The decoupled rotary key, already rotated by its position. Its first pair of columns turns fastest: the highest RoPE frequency.' },
         { cell: 'stepStats', title: 'What the cache holds at this step' },
         { cell: 'latentMap', title: 'What the cached latents separate: c_KV rows of your text, projected to 2-D, by character class', caption: 'Each dot is one character\'s cached c_KV in the chosen layer, placed on the two directions along which the rows vary most. In layer 0 a latent is computed from its own character alone (no attention has run yet), so every space lands on one dot, trained or not. In later layers (the layer select) it also carries the context, and the same character spreads out.' },

@@ -5,7 +5,8 @@
 // training targets and computes each depth's cross-entropy, shows the MTP module's distributions
 // and how often its guess equals the main model's own, and makes one greedy draft as speculative
 // decoding would.
-import type { BarChartData, HeatmapData, StatsData, TableData } from '$components/charts/types';
+import type { BarChartData, HeatmapData, MtpChainData, StatsData, TableData } from '$components/charts/types';
+import MtpChain from '$components/charts/MtpChain.svelte';
 import type { Backend } from '$kernels/backend';
 import { initModel } from '$engine/init';
 import { parseConfig } from '$engine/config';
@@ -204,8 +205,8 @@ export const notebook: Notebook = {
     { kind: 'select', name: 'weights', label: 'Weights', value: 'trained', options: [{ value: 'trained', label: 'trained (shipped model, 1 MTP module)' }, { value: 'random', label: `random (same shape, ${D_MAX} MTP modules)` }], help: 'The shipped model was trained with one MTP module, as DeepSeek-V3. Random weights show deeper chains, and what an untrained module guesses.' },
     { kind: 'text', name: 'text', label: 'Your text', value: TEXT_EXAMPLES[0].value, maxLength: 512, examples: TEXT_EXAMPLES, help: 'The sequence the main model and the MTP modules read: its first T characters.' },
     { kind: 'range', name: 'promptLength', label: 'Sequence length T', min: 6, max: 32, step: 1, value: 12, unit: 'characters', help: 'Length of the token sequence the main model and the MTP modules read.' },
-    { kind: 'range', name: 'depth', label: 'MTP depth D', min: 1, max: D_MAX, step: 1, value: 2, unit: 'modules', help: 'Number of MTP modules chained after the main model (DeepSeek-V3 uses D = 1).' },
-    { kind: 'range', name: 'position', label: 'Position i', min: 1, max: 32, step: 1, value: 3, help: 'The position shown in detail (clamped to the sequence length T).' },
+    { kind: 'range', name: 'depth', label: 'MTP depth D', min: 1, max: D_MAX, step: 1, value: 2, unit: 'modules', help: 'Number of MTP modules chained after the main model (DeepSeek-V3 uses D = 1).'},
+    { kind: 'range', name: 'position', label: 'Position i', min: 1, max: 32, step: 1, value: 3, help: 'The position shown in detail (clamped to the sequence length T).', maxFrom: (v) => Number(v.promptLength) },
     { kind: 'range', name: 'temperature', label: 'Temperature τ', min: 0, max: 2, step: 0.05, value: 1, help: 'Softmax temperature for the shown distributions (0 = one-hot on the argmax).' },
     { kind: 'select', name: 'lambda', label: 'MTP loss weight λ', value: '0.3', options: Object.entries(LAMBDAS).map(([value, l]) => ({ value, label: l.label })), help: 'DeepSeek-V3\'s published weight of the MTP loss, by training phase.' },
   ],
@@ -282,6 +283,14 @@ export const notebook: Notebook = {
         rows,
       };
     }, { kind: 'engine', detail: 'argmax of each module\'s logits; the input ids the engine was given' }),
+    cell('chainDiagram', ['model', 'prompt', 'pos', 'depthUsed'], (model: Model, prompt: number[], pos: number, D: number): MtpChainData => {
+      const w = model.weights, m = w.mtp[0];
+      const same = (a: Float32Array, b: Float32Array) => a === b || (a.length === b.length && a.every((x, j) => x === b[j]));
+      return {
+        kind: 'mtp-chain', position: pos, tokens: prompt.map(glyph), depth: D, hidden: model.config.hidden_size,
+        sharedEmbedding: !m || !m.embed || same(m.embed, w.embed), sharedHead: !m || same(m.head, w.lmHead),
+      };
+    }, { kind: 'engine', detail: 'the depth the model has, the reader\'s characters; sharing checked on the weights' }),
     cell('moduleStats', ['model', 'depthUsed', 'lm'], (model: Model, D: number, lm: LessonModel): StatsData => {
       const d = model.config.hidden_size;
       const size = (xs: (Float32Array | null | undefined)[]) => xs.reduce((s, x) => s + (x?.length ?? 0), 0);
@@ -551,6 +560,7 @@ The block is causal, like the main model's layers: $h^k_i$ attends to $h'^k_1, \
 In the engine, module $k$ is decoder layer \`model.layers.{num_hidden_layers + k − 1}\` with \`enorm\`, \`hnorm\`, \`eh_proj\`, \`shared_head.norm\` and \`shared_head.head\`. Its output $h^k$ (the block's output, before \`shared_head.norm\`) is module $k+1$'s input. The shipped model was trained with one module, as DeepSeek-V3 ($D = 1$); with *random* weights the page's model has \`num_nextn_predict_layers\` $= ${D_MAX}$ and the slider uses the first $D$ modules (the seeded initialisation draws the modules in order, so they are the very weights a model built with \`num_nextn_predict_layers\` $= D$ gets). On the trained model the tables stop at depth 1.`,
       controls: ['depth'],
       views: [
+        { cell: 'chainDiagram', title: 'The causal chain at position i: what each depth reads and predicts', component: MtpChain },
         { cell: 'chainTable', title: 'The causal chain: what each depth reads and guesses, at every position', caption: 'Read down a depth column: row i reads the token k rows below it in the tᵢ column. Depth 1\'s last row reads the main model\'s greedy next token ŷ: that row exists only at inference.' },
         { cell: 'moduleStats', title: 'What one module costs' },
       ],
