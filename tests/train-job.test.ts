@@ -1,10 +1,11 @@
 // The lessons' training runs (notebooks/_kit/train-job.ts): a run asked again for more steps
 // continues, for fewer or with other settings starts again, and follow() where there is no Worker
-// (here) yields the finished run once. The precision and LoRA runners on the shipped model: their
+// (here) yields the finished run once; with one, it yields progress as the worker reports and
+// finished() settles when the run ends or is replaced (the runtime waits for it). The precision and LoRA runners on the shipped model: their
 // first step starts from the same weights on the same batch in every run.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fastestBackend } from '../kernels/fastest.js';
-import { JobClient, type Runner, finished } from '../notebooks/_kit/train-job.js';
+import { JobClient, type Progress, type Runner, finished } from '../notebooks/_kit/train-job.js';
 import { lessonModel } from '../notebooks/_kit/shipped.js';
 import { modelTensors } from '../src/engine/numerics/index.js';
 import { paramsFromTensors } from '../src/engine/train/params.js';
@@ -20,7 +21,7 @@ function counting(log: string[]): Runner<{ start: number }, number, string> {
   };
 }
 
-async function all<T>(g: AsyncGenerator<T>): Promise<T[]> {
+async function all<T>(g: Iterable<T | Promise<T>>): Promise<T[]> {
   const out: T[] = [];
   for await (const v of g) out.push(v);
   return out;
@@ -54,12 +55,77 @@ describe('JobClient without a Worker', () => {
     expect(log).toEqual(['new 5', 'step', 'step', 'step']);
   });
 
-  it('finished() is pending until the run is done', async () => {
-    const p = { target: 2, reports: [1], final: null, done: false };
-    const race = await Promise.race([finished(p), new Promise((r) => setTimeout(() => r('pending'), 20))]);
-    expect(race).toBe('pending');
-    const done = { ...p, reports: [1, 2], done: true };
-    expect(await finished(done)).toBe(done);
+  it('finished() of a done value is that value', () => {
+    const done = { target: 1, reports: [1], final: null, done: true };
+    expect(finished(done)).toBe(done);
+  });
+});
+
+/** A stand-in Worker: records what the page posts; the test plays the worker's replies. */
+class FakeWorker {
+  posted: unknown[] = [];
+  onmessage: ((e: { data: unknown }) => void) | null = null;
+  onerror: unknown = null;
+  postMessage(m: unknown) { this.posted.push(m); }
+  reply(m: unknown) { this.onmessage?.({ data: m }); }
+}
+
+describe('JobClient with a Worker', () => {
+  const setup = () => {
+    vi.stubGlobal('Worker', FakeWorker);
+    const w = new FakeWorker();
+    const c = new JobClient<{ n: number }, number, string>(() => w as unknown as Worker, counting([]));
+    return { w, c };
+  };
+  afterEach(() => { vi.unstubAllGlobals(); });
+
+  it('yields progress as the worker reports; finished() waits for the last value', async () => {
+    const { w, c } = setup();
+    const g = c.follow('k', 2, { n: 0 });
+    const first = g.next().value as Progress<number, string>;
+    expect(first).toEqual({ target: 2, reports: [], final: null, done: false });
+    expect(w.posted).toEqual([{ type: 'start', id: 0, key: 'k', steps: 2, request: { n: 0 } }]);
+    const whenDone = finished(first);
+    let settled = false;
+    void Promise.resolve(whenDone).then(() => { settled = true; });
+    const second = g.next().value as Promise<Progress<number, string>>;
+    w.reply({ type: 'reports', id: 0, from: 0, reports: [7] });
+    expect(await second).toEqual({ target: 2, reports: [7], final: null, done: false });
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    // Two messages before the next pull: one value with both.
+    w.reply({ type: 'reports', id: 0, from: 1, reports: [8] });
+    w.reply({ type: 'done', id: 0, final: 'F' });
+    const last = await (g.next().value as Promise<Progress<number, string>>);
+    expect(last).toEqual({ target: 2, reports: [7, 8], final: 'F', done: true });
+    expect(await whenDone).toBe(last);
+    expect(g.next().done).toBe(true);
+    expect(w.posted).toHaveLength(1); // no cancel for a finished run
+  });
+
+  it('a run replaced before it finishes tells the worker to stop, and its finished() settles', async () => {
+    const { w, c } = setup();
+    const g = c.follow('k', 5, { n: 0 });
+    const first = g.next().value as Progress<number, string>;
+    const pending = g.next().value as Promise<Progress<number, string>>;
+    g.return(undefined); // what the runtime does when an input changes
+    await expect(finished(first)).rejects.toThrow(/replaced/);
+    await expect(pending).rejects.toThrow(/replaced/);
+    expect(w.posted.at(-1)).toEqual({ type: 'cancel', id: 0 });
+    // Replies for the old run reach nobody; a new run gets its own id.
+    w.reply({ type: 'reports', id: 0, from: 0, reports: [1] });
+    c.follow('k', 5, { n: 0 }).next();
+    expect(w.posted.at(-1)).toMatchObject({ type: 'start', id: 1 });
+  });
+
+  it('a worker error rejects the cell and finished()', async () => {
+    const { w, c } = setup();
+    const g = c.follow('k', 3, { n: 0 });
+    const first = g.next().value as Progress<number, string>;
+    const pending = g.next().value as Promise<Progress<number, string>>;
+    w.reply({ type: 'error', id: 0, message: 'no memory' });
+    await expect(pending).rejects.toThrow('no memory');
+    await expect(finished(first)).rejects.toThrow('no memory');
   });
 });
 

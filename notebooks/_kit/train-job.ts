@@ -2,8 +2,8 @@
 // gives the same picture (seeded, run to a fixed step, never "as far as it got by now"), and the
 // page's main thread only draws. A lesson defines a Runner (its request -> a Stepper taking one
 // step per call); its worker.ts is one line, `serveJobs(runner)`; its page side is a JobClient,
-// whose follow() is an async generator cell: one value each time the worker reports (the
-// figures fill in as it trains), the last with `done` and the run's final payload.
+// whose follow() is a generator cell: a value each frame the worker has reported (the figures
+// fill in as it trains), the last with `done` and the run's final payload.
 //
 // The worker keeps its last run: asking for more steps of the same run continues it instead of
 // starting again (moving a "steps" slider up costs only the new steps). Where there is no Worker
@@ -113,41 +113,64 @@ export class JobClient<Q, R, F> {
   }
 
   /**
-   * Train the run named `key` (same key = same run: model, settings, seed) to `steps` steps; yields
-   * the progress each time the worker reports. Returning the generator early (the runtime does when
-   * an input changes) tells the worker to stop.
+   * Train the run named `key` (same key = same run: model, settings, seed) to `steps` steps. A
+   * generator cell: it yields the progress so far, then promises of the next progress, one per pull
+   * (a frame); each takes everything the worker reported since (a busy frame shows the newest step).
+   * It yields promises rather than awaiting inside an async generator so that it always rests at a
+   * yield: when an input changes, the runtime's return() then ends it at once, and the worker is
+   * told to stop.
    */
-  async *follow(key: string, steps: number, request: Q): AsyncGenerator<Progress<R, F>> {
+  *follow(key: string, steps: number, request: Q): Generator<Progress<R, F> | Promise<Progress<R, F>>, void, unknown> {
     if (typeof Worker === 'undefined') {
-      yield await this.#inlineRun(key, steps, request);
+      yield this.#inlineRun(key, steps, request);
       return;
     }
     const id = this.#nextId++;
     const reports: R[] = [];
+    // Every value carries the promise of the finished run (see finished()): it resolves with the
+    // last value, or is rejected when the run stops before it (replaced, or the worker failed).
+    let settle!: { resolve: (p: Progress<R, F>) => void; reject: (e: Error) => void };
+    const whenDone = new Promise<Progress<R, F>>((resolve, reject) => { settle = { resolve, reject }; });
+    whenDone.catch(() => {}); // a stopped run is not an error by itself; finished() passes it on
+    const value = (v: Progress<R, F>) => Object.defineProperty(v, WHEN_DONE, { value: whenDone, enumerable: false });
     const inbox: FromWorker<R, F>[] = [];
-    let wake: (() => void) | null = null;
-    this.#listeners.set(id, (m) => { inbox.push(m); wake?.(); });
-    let finished = false;
-    try {
-      this.#ensure().postMessage({ type: 'start', id, key, steps, request } satisfies ToWorker<Q>);
-      yield { target: steps, reports: [], final: null, done: false };
-      for (;;) {
-        if (inbox.length === 0) await new Promise<void>((resolve) => { wake = resolve; });
-        wake = null;
+    let waiting: { drain: () => void; reject: (e: Error) => void } | null = null;
+    this.#listeners.set(id, (m) => {
+      inbox.push(m);
+      const w = waiting;
+      waiting = null;
+      w?.drain();
+    });
+    // The next progress: everything in the inbox, now or when the next message arrives.
+    const next = () => new Promise<Progress<R, F>>((resolve, reject) => {
+      const drain = () => {
         let final: F | null = null, done = false;
-        // Everything that arrived since the last value: a busy frame shows the newest step.
         for (const m of inbox.splice(0)) {
-          if (m.type === 'error') throw new Error(m.message);
+          if (m.type === 'error') { const e = new Error(m.message); settle.reject(e); reject(e); return; }
           if (m.type === 'reports') m.reports.forEach((r, i) => { reports[m.from + i] = r; });
           else { final = m.final; done = true; }
         }
-        if (done) finished = true;
-        yield { target: steps, reports: reports.slice(), final, done };
-        if (done) return;
-      }
+        const v = value({ target: steps, reports: reports.slice(), final, done });
+        if (done) { reachedEnd = true; settle.resolve(v); }
+        resolve(v);
+      };
+      if (inbox.length > 0) drain();
+      else waiting = { drain, reject };
+    });
+    let reachedEnd = false;
+    try {
+      this.#ensure().postMessage({ type: 'start', id, key, steps, request } satisfies ToWorker<Q>);
+      yield value({ target: steps, reports: [], final: null, done: false });
+      // The next pull comes after the last promise resolved: by then its drain() has seen `done`.
+      while (!reachedEnd) yield next();
     } finally {
       this.#listeners.delete(id);
-      if (!finished) this.#worker?.postMessage({ type: 'cancel', id } satisfies ToWorker<Q>);
+      if (!reachedEnd) {
+        const stopped = new Error('the run was replaced before it finished');
+        settle.reject(stopped);
+        (waiting as { reject: (e: Error) => void } | null)?.reject(stopped);
+        this.#worker?.postMessage({ type: 'cancel', id } satisfies ToWorker<Q>);
+      }
     }
   }
 
@@ -163,9 +186,18 @@ export class JobClient<Q, R, F> {
   }
 }
 
-/** A cell for what needs the finished run: pending (its figures marked stale) until `done`. */
+const WHEN_DONE = Symbol('when the run is done');
+
+/**
+ * A cell for what needs the finished run: pending (its figures marked stale) until `done`, then the
+ * last value. (Not a promise that never settles: the runtime starts a cell's next computation only
+ * after its previous one settles, so each of these settles when the run finishes or is replaced.)
+ */
 export function finished<R, F>(p: Progress<R, F>): Promise<Progress<R, F>> | Progress<R, F> {
-  return p.done ? p : new Promise(() => {});
+  if (p.done) return p;
+  const whenDone = (p as unknown as Record<symbol, Promise<Progress<R, F>> | undefined>)[WHEN_DONE];
+  if (!whenDone) throw new Error('finished(): not a value of JobClient.follow');
+  return whenDone;
 }
 
 // Ids for request keys: the same weights object gets the same id (a new model, a new run).

@@ -42,7 +42,7 @@ const client = new JobClient<FineTuneRequest, FineTuneReport, FineTuneFinal>(
 export type RunState = Progress<FineTuneReport, FineTuneFinal>;
 
 /** LoRA (rank r, scale alpha/r, on the target set) and full fine-tuning from the base, to `steps` steps. */
-export function fineTune(base: Base, text: string, targets: string, r: number, alpha: number, seed: number, steps: number): AsyncGenerator<RunState> {
+export function fineTune(base: Base, text: string, targets: string, r: number, alpha: number, seed: number, steps: number): Generator<RunState | Promise<RunState>, void, unknown> {
   const key = [objectId(base), text, targets, r, alpha, seed].join('|');
   return client.follow(key, Math.min(steps, MAX_STEPS), { config: base.config, tensors: base.tensors, text: TEXTS[text] ?? TEXTS.arithmetic!, seed, targets: TARGET_SETS[targets] ?? TARGET_SETS.attention!, r, alpha });
 }

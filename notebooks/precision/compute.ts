@@ -128,7 +128,7 @@ const client = new JobClient<LossScaleRequest, LossScaleReport, null>(
 export type RunState = Progress<LossScaleReport, null>;
 
 /** The FP32, FP16 and loss-scaled FP16 runs from the weights, to `steps` steps: one value per report. */
-export function trainingRuns(w: Weights, seed: number, lossMultiplier: number, scaleLog2: number, steps: number): AsyncGenerator<RunState> {
+export function trainingRuns(w: Weights, seed: number, lossMultiplier: number, scaleLog2: number, steps: number): Generator<RunState | Promise<RunState>, void, unknown> {
   const key = [objectId(w), seed, lossMultiplier, scaleLog2].join('|');
   return client.follow(key, Math.min(steps, MAX_STEPS), { config: w.config, tensors: w.tensors, seed, lossMultiplier, scale: 2 ** scaleLog2 });
 }
