@@ -497,7 +497,7 @@ So the query can be carried into latent space once per step, $\\tilde q_{t,i} = 
 Pick a layer and a head: these are that head's matrices in the engine's weights (slices of \`q_b_proj\`, \`kv_b_proj\` and \`o_proj\`), and their absorbed products.`,
       controls: ['layer', 'head'],
       views: [
-        { cell: 'absorbShapes', title: 'The same score, grouped two ways: matrix shapes to scale', caption: 'The engine\'s matrices for the chosen layer and head are in the formula box (mats); their shapes, not their values, are the point: absorbing trades the T rows of rebuilt keys for one small matrix.', component: ShapeDiagram },
+        { cell: 'absorbShapes', title: 'The same score, grouped two ways: matrix shapes to scale', caption: 'The engine\'s matrices for the chosen layer and head are in the formula box (Wuq, Wuk, Wqk, ...); their shapes, not their values, are the point: absorbing trades the T rows of rebuilt keys for one small matrix.', component: ShapeDiagram },
         { cell: 'headAttention', title: 'This head\'s attention in the decode step, on every path', caption: 'One row per path: the last token\'s softmax weights over the keys. The absorbed path scored c_KV directly and put the same weights.' },
         { cell: 'mergeTable', title: 'Absorb by regrouping, not by merging' },
       ],
