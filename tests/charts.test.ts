@@ -660,3 +660,18 @@ describe('line and bar axis titles stay inside the figure', () => {
       expect(inside(render(BarChart, { data: bar, title: 'Drops', width }).querySelector('svg')!)).toContain('three runs');
     });
 });
+
+describe('categorical heatmap', () => {
+  it('labels each region once, draws borders between categories, and skips hatched cells', () => {
+    // Two 4 x 4 regions (category 0 left, 1 right) with a hatched separator column of zeros.
+    const rows = 4, cols = 9;
+    const values = Float32Array.from({ length: rows * cols }, (_, i) => ((i % cols) < 4 ? 0 : (i % cols) === 4 ? 0 : 1));
+    const dimmed: [number, number][] = Array.from({ length: rows }, (_, r) => [r, 4]);
+    const data: HeatmapData = { kind: 'heatmap', rows, cols, values, scale: 'categorical', domain: [0, 1], dimmed: { cells: dimmed, label: 'between' }, valueLabel: 'expert' };
+    const svg = render(Heatmap, { data, title: 'Owners', width: 640 }).querySelector('svg')!;
+    expect([...svg.querySelectorAll('text.ns-cat-label')].map((t) => t.textContent)).toEqual(['0', '1']);
+    expect(svg.querySelector('path.ns-cat-border')).toBeNull(); // the only boundary is the hatched column
+    expect(svg.querySelectorAll('rect.ns-swatch')).toHaveLength(2);
+    expect(svg.querySelector('desc')!.textContent).toContain('categories');
+  });
+});
