@@ -87,7 +87,7 @@ if (!values['skip-one-thread']) {
   const heap = async () => { await cdp.send('HeapProfiler.collectGarbage'); return (await cdp.send('Runtime.getHeapUsage')).usedSize; };
   // Top-level tasks of the page's main thread (CrRendererMain): wall time (dur) and CPU time (tdur).
   const trace = [];
-  cdp.on('Tracing.dataCollected', (e) => { for (const x of e.value) if (x.name === 'RunTask' || x.name === 'thread_name') trace.push({ name: x.name, pid: x.pid, tid: x.tid, dur: x.dur, tdur: x.tdur, thread: x.args?.name }); });
+  cdp.on('Tracing.dataCollected', (e) => { for (const x of e.value) if (x.name === 'RunTask' || x.name === 'ThreadControllerImpl::RunTask' || x.name === 'thread_name') trace.push({ name: x.name, pid: x.pid, tid: x.tid, dur: x.dur, tdur: x.tdur, thread: x.args?.name }); });
   const traced = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
   await page.goto(`${url}lessons/train`);
   await page.waitForSelector('[data-testid="train-panel"][data-status="ready"]', { timeout: 180_000 });
@@ -119,6 +119,7 @@ if (!values['skip-one-thread']) {
           val_bpc: e?.valBpc, eval_step: e?.step, mtp_greedy: e?.greedy, mtp_sampled: e?.sampled,
           // The lesson's figure: the model at the last evaluation, held-out prose and arithmetic weighted as in training.
           maxvio_heldout: e?.maxVio,
+          maxvio_heldout_last_evals: h.evals.slice(-8).map((x) => [x.step, ...x.maxVio.map((v) => Number(v.toFixed(3)))]),
           // Training batches: the mean of each batch's MaxVio over the last 50, and the MaxVio of their summed load.
           maxvio_train_mean_of_last50: h.layers.map((_, i) => tail.reduce((s, p) => s + vio(p.load[i]), 0) / tail.length),
           maxvio_train_sum_of_last50: h.layers.map((_, i) => vio(summed(i))),
@@ -134,7 +135,9 @@ if (!values['skip-one-thread']) {
   await cdp.send('Tracing.end');
   await traced;
   const mains = new Set(trace.filter((x) => x.name === 'thread_name' && x.thread === 'CrRendererMain').map((x) => `${x.pid}:${x.tid}`));
-  const tasks = trace.filter((x) => x.name === 'RunTask' && mains.has(`${x.pid}:${x.tid}`) && x.dur !== undefined);
+  // One kind of top-level task event (Chromium versions name them differently; never both, so nothing is counted twice).
+  const kind = trace.some((x) => x.name === 'ThreadControllerImpl::RunTask') ? 'ThreadControllerImpl::RunTask' : 'RunTask';
+  const tasks = trace.filter((x) => x.name === kind && mains.has(`${x.pid}:${x.tid}`) && x.dur !== undefined);
   const cpuMs = tasks.map((x) => (x.tdur ?? 0) / 1000).sort((a, b) => a - b);
   const end = await page.evaluate(() => ({ b: window.__bench, step: window.__nanoseekTrain.a.step, chars: window.__nanoseekTrain.a.chars, threads: window.__nanoseekTrain.a.threads, kernels: window.__nanoseekTrain.a.kernels }));
   const heapAfter = await heap();

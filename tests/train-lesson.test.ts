@@ -1,12 +1,14 @@
 // The training lesson's own pieces that run without a browser (the wiring in Chromium is
 // tests/browser/train.mjs; the trainer's maths is the train-* tests'): the "stories only" corpus is
 // the shipped training file without its arithmetic, exactly as many characters as the corpus script
-// counted for the stories; a run's identity ignores the settings its strategy does not use.
+// counted for the stories; a run's identity ignores the settings its strategy does not use; the
+// decaying bias-update speed.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ARITHMETIC_LINE, storiesOnly } from '../notebooks/train/corpus-mix.js';
-import { settingsKey, type RunSettings } from '../notebooks/train/settings.js';
+import fc from 'fast-check';
+import { biasGammaAt, GAMMA_DECAY_CHARS, settingsKey, type RunSettings } from '../notebooks/train/settings.js';
 import { repoRoot } from './helpers/paths.js';
 
 const dir = path.join(repoRoot, 'static', 'data', 'stories');
@@ -26,10 +28,12 @@ describe('train lesson', () => {
   });
 
   it('a run is named by the settings it uses', () => {
-    const base: RunSettings = { seed: 1, size: 'golden-b', lr: 0.003, batch: 8, seqLen: 65, balancing: 'bias', gamma: 0.001, alpha: 0.01, mtp: true, mtpLambda: 0.3, corpus: 'mix' };
+    const base: RunSettings = { seed: 1, size: 'golden-b', lr: 0.003, batch: 8, seqLen: 65, balancing: 'bias', gamma: 0.001, gammaDecay: false, alpha: 0.01, mtp: true, mtpLambda: 0.3, corpus: 'mix' };
     expect(settingsKey({ ...base, alpha: 0.1 })).toBe(settingsKey(base));
     expect(settingsKey({ ...base, gamma: 0.01 })).not.toBe(settingsKey(base));
     expect(settingsKey({ ...base, balancing: 'aux', gamma: 0.01 })).toBe(settingsKey({ ...base, balancing: 'aux' }));
+    expect(settingsKey({ ...base, gammaDecay: true })).not.toBe(settingsKey(base));
+    expect(settingsKey({ ...base, balancing: 'none', gammaDecay: true })).toBe(settingsKey({ ...base, balancing: 'none' }));
     expect(settingsKey({ ...base, balancing: 'aux', alpha: 0.1 })).not.toBe(settingsKey({ ...base, balancing: 'aux' }));
     expect(settingsKey({ ...base, mtp: false, mtpLambda: 1 })).toBe(settingsKey({ ...base, mtp: false }));
     expect(settingsKey({ ...base, seed: 2 })).not.toBe(settingsKey(base));
@@ -54,5 +58,19 @@ describe('the shipped model\'s curve', () => {
       expect(shipped.points).toHaveLength(lines.length);
       expect(shipped.points[0]!.chars).toBe(0);
     }
+  });
+
+  it('γ with decay: constant at first, then never rising, never below γ/10; without decay always γ', () => {
+    fc.assert(fc.property(fc.double({ min: 1e-4, max: 0.1, noNaN: true }), fc.integer({ min: 0, max: 1e8 }), fc.integer({ min: 0, max: 1e8 }), (gamma, c1, c2) => {
+      const [lo, hi] = c1 <= c2 ? [c1, c2] : [c2, c1];
+      const at = (c: number) => biasGammaAt({ gamma, gammaDecay: true }, c);
+      expect(biasGammaAt({ gamma, gammaDecay: false }, hi)).toBe(gamma);
+      expect(at(hi)).toBeLessThanOrEqual(at(lo));
+      expect(at(hi)).toBeGreaterThanOrEqual(gamma / 10 - 1e-15);
+      if (hi <= GAMMA_DECAY_CHARS) expect(at(hi)).toBe(gamma);
+    }));
+    // halfway down: twice the decay start sees half of γ; ten times (and more) sees the floor
+    expect(biasGammaAt({ gamma: 0.01, gammaDecay: true }, 2 * GAMMA_DECAY_CHARS)).toBeCloseTo(0.005, 12);
+    expect(biasGammaAt({ gamma: 0.01, gammaDecay: true }, 20 * GAMMA_DECAY_CHARS)).toBeCloseTo(0.001, 12);
   });
 });

@@ -4,7 +4,7 @@
 // views draw. It saves the run to IndexedDB (store.ts) every few seconds while it trains and on
 // pause, and restores it on a reload. It pauses while the tab is hidden and says so.
 // Where there are no Web Workers (Node: tests), a run is the untrained model's settings and stays at step 0.
-import { clearRuns, deleteRun, loadRun, saveRun } from './store';
+import { clearRuns, deleteRun, loadRun } from './store';
 import {
   type EvalPoint, type FromWorker, type RunSettings, type Sample, type StepPoint, type ToWorker, type UntrainedStats,
   charsPerStep, settingsKey,
@@ -73,6 +73,23 @@ function unpack(saved: SavedHistory): History {
     steps.push({ step: v(0), chars: v(1), lr: v(2), bpc: v(3), loss: v(4), gradNorm: v(5), mtpAgree: Number.isNaN(p.mtp[i]!) ? null : p.mtp[i]!, load: rows(p.load), bias: rows(p.bias) });
   }
   return { ...rest, steps };
+}
+
+/**
+ * Step points kept at most. Past it, the older points are thinned to every other one (the newest
+ * KEEP_RECENT stay whole), so a long run's history, and the page's memory, stop growing: the
+ * figures draw at most 100 points or 50 columns of it anyway.
+ */
+export const MAX_STEPS = 3000;
+const KEEP_RECENT = 1000;
+
+export function thinned(steps: StepPoint[]): StepPoint[] {
+  if (steps.length <= MAX_STEPS) return steps;
+  const old = steps.length - KEEP_RECENT;
+  const out: StepPoint[] = [];
+  for (let i = old % 2; i < old; i += 2) out.push(steps[i]!);
+  for (let i = old; i < steps.length; i++) out.push(steps[i]!);
+  return out;
 }
 
 export function emptyHistory(): History {
@@ -198,7 +215,7 @@ export class TrainingRun {
         break;
       case 'steps': {
         const last = m.points[m.points.length - 1]!;
-        this.history = { ...this.history, steps: this.history.steps.concat(m.points) };
+        this.history = { ...this.history, steps: thinned(this.history.steps.concat(m.points)) };
         this.step = last.step;
         this.chars = last.chars;
         if (m.charsPerSec !== null) this.charsPerSec = m.charsPerSec;
@@ -290,9 +307,10 @@ export class TrainingRun {
   /** Save now (weights, optimizer, data position and the history). */
   async save(): Promise<void> {
     if (!this.#worker || this.status === 'starting' || this.step === 0) return;
-    const r = await this.#request({ type: 'snapshot', id: this.#nextId++ });
-    if (r.type !== 'snapshot') return;
-    await saveRun({ key: this.key, savedAt: Date.now(), state: r.bytes, history: pack(this.history) }).catch(() => {});
+    // The worker writes it (with its state) to IndexedDB; the packed history's arrays move there without a copy.
+    const history = pack(this.history);
+    const { num, mtp, load, bias } = history.packed;
+    await this.#request({ type: 'save', id: this.#nextId++, key: this.key, history }, [num.buffer, mtp.buffer, load.buffer, bias.buffer]);
   }
 
   /** The checkpoint as one file (tar: config.json, model.safetensors, tokenizer.json). */

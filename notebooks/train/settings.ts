@@ -16,6 +16,8 @@ export interface RunSettings {
   seqLen: number;
   balancing: Balancing;
   gamma: number;
+  /** γ falls as 1 / characters seen once GAMMA_DECAY_CHARS are seen, down to γ / 10 (biasGammaAt). */
+  gammaDecay: boolean;
   alpha: number;
   mtp: boolean;
   mtpLambda: number;
@@ -55,7 +57,19 @@ export function shapeFamily(size: string): 'golden-b' | 'm' {
 
 /** The run's identity: settings it does not use (γ without the bias update, α without the loss, λ without MTP) are left out. */
 export function settingsKey(s: RunSettings): string {
-  return JSON.stringify([s.seed, s.size, s.lr, s.batch, s.seqLen, s.balancing, s.balancing === 'bias' ? s.gamma : null, s.balancing === 'aux' ? s.alpha : null, s.mtp, s.mtp ? s.mtpLambda : null, s.corpus]);
+  return JSON.stringify([s.seed, s.size, s.lr, s.batch, s.seqLen, s.balancing, s.balancing === 'bias' ? s.gamma : null, s.balancing === 'bias' ? s.gammaDecay : null, s.balancing === 'aux' ? s.alpha : null, s.mtp, s.mtp ? s.mtpLambda : null, s.corpus]);
+}
+
+/**
+ * With decay, γ is constant for the first GAMMA_DECAY_CHARS characters (the biases catch up with
+ * the untrained router quickly), then falls as 1 / characters seen, and stops at γ / 10. Each bias
+ * moves by ±γ every step in answer to one small, noisy batch, so a large γ keeps the biases
+ * jittering around the even point; a smaller one later leaves them closer to it.
+ */
+export const GAMMA_DECAY_CHARS = 150_000;
+export function biasGammaAt(s: Pick<RunSettings, 'gamma' | 'gammaDecay'>, chars: number): number {
+  if (!s.gammaDecay) return s.gamma;
+  return Math.max(s.gamma / 10, s.gamma * Math.min(1, GAMMA_DECAY_CHARS / Math.max(1, chars)));
 }
 
 export function charsPerStep(s: Pick<RunSettings, 'batch' | 'seqLen'>): number {
@@ -83,6 +97,8 @@ export type ToWorker =
   | { type: 'pause' }
   | { type: 'step' }
   | { type: 'snapshot'; id: number }
+  /** Save the run to the browser's storage (store.ts) from the worker: its state with this history, under this key. */
+  | { type: 'save'; id: number; key: string; history: unknown }
   | { type: 'export'; id: number }
   | { type: 'load'; id: number; bytes: Uint8Array; file: string };
 
@@ -126,6 +142,7 @@ export type FromWorker =
   | { type: 'sample'; sample: Sample }
   | { type: 'state'; running: boolean }
   | { type: 'snapshot'; id: number; bytes: Uint8Array }
+  | { type: 'saved'; id: number; ok: boolean }
   | { type: 'export'; id: number; bytes: Uint8Array; probe: number[] }
   | { type: 'loaded'; id: number; file: string; layers: string[]; params: number; config: Record<string, unknown> }
   | { type: 'load-error'; id: number; message: string }

@@ -9,7 +9,7 @@ import { lrAt } from '$engine/train/schedule';
 import { TWIN_CURVES, TWIN_MAXVIO, TWIN_MTP, V3_ACCEPTANCE } from './reference';
 import type { RunView } from './run';
 import type { ShippedCurve } from './shipped-curve';
-import { MIN_LR_RATIO, type RunSettings, SCHEDULE_CHARS, type StepPoint, WARMUP_STEPS, charsPerStep, configOf, shapeFamily } from './settings';
+import { MIN_LR_RATIO, type RunSettings, biasGammaAt, SCHEDULE_CHARS, type StepPoint, WARMUP_STEPS, charsPerStep, configOf, shapeFamily } from './settings';
 
 const MAX_POINTS = 100;
 const MAX_COLS = 50;
@@ -50,7 +50,7 @@ function binned(steps: readonly StepPoint[], f: (s: StepPoint) => number | null)
 
 function binNote(run: RunView): string {
   const size = Math.ceil(run.history.steps.length / MAX_POINTS);
-  return size > 1 ? ` (mean of every ${size} steps)` : '';
+  return size > 1 ? ` (mean of every ${size} recorded steps)` : '';
 }
 
 /** A horizontal reference line across the characters axis. */
@@ -106,9 +106,9 @@ export function loadHeatmap(run: RunView): HeatmapData {
   return {
     kind: 'heatmap', rows, cols, values,
     rowLabels: layers.flatMap((l) => Array.from({ length: E }, (_, e) => `${layerLabel(l, cfg)} · expert ${e}`)),
-    colLabels: Array.from({ length: cols }, (_, c) => String(Math.min(steps.length, (c + 1) * size) || 0)),
+    colLabels: Array.from({ length: cols }, (_, c) => String(steps[Math.min(steps.length, (c + 1) * size) - 1]?.step ?? 0)),
     rowTitle: 'MoE layer · routed expert',
-    colTitle: size > 1 ? `training step (each column: ${size} steps)` : 'training step',
+    colTitle: size > 1 ? `training step (each column: the mean of ${size} recorded steps, labelled by its last)` : 'training step',
     scale: 'sequential',
     domain: [0, Math.max(max, 2 * even)],
     dimmed: dimmed.length > 0 ? { cells: dimmed, label: 'not trained yet' } : undefined,
@@ -250,6 +250,7 @@ export function runStats(run: RunView, s: RunSettings): StatsData {
       { label: 'characters per step', value: charsPerStep(s), note: `${s.batch} rows × ${s.seqLen - 1} predicted` },
       { label: 'balancing', value: s.balancing === 'bias' ? 'bias update' : s.balancing === 'aux' ? 'auxiliary loss' : 'none' },
       { label: 'γ (bias update)', value: s.gamma, note: s.balancing === 'bias' ? undefined : 'not used by this strategy' },
+      { label: 'γ decay', value: s.gammaDecay ? 'on' : 'off', note: s.balancing !== 'bias' ? 'not used by this strategy' : s.gammaDecay ? `γ is ${biasGammaAt(s, run.chars).toPrecision(2)} now, down to ${(s.gamma / 10).toPrecision(2)}` : undefined },
       { label: 'α (auxiliary loss)', value: s.alpha, note: s.balancing === 'aux' ? undefined : 'not used by this strategy' },
       { label: 'MTP', value: s.mtp ? `on, λ = ${s.mtpLambda}` : `off (λ = ${s.mtpLambda} unused)` },
       { label: 'corpus', value: s.corpus === 'mix' ? 'stories + arithmetic' : 'stories' },

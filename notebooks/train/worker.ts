@@ -21,9 +21,10 @@ import { createOptimizer, modelFromParams, paramsFromTensors, paramsToTensors, r
 import { samplerOf, trainStep } from '$engine/train/loop';
 import { type GradientRunner, type WorkerFailure, type WorkerInit, type WorkerReply, splitRows, sumGradients, workerTask } from '$engine/train/workers';
 import { storiesOnly } from './corpus-mix';
+import { saveRun } from './store';
 import {
   type EvalPoint, type FromWorker, PROBE_LOGITS, type RunSettings, SAMPLE_CHARS, SAMPLE_PROMPT, SAMPLE_TEMPERATURE, type StepPoint,
-  type ToWorker, type UntrainedStats, configOf, runOptions,
+  type ToWorker, type UntrainedStats, biasGammaAt, configOf, runOptions,
 } from './settings';
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
@@ -196,6 +197,8 @@ function flush(force: boolean): void {
 }
 
 async function oneStep(): Promise<void> {
+  // γ of this step (settings.ts biasGammaAt): the optimizer reads it from the run's options.
+  if (state.options.balancing === 'bias') state.options.bias_gamma = biasGammaAt(settings, charsSeen(state));
   const sampler = samplerOf(state, corpus.train);
   const r = await trainStep(state, sampler, runner);
   pending.push({
@@ -312,6 +315,14 @@ async function handle(m: ToWorker): Promise<void> {
       // Between steps (a step's update is synchronous), so the state is always a whole step's.
       const bytes = encodeTrainerState(state);
       post({ type: 'snapshot', id: m.id, bytes }, [bytes.buffer as ArrayBuffer]);
+      break;
+    }
+    case 'save': {
+      // Written here, not on the page: serialising megabytes of weights and Adam moments into
+      // IndexedDB was the page's longest task while training.
+      const bytes = encodeTrainerState(state);
+      const ok = await saveRun({ key: m.key, savedAt: Date.now(), state: bytes, history: m.history }).then(() => true, () => false);
+      post({ type: 'saved', id: m.id, ok });
       break;
     }
     case 'export': {
