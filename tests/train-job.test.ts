@@ -36,6 +36,11 @@ describe('JobClient without a Worker', () => {
     expect(log).toEqual(['new 10', 'step', 'step', 'step']);
   });
 
+  it('caps in-process runs at inlineSteps, keeping the target', async () => {
+    const c = new JobClient(() => { throw new Error('no worker here'); }, counting([]), { inlineSteps: 2 });
+    expect(await all(c.follow('a', 5, { start: 0 }))).toEqual([{ target: 5, reports: [1, 2], final: 'at 2', done: true }]);
+  });
+
   it('continues a run asked for more steps, and starts again for fewer or for another key', async () => {
     const log: string[] = [];
     const c = new JobClient(() => { throw new Error('no worker here'); }, counting(log));
@@ -74,17 +79,17 @@ describe('JobClient with a Worker', () => {
   const setup = () => {
     vi.stubGlobal('Worker', FakeWorker);
     const w = new FakeWorker();
-    const c = new JobClient<{ n: number }, number, string>(() => w as unknown as Worker, counting([]));
+    const c = new JobClient<{ start: number }, number, string>(() => w as unknown as Worker, counting([]));
     return { w, c };
   };
   afterEach(() => { vi.unstubAllGlobals(); });
 
   it('yields progress as the worker reports; finished() waits for the last value', async () => {
     const { w, c } = setup();
-    const g = c.follow('k', 2, { n: 0 });
+    const g = c.follow('k', 2, { start: 0 });
     const first = g.next().value as Progress<number, string>;
     expect(first).toEqual({ target: 2, reports: [], final: null, done: false });
-    expect(w.posted).toEqual([{ type: 'start', id: 0, key: 'k', steps: 2, request: { n: 0 } }]);
+    expect(w.posted).toEqual([{ type: 'start', id: 0, key: 'k', steps: 2, request: { start: 0 } }]);
     const whenDone = finished(first);
     let settled = false;
     void Promise.resolve(whenDone).then(() => { settled = true; });
@@ -105,7 +110,7 @@ describe('JobClient with a Worker', () => {
 
   it('a run replaced before it finishes tells the worker to stop, and its finished() settles', async () => {
     const { w, c } = setup();
-    const g = c.follow('k', 5, { n: 0 });
+    const g = c.follow('k', 5, { start: 0 });
     const first = g.next().value as Progress<number, string>;
     const pending = g.next().value as Promise<Progress<number, string>>;
     g.return(undefined); // what the runtime does when an input changes
@@ -114,13 +119,13 @@ describe('JobClient with a Worker', () => {
     expect(w.posted.at(-1)).toEqual({ type: 'cancel', id: 0 });
     // Replies for the old run reach nobody; a new run gets its own id.
     w.reply({ type: 'reports', id: 0, from: 0, reports: [1] });
-    c.follow('k', 5, { n: 0 }).next();
+    c.follow('k', 5, { start: 0 }).next();
     expect(w.posted.at(-1)).toMatchObject({ type: 'start', id: 1 });
   });
 
   it('a worker error rejects the cell and finished()', async () => {
     const { w, c } = setup();
-    const g = c.follow('k', 3, { n: 0 });
+    const g = c.follow('k', 3, { start: 0 });
     const first = g.next().value as Progress<number, string>;
     const pending = g.next().value as Promise<Progress<number, string>>;
     w.reply({ type: 'error', id: 0, message: 'no memory' });

@@ -7,8 +7,8 @@
 //
 // The worker keeps its last run: asking for more steps of the same run continues it instead of
 // starting again (moving a "steps" slider up costs only the new steps). Where there is no Worker
-// (Node: the notebook tests, prerendering) the same runner runs in-process, to the end, and
-// follow() yields once. Products run on the WebAssembly kernels (kernels/fastest.ts) in both, as
+// (Node: the notebook tests, prerendering) the same runner runs in-process (to a capped step
+// count the lesson chooses) and follow() yields once. Products run on the WebAssembly kernels (kernels/fastest.ts) in both, as
 // the training lesson's workers do: a fixed backend, so a run does not depend on the page's choice.
 import type { Backend } from '$kernels/backend';
 import { fastestBackend } from '$kernels/fastest';
@@ -93,10 +93,18 @@ export class JobClient<Q, R, F> {
   // In-process runs (no Worker): the last few, by key, so going back to a setting does not train again.
   #inline: { kept: Kept<R, F>[]; backend: Promise<Backend> | null } = { kept: [], backend: null };
 
-  /** `spawn` creates the lesson's worker (new Worker(new URL('./worker.ts', import.meta.url), ...)); `runner` is the same code, for in-process runs. */
-  constructor(spawn: () => Worker, runner: Runner<Q, R, F>) {
+  #inlineSteps: number;
+
+  /**
+   * `spawn` creates the lesson's worker (new Worker(new URL('./worker.ts', import.meta.url), ...));
+   * `runner` is the same code, for in-process runs. `inlineSteps` caps in-process runs (Node: the
+   * notebook tests and the prerendered previews check the wiring without training for minutes;
+   * the page's figures always come from the worker, to the full step count).
+   */
+  constructor(spawn: () => Worker, runner: Runner<Q, R, F>, options: { inlineSteps?: number } = {}) {
     this.#spawn = spawn;
     this.#runner = runner;
+    this.#inlineSteps = options.inlineSteps ?? Infinity;
   }
 
   #ensure(): Worker {
@@ -174,7 +182,8 @@ export class JobClient<Q, R, F> {
     }
   }
 
-  async #inlineRun(key: string, steps: number, request: Q): Promise<Progress<R, F>> {
+  async #inlineRun(key: string, target: number, request: Q): Promise<Progress<R, F>> {
+    const steps = Math.min(target, this.#inlineSteps);
     const backend = await (this.#inline.backend ??= fastestBackend(() => {}));
     const kept = this.#inline.kept;
     const at = kept.findIndex((k) => k.key === key);
@@ -182,7 +191,7 @@ export class JobClient<Q, R, F> {
     kept.unshift(run);
     kept.length = Math.min(kept.length, INLINE_RUNS);
     while (run.reports.length < steps) run.reports.push(run.stepper.step());
-    return { target: steps, reports: run.reports.slice(), final: run.stepper.final(), done: true };
+    return { target, reports: run.reports.slice(), final: run.stepper.final(), done: true };
   }
 }
 

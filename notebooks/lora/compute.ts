@@ -35,9 +35,11 @@ export async function baseOf(weights: 'trained' | 'random', seed: number): Promi
 
 const ids = (text: string) => Array.from(text, (c) => Math.min(c.charCodeAt(0), 127));
 
-// Both runs train in the lesson's Web Worker (train.ts, worker.ts), to the slider's step.
+// Both runs train in the lesson's Web Worker (train.ts, worker.ts), to the slider's step. Without a
+// Worker (Node: tests, prerender) only INLINE_STEPS steps run in-process.
+const INLINE_STEPS = 2;
 const client = new JobClient<FineTuneRequest, FineTuneReport, FineTuneFinal>(
-  () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek LoRA runs' }), fineTuneRunner);
+  () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek LoRA runs' }), fineTuneRunner, { inlineSteps: INLINE_STEPS });
 
 export type RunState = Progress<FineTuneReport, FineTuneFinal>;
 

@@ -22,13 +22,16 @@ export function budgetTable(b: { lora: number; full: number; adapted: number }, 
   };
 }
 
-/** Bits per character on the whole new text after each step (step 0: the base), both runs. */
+/**
+ * Bits per character on the whole new text after each step, minus the model's before fine-tuning
+ * (step 0 is 0): both runs. Relative to the start, so a small change is not lost against an axis from 0.
+ */
 export function lossChart(s: RunState): LineChartData {
   const base = s.reports[0]?.baseText;
-  const from = (y: (r: RunState['reports'][number]) => number) => [
-    ...(base === undefined ? [] : [{ x: 0, y: base }]),
-    ...s.reports.map((r, i) => ({ x: i + 1, y: y(r) })),
-  ];
+  const from = (y: (r: RunState['reports'][number]) => number) => (base === undefined ? [] : [
+    { x: 0, y: 0 },
+    ...s.reports.map((r, i) => ({ x: i + 1, y: y(r) - base })),
+  ]);
   return {
     kind: 'line',
     series: [
@@ -36,7 +39,7 @@ export function lossChart(s: RunState): LineChartData {
       { name: 'LoRA', points: from((r) => r.loraText), style: 'dashed' },
     ],
     xLabel: `step (${s.reports.length} of ${s.target}${s.done ? '' : ', training'})`,
-    yLabel: 'bits per character on the whole new text',
+    yLabel: 'change in bits per character on the whole new text',
     xIntegers: true,
   };
 }
@@ -49,7 +52,7 @@ export function batchLossChart(s: RunState): LineChartData {
       { name: 'full fine-tuning', points: s.reports.map((r, i) => ({ x: i + 1, y: r.full })) },
       { name: 'LoRA', points: s.reports.map((r, i) => ({ x: i + 1, y: r.lora })), style: 'dashed' },
     ],
-    xLabel: 'step',
+    xLabel: `step (${s.reports.length} of ${s.target})`,
     yLabel: 'training loss of the step\'s batch (nats per character)',
     xIntegers: true,
   };

@@ -121,9 +121,11 @@ export function firstGradient(w: Weights, seed: number, lossMultiplier: number):
 
 export { exponentHistogram };
 
-// The three runs train in the lesson's Web Worker (train.ts, worker.ts), to the slider's step.
+// The three runs train in the lesson's Web Worker (train.ts, worker.ts), to the slider's step. Without
+// a Worker (Node: tests, prerender) only INLINE_STEPS steps run in-process.
+const INLINE_STEPS = 2;
 const client = new JobClient<LossScaleRequest, LossScaleReport, null>(
-  () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek precision runs' }), lossScaleRunner);
+  () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek precision runs' }), lossScaleRunner, { inlineSteps: INLINE_STEPS });
 
 export type RunState = Progress<LossScaleReport, null>;
 
