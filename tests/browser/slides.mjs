@@ -162,6 +162,8 @@ for (const path of lessons) {
       const title = (await page.locator('article h1').first().innerText()).trim();
       const failures = [];
       for (const screen of SCREENS) {
+        // Each size from a fresh walk through the slides (a slide drawn for one size and then resized
+        // is measured only once it settles, which on a busy machine takes longer than drawing it again).
         await page.setViewportSize({ width: screen.width, height: screen.height });
         await page.keyboard.press('End');
         const last = await slideOf(page);
