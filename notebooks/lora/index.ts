@@ -66,7 +66,7 @@ export const notebook: Notebook = {
       { kind: 'derived', detail: 'the lesson\'s numbers by name' }),
   ],
   lead: {
-    takeaway: 'LoRA trains a small fraction of the numbers, beside the frozen model, and learns a new text alongside full fine-tuning.',
+    takeaway: 'LoRA trains a small fraction of the numbers beside the frozen model: what it and full fine-tuning learn of a new text from the same batches.',
     view: { cell: 'loss', title: 'Both runs on the new text: change in bits per character after each step', caption: 'The shipped model fine-tuned twice in a Web Worker, from the same weights on the same batches: every weight trained, and rank-r adapters only. 0 is the model before fine-tuning (below 0: it predicts the text better); the curves fill in as the worker reports. The table below has the bits per character themselves.' },
     controls: ['text', 'steps'],
     note: 'Runs the shipped trained model (or yours from the training lesson). Rank, scale, targets, the update\'s singular values, merging and samples follow below.',
