@@ -2,10 +2,13 @@
 // and select changes the picture; the URL round-trips the state (and a bad link falls back to the
 // defaults with a notice); presentation keys work; figures export as valid SVG and PNG; the formula
 // box answers and reports a bad formula inline while the page keeps working.
+//
+// Lessons are checked PARALLEL_PAGES at a time (2: this machine has 2 cores), each in its own page
+// of one browser context (so the backend is measured once); a lesson's checks run in order on its page.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { downloadBytes, launch, open, pageName, SCREENSHOT_DIR, settle, sitePaths, watchErrors } from './lib/browser.mjs';
+import { downloadBytes, launch, open, pageName, PARALLEL_PAGES, SCREENSHOT_DIR, settle, sitePaths, watchErrors } from './lib/browser.mjs';
 
 const probe = await launch();
 const lessons = (await sitePaths(probe.page)).filter((p) => p.startsWith('/lessons/'));
@@ -47,18 +50,28 @@ if (lessons.length === 0) {
   it('there are lessons to test', () => assert.fail('no lesson links found on /lessons'));
 }
 
+describe('lessons', { concurrency: PARALLEL_PAGES }, () => {
 for (const path of lessons) {
-  describe(`lesson ${path}`, () => {
+  describe(`lesson ${path}`, { concurrency: 1 }, () => {
     /** @type {string[]} */
     let errors = [];
+    /** @type {import('playwright-core').Page} */
+    let page;
+    /** The picture at the defaults (the lesson opened with no settings in its URL). */
+    let defaults;
+    before(async () => {
+      page = await browser.context.newPage();
+    });
+    after(async () => {
+      await page?.close();
+    });
 
     it('computes every cell with no console error', async () => {
-      const { page } = browser;
-      for (const event of ['console', 'pageerror', 'requestfailed', 'response']) page.removeAllListeners(event);
       errors = watchErrors(page);
       await open(page, path);
       await idle(page);
       assert.deepEqual(await cellErrors(page), []);
+      defaults = await picture(page);
       const figures = await page.locator('figure.cell').count();
       assert.ok(figures > 0, 'the lesson has figures');
       assert.equal(await page.locator('figure.cell .drawing svg, figure.cell .drawing table, figure.cell .drawing dl').count() > 0, true, 'figures are drawn');
@@ -67,7 +80,6 @@ for (const path of lessons) {
     });
 
     it('every control changes the picture', async () => {
-      const { page } = browser;
       const controls = [...new Set(await page.$$eval('.notebook .control[data-input]', (els) => els.map((e) => e.getAttribute('data-input'))))];
       assert.ok(controls.length > 0, 'the lesson has controls');
       for (const name of controls) {
@@ -98,7 +110,7 @@ for (const path of lessons) {
     });
 
     it('the URL holds the state: a fresh page from it shows the same picture', async () => {
-      const { page, context } = browser;
+      const { context } = browser;
       await page.waitForTimeout(300); // the URL is written shortly after the last change
       const url = page.url();
       assert.ok(new URL(url).search.length > 1, `the URL has the changed settings: ${url}`);
@@ -114,12 +126,10 @@ for (const path of lessons) {
     });
 
     it('a bad link falls back to the defaults with a notice', async () => {
-      const { page } = browser;
       const clean = new URL(page.url());
       clean.search = '';
-      await page.goto(clean.href, { waitUntil: 'load' });
-      await idle(page);
-      const defaults = await picture(page);
+      // The defaults' picture is the one the first check drew, from the lesson's URL with no settings.
+      assert.ok(defaults, 'the lesson opened at its defaults');
       // A control whose value can be wrong (a prompt box takes any text).
       const first = await page.$eval('.notebook .control[data-input]:has(:is(input, select))', (e) => e.getAttribute('data-input'));
       clean.search = `?${first}=not-a-value&nonsense=1`;
@@ -129,12 +139,12 @@ for (const path of lessons) {
       assert.equal(await notice.count(), 1, 'a notice is shown');
       assert.match(await notice.innerText(), new RegExp(`Ignored ${first}=`));
       assert.deepEqual(await picture(page), defaults);
-      await page.waitForTimeout(300);
+      // The address bar is rewritten shortly after load (debounced).
+      await page.waitForURL((u) => u.search === '', { timeout: 5000 }).catch(() => {});
       assert.equal(new URL(page.url()).search, '', 'the ignored settings leave the address bar');
     });
 
     it('presentation mode: keys move between slides, Esc leaves', async () => {
-      const { page } = browser;
       await page.getByRole('button', { name: 'Present' }).click();
       const dialog = page.getByRole('dialog');
       await dialog.waitFor();
@@ -153,7 +163,7 @@ for (const path of lessons) {
       // The live cells work inside a slide too.
       await idle(page);
       await page.screenshot({ path: join(SCREENSHOT_DIR, `${pageName(path)}-present-1024x768.png`) });
-      await page.waitForTimeout(250);
+      await page.waitForURL(/present=/, { timeout: 5000 }).catch(() => {});
       assert.match(page.url(), /present=/, 'the slide is in the URL');
       await page.keyboard.press('Escape');
       await dialog.waitFor({ state: 'detached' });
@@ -161,7 +171,6 @@ for (const path of lessons) {
     });
 
     it('figures export as valid SVG and PNG', async () => {
-      const { page } = browser;
       const figure = page.locator('figure.cell').filter({ has: page.getByRole('button', { name: 'Export SVG' }) }).first();
       const [svgDownload] = await Promise.all([page.waitForEvent('download'), figure.getByRole('button', { name: 'Export SVG' }).click()]);
       const svgText = (await downloadBytes(svgDownload)).toString('utf8');
@@ -182,7 +191,6 @@ for (const path of lessons) {
     });
 
     it('the formula box answers, and a bad formula shows its error inline', async () => {
-      const { page } = browser;
       const box = page.getByRole('textbox', { name: 'Formula' });
       if ((await box.count()) === 0) return assert.fail('the lesson has no formula box');
       await box.fill('1 + 2');
@@ -204,3 +212,4 @@ for (const path of lessons) {
     });
   });
 }
+});

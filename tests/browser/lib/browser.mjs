@@ -1,47 +1,72 @@
 // Shared pieces of the browser tests: launching Debian's Chromium through playwright-core,
 // collecting console/page errors, running axe-core, and finding the site's pages.
-// Run by scripts/test-browser.mjs, which sets NANOSEEK_URL and NANOSEEK_CHROMIUM.
+// Run by scripts/test-browser.mjs, which sets NANOSEEK_URL and NANOSEEK_CHROMIUM, and starts one
+// Chromium for all the test files (NANOSEEK_WS_ENDPOINT): each launch() is then a fresh browser
+// context in it (its own storage, cache and downloads, like a fresh profile) instead of a browser.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.mjs';
 
 const require = createRequire(import.meta.url);
 
 export const BASE_URL = process.env.NANOSEEK_URL ?? '';
 export const SCREENSHOT_DIR = process.env.NANOSEEK_SCREENSHOTS ?? join(process.cwd(), 'screenshots');
-const EXECUTABLE = process.env.NANOSEEK_CHROMIUM || process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const WS_ENDPOINT = process.env.NANOSEEK_WS_ENDPOINT ?? '';
+
+/**
+ * How many pages a test file may drive at once (the runner's slots, 2 by default: this machine has
+ * 2 cores). A file that imports this runs alone, and runs its own checks that many at a time.
+ */
+export const PARALLEL_PAGES = Math.max(1, Number(process.env.NANOSEEK_BROWSER_JOBS) || 2);
 
 if (!BASE_URL) throw new Error('NANOSEEK_URL is not set: run the browser tests with `npm run test:browser`');
-
-const ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--enable-unsafe-swiftshader',
-];
 
 /** Absolute URL of a site path ("/", "lessons", "lessons/kv-cache"). */
 export function siteUrl(path = '/') {
   return new URL(path.replace(/^\//, ''), BASE_URL).href;
 }
 
+/** The connection to the runner's shared Chromium, while some launch() context is open. */
+let shared = null;
+let sharedUsers = 0;
+
 /**
- * A fresh Chromium profile in a temp dir. Options go to launchPersistentContext (viewport,
- * colorScheme, reducedMotion, ...). Returns { context, page, close }.
+ * A fresh browser context: in the runner's shared Chromium when there is one, else in a Chromium of
+ * its own with a fresh profile in a temp dir. Options go to newContext / launchPersistentContext
+ * (viewport, colorScheme, reducedMotion, acceptDownloads, ...). Returns { context, page, close }.
  */
 export async function launch(options = {}) {
+  const contextOptions = { viewport: { width: 1280, height: 800 }, ...options };
+  if (WS_ENDPOINT) {
+    sharedUsers++;
+    shared ??= chromium.connect(WS_ENDPOINT);
+    const browser = await shared;
+    const context = await browser.newContext(contextOptions);
+    context.setDefaultTimeout(30_000);
+    const page = await context.newPage();
+    return {
+      context,
+      page,
+      close: async () => {
+        await context.close().catch(() => {});
+        // The last context of this process closes the connection (an open one keeps node running).
+        if (--sharedUsers === 0 && shared) {
+          const connection = shared;
+          shared = null;
+          await (await connection).close().catch(() => {});
+        }
+      },
+    };
+  }
   const profile = await mkdtemp(join(tmpdir(), 'nanoseek-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: EXECUTABLE,
+    executablePath: CHROMIUM_PATH,
     headless: true,
-    args: ARGS,
-    viewport: { width: 1280, height: 800 },
-    ...options,
+    args: CHROMIUM_ARGS,
+    ...contextOptions,
   });
   context.setDefaultTimeout(30_000);
   const page = context.pages()[0] ?? (await context.newPage());
@@ -129,8 +154,13 @@ export function describeViolations(violations) {
   return violations.map((v) => `[${v.impact}] ${v.id}: ${v.help}\n    ${v.nodes.join('\n    ')}`).join('\n');
 }
 
-/** Every page of the site, found by following the links on /lessons: ["/", "/lessons", "/lessons/x", ...]. */
+/**
+ * Every page of the site, found by following the links on /lessons: ["/", "/lessons", "/lessons/x", ...].
+ * The runner finds them once (with this function) and hands the list to every test file in
+ * NANOSEEK_SITE_PATHS; without it, `page` opens /lessons.
+ */
 export async function sitePaths(page) {
+  if (process.env.NANOSEEK_SITE_PATHS) return JSON.parse(process.env.NANOSEEK_SITE_PATHS);
   await page.goto(siteUrl('lessons'), { waitUntil: 'load' });
   const hrefs = await page.$$eval('main a[href]', (as) => as.map((a) => /** @type {HTMLAnchorElement} */ (a).href));
   const base = new URL(BASE_URL);
