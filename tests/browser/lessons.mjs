@@ -148,8 +148,10 @@ for (const path of lessons) {
       await page.getByRole('button', { name: 'Present' }).click();
       const dialog = page.getByRole('dialog');
       await dialog.waitFor();
-      // One slide per section (the first screen's key figure is not a section of its own).
-      const slides = await page.$$eval('.notebook section[data-section]:not([data-section="key-figure"])', (s) => s.length);
+      // A title slide, the key figure, then at least one slide per section (one per figure).
+      const sections = await page.$$eval('.notebook section[data-section]:not([data-section="key-figure"])', (s) => s.length);
+      const slides = Number(await dialog.getAttribute('data-slides'));
+      assert.ok(slides >= sections + 1, `${slides} slides for ${sections} sections`);
       assert.equal(await dialog.getAttribute('data-slide'), '0');
       await page.keyboard.press('PageDown');
       assert.equal(await dialog.getAttribute('data-slide'), slides > 1 ? '1' : '0');
