@@ -39,9 +39,9 @@ describe('backend badge', () => {
     const options = await select.locator('option').evaluateAll((os) => os.map((o) => /** @type {HTMLOptionElement} */ (o).value));
     assert.ok(options.length >= 2, `the switch offers a backend besides auto (got ${options.join(', ')})`);
 
-    // Tab to the switch.
+    // Tab to the switch (it sits after the index page's lesson links and architecture figure).
     await page.locator('body').focus();
-    for (let i = 0; i < 30 && !(await select.evaluate((el) => el === document.activeElement)); i++) {
+    for (let i = 0; i < 120 && !(await select.evaluate((el) => el === document.activeElement)); i++) {
       await page.keyboard.press('Tab');
     }
     assert.ok(await select.evaluate((el) => el === document.activeElement), 'Tab reaches the backend switch');
