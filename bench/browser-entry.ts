@@ -11,9 +11,8 @@ import { benchKernels, formatBench } from './kernels.js';
 import { benchTrain, formatTrainBench, GOLDEN_B_SHAPE } from './train.js';
 import { type DeepSeekConfig, parseConfig } from '../src/engine/config.js';
 import { charTokenizer } from '../src/engine/tokenizer.js';
-import { type RowsGradient, rowsGradient } from '../src/engine/train/index.js';
 import {
-  type GradientRunner, type WorkerFailure, type WorkerInit, type WorkerReply, splitRows, sumGradients, workerTask,
+  type GradientRunner, type WorkerFailure, type WorkerInit, type WorkerReply, splitRunner,
 } from '../src/engine/train/workers.js';
 
 (globalThis as unknown as { runEngineBench: () => Promise<unknown> }).runEngineBench = async () => {
@@ -40,27 +39,9 @@ function webWorkerRunner(config: DeepSeekConfig, workerSource: string, backend: 
   const url = URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }));
   const worker = new Worker(url);
   worker.postMessage({ type: 'init', config } satisfies WorkerInit);
-  let nextId = 0;
-  const waiting = new Map<number, { resolve: (r: RowsGradient) => void; reject: (e: Error) => void }>();
-  worker.onmessage = (e: MessageEvent<WorkerReply | WorkerFailure>) => {
-    const w = waiting.get(e.data.id);
-    waiting.delete(e.data.id);
-    if (e.data.type === 'error') w?.reject(new Error(`gradient worker: ${e.data.message}`));
-    else w?.resolve(e.data.result);
-  };
-  return {
-    threads: 2,
-    async gradient(p, rows, hp) {
-      const [mine, theirs] = splitRows(rows, 2);
-      if (!theirs) return rowsGradient(p, mine!, hp, backend);
-      const id = nextId++;
-      const reply = new Promise<RowsGradient>((resolve, reject) => waiting.set(id, { resolve, reject }));
-      worker.postMessage(workerTask(id, p, theirs, hp));
-      const a = rowsGradient(p, mine!, hp, backend);
-      return sumGradients([a, await reply]);
-    },
-    close: async () => { worker.terminate(); URL.revokeObjectURL(url); },
-  };
+  const runner = splitRunner(backend, (task) => worker.postMessage(task), async () => { worker.terminate(); URL.revokeObjectURL(url); });
+  worker.onmessage = (e: MessageEvent<WorkerReply | WorkerFailure>) => runner.deliver(e.data);
+  return runner;
 }
 
 (globalThis as unknown as { runTrainBench: (a: { text: string; shipped: unknown; workerSource: string; steps: number }) => Promise<unknown> }).runTrainBench = async ({ text, shipped, workerSource, steps }) => {

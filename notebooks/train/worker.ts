@@ -17,9 +17,9 @@ import { charTokenizer, parseTokenizerJson } from '$engine/tokenizer';
 import { type TrainerState, decodeTrainerState, encodeTrainerState, textHash, trainerStateConfig } from '$engine/train/checkpoint';
 import { SavedRng, windows } from '$engine/train/data';
 import { evaluateWindows, expertLift, maxVio } from '$engine/train/eval';
-import { createOptimizer, modelFromParams, paramsFromTensors, paramsToTensors, rowsGradient } from '$engine/train/index';
+import { createOptimizer, modelFromParams, paramsFromTensors, paramsToTensors } from '$engine/train/index';
 import { samplerOf, trainStep } from '$engine/train/loop';
-import { type GradientRunner, type WorkerFailure, type WorkerInit, type WorkerReply, splitRows, sumGradients, workerTask } from '$engine/train/workers';
+import { type GradientRunner, type WorkerFailure, type WorkerInit, type WorkerReply, localRunner, splitRunner } from '$engine/train/workers';
 import { storiesOnly } from './corpus-mix';
 import { saveRun } from './store';
 import {
@@ -89,30 +89,10 @@ async function loadCorpus(dataUrl: string, mix: RunSettings['corpus']): Promise<
 
 /** Half the rows here, half on the helper (when there is one), added in that order. */
 function portRunner(port: MessagePort | null): GradientRunner {
-  if (!port) return { threads: 1, gradient: async (p, rows, hp) => rowsGradient(p, rows, hp, backend), close: async () => {} };
-  let nextId = 0;
-  const waiting = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
-  port.onmessage = (e: MessageEvent<WorkerReply | WorkerFailure>) => {
-    const w = waiting.get(e.data.id);
-    waiting.delete(e.data.id);
-    if (!w) return;
-    if (e.data.type === 'error') w.reject(new Error(`gradient helper: ${e.data.message}`));
-    else w.resolve(e.data);
-  };
-  return {
-    threads: 2,
-    async gradient(p, rows, hp) {
-      const [mine, theirs] = splitRows(rows, 2);
-      if (!theirs) return rowsGradient(p, mine!, hp, backend);
-      const id = nextId++;
-      const reply = new Promise<WorkerReply>((resolve, reject) => waiting.set(id, { resolve, reject }));
-      const task = workerTask(id, p, theirs, hp);
-      port.postMessage({ ...task, data: Float32Array.from(task.data) });
-      const a = rowsGradient(p, mine!, hp, backend);
-      return sumGradients([a, (await reply).result]);
-    },
-    close: async () => port.close(),
-  };
+  if (!port) return localRunner(backend);
+  const runner = splitRunner(backend, (task) => port.postMessage({ ...task, data: Float32Array.from(task.data) }), async () => port.close(), 'gradient helper');
+  port.onmessage = (e: MessageEvent<WorkerReply | WorkerFailure>) => runner.deliver(e.data);
+  return runner;
 }
 
 /** The loads of the last gradient, per MoE layer (trainStep keeps only their MaxVio). */

@@ -10,10 +10,9 @@ import type { Backend } from '../../kernels/backend.js';
 import { loopBackend } from '../../kernels/loop.js';
 import { referenceBackend } from '../../kernels/reference.js';
 import type { DeepSeekConfig } from '../engine/config.js';
-import { rowsGradient } from '../engine/train/index.js';
 import {
   type GradientRunner, type WorkerFailure, type WorkerInit, type WorkerReply, type WorkerTask,
-  gradientWorker, splitRows, sumGradients, workerTask,
+  gradientWorker, splitRunner,
 } from '../engine/train/workers.js';
 
 /** A compute backend by name: default the fastest (WebAssembly SIMD, else the loop), 'reference', 'loop', or any name the selector knows (forced for every op). */
@@ -52,35 +51,14 @@ async function spawn(init: WorkerInit): Promise<Worker> {
 export async function twoThreadRunner(config: DeepSeekConfig, backendName?: string): Promise<GradientRunner> {
   const backend = await backendByName(backendName);
   const worker = await spawn({ type: 'init', config, backend: backendName });
-  let nextId = 0;
-  const waiting = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
-  const fail = (e: Error) => { for (const w of waiting.values()) w.reject(e); waiting.clear(); };
-  worker.on('message', (m: WorkerReply | WorkerFailure) => {
-    const w = waiting.get(m.id);
-    waiting.delete(m.id);
-    if (!w) return;
-    if (m.type === 'error') w.reject(new Error(`gradient worker: ${m.message}`));
-    else w.resolve(m);
+  const runner = splitRunner(backend, (task) => worker.postMessage(task), async () => {
+    worker.removeAllListeners('exit');
+    await worker.terminate();
   });
-  worker.on('error', fail);
-  worker.on('exit', (code) => fail(new Error(`gradient worker exited (code ${code})`)));
-  return {
-    threads: 2,
-    async gradient(p, rows, hp) {
-      const [mine, theirs] = splitRows(rows, 2);
-      if (!theirs) return rowsGradient(p, mine!, hp, backend);
-      const id = nextId++;
-      const reply = new Promise<WorkerReply>((resolve, reject) => waiting.set(id, { resolve, reject }));
-      worker.postMessage(workerTask(id, p, theirs, hp) satisfies WorkerTask);
-      const a = rowsGradient(p, mine!, hp, backend);
-      const b = (await reply).result;
-      return sumGradients([a, b]);
-    },
-    async close() {
-      worker.removeAllListeners('exit');
-      await worker.terminate();
-    },
-  };
+  worker.on('message', (m: WorkerReply | WorkerFailure) => runner.deliver(m));
+  worker.on('error', (e) => runner.fail(e));
+  worker.on('exit', (code) => runner.fail(new Error(`gradient worker exited (code ${code})`)));
+  return runner;
 }
 
 if (!isMainThread && workerData && (workerData as Record<string, unknown>)[MARK]) {

@@ -59,6 +59,45 @@ export function localRunner(backend?: Backend): GradientRunner {
   };
 }
 
+/** A two-thread runner, and the two calls its transport makes: each reply or failure, and the worker's end. */
+export interface SplitRunner extends GradientRunner {
+  deliver(m: WorkerReply | WorkerFailure): void;
+  fail(e: Error): void;
+}
+
+/**
+ * Two threads: half of every batch's rows here, the other half sent with `post` to a gradient worker,
+ * the two sums added in that order. The transport (worker_threads, a Web Worker, a MessagePort) only
+ * posts tasks and hands every message back to `deliver`; `label` names the worker in its errors.
+ */
+export function splitRunner(backend: Backend | undefined, post: (task: WorkerTask) => void, close: () => Promise<void>, label = 'gradient worker'): SplitRunner {
+  let nextId = 0;
+  const waiting = new Map<number, { resolve: (r: RowsGradient) => void; reject: (e: Error) => void }>();
+  return {
+    threads: 2,
+    async gradient(p, rows, hp) {
+      const [mine, theirs] = splitRows(rows, 2);
+      if (!theirs) return rowsGradient(p, mine!, hp, backend);
+      const id = nextId++;
+      const reply = new Promise<RowsGradient>((resolve, reject) => waiting.set(id, { resolve, reject }));
+      post(workerTask(id, p, theirs, hp));
+      const a = rowsGradient(p, mine!, hp, backend);
+      return sumGradients([a, await reply]);
+    },
+    close,
+    deliver(m) {
+      const w = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (m.type === 'error') w?.reject(new Error(`${label}: ${m.message}`));
+      else w?.resolve(m.result);
+    },
+    fail(e) {
+      for (const w of waiting.values()) w.reject(e);
+      waiting.clear();
+    },
+  };
+}
+
 // ---- the message protocol between the trainer and a gradient worker ----
 
 /** Sent once: the model's config (the worker builds the flat layout from it). */
