@@ -1,9 +1,10 @@
 // One optimizer step as the README defines it (clipping, AdamW with decay on 2+-dim tensors only,
 // the bias update), the learning-rate schedule, and a tiny run that learns a repeating string.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { initTensors, parseConfig } from '../src/engine/index.js';
 import {
-  type TrainHparams, createOptimizer, lrAt, optimizerStep, paramsFromTensors, rowsGradient, updateBias,
+  type TrainHparams, biasGammaAtStep, createOptimizer, lrAt, optimizerStep, paramsFromTensors, rowsGradient, updateBias,
 } from '../src/engine/train/index.js';
 
 const HP: TrainHparams = {
@@ -95,6 +96,23 @@ describe('lrAt', () => {
   });
   it('without warm-up starts at the peak', () => {
     expect(lrAt(0, { ...s, warmup: 0 })).toBeCloseTo(3e-3, 12);
+  });
+});
+
+describe('biasGammaAtStep', () => {
+  it('constant keeps gamma; cosine falls from gamma at step 1 to gamma * minRatio at the last step, never rising', () => {
+    fc.assert(fc.property(fc.double({ min: 1e-5, max: 0.1, noNaN: true }), fc.integer({ min: 2, max: 20000 }), fc.double({ min: 0, max: 1, noNaN: true }), (gamma, total, minRatio) => {
+      const s = { gamma, total, minRatio };
+      expect(biasGammaAtStep(Math.ceil(total / 2), { ...s, schedule: 'constant' })).toBe(gamma);
+      const at = (t: number) => biasGammaAtStep(t, { ...s, schedule: 'cosine' });
+      expect(at(1)).toBeCloseTo(gamma, 12);
+      expect(at(total)).toBeCloseTo(gamma * minRatio, 12);
+      expect(at(total + 100)).toBeCloseTo(gamma * minRatio, 12);
+      for (let t = 1; t < total; t += Math.max(1, Math.floor(total / 17))) expect(at(t + 1)).toBeLessThanOrEqual(at(t) + 1e-18);
+    }), { numRuns: 50 });
+  });
+  it('cosine is halfway between gamma and its floor at mid-run', () => {
+    expect(biasGammaAtStep(501, { gamma: 1e-3, total: 1001, minRatio: 0.1, schedule: 'cosine' })).toBeCloseTo(1e-3 * 0.55, 12);
   });
 });
 

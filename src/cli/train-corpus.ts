@@ -32,7 +32,7 @@ const TRAIN_OPTIONS = {
   warmup: { type: 'string' }, 'min-lr-ratio': { type: 'string' }, seed: { type: 'string' },
   'eval-every': { type: 'string' }, 'eval-windows': { type: 'string' }, 'save-every': { type: 'string' },
   'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' }, 'mtp-lambda': { type: 'string' },
-  'bias-gamma': { type: 'string' }, 'balance-alpha': { type: 'string' }, balancing: { type: 'string' },
+  'bias-gamma': { type: 'string' }, 'bias-gamma-schedule': { type: 'string' }, 'balance-alpha': { type: 'string' }, balancing: { type: 'string' },
   'stop-at': { type: 'string' }, hparams: { type: 'string' }, threads: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
 } as const;
 
@@ -177,6 +177,10 @@ function optionsFromFlags(f: Flags): Partial<RunOptions> {
   if (f.balancing !== undefined) {
     if (!['bias', 'aux', 'none'].includes(f.balancing as string)) throw new EngineInputError(`--balancing must be bias, aux or none (got ${JSON.stringify(f.balancing)})`);
     o.balancing = f.balancing as RunOptions['balancing'];
+  }
+  if (f['bias-gamma-schedule'] !== undefined) {
+    if (!['constant', 'cosine'].includes(f['bias-gamma-schedule'] as string)) throw new EngineInputError(`--bias-gamma-schedule must be constant or cosine (got ${JSON.stringify(f['bias-gamma-schedule'])})`);
+    o.bias_gamma_schedule = f['bias-gamma-schedule'] as RunOptions['bias_gamma_schedule'];
   }
   if (o.min_lr_ratio !== undefined && o.min_lr_ratio > 1) throw new EngineInputError(`--min-lr-ratio must be <= 1 (got ${o.min_lr_ratio})`);
   return o;

@@ -32,6 +32,8 @@ export interface RunOptions {
   mtp_lambda: number;
   balance_alpha: number;
   bias_gamma: number;
+  /** How γ moves over the run; absent in runs saved before it existed, which used 'constant'. */
+  bias_gamma_schedule?: 'constant' | 'cosine';
   balancing: 'bias' | 'aux' | 'none';
   threads: number;
 }

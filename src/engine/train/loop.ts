@@ -6,6 +6,7 @@ import type { TrainerState } from './checkpoint.js';
 import { BatchSampler, SavedRng, windows } from './data.js';
 import { evaluateWindows, maxVio, type EvalResult } from './eval.js';
 import { type TrainHparams, lrAt, modelFromParams, optimizerStep } from './index.js';
+import { biasGammaAtStep } from './schedule.js';
 import type { GradientRunner } from './workers.js';
 
 const LN2 = Math.log(2);
@@ -21,6 +22,8 @@ export interface StepRecord {
   /** main / ln 2: training bits per character. */
   bits_per_char: number;
   grad_norm: number;
+  /** The routing-bias step γ this step used (its schedule's value). */
+  bias_gamma: number;
   /** MTP draft == main argmax at t+1, on the batch (when the core reports it). */
   mtp_agreement: number | null;
   /** Per MoE layer prefix: max load / mean load - 1 over this batch. */
@@ -45,6 +48,11 @@ export function lrOfStep(o: TrainerState['options'], step: number): number {
   return lrAt(step, { lr: o.lr, warmup: o.warmup, total: o.steps, minLrRatio: o.min_lr_ratio });
 }
 
+/** The routing-bias step γ of step `step` (1-based) of the run. */
+export function biasGammaOfStep(o: TrainerState['options'], step: number): number {
+  return biasGammaAtStep(step, { gamma: o.bias_gamma, total: o.steps, minRatio: o.min_lr_ratio, schedule: o.bias_gamma_schedule ?? 'constant' });
+}
+
 /** One optimizer step; mutates the state (params, optimizer, step, RNG words). */
 export async function trainStep(state: TrainerState, sampler: BatchSampler, runner: GradientRunner): Promise<StepRecord> {
   const o = state.options, hp = hparamsOf(o);
@@ -55,14 +63,15 @@ export async function trainStep(state: TrainerState, sampler: BatchSampler, runn
   for (let i = 0; i < mean.length; i++) mean[i] /= n;
   const step = state.step + 1;
   const lr = lrOfStep(o, step);
-  const { grad_norm } = optimizerStep(state.params, state.opt, mean, g.loads, hp, lr);
+  const bias_gamma = biasGammaOfStep(o, step);
+  const { grad_norm } = optimizerStep(state.params, state.opt, mean, g.loads, { ...hp, bias_gamma }, lr);
   state.step = step;
   state.rng = Array.from(sampler.rng.state);
   const max_vio: Record<string, number> = {};
   for (const [k, l] of Object.entries(g.loads)) max_vio[k] = maxVio(l);
   return {
     step, lr, loss: g.loss / n, main: g.main / n, mtp: g.mtp / n, balance: g.balance / n,
-    bits_per_char: g.main / n / LN2, grad_norm,
+    bits_per_char: g.main / n / LN2, grad_norm, bias_gamma,
     mtp_agreement: g.agree && g.agree.count > 0 ? g.agree.mtpGreedy / g.agree.count : null,
     max_vio, characters: o.batch * o.seq_len,
   };
