@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 // Charts: number formatting, the pure chart helpers, the figure-export helpers, and each chart
 // component mounted in happy-dom (structure, accessible names, legend, keyboard announcements).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import BarChart from '../components/charts/BarChart.svelte';
 import Chart from '../components/charts/Chart.svelte';
 import DataTable from '../components/charts/DataTable.svelte';
@@ -32,12 +32,7 @@ import { formatNumber, formatTicks, MINUS } from '../components/charts/format';
 import { SERIES_SYMBOLS } from '../components/charts/series';
 import type { BarChartData, ChartData, HeatmapData, LineChartData, StatsData, TableData } from '../components/charts/types';
 import { exportFilename, mimeFor, styleText, svgSize, svgToString, toCsv } from '../components/charts/export';
-
-// The project's vitest config resolves 'svelte' to its server build (no 'browser' condition), where
-// mount() is unavailable. The client entry, loaded by path, is the same runtime the client-compiled
-// components import, so mounting works without changing the shared config.
-const clientEntry = '../node_modules/svelte/src/index-client.js';
-const { mount, unmount, flushSync } = (await import(/* @vite-ignore */ clientEntry)) as typeof import('svelte');
+import { flushSync, render } from './helpers/mount';
 
 // ------------------------------------------------------------------ format.ts
 
@@ -270,21 +265,6 @@ describe('export helpers', () => {
 });
 
 // ------------------------------------------------------------------ components
-
-const mounted: ReturnType<typeof mount>[] = [];
-
-function render<P extends Record<string, unknown>>(component: unknown, props: P): HTMLElement {
-  const target = document.createElement('div');
-  document.body.append(target);
-  mounted.push(mount(component as Parameters<typeof mount>[0], { target, props }));
-  flushSync();
-  return target;
-}
-
-afterEach(() => {
-  while (mounted.length) unmount(mounted.pop()!);
-  document.body.innerHTML = '';
-});
 
 function key(el: Element, k: string) {
   el.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }));

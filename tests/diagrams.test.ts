@@ -2,7 +2,7 @@
 // The diagrams draw the loaded model's sizes (its config), not numbers written into the drawing:
 // the same component under two configs prints each config's own numbers. The architecture diagram
 // links each lesson it places, by its title, and keeps its text inside its drawing.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import ArchitectureDiagram from '../components/charts/ArchitectureDiagram.svelte';
 import MtpChain from '../components/charts/MtpChain.svelte';
 import RopeDials from '../components/charts/RopeDials.svelte';
@@ -14,21 +14,7 @@ import { parseConfig } from '../src/engine/config';
 import { TINY_CONFIG_JSON } from '../src/engine/tiny';
 import { architectureConfig } from '../src/lib/server/architecture';
 import { readFileSync } from 'node:fs';
-
-const clientEntry = '../node_modules/svelte/src/index-client.js';
-const { mount, unmount, flushSync } = (await import(/* @vite-ignore */ clientEntry)) as typeof import('svelte');
-const mounted: ReturnType<typeof mount>[] = [];
-function render<P extends Record<string, unknown>>(component: unknown, props: P): HTMLElement {
-  const target = document.createElement('div');
-  document.body.append(target);
-  mounted.push(mount(component as Parameters<typeof mount>[0], { target, props }));
-  flushSync();
-  return target;
-}
-afterEach(() => {
-  while (mounted.length) unmount(mounted.pop()!);
-  document.body.innerHTML = '';
-});
+import { render } from './helpers/mount';
 
 const shipped = parseConfig(JSON.parse(readFileSync('static/models/nanoseek-stories/config.json', 'utf8')), { file: 'config.json' });
 const tiny = parseConfig(TINY_CONFIG_JSON, { file: 'tiny' });
