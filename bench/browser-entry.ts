@@ -6,11 +6,15 @@ import { fastestBackend } from '../kernels/fastest.js';
 import { loopBackend } from '../kernels/loop.js';
 import { referenceBackend } from '../kernels/reference.js';
 import { createWasmBackend } from '../kernels/wasm.js';
+import { type DrafterBenchInputs, formatDrafters, runDrafterBench } from './drafters-core.js';
 import { benchEngine, formatEngineBench } from './engine.js';
 import { benchKernels, formatBench } from './kernels.js';
 import { benchTrain, formatTrainBench, GOLDEN_B_SHAPE } from './train.js';
 import { type DeepSeekConfig, parseConfig } from '../src/engine/config.js';
-import { charTokenizer } from '../src/engine/tokenizer.js';
+import { loadModel } from '../src/engine/load.js';
+import { medusaFromTensors } from '../src/engine/medusa.js';
+import { readSafetensors } from '../src/engine/safetensors.js';
+import { charTokenizer, parseTokenizerJson } from '../src/engine/tokenizer.js';
 import {
   type GradientRunner, type WorkerFailure, type WorkerInit, type WorkerReply, splitRunner,
 } from '../src/engine/train/workers.js';
@@ -63,4 +67,38 @@ function webWorkerRunner(config: DeepSeekConfig, workerSource: string, backend: 
     }
   }
   return runs;
+};
+
+// The drafters table (bench/drafters-core.ts, the code Node runs) in the page: the script passes the
+// shipped model's files (base64) and a binding that reads the page's main-thread CPU time through
+// the DevTools protocol; wall time is performance.now() around each run.
+export interface BrowserModelFiles { dir: string; config: string; weights: string }
+export interface DrafterBenchArgs {
+  model: BrowserModelFiles; tokenizer: string; medusa: string; small: BrowserModelFiles | null;
+  tokens: number; repeats: number;
+}
+const bytesOf = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+
+(globalThis as unknown as { runDrafterBench: (a: DrafterBenchArgs) => Promise<unknown> }).runDrafterBench = async (a) => {
+  const backend = await fastestBackend();
+  const load = (f: BrowserModelFiles) => loadModel(f.config, bytesOf(f.weights), { backend });
+  const model = load(a.model);
+  const inputs: DrafterBenchInputs = {
+    model, modelName: a.model.dir,
+    tokenizer: parseTokenizerJson(a.tokenizer, 'tokenizer.json', model.config.vocab_size),
+    heads: medusaFromTensors(readSafetensors(bytesOf(a.medusa), 'medusa.safetensors').tensors, model.config.hidden_size),
+    small: a.small ? load(a.small) : null, smallName: a.small?.dir ?? null,
+  };
+  const cpuMs = (globalThis as unknown as { benchThreadTimeMs?: () => Promise<number | null> }).benchThreadTimeMs;
+  const clock = async (f: () => void) => {
+    const c0 = cpuMs ? await cpuMs() : null;
+    const t0 = performance.now();
+    f();
+    const wall = performance.now() - t0;
+    const c1 = cpuMs ? await cpuMs() : null;
+    return { wall, cpu: c0 === null || c1 === null ? null : c1 - c0 };
+  };
+  const name = /Chrome\/[\d.]+/.exec(navigator.userAgent)?.[0] ?? 'browser';
+  const result = await runDrafterBench(inputs, { runtime: `Chromium (${name})`, backend: backend.name, clock, tokens: a.tokens, repeats: a.repeats });
+  return [{ result: { drafters: result }, text: formatDrafters(result) }];
 };

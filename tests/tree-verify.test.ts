@@ -4,12 +4,12 @@
 // typical acceptance (at a setting where it must) does not.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/engine/config.js';
+import { configToJson, parseConfig } from '../src/engine/config.js';
 import { generate } from '../src/engine/generate.js';
 import { initModel } from '../src/engine/init.js';
 import { type Rng, createRng, sampleFrom, samplingDistribution } from '../src/engine/sampling.js';
 import { ModelDrafter, MtpDrafter, speculate } from '../src/engine/speculate.js';
-import { ChainTreeDrafter, type TreeDrafter, speculateTree } from '../src/engine/tree-speculate.js';
+import { ChainTreeDrafter, type TreeDrafter, depthAcceptanceOf, speculateTree } from '../src/engine/tree-speculate.js';
 import { type AcceptRule, type TokenTree, acceptPath, entropy, treeDepths, treeMask, typicalThreshold, typicalThresholdAt, verifyTree } from '../src/engine/tree.js';
 import { arbConfig } from './helpers/configs.js';
 
@@ -204,11 +204,11 @@ describe('acceptance rules keep (or do not keep) the target distribution over a 
     }
   }
   const q = Float64Array.from([0.3, 0.05, 0.25, 0.1, 0.2, 0.1]);
-  const run = (rule: AcceptRule, runs: number) => {
+  const run = (rule: AcceptRule, runs: number, drafter: () => TreeDrafter = () => mixedDrafter(q)) => {
     const counts = new Array(V * V * V).fill(0);
     let accepted = 0, steps = 0;
     for (let seed = 0; seed < runs; seed++) {
-      const out = speculateTree(target, prompt, { maxNewTokens: 3, drafter: mixedDrafter(q), rule, epsilon: 0.02, delta: 0.02, sampling: { temperature }, seed });
+      const out = speculateTree(target, prompt, { maxNewTokens: 3, drafter: drafter(), rule, epsilon: 0.02, delta: 0.02, sampling: { temperature }, seed });
       counts[(out.tokens[0] * V + out.tokens[1]) * V + out.tokens[2]]++;
       accepted += out.steps.reduce((s, x) => s + x.accepted, 0);
       steps += out.steps.length;
@@ -220,6 +220,16 @@ describe('acceptance rules keep (or do not keep) the target distribution over a 
     const r = run('exact', 6000);
     expect(r.stat, `chi2 ${r.stat.toFixed(1)} on ${r.df} df`).toBeLessThan(chiSquareCritical(r.df));
     expect(r.meanAccepted).toBeGreaterThan(0.3); // the tree is really used
+  });
+
+  it('exact with a separate small draft model (narrower, one dense layer, no MTP) drafting chains of 2: the joint law is the target\'s', () => {
+    // The draft model's law differs from the target's (another shape, another seed): both outcomes
+    // of the rule happen, and the rejected drafts' residual draws are what keep the law.
+    const small = initModel(parseConfig({ ...configToJson(tinyConfig), hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 1, q_lora_rank: null, kv_lora_rank: 4, n_routed_experts: null, num_nextn_predict_layers: 0 }), { seed: 9 });
+    const r = run('exact', 3000, () => new ChainTreeDrafter(new ModelDrafter(small, target), 2));
+    expect(r.stat, `chi2 ${r.stat.toFixed(1)} on ${r.df} df`).toBeLessThan(chiSquareCritical(r.df));
+    expect(r.meanAccepted).toBeGreaterThan(0.2);
+    expect(r.meanAccepted).toBeLessThan(1.8); // rejections happen too
   });
 
   it('typical acceptance with a low threshold accepts more and is far from the target', () => {
@@ -368,5 +378,44 @@ describe('acceptance rules on random trees and random target laws (acceptPath)',
       expect(typicalThreshold(sure, epsilon, delta)).toBeCloseTo(Math.min(epsilon, delta), 12);
       expect(typicalThresholdAt(Math.log(delta / epsilon) + 1e-9, epsilon, delta)).toBeLessThanOrEqual(epsilon);
     }), { numRuns: 100, seed: 1417 });
+  });
+});
+
+// --- acceptance per draft depth ------------------------------------------------------------------
+
+describe('acceptance per draft depth (speculateTree\'s depthAcceptance)', () => {
+  it('a separate draft model of another shape: greedy equals greedy decoding, and depth k is judged in the steps that accepted k - 1 drafts and accepted in those that accepted k', () => {
+    const pair = arbConfig({ mtp: 1 }).chain((cfg) => arbConfig({ mtp: 0 }).map((d) => ({ cfg, draftCfg: parseConfig({ ...configToJson(d), vocab_size: cfg.vocab_size }) })));
+    fc.assert(
+      fc.property(pair, fc.integer({ min: 0, max: 999 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 24 }), ({ cfg, draftCfg }, seed, gamma, n) => {
+        const target = initModel(cfg, { seed });
+        const prompt = [0, 1, 2].map((t) => (t + seed) % cfg.vocab_size);
+        const plain = generate(target, prompt, { maxNewTokens: n }).tokens;
+        const out = speculateTree(target, prompt, { maxNewTokens: n, drafter: new ChainTreeDrafter(new ModelDrafter(initModel(draftCfg, { seed: seed + 7 }), target), gamma), rule: 'greedy', sampling: { temperature: 0 }, seed });
+        expect(out.tokens).toEqual(plain);
+        const acc = out.steps.map((s) => s.accepted);
+        const atLeast = (k: number) => acc.filter((a) => a >= k).length;
+        const deepest = out.steps.length ? Math.min(gamma, Math.max(...acc) + 1) : 0;
+        expect(out.depthAcceptance.map((d) => d.depth)).toEqual(Array.from({ length: deepest }, (_, k) => k + 1));
+        out.depthAcceptance.forEach((d) => {
+          expect(d.tried).toBe(atLeast(d.depth - 1));
+          expect(d.accepted).toBe(atLeast(d.depth));
+          expect(d.rate).toBeCloseTo(d.accepted / d.tried, 12);
+        });
+      }),
+      { numRuns: 40, seed: 23 },
+    );
+  });
+
+  it('in a tree, a depth is counted once per step however many siblings were tried there', () => {
+    // Step 1 tried two children at depth 1 and accepted the second, then one at depth 2 (rejected);
+    // step 2 rejected its only child at depth 1.
+    const d = (depth: number) => ({ depth });
+    const out = depthAcceptanceOf([
+      { decisions: [d(1), d(1), d(2)], accepted: 1 },
+      { decisions: [d(1)], accepted: 0 },
+    ]);
+    expect(out).toEqual([{ depth: 1, tried: 2, accepted: 1, rate: 0.5 }, { depth: 2, tried: 1, accepted: 0, rate: 0 }]);
+    expect(depthAcceptanceOf([])).toEqual([]);
   });
 });

@@ -135,13 +135,16 @@ export async function treeSpeculateCommand(args: string[]): Promise<void> {
   const report = {
     drafter: drafter.name, rule: out.rule, temperature, tree_nodes: treeNodes, tokens: out.tokens,
     target_passes: out.targetPasses, tokens_per_step: out.tokensPerStep, mean_accepted: out.meanAccepted,
-    accepted_at_depth: out.acceptedAtDepth, wall_seconds: seconds, tokens_per_second: out.tokens.length / seconds,
+    accepted_at_depth: out.acceptedAtDepth,
+    depth_acceptance: out.depthAcceptance.map((d) => ({ depth: d.depth, tried: d.tried, accepted: d.accepted, rate: d.tried > 0 ? d.rate : null })),
+    wall_seconds: seconds, tokens_per_second: out.tokens.length / seconds,
   };
   if (f.json) { process.stdout.write(JSON.stringify(report) + '\n'); return; }
   process.stdout.write(`${out.tokens.join(' ')}\n` +
     `drafter ${drafter.name} (${treeNodes} nodes/step), accept rule ${out.rule}, temperature ${temperature}\n` +
     `${out.tokensPerStep.toFixed(3)} tokens per verification step (mean accepted ${out.meanAccepted.toFixed(3)}), ${out.targetPasses} target passes\n` +
-    `accepted at depth: ${out.acceptedAtDepth.map((a, k) => `${k + 1}:${a.toFixed(3)}`).join(' ')}\n` +
+    `steps reaching depth: ${out.acceptedAtDepth.map((a, k) => `${k + 1}:${a.toFixed(3)}`).join(' ')}\n` +
+    `acceptance per depth (accepted/judged there): ${out.depthAcceptance.map((d) => `${d.depth}:${d.accepted}/${d.tried}`).join(' ')}\n` +
     `wall ${seconds.toFixed(3)} s (${report.tokens_per_second.toFixed(1)} tokens/s)\n`);
 }
 

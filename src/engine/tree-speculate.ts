@@ -64,9 +64,34 @@ export interface TreeSpeculateResult {
   tokensPerStep: number;
   /** Mean accepted length per step. */
   meanAccepted: number;
-  /** acceptedAtDepth[k] / stepsReachingDepth: the fraction of steps whose accepted path reached depth k + 1. */
+  /** acceptedAtDepth[k]: the fraction of all steps whose accepted path reached depth k + 1. */
   acceptedAtDepth: number[];
+  /**
+   * Per draft depth (entry k is depth k + 1): `tried`, the steps in which the rule judged a drafted
+   * token at that depth (the walk got there: every shallower depth was accepted and the tree had a
+   * node there); `accepted`, those in which one was accepted; `rate` = accepted / tried (NaN when
+   * never tried). For a chain, rate[k] is how often draft k + 1 is accepted given drafts 1..k were.
+   */
+  depthAcceptance: DepthAcceptance[];
   nodesPerStep: number;
+}
+
+export interface DepthAcceptance { depth: number; tried: number; accepted: number; rate: number }
+
+/** Depth-by-depth acceptance from each step's decisions and accepted path length (see TreeSpeculateResult.depthAcceptance). */
+export function depthAcceptanceOf(steps: readonly { decisions: readonly { depth: number }[]; accepted: number }[]): DepthAcceptance[] {
+  const tried: number[] = [], accepted: number[] = [];
+  for (const s of steps) {
+    const depths = new Set(s.decisions.map((d) => d.depth));
+    for (const k of depths) {
+      tried[k - 1] = (tried[k - 1] ?? 0) + 1;
+      if (s.accepted >= k) accepted[k - 1] = (accepted[k - 1] ?? 0) + 1;
+    }
+  }
+  return Array.from({ length: tried.length }, (_, k) => {
+    const t = tried[k] ?? 0, a = accepted[k] ?? 0;
+    return { depth: k + 1, tried: t, accepted: a, rate: t > 0 ? a / t : NaN };
+  });
 }
 
 export function speculateTree(target: Model, prompt: readonly number[], options: TreeSpeculateOptions): TreeSpeculateResult {
@@ -86,6 +111,7 @@ export function speculateTree(target: Model, prompt: readonly number[], options:
   const depthHits: number[] = [];
   const d = target.config.hidden_size;
   let nodes = 0;
+  const judged: { decisions: NodeDecision[]; accepted: number }[] = [];
   while (seq.length - prompt.length < options.maxNewTokens) {
     const tree = drafter.propose(seq, sampling, rng);
     const start = cache.length;
@@ -99,6 +125,7 @@ export function speculateTree(target: Model, prompt: readonly number[], options:
     drafter.commit(seq);
     for (let k = 0; k < v.path.length; k++) depthHits[k] = (depthHits[k] ?? 0) + 1;
     nodes += tree.tokens.length;
+    judged.push({ decisions: v.decisions, accepted: v.path.length });
     const step: TreeStep = { nodes: tree.tokens.length, accepted: v.path.length, emitted: v.emitted };
     if (options.trace) Object.assign(step, { tree, decisions: v.decisions });
     steps.push(step);
@@ -115,6 +142,7 @@ export function speculateTree(target: Model, prompt: readonly number[], options:
     tokensPerStep: steps.reduce((a, s) => a + s.emitted.length, 0) / S,
     meanAccepted: steps.reduce((a, s) => a + s.accepted, 0) / S,
     acceptedAtDepth,
+    depthAcceptance: depthAcceptanceOf(judged),
     nodesPerStep: nodes / S,
   };
 }
