@@ -2,7 +2,7 @@
 // machine, so a test or a lesson link reproduces its numbers without downloading a model.
 import type { DeepSeekConfig } from './config.js';
 import { Model } from './model.js';
-import { createRng, fillUniform, normal } from './sampling.js';
+import { NormalStream, createRng, fillUniform, normal } from './sampling.js';
 import { type Tensor, namedTensors, tensorSpecs } from './weights.js';
 
 export interface InitOptions {
@@ -82,7 +82,7 @@ export function initModel(cfg: DeepSeekConfig, options: InitOptions): Model {
  * way agrees with its target less and less as sigma grows.
  */
 export function noisyCopy(model: Model, options: { sigma: number; seed: number }): Model {
-  const rng = createRng(options.seed);
+  const draws = new NormalStream(options.seed);
   const tensors = new Map<string, Tensor>();
   const copied = new Map<Float32Array, Float32Array>(); // tied or shared tensors stay shared
   const noisy = (data: Float32Array): Float32Array => {
@@ -91,7 +91,9 @@ export function noisyCopy(model: Model, options: { sigma: number; seed: number }
     let ss = 0;
     for (let i = 0; i < data.length; i++) ss += data[i] * data[i];
     const scale = options.sigma * Math.sqrt(ss / Math.max(1, data.length));
-    const out = Float32Array.from(data, (v) => v + (scale > 0 ? scale * normal(rng) : 0));
+    // One draw per element, in order, from one stream over all tensors; a zero scale draws none.
+    const out = scale > 0 ? new Float32Array(data.length) : Float32Array.from(data);
+    if (scale > 0) draws.addScaled(data, scale, out);
     copied.set(data, out);
     return out;
   };
