@@ -48,6 +48,25 @@ export interface Backend {
     scale: number, offset: number,
     out?: Float32Array, weights?: Float32Array,
   ): Float32Array;
+
+  /**
+   * Optional: storage in the backend's own memory for arrays that live across calls and grow
+   * (KV caches). A kernel given a view of it reads it where it lies instead of copying it in.
+   * Absent: plain Float32Arrays serve.
+   */
+  allocFloats?(length: number): FloatBlock;
+}
+
+/**
+ * `length` floats in a backend's own memory (WebAssembly). That memory may grow, which detaches
+ * every view of it, so `array()` is the way in: it returns the current view (the same object
+ * until the memory grows). Never hold a view across a backend call. `free()` gives the floats back
+ * (a block that is dropped without free() is given back when it is garbage-collected).
+ */
+export interface FloatBlock {
+  readonly length: number;
+  array(): Float32Array;
+  free(): void;
 }
 
 /** Every op name, in a fixed order (for selection tables, benchmarks and parity tests). */

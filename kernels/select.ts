@@ -285,5 +285,7 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
       try { c.destroy?.(); } catch { /* ignore */ }
     }
   };
-  return new AutoBackend(report.name, report, route, release, watchdog, warn, t0);
+  // caches live in the wasm instance's memory when it is kept (any op's kernel can read them there)
+  const floats = cpu.find((c) => c.report.kind === 'wasm')?.backend;
+  return new AutoBackend(report.name, report, route, release, watchdog, warn, t0, floats);
 }

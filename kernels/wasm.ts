@@ -1,17 +1,22 @@
 // The WebAssembly SIMD backend: the ops of kernels/wasm/assembly/simd.ts behind the Backend
-// interface. Operands are copied into the instance's memory per call, except arrays marked
-// constant (markConstant: a loaded model's weights), which are copied once, on first use, and kept
-// there until the array itself is garbage-collected. Outputs are copied back into `out`.
-// Each createWasmBackend() is a separate instance with its own memory (one per thread).
-import { attentionOut, type Backend, isConstant, outBuffer } from './backend.js';
+// interface. Operands are copied into the instance's memory per call, except
+// - arrays marked constant (markConstant: a loaded model's weights), which are copied once, on
+//   first use, and kept there until the array itself is garbage-collected;
+// - views of this instance's own memory (allocFloats: the KV caches), which are read where they lie.
+// Outputs are copied back into `out`. Each createWasmBackend() is a separate instance with its own
+// memory (one per thread).
+import { attentionOut, type Backend, type FloatBlock, isConstant, outBuffer } from './backend.js';
 import { WasmHeap } from './wasm/heap.js';
 import { instantiateSimd, type SimdExports } from './wasm/instance.js';
 
 export interface WasmBackend extends Backend {
   /** Copy these arrays into wasm memory now (they must be marked constant: never written again). */
   resident(...arrays: Float32Array[]): void;
-  /** Bytes of wasm memory: kept constants, and the whole memory. */
-  memoryReport(): { residentBytes: number; residentArrays: number; memoryBytes: number };
+  /** Bytes of wasm memory: kept constants, blocks handed out by allocFloats (caches), and the whole memory. */
+  memoryReport(): { residentBytes: number; residentArrays: number; blockBytes: number; blocks: number; memoryBytes: number };
+  allocFloats(length: number): FloatBlock;
+  /** The instance's memory (its buffer is detached and replaced whenever it grows). */
+  readonly memory: WebAssembly.Memory;
 }
 
 const SMALL = 256; // below this many floats, copy with a loop (no subarray view to allocate)
@@ -27,11 +32,17 @@ class Simd implements WasmBackend {
   readonly #kept = new WeakMap<Float32Array, number>();
   readonly #freq = new Map<string, number>();
   readonly #registry: FinalizationRegistry<number>;
+  readonly #blockRegistry: FinalizationRegistry<{ ptr: number; bytes: number }>;
   #keptBytes = 0;
+  #blockBytes = 0;
+  #blockCount = 0;
   #keptCount = 0;
   #scratch = 0;
   #scratchBytes = 0;
   #cursor = 0;
+  readonly #loc = new Int32Array(3);
+
+  get memory(): WebAssembly.Memory { return this.#ex.memory; }
 
   constructor(ex: SimdExports) {
     this.#ex = ex;
@@ -40,6 +51,41 @@ class Simd implements WasmBackend {
       this.#heap.free(ptr);
       this.#keptCount--;
     });
+    this.#blockRegistry = new FinalizationRegistry(({ ptr, bytes }) => this.#release(ptr, bytes));
+  }
+
+  #release(ptr: number, bytes: number): void {
+    this.#heap.free(ptr);
+    this.#blockBytes -= bytes;
+    this.#blockCount--;
+  }
+
+  allocFloats(length: number): FloatBlock {
+    if (!Number.isInteger(length) || length < 0) throw new RangeError(`allocFloats: length ${length} is not a count`);
+    const heap = this.#heap, bytes = Math.max(1, length) * 4;
+    const ptr = heap.alloc(bytes);
+    const held = { ptr, bytes };
+    this.#blockBytes += bytes;
+    this.#blockCount++;
+    let view: Float32Array | null = null, live = true;
+    const block: FloatBlock = {
+      length,
+      array: () => {
+        if (!live) throw new Error('FloatBlock: used after free()');
+        // a new view only after the memory grew (which detached the old one)
+        if (view === null || view.buffer !== heap.memory.buffer) view = new Float32Array(heap.memory.buffer, ptr, length);
+        return view;
+      },
+      free: () => {
+        if (!live) return;
+        live = false;
+        view = null;
+        this.#blockRegistry.unregister(block);
+        this.#release(ptr, bytes);
+      },
+    };
+    this.#blockRegistry.register(block, held, block);
+    return block;
   }
 
   resident(...arrays: Float32Array[]): void {
@@ -49,8 +95,8 @@ class Simd implements WasmBackend {
     }
   }
 
-  memoryReport(): { residentBytes: number; residentArrays: number; memoryBytes: number } {
-    return { residentBytes: this.#keptBytes, residentArrays: this.#keptCount, memoryBytes: this.#ex.memory.buffer.byteLength };
+  memoryReport(): { residentBytes: number; residentArrays: number; blockBytes: number; blocks: number; memoryBytes: number } {
+    return { residentBytes: this.#keptBytes, residentArrays: this.#keptCount, blockBytes: this.#blockBytes, blocks: this.#blockCount, memoryBytes: this.#ex.memory.buffer.byteLength };
   }
 
   #keep(a: Float32Array): number {
@@ -66,9 +112,21 @@ class Simd implements WasmBackend {
     return p;
   }
 
-  /** The kept copy of a constant operand, or -1 (then it goes into scratch). */
-  #const(a: Float32Array): number {
-    return isConstant(a) ? this.#keep(a) : -1;
+  /**
+   * Where each operand already lies in wasm memory, into #loc[0..2]: a view of this memory (a cache
+   * block) where it is, a constant's kept copy, else -1 (then it is copied into scratch). Views are
+   * located first: keeping a constant, like #begin, may grow the memory, which detaches every view
+   * of it (their offsets stay valid).
+   */
+  #locate(a: Float32Array, b?: Float32Array, c?: Float32Array): Int32Array {
+    const mem = this.#ex.memory.buffer, loc = this.#loc;
+    loc[0] = a.buffer === mem ? a.byteOffset : -1;
+    loc[1] = b !== undefined && b.buffer === mem ? b.byteOffset : -1;
+    loc[2] = c !== undefined && c.buffer === mem ? c.byteOffset : -1;
+    if (loc[0] < 0 && isConstant(a)) loc[0] = this.#keep(a);
+    if (loc[1] < 0 && b !== undefined && isConstant(b)) loc[1] = this.#keep(b);
+    if (loc[2] < 0 && c !== undefined && isConstant(c)) loc[2] = this.#keep(c);
+    return loc;
   }
 
   /** Make room for `floats` floats of per-call operands (16-byte aligned each, up to 6 operands). */
@@ -111,7 +169,7 @@ class Simd implements WasmBackend {
     const c = outBuffer(out, m * n, 'matmul');
     if (m * n === 0) return c;
     need(a, m * k, 'matmul: a'); need(b, k * n, 'matmul: b');
-    const ka = this.#const(a), kb = this.#const(b);
+    const loc = this.#locate(a, b), ka = loc[0], kb = loc[1];
     this.#begin((ka < 0 ? m * k : 0) + (kb < 0 ? k * n : 0) + m * n);
     const pa = this.#put(a, m * k, ka), pb = this.#put(b, k * n, kb), pc = this.#take(m * n);
     this.#ex.matmul(pa, pb, pc, m, k, n, k, 1);
@@ -122,7 +180,7 @@ class Simd implements WasmBackend {
     const c = outBuffer(out, m * n, 'matmulTN');
     if (m * n === 0) return c;
     need(a, m * k, 'matmulTN: a'); need(b, k * n, 'matmulTN: b');
-    const ka = this.#const(a), kb = this.#const(b);
+    const loc = this.#locate(a, b), ka = loc[0], kb = loc[1];
     this.#begin((ka < 0 ? m * k : 0) + (kb < 0 ? k * n : 0) + m * n);
     const pa = this.#put(a, m * k, ka), pb = this.#put(b, k * n, kb), pc = this.#take(m * n);
     this.#ex.matmul(pa, pb, pc, m, k, n, 1, m);
@@ -133,7 +191,7 @@ class Simd implements WasmBackend {
     const c = outBuffer(out, m * n, 'matmulT');
     if (m * n === 0) return c;
     need(a, m * k, 'matmulT: a'); need(b, n * k, 'matmulT: b');
-    const ka = this.#const(a), kb = this.#const(b);
+    const loc = this.#locate(a, b), ka = loc[0], kb = loc[1];
     this.#begin((ka < 0 ? m * k : 0) + (kb < 0 ? k * n : 0) + m * n);
     const pa = this.#put(a, m * k, ka), pb = this.#put(b, n * k, kb), pc = this.#take(m * n);
     this.#ex.matmulT(pa, pb, pc, m, k, n);
@@ -145,8 +203,9 @@ class Simd implements WasmBackend {
     const len = rows * cols;
     if (len === 0) return y;
     need(x, len, 'softmaxRows: x');
-    this.#begin(2 * len);
-    const px = this.#put(x, len), py = this.#take(len);
+    const kx = this.#locate(x)[0];
+    this.#begin((kx < 0 ? len : 0) + len);
+    const px = this.#put(x, len, kx), py = this.#take(len);
     this.#ex.softmaxRows(px, py, rows, cols);
     return this.#get(py, y, len);
   }
@@ -156,9 +215,9 @@ class Simd implements WasmBackend {
     const len = rows * cols;
     if (len === 0) return y;
     need(x, len, 'rmsNorm: x'); need(weight, cols, 'rmsNorm: weight');
-    const kw = this.#const(weight);
-    this.#begin(2 * len + (kw < 0 ? cols : 0));
-    const px = this.#put(x, len), pw = this.#put(weight, cols, kw), py = this.#take(len);
+    const loc = this.#locate(x, weight), kx = loc[0], kw = loc[1];
+    this.#begin((kx < 0 ? len : 0) + len + (kw < 0 ? cols : 0));
+    const px = this.#put(x, len, kx), pw = this.#put(weight, cols, kw), py = this.#take(len);
     this.#ex.rmsNorm(px, pw, py, rows, cols, eps);
     return this.#get(py, y, len);
   }
@@ -170,8 +229,9 @@ class Simd implements WasmBackend {
     if (len === 0) return y;
     need(x, len, 'rope: x'); need(positions, rows, 'rope: positions');
     const pf = this.#invFreq(dim, theta);
-    this.#begin(2 * len + 2 * rows);
-    const px = this.#put(x, len), py = this.#take(len), pp = this.#take(2 * rows);
+    const kx = this.#locate(x)[0];
+    this.#begin((kx < 0 ? len : 0) + len + 2 * rows);
+    const px = this.#put(x, len, kx), py = this.#take(len), pp = this.#take(2 * rows);
     const f64 = this.#heap.f64, o = pp >> 3;
     for (let r = 0; r < rows; r++) f64[o + r] = positions[r];
     this.#ex.rope(px, py, rows, dim, pp, pf);
@@ -195,8 +255,9 @@ class Simd implements WasmBackend {
     const y = outBuffer(out, n, 'swiglu');
     if (n === 0) return y;
     need(gate, n, 'swiglu: gate'); need(up, n, 'swiglu: up');
-    this.#begin(3 * n);
-    const pg = this.#put(gate, n), pu = this.#put(up, n), py = this.#take(n);
+    const loc = this.#locate(gate, up), kg = loc[0], ku = loc[1];
+    this.#begin((kg < 0 ? n : 0) + (ku < 0 ? n : 0) + n);
+    const pg = this.#put(gate, n, kg), pu = this.#put(up, n, ku), py = this.#take(n);
     this.#ex.swiglu(pg, pu, py, n);
     return this.#get(py, y, n);
   }
@@ -211,9 +272,9 @@ class Simd implements WasmBackend {
     if (nq === 0) return o;
     if (nk === 0 || dv === 0) return o.fill(0);
     need(q, nq * dk, 'causalAttention: q'); need(k, nk * dk, 'causalAttention: k'); need(v, nk * dv, 'causalAttention: v');
-    const kk = this.#const(k), kv = this.#const(v);
-    this.#begin(nq * dk + (kk < 0 ? nk * dk : 0) + (kv < 0 ? nk * dv : 0) + nq * dv + (weights ? nq * nk : 0) + 2 * nk);
-    const pq = this.#put(q, nq * dk), pk = this.#put(k, nk * dk, kk), pv = this.#put(v, nk * dv, kv);
+    const loc = this.#locate(q, k, v), kq = loc[0], kk = loc[1], kv = loc[2];
+    this.#begin((kq < 0 ? nq * dk : 0) + (kk < 0 ? nk * dk : 0) + (kv < 0 ? nk * dv : 0) + nq * dv + (weights ? nq * nk : 0) + 2 * nk);
+    const pq = this.#put(q, nq * dk, kq), pk = this.#put(k, nk * dk, kk), pv = this.#put(v, nk * dv, kv);
     const po = this.#take(nq * dv), pw = weights ? this.#take(nq * nk) : 0, ps = this.#take(2 * nk);
     this.#ex.causalAttention(pq, pk, pv, po, pw, ps, nq, nk, dk, dv, scale, offset);
     if (weights) this.#get(pw, weights, nq * nk);

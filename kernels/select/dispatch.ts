@@ -7,7 +7,7 @@
 //   budget; a call that compiled a kernel is allowed `compileCallMs`): every op routed to it moves
 //   to the CPU fallback (the wasm kernels when built here, else the tuned loop) at once, so a slow
 //   backend, even a forced one, costs one slow call, not a frozen page.
-import type { Backend, OpName } from '../backend.js';
+import type { Backend, FloatBlock, OpName } from '../backend.js';
 import { loopBackend } from '../loop.js';
 import { referenceBackend } from '../reference.js';
 import { type CellReport, type SelectedBackend, type SelectionReport, summarize } from './report.js';
@@ -33,7 +33,11 @@ export class AutoBackend implements SelectedBackend {
   readonly #release: () => void;
   readonly #watchdog: Watchdog;
 
-  constructor(readonly name: string, readonly report: SelectionReport, route: Route, release: () => void, watchdog: Watchdog, warn: (m: string) => void, t0: number) {
+  /** Storage for caches in the kept WebAssembly instance's memory (absent when wasm is not built here). */
+  readonly allocFloats?: (length: number) => FloatBlock;
+
+  constructor(readonly name: string, readonly report: SelectionReport, route: Route, release: () => void, watchdog: Watchdog, warn: (m: string) => void, t0: number, floats?: Backend) {
+    if (floats?.allocFloats) this.allocFloats = (n) => floats.allocFloats!(n);
     this.#route = route;
     this.#release = release;
     this.#watchdog = watchdog;

@@ -1,6 +1,6 @@
 // Allocation inside one WebAssembly memory, done from JS: the kernels (assembly/simd.ts) only read
 // and write where they are told. First fit over a sorted free list, neighbours merged on free, and
-// memory.grow when nothing fits. Blocks are 16-byte aligned (f32x4 loads).
+// memory.grow (by at least half its size) when nothing fits. Blocks are 16-byte aligned (f32x4 loads).
 
 const ALIGN = 16;
 const PAGE = 65536;
@@ -56,7 +56,8 @@ export class WasmHeap {
     const start = this.#top;
     const end = start + size;
     const have = this.memory.buffer.byteLength;
-    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+    // grow by at least half the memory: every grow detaches each view of it (remade on next use)
+    if (end > have) this.memory.grow(Math.max(Math.ceil((end - have) / PAGE), Math.ceil(have / PAGE / 2)));
     this.#top = end;
     this.#sizes.set(start, size);
     return start;

@@ -3,27 +3,61 @@
 //   [d_c] and the rotated, head-shared k_rope [d_h^R]: (d_c + d_h^R) numbers.
 // - full-cache: K [n_h, qk_nope + qk_rope] and V [n_h, v_head_dim] per token per layer, as plain
 //   multi-head attention caches them.
+// On a backend with its own memory (the WebAssembly kernels: Backend.allocFloats) the cached rows
+// live there, grown by doubling like plain arrays: a step writes only the new token's rows and the
+// kernels read the cache where it lies, instead of copying the whole cache in at every call.
+import type { FloatBlock } from '../../kernels/backend.js';
 import { type DeepSeekConfig, qkHeadDim } from './config.js';
 
 export type AttentionPath = 'absorbed' | 'decompressed' | 'full-cache';
 export const ATTENTION_PATHS: readonly AttentionPath[] = ['absorbed', 'decompressed', 'full-cache'];
 
-/** Growable row storage: `rows` rows of `width` floats, capacity doubling. */
-class Rows {
-  data: Float32Array;
-  constructor(readonly width: number, capacity: number) {
-    this.data = new Float32Array(width * capacity);
+/** Where a cache's floats live: a backend's own memory (Backend.allocFloats), or null for plain arrays. */
+export type FloatStore = ((length: number) => FloatBlock) | null;
+
+/**
+ * Growable row storage: `rows` rows of `width` floats, capacity doubling. With a store, the rows
+ * live in its memory: `data` is then the block's current view, which a backend call may detach
+ * (its memory grew), so read `data` / `view()` again after every backend call, never keep them.
+ */
+export class Rows {
+  #plain: Float32Array | null = null;
+  #block: FloatBlock | null = null;
+  constructor(readonly width: number, capacity: number, readonly store: FloatStore = null) {
+    if (store && width * capacity > 0) this.#block = store(width * capacity);
+    else this.#plain = new Float32Array(width * capacity);
+  }
+  /** All rows of capacity (the first `length` of the layer are meaningful). */
+  get data(): Float32Array {
+    return this.#block ? this.#block.array() : this.#plain!;
   }
   ensure(rows: number): void {
-    if (rows * this.width <= this.data.length) return;
-    let cap = Math.max(1, this.data.length / Math.max(1, this.width));
+    const have = this.#block ? this.#block.length : this.#plain!.length;
+    if (rows * this.width <= have) return;
+    let cap = Math.max(1, have / Math.max(1, this.width));
     while (cap < rows) cap *= 2;
-    const next = new Float32Array(cap * this.width);
-    next.set(this.data);
-    this.data = next;
+    if (this.store) {
+      const next = this.store(cap * this.width); // may grow the memory: views are taken after
+      if (this.#block) {
+        next.array().set(this.#block.array());
+        this.#block.free();
+      }
+      this.#block = next;
+      this.#plain = null;
+    } else {
+      const next = new Float32Array(cap * this.width);
+      next.set(this.#plain!);
+      this.#plain = next;
+    }
   }
   /** The first `rows` rows, as a view (no copy). */
   view(rows: number): Float32Array { return this.data.subarray(0, rows * this.width); }
+  /** Give a store's block back now (the cache is done with); plain arrays are left to the GC. */
+  release(): void {
+    this.#block?.free();
+    this.#block = null;
+    this.#plain = new Float32Array(0);
+  }
 }
 
 /**
@@ -82,13 +116,19 @@ export class LayerCache {
   readonly k: Rows[]; // full-cache: per head [T, qk]
   readonly v: Rows[]; // full-cache: per head [T, d_v]
 
-  constructor(readonly path: AttentionPath, cfg: DeepSeekConfig, capacity = 16) {
+  constructor(readonly path: AttentionPath, cfg: DeepSeekConfig, capacity = 16, store: FloatStore = null) {
     const latent = path !== 'full-cache';
-    this.ckv = new Rows(cfg.kv_lora_rank, latent ? capacity : 0);
-    this.kPe = new Rows(cfg.qk_rope_head_dim, latent ? capacity : 0);
+    this.ckv = new Rows(cfg.kv_lora_rank, latent ? capacity : 0, store);
+    this.kPe = new Rows(cfg.qk_rope_head_dim, latent ? capacity : 0, store);
     const heads = latent ? 0 : cfg.num_attention_heads;
-    this.k = Array.from({ length: heads }, () => new Rows(qkHeadDim(cfg), capacity));
-    this.v = Array.from({ length: heads }, () => new Rows(cfg.v_head_dim, capacity));
+    this.k = Array.from({ length: heads }, () => new Rows(qkHeadDim(cfg), capacity, store));
+    this.v = Array.from({ length: heads }, () => new Rows(cfg.v_head_dim, capacity, store));
+  }
+
+  /** Give the rows' storage back now (see KVCache.release). */
+  release(): void {
+    for (const r of [this.ckv, this.kPe, ...this.k, ...this.v]) r.release();
+    this.length = 0;
   }
 
   /** Numbers stored per cached token (elements, not bytes). */
@@ -113,9 +153,14 @@ export class KVCache {
   readonly layers: LayerCache[];
   /** Per-step scratch of the model around the layers (embedding, final norm, logits), reused across steps. */
   readonly workspace = new Workspace();
-  constructor(readonly path: AttentionPath, cfg: DeepSeekConfig, layerCount: number) {
+  /** `store`: where the rows live (Backend.allocFloats of the model's backend), or null for plain arrays. */
+  constructor(readonly path: AttentionPath, cfg: DeepSeekConfig, layerCount: number, store: FloatStore = null) {
     if (!ATTENTION_PATHS.includes(path)) throw new Error(`unknown attention path "${path}" (use ${ATTENTION_PATHS.join(', ')})`);
-    this.layers = Array.from({ length: layerCount }, () => new LayerCache(path, cfg));
+    this.layers = Array.from({ length: layerCount }, () => new LayerCache(path, cfg, 16, store));
+  }
+  /** Give the cached rows' storage back at once (a backend's memory; otherwise it waits for the GC). The cache is empty after. */
+  release(): void {
+    for (const l of this.layers) l.release();
   }
   /** Tokens cached (every layer holds the same number). */
   get length(): number { return this.layers[0]?.length ?? 0; }

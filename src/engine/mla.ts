@@ -223,7 +223,8 @@ export function mlaForward(
     c.ckv.data.set(ckv, start * dc);
     c.kPe.data.set(kPe, start * dr);
     c.length = N;
-    const ckvAll = c.ckv.view(N), kPeAll = c.kPe.view(N);
+    // The cache's rows are taken as views right at each call (c.ckv.view(N)), never kept across a
+    // call: in a backend's own memory they are detached when that memory grows.
     const { wUK, wUV } = headWeights(w.kvBProj, cfg);
     // Stack heads as rows (head-major): qLat [n_h*T, d_c], qPe [n_h*T, d_h^R].
     let qLat: Float32Array, qPe: Float32Array;
@@ -260,8 +261,8 @@ export function mlaForward(
         qLat.set(qLatHead, h * T * dc);
       }
     }
-    const scores = be.matmulT(qLat, ckvAll, nh * T, dc, N, f32(ws, 'scores', nh * T * N));
-    const ropeScores = dr > 0 ? be.matmulT(qPe, kPeAll, nh * T, dr, N, f32(ws, 'ropeScores', nh * T * N)) : null;
+    const scores = be.matmulT(qLat, c.ckv.view(N), nh * T, dc, N, f32(ws, 'scores', nh * T * N));
+    const ropeScores = dr > 0 ? be.matmulT(qPe, c.kPe.view(N), nh * T, dr, N, f32(ws, 'ropeScores', nh * T * N)) : null;
     // score = (latent part + rope part) * scale where key j is visible to query t (j <= start + t), else -inf
     for (let r = 0; r < nh * T; r++) {
       const o = r * N, visible = start + (r % T) + 1;
@@ -275,7 +276,7 @@ export function mlaForward(
     }
     const probs = be.softmaxRows(scores, nh * T, N, f32(ws, 'probs', nh * T * N));
     if (weights) weights.set(probs);
-    const oLat = be.matmul(probs, ckvAll, nh * T, N, dc, f32(ws, 'oLat', nh * T * dc)); // [n_h*T, d_c]
+    const oLat = be.matmul(probs, c.ckv.view(N), nh * T, N, dc, f32(ws, 'oLat', nh * T * dc)); // [n_h*T, d_c]
     const oLatHead = f32(ws, 'oLatHead', T * dc), oh = f32(ws, 'headOut', T * dv);
     for (let h = 0; h < nh; h++) {
       for (let i = 0; i < T * dc; i++) oLatHead[i] = oLat[h * T * dc + i];
@@ -289,10 +290,11 @@ export function mlaForward(
     const headQuery = (h: number) => sliceColumns(q, T, nh * qk, h * qk, qk, f32(ws, 'headQuery', T * qk));
     let keysOf: (h: number) => Float32Array;
     let valuesOf: (h: number) => Float32Array;
-    const decompress = (ckvAll: Float32Array, kPeAll: Float32Array, rows: number) => {
+    // kPeOf: k^R's rows, read after the product (a cache's view is taken again after a backend call)
+    const decompress = (ckvAll: Float32Array, kPeOf: () => Float32Array, rows: number) => {
       const kv = be.matmulT(ckvAll, w.kvBProj, rows, dc, nh * (nope + dv), f32(ws, 'kv', rows * nh * (nope + dv))); // [rows, n_h*(nope+v)]
       const K = (h: number) => {
-        const k = f32(ws, 'K', rows * qk);
+        const k = f32(ws, 'K', rows * qk), kPeAll = kPeOf();
         for (let r = 0; r < rows; r++) {
           const from = r * nh * (nope + dv) + h * (nope + dv);
           for (let j = 0; j < nope; j++) k[r * qk + j] = kv[from + j];
@@ -304,18 +306,18 @@ export function mlaForward(
       return { K, V };
     };
     if (path === 'recompute') {
-      ({ K: keysOf, V: valuesOf } = decompress(ckv, kPe, T));
+      ({ K: keysOf, V: valuesOf } = decompress(ckv, () => kPe, T));
     } else if (path === 'decompressed') {
       const c = cache!;
       c.reserve(N);
       c.ckv.data.set(ckv, start * dc);
       c.kPe.data.set(kPe, start * dr);
       c.length = N;
-      ({ K: keysOf, V: valuesOf } = decompress(c.ckv.view(N), c.kPe.view(N), N));
+      ({ K: keysOf, V: valuesOf } = decompress(c.ckv.view(N), () => c.kPe.view(N), N));
     } else {
       const c = cache!;
       c.reserve(N);
-      const fresh = decompress(ckv, kPe, T);
+      const fresh = decompress(ckv, () => kPe, T);
       for (let h = 0; h < nh; h++) {
         c.k[h].data.set(fresh.K(h), start * qk);
         c.v[h].data.set(fresh.V(h), start * dv);

@@ -3,7 +3,7 @@
 import type { Backend } from '../../kernels/backend.js';
 import { referenceBackend } from '../../kernels/reference.js';
 import { type DeepSeekConfig, isMoeLayer, maxSequenceTokens } from './config.js';
-import { type AttentionPath, KVCache } from './cache.js';
+import { type AttentionPath, type FloatStore, KVCache } from './cache.js';
 import { EngineInputError, checkFinite } from './errors.js';
 import { moeForward, swigluMlp } from './ffn.js';
 import { type AttentionTrace, type HeadMixer, type TreeMask, mlaForward } from './mla.js';
@@ -109,13 +109,19 @@ export class Model {
     return new Model(this.config, this.weights, backend);
   }
 
+  /** A cache for the main model; its rows live in the backend's own memory when it has one (allocFloats). */
   createCache(path: AttentionPath = 'absorbed'): KVCache {
-    return new KVCache(path, this.config, this.config.num_hidden_layers);
+    return new KVCache(path, this.config, this.config.num_hidden_layers, this.#store());
   }
 
   /** A cache for MTP module k (one decoder layer). */
   createMtpCache(path: AttentionPath = 'absorbed'): KVCache {
-    return new KVCache(path, this.config, 1);
+    return new KVCache(path, this.config, 1, this.#store());
+  }
+
+  #store(): FloatStore {
+    const be = this.backend;
+    return be.allocFloats ? (n) => be.allocFloats!(n) : null;
   }
 
   /** Throw a clear error for an empty list or an id outside the vocabulary. */
