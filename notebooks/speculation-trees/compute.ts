@@ -3,14 +3,17 @@
 // says so), drafters side by side in counts (tokens per verification step, positions scored), one
 // traced tree step with every node's decision, and exact against typical acceptance over many runs
 // of the rule on one verification's logits. Nothing here is timed: every number follows from the
-// text, the controls and the seed, so a link reproduces the page.
+// text, the controls and the seed, so a link reproduces the page. The small draft model
+// (static/models/drafters/nanoseek-drafter, trained by the same trainer) is a separate file the page
+// fetches once, like the heads; without it its rows are left out and the page says so.
 import type { Backend } from '$kernels/backend';
+import { loadModel } from '$engine/load';
 import { type MedusaHeads, MedusaDrafter, createMedusaHeads, medusaFromTensors, parseTreeSpec } from '$engine/medusa';
 import type { Model } from '$engine/model';
 import { createRng, sampleFrom, samplingDistribution } from '$engine/sampling';
 import { readSafetensors } from '$engine/safetensors';
-import { MtpDrafter } from '$engine/speculate';
-import { ChainTreeDrafter, NoDrafter, type TreeDrafter, speculateTree } from '$engine/tree-speculate';
+import { ModelDrafter, MtpDrafter } from '$engine/speculate';
+import { ChainTreeDrafter, type DepthAcceptance, NoDrafter, type TreeDrafter, speculateTree } from '$engine/tree-speculate';
 import { type AcceptRule, type TokenTree, acceptPath, entropy, treeMask, typicalThreshold, verifyTree } from '$engine/tree';
 import { lessonModel } from '../_kit/shipped';
 import { glyph } from '../_kit/tokens';
@@ -18,12 +21,19 @@ import { glyph } from '../_kit/tokens';
 const headUrls = import.meta.glob('../../static/models/nanoseek-*/medusa.safetensors', { eager: true, query: '?url', import: 'default' }) as Record<string, string>;
 const headEntry = Object.keys(headUrls).sort()[0];
 
+const draftConfigs = import.meta.glob('../../static/models/drafters/*/config.json', { eager: true, query: '?raw', import: 'default' }) as Record<string, string>;
+const draftUrls = import.meta.glob('../../static/models/drafters/*/model.safetensors', { eager: true, query: '?url', import: 'default' }) as Record<string, string>;
+const draftEntry = Object.keys(draftConfigs).sort()[0];
+
 export interface Setup {
   model: Model;
   heads: MedusaHeads;
   name: string;
   /** True when trained heads were loaded. */
   trainedHeads: boolean;
+  /** The separate small draft model (null when it is not shipped or could not be loaded) and its folder name. */
+  small: Model | null;
+  smallName: string | null;
 }
 
 let headBytes: Promise<Uint8Array | null> | null = null;
@@ -39,6 +49,36 @@ async function readHeads(): Promise<Uint8Array | null> {
   return new Uint8Array(await r.arrayBuffer());
 }
 
+let draftBytes: Promise<Uint8Array | null> | null = null;
+async function readDraft(): Promise<Uint8Array | null> {
+  if (!draftEntry) return null;
+  const key = draftEntry.replace(/config\.json$/, 'model.safetensors');
+  if (typeof window === 'undefined') {
+    const fs = 'node:fs/promises';
+    const { readFile } = (await import(/* @vite-ignore */ fs)) as typeof import('node:fs/promises');
+    return new Uint8Array(await readFile(key.replace(/^(\.\.\/)+/, '')));
+  }
+  const url = draftUrls[key];
+  if (!url) return null;
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+const smallModels = new WeakMap<Backend, Model>();
+async function smallModel(backend: Backend): Promise<Model | null> {
+  const hit = smallModels.get(backend);
+  if (hit) return hit;
+  draftBytes ??= readDraft().catch(() => null);
+  const bytes = await draftBytes;
+  if (!bytes || !draftEntry) return null;
+  try {
+    const m = loadModel(draftConfigs[draftEntry]!, bytes, { backend, configFile: draftEntry.replace(/^(\.\.\/)+/, '') });
+    smallModels.set(backend, m);
+    return m;
+  } catch { return null; }
+}
+
 export async function setup(backend: Backend): Promise<Setup> {
   const lm = await lessonModel('trained', backend);
   headBytes ??= readHeads().catch(() => null);
@@ -47,7 +87,12 @@ export async function setup(backend: Backend): Promise<Setup> {
   if (bytes && lm.trained) {
     try { heads = medusaFromTensors(readSafetensors(bytes, 'medusa.safetensors').tensors, lm.model.config.hidden_size); } catch { heads = null; }
   }
-  return { model: lm.model, heads: heads ?? createMedusaHeads(3, lm.model.config.hidden_size), name: lm.name, trainedHeads: heads !== null };
+  let small = await smallModel(backend);
+  if (small && small.config.vocab_size !== lm.model.config.vocab_size) small = null;
+  return {
+    model: lm.model, heads: heads ?? createMedusaHeads(3, lm.model.config.hidden_size), name: lm.name, trainedHeads: heads !== null,
+    small, smallName: small ? draftEntry!.split('/').at(-2)! : null,
+  };
 }
 
 /** Tokens each drafter comparison run writes. */
@@ -60,13 +105,17 @@ export const exactRuleAt = (temperature: number): AcceptRule => (temperature > 0
 
 // ------------------------------------------------------------------ drafters side by side
 
-export interface RunCounts { tokensPerStep: number; meanAccepted: number; steps: number; positionsPerToken: number }
+export interface RunCounts {
+  tokensPerStep: number; meanAccepted: number; steps: number; positionsPerToken: number;
+  /** The engine's acceptance per draft depth (speculateTree's depthAcceptance). */
+  depth: DepthAcceptance[];
+}
 export interface DrafterRow { drafter: string; nodes: number; exact: RunCounts; typical: RunCounts }
 
 function counts(r: ReturnType<typeof speculateTree>): RunCounts {
   const emitted = r.steps.reduce((a, s) => a + s.emitted.length, 0);
   const positions = r.steps.reduce((a, s) => a + 1 + s.nodes, 0);
-  return { tokensPerStep: r.tokensPerStep, meanAccepted: r.meanAccepted, steps: r.steps.length, positionsPerToken: positions / Math.max(1, emitted) };
+  return { tokensPerStep: r.tokensPerStep, meanAccepted: r.meanAccepted, steps: r.steps.length, positionsPerToken: positions / Math.max(1, emitted), depth: r.depthAcceptance };
 }
 
 // Runs remembered per model by what they depend on (a few dozen): moving one control recomputes only
@@ -100,6 +149,7 @@ export function compareDrafters(s: Setup, ids: number[], treeSize: number, gamma
   const drafters: [string, string, number, () => TreeDrafter][] = [
     ['no drafting', 'none', 0, () => new NoDrafter()],
     [`MTP chain, γ = ${gamma}`, `mtp${gamma}`, gamma, () => new ChainTreeDrafter(new MtpDrafter(s.model), gamma)],
+    ...(s.small ? [[`small model, γ = ${gamma}`, `small${gamma}`, gamma, () => new ChainTreeDrafter(new ModelDrafter(s.small!, s.model), gamma)] as [string, string, number, () => TreeDrafter]] : []),
     [`Medusa tree, ${treeSize} nodes`, `medusa${treeSize}`, treeSize, medusaOf(s, treeSize)],
   ];
   const run = (key: string, make: () => TreeDrafter, rule: AcceptRule) => runOf(s, ids, key, make, rule, temperature, epsilon, delta, seed);

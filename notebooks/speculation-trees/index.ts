@@ -66,7 +66,7 @@ export const notebook: Notebook = {
     { kind: 'range', name: 'temperature', label: 'Temperature T', min: 0, max: 1.5, step: 0.1, value: 1, help: 'p = softmax(logits / T); 0 is greedy (p one-hot).' },
     { kind: 'range', name: 'epsilon', label: 'Typical ε', min: 0.01, max: 0.5, step: 0.01, value: 0.09, help: 'Typical acceptance accepts x when p(x) > min(ε, δ·exp(−H(p))): ε caps the threshold where the target is sure.' },
     { kind: 'range', name: 'delta', label: 'Typical δ', min: 0.01, max: 1, step: 0.01, value: 0.3, help: 'Scales the entropy-dependent part of the threshold δ·exp(−H(p)).' },
-    { kind: 'range', name: 'gamma', label: 'MTP chain length γ', min: 1, max: 3, step: 1, value: 2, help: 'Tokens the MTP module drafts per step (chained on its own output state).' },
+    { kind: 'range', name: 'gamma', label: 'Chain length γ (MTP, small model)', min: 1, max: 4, step: 1, value: 2, help: 'Tokens the MTP module (chained on its own output state) and the small draft model draft per step.' },
     { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Seeds every random draw of the rules.' },
   ],
   cells: [
@@ -101,8 +101,20 @@ export const notebook: Notebook = {
         drafter: r.drafter, nodes: r.nodes, tps: fmt(r.exact.tokensPerStep), passes: 1 + r.exact.steps,
         ppt: fmt(r.exact.positionsPerToken), ttps: fmt(r.typical.tokensPerStep),
       })),
-      caption: `Target passes: for ${NEW_TOKENS} tokens, the prompt's prefill included. Positions / token: the root and every drafted node of each step, per token written. Tok / step: tokens written per verification step.`,
+      caption: `${rows.some((r) => r.drafter.startsWith('small model')) ? '' : 'The small draft model is not available here, so its row is missing. '}Target passes: for ${NEW_TOKENS} tokens, the prompt's prefill included. Positions / token: the root and every drafted node of each step, per token written. Tok / step: tokens written per verification step.`,
     }), { kind: 'derived' }),
+    cell('depthView', ['drafters', 'temperature'], (rows: DrafterRow[], t: number): LineChartData => ({
+      kind: 'line',
+      xLabel: 'draft depth k (the k-th drafted token of a step)',
+      xIntegers: true,
+      yLabel: 'accepted at depth k / judged at depth k',
+      series: rows.filter((r) => r.exact.depth.length > 0).map((r) => ({
+        name: `${r.drafter}: ${r.exact.depth.map((d) => `${d.accepted}/${d.tried}`).join(', ')}`,
+        points: r.exact.depth.filter((d) => d.tried > 0).map((d) => ({ x: d.depth, y: d.rate })),
+        style: 'line' as const,
+      })),
+      markers: [],
+    }), { kind: 'engine', detail: `speculateTree's depthAcceptance, ${exactRuleAt(1)} rule (greedy at T = 0), ${NEW_TOKENS} new tokens` }),
     cell('sweep', ['setup', 'ids', 'temperature', 'seed'], (s: Setup, ids: number[], t: number, seed: number) => sweepTreeSize(s, ids, t, seed),
       { kind: 'engine', detail: `speculateTree with the Medusa drafter at each tree size, ${NEW_TOKENS} new tokens` }),
     cell('sweepChart', ['sweep', 'treeSize', 'temperature'], (pts: SweepPoint[], n: number, t: number): LineChartData => ({
@@ -134,6 +146,7 @@ export const notebook: Notebook = {
       mask: { rows: v.nodes.length + 1, cols: v.nodes.length + 1, data: Float32Array.from(v.mask) },
       accepted: v.accepted,
       tokens_per_step: rows.map((r) => r.exact.tokensPerStep),
+      depth1_acceptance: rows.map((r) => r.exact.depth[0]?.rate ?? 0),
       typical_tokens_per_step: rows.map((r) => r.typical.tokensPerStep),
       tv: rules.map((r) => r.tv),
     }), { kind: 'derived' }),
@@ -158,13 +171,16 @@ The rule walks from the root: it tries the children of the current node in order
     },
     {
       id: 'drafters', title: 'Drafters side by side',
-      prose: `DeepSeek-V3's MTP module drafts a **chain**: each token from the module's own state, one extra block on the model (*self* speculation, as the Medusa heads are). Medusa drafts a **tree**: more candidates per step, so more tokens accepted per verification, but the target scores every node. Each drafter runs on the same prompt for ${NEW_TOKENS} new tokens under the rule that keeps the model's distribution (exact; greedy at $T = 0$) and under typical acceptance.
+      prose: `DeepSeek-V3's MTP module drafts a **chain**: each token from the module's own state, one extra block on the model (*self* speculation, as the Medusa heads are). The **small draft model** is *independent* speculation: a separate, narrower DeepSeek-V3 trained by the same trainer on the same stories, which reads only the tokens and runs its own cache. Medusa drafts a **tree**: more candidates per step, so more tokens accepted per verification, but the target scores every node. Each drafter runs on the same prompt for ${NEW_TOKENS} new tokens under the rule that keeps the model's distribution (exact; greedy at $T = 0$) and under typical acceptance.
 
-Tokens per verification step is what a large model served from a GPU turns into speed: there a pass over 1 position or 30 costs about the same, because reading the weights dominates. On this tiny model every scored position is paid in arithmetic, so the column *positions / token* is the cost side. The wall-clock speed-up of each drafter, measured in Node on the shipped model, is a table of \`npm run bench\` (alone: \`npm run bench -- --drafters\`).`,
+A chain's $k$-th draft only counts if the $k - 1$ before it were accepted, and it is guessed from further away; the chart of acceptance per depth shows how fast each drafter's guesses fall off.
+
+Tokens per verification step is what a large model served from a GPU turns into speed: there a pass over 1 position or 30 costs about the same, because reading the weights dominates. On this tiny model every scored position is paid in arithmetic, and a drafter's own passes (the MTP block, the heads, the small model's whole forward per drafted token) are not free either, so the column *positions / token* is the cost side. The wall-clock and CPU speed-up of each drafter, measured on the shipped model in Node and in headless Chromium, are tables of \`npm run bench -- --drafters\` and \`npm run bench:browser -- --drafters\`.`,
       controls: ['gamma', 'treeSize', 'temperature'],
       views: [
         { cell: 'drafterBars', title: 'Tokens written per verification step' },
         { cell: 'drafterTable', title: 'Steps, passes and positions scored' },
+        { cell: 'depthView', title: 'Acceptance per draft depth', caption: 'Of the steps in which the rule judged a drafted token at depth k (all shallower ones accepted), the share in which it accepted one there; the legend gives accepted/judged per depth. A Medusa tree offers several candidates at a depth, where a chain offers one.' },
         { cell: 'sweepChart', title: 'A bigger tree: more tokens per step, more positions scored', caption: 'The Medusa drafter at 1 to 32 nodes (the sparse tree adds the next most likely path each time). Compare how fast tokens per step grow with how fast the positions the target scores per token written grow.' },
       ],
     },
@@ -188,6 +204,7 @@ where $H(p)$ is the target's entropy at the parent. Where the target is unsure (
       'min(epsilon, delta * exp(-H[1]))',
       'sum(mask)',
       'typical_tokens_per_step - tokens_per_step',
+      'depth1_acceptance',
       'tv',
     ],
     descriptions: {
@@ -197,8 +214,9 @@ where $H(p)$ is the target's entropy at the parent. Where the target is unsure (
       epsilon: 'typical ε', delta: 'typical δ',
       mask: 'tree attention mask over [root, nodes] (1: attends)',
       accepted: 'tokens accepted from the drawn tree',
-      tokens_per_step: 'tokens per verification step, exact (greedy at T = 0): none, MTP, Medusa',
-      typical_tokens_per_step: 'tokens per verification step under typical acceptance: none, MTP, Medusa',
+      tokens_per_step: 'tokens per verification step, exact (greedy at T = 0), one per drafter row of the table',
+      depth1_acceptance: 'share of judged first drafts accepted, per drafter row (0 for no drafting)',
+      typical_tokens_per_step: 'tokens per verification step under typical acceptance, one per drafter row of the table',
       tv: 'TV distance of the first token to p: exact, typical, noise floor',
     },
   },
