@@ -1,7 +1,9 @@
 // @vitest-environment happy-dom
 // Charts: number formatting, the pure chart helpers, the figure-export helpers, and each chart
 // component mounted in happy-dom (structure, accessible names, legend, keyboard announcements).
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
 import BarChart from '../components/charts/BarChart.svelte';
 import Chart from '../components/charts/Chart.svelte';
 import DataTable from '../components/charts/DataTable.svelte';
@@ -31,7 +33,8 @@ import { symbol, symbolCircle } from '../components/charts/d3';
 import { formatNumber, formatTicks, MINUS } from '../components/charts/format';
 import { SERIES_SYMBOLS } from '../components/charts/series';
 import type { BarChartData, ChartData, HeatmapData, LineChartData, StatsData, TableData } from '../components/charts/types';
-import { exportFilename, mimeFor, styleText, svgSize, svgToString, toCsv } from '../components/charts/export';
+import { EXPORT_THEME_ATTR, exportFilename, figureInfo, mimeFor, styleText, svgSize, svgToString, toCsv, wrapUrl } from '../components/charts/export';
+import { exportChoice } from '../components/charts/export-choice.svelte';
 import { flushSync, render } from './helpers/mount';
 
 // ------------------------------------------------------------------ format.ts
@@ -261,6 +264,143 @@ describe('export helpers', () => {
     expect(root.hasAttribute('data-export-title')).toBe(false);
     expect([...root.getElementsByTagName('text')].map((t) => t.textContent)).toEqual(['Routing <layer 1>']);
     host.remove();
+  });
+});
+
+// ------------------------------------------------------------------ light export for slides
+
+describe('light export for slides', () => {
+  // The site's real theme CSS (vitest does not load a component's CSS imports), with the page dark.
+  const themeCss = ['../src/lib/styles/global.css', '../components/charts/charts.css'].map((f) => readFileSync(new URL(f, import.meta.url), 'utf8')).join('\n');
+  const seriesOf = (selector: string) => {
+    const block = new RegExp(`${selector.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\{([^}]*)\\}`).exec(themeCss)![1];
+    return [...block.matchAll(/--series-\d:\s*(#[0-9a-f]{6})/gi)].map((m) => m[1].toLowerCase());
+  };
+  const lightSeries = seriesOf('.ns-chart');
+  const darkSeries = seriesOf(":root[data-theme='dark'] .ns-chart:not([data-export-theme='light'])");
+  const hexOf = (c: string | null | undefined) => {
+    const v = (c ?? '').trim().toLowerCase();
+    const m = /^rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(v);
+    return m ? `#${m.slice(1, 4).map((x) => Number(x).toString(16).padStart(2, '0')).join('')}` : v;
+  };
+  const styleProp = (el: Element, prop: string) => new RegExp(`(?:^|;)\\s*${prop}:\\s*([^;]+)`).exec(el.getAttribute('style') ?? '')?.[1] ?? el.getAttribute(prop) ?? undefined;
+  /** The fill a text ends up with: its own, else the nearest ancestor's. */
+  const fillOf = (el: Element | null): string | undefined => (el ? (styleProp(el, 'fill') ?? fillOf(el.parentElement)) : undefined);
+  const lum = (h: string) => {
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  let style: HTMLStyleElement | null = null;
+  function darkPage() {
+    style = document.createElement('style');
+    style.textContent = themeCss;
+    document.head.append(style);
+    document.documentElement.dataset.theme = 'dark';
+  }
+  afterEach(() => {
+    style?.remove();
+    style = null;
+    delete document.documentElement.dataset.theme;
+    exportChoice.light = false;
+  });
+
+  it('the palettes compared are the theme blocks of charts.css', () => {
+    expect(lightSeries).toHaveLength(6);
+    expect(darkSeries).toHaveLength(6);
+    expect(lightSeries.filter((c) => darkSeries.includes(c))).toEqual([]);
+  });
+
+  it('on a dark page: white background, dark text, the light series colours; the page keeps its theme', () => {
+    darkPage();
+    const host = render(LineChart, { data: line, title: 'Loss', width: 480 });
+    const svg = host.querySelector('svg')!;
+    const figure = host.querySelector('.ns-chart')!;
+    const asShown = new DOMParser().parseFromString(svgToString(svg), 'image/svg+xml').documentElement;
+    const light = new DOMParser().parseFromString(svgToString(svg, { theme: 'light' }), 'image/svg+xml').documentElement;
+    expect(figure.hasAttribute(EXPORT_THEME_ATTR)).toBe(false);
+    const bg = (root: Element) => hexOf([...root.children].find((c) => c.localName === 'rect')!.getAttribute('fill'));
+    expect(bg(light)).toBe('#ffffff');
+    expect(bg(asShown)).not.toBe('#ffffff');
+    const texts = [...light.getElementsByTagName('text')];
+    expect(texts.length).toBeGreaterThan(5);
+    for (const t of texts) {
+      const fill = hexOf(fillOf(t));
+      expect(fill, `"${t.textContent}" is filled ${fill}`).toMatch(/^#[0-9a-f]{6}$/);
+      // WCAG AA against white: (1 + 0.05) / (L + 0.05) >= 4.5.
+      expect(1.05 / (lum(fill) + 0.05), `"${t.textContent}" on white`).toBeGreaterThanOrEqual(4.5);
+    }
+    const paints = (root: Element) => new Set([...root.querySelectorAll('*')].flatMap((e) => [styleProp(e, 'stroke'), styleProp(e, 'fill')]).map(hexOf));
+    const lightPaints = paints(light);
+    const darkPaints = paints(asShown);
+    expect(lightPaints.has(lightSeries[0]) && lightPaints.has(lightSeries[1]), [...lightPaints].join(' ')).toBe(true);
+    expect(darkSeries.filter((c) => lightPaints.has(c))).toEqual([]);
+    expect(darkPaints.has(darkSeries[0]), [...darkPaints].join(' ')).toBe(true);
+  });
+
+  it('prints the caption and the link under the figure, wrapped to its width, the link clickable', () => {
+    const host = document.createElement('div');
+    host.innerHTML = '<svg width="200" height="100" viewBox="0 0 200 100"><title>T</title><rect width="5" height="5"></rect></svg>';
+    document.body.append(host);
+    const svg = host.querySelector('svg') as SVGSVGElement;
+    const caption = 'Each row is a query position, each column a cached key: the darker the cell, the more attention.';
+    const link = 'https://example.org/lessons/kv-cache?prompt=Once+upon+a+time&layer=1&head=0&present=3#key-figure';
+    const doc = new DOMParser().parseFromString(svgToString(svg, { caption, link }), 'image/svg+xml');
+    expect(doc.getElementsByTagName('parsererror')).toHaveLength(0);
+    const root = doc.documentElement;
+    const a = root.getElementsByTagName('a')[0];
+    expect(a.getAttribute('href')).toBe(link);
+    const linkLines = [...a.getElementsByTagName('text')].map((t) => t.textContent!);
+    expect(linkLines.length).toBeGreaterThan(1);
+    expect(linkLines.join('')).toBe(link);
+    const captionLines = [...root.getElementsByTagName('text')].filter((t) => !a.contains(t)).map((t) => t.textContent!);
+    expect(captionLines.length).toBeGreaterThan(1);
+    expect(captionLines.join(' ')).toBe(caption);
+    for (const l of [...captionLines, ...linkLines]) expect(textWidth(l, 13), l).toBeLessThanOrEqual(200);
+    // Below the figure, inside the file.
+    const ys = [...root.getElementsByTagName('text')].map((t) => Number(t.getAttribute('y')));
+    expect(Math.min(...ys)).toBeGreaterThan(100);
+    const [, top, , h] = root.getAttribute('viewBox')!.split(' ').map(Number);
+    expect(Math.max(...ys)).toBeLessThan(top + h);
+    expect(Number(root.getAttribute('height'))).toBe(h);
+    // Without them the file is as before.
+    expect(svgToString(svg)).not.toContain('example.org');
+    host.remove();
+  });
+
+  it('figureInfo reads the caption and the link the page set around the figure, the section as fragment', () => {
+    const host = document.createElement('div');
+    host.innerHTML =
+      '<div data-export-link="https://example.org/lessons/kv-cache?layer=1"><section id="cache-size"><figure data-export-caption=" What grows. ">' +
+      '<svg width="10" height="10"></svg></figure></section><svg id="bare" width="10" height="10"></svg></div>';
+    document.body.append(host);
+    expect(figureInfo(host.querySelector('figure svg')!)).toEqual({ caption: 'What grows.', link: 'https://example.org/lessons/kv-cache?layer=1#cache-size' });
+    expect(figureInfo(host.querySelector('#bare')!)).toEqual({ caption: undefined, link: 'https://example.org/lessons/kv-cache?layer=1' });
+    host.remove();
+  });
+
+  it('wrapUrl: the lines give the URL back and each fits (or is one character)', () => {
+    fc.assert(
+      fc.property(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.integer({ min: 20, max: 600 }), (url, width) => {
+        const lines = wrapUrl(url, width, 13);
+        expect(lines.join('')).toBe(url);
+        for (const l of lines) expect(textWidth(l, 13) <= width || [...l].length === 1).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('"Light, for slides" is a labelled checkbox, one choice for every figure on the page', () => {
+    const a = render(ExportButtons, { svg: null, filename: 'a' });
+    const b = render(ExportButtons, { svg: null, filename: 'b' });
+    const boxA = a.querySelector<HTMLInputElement>('input[type=checkbox]')!;
+    const boxB = b.querySelector<HTMLInputElement>('input[type=checkbox]')!;
+    expect(boxA.closest('label')!.textContent!.trim()).toBe('Light, for slides');
+    expect(document.getElementById(boxA.getAttribute('aria-describedby')!)!.textContent).toMatch(/white background.*caption.*link/);
+    expect(boxA.checked).toBe(false);
+    boxA.click();
+    flushSync();
+    expect(exportChoice.light).toBe(true);
+    expect(boxB.checked).toBe(true);
   });
 });
 

@@ -1,6 +1,9 @@
 // Figure export: a chart's <svg> as a standalone SVG file (computed styles inlined, CSS variables
 // resolved, the theme's background painted in) or as a PNG drawn from that SVG; and a download
-// helper. The pure parts (file names, MIME types, CSV, style text) are exported for tests.
+// helper. On request the file is drawn in the light theme whatever the page shows (a teacher's
+// slides are white), with the figure's caption and the link that reproduces it printed under it.
+// The pure parts (file names, MIME types, CSV, style text, line breaking) are exported for tests.
+import { textWidth, wrapText } from './chart-utils';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const XLINK_NS = 'http://www.w3.org/1999/xlink';
@@ -137,8 +140,81 @@ export function backgroundOf(el: Element): string {
  * rect in the theme's background colour, and (when the svg has `data-export-title`, i.e. its title is
  * shown by the page rather than drawn) that title as a heading line above the figure.
  */
-export function svgToString(svg: SVGSVGElement, padding = EXPORT_PADDING): string {
-  return standalone(svg, padding).text;
+export function svgToString(svg: SVGSVGElement, options: number | ExportOptions = EXPORT_PADDING): string {
+  return standalone(svg, typeof options === 'number' ? { padding: options } : options).text;
+}
+
+/** How a figure is exported. */
+export interface ExportOptions {
+  /** Margin around the figure, px (default EXPORT_PADDING). */
+  padding?: number;
+  /**
+   * 'light': drawn in the light theme whatever the page shows (white background, dark text and
+   * axes, the light theme's series colours); 'page' (default): as the page shows it.
+   */
+  theme?: 'page' | 'light';
+  /** Printed under the figure: its caption (wrapped to the figure's width). */
+  caption?: string;
+  /** Printed under the caption (and linked, in the SVG): the address that reproduces the figure. */
+  link?: string;
+}
+
+/**
+ * What the page around a figure tells its light export, read from the DOM when it is exported: the
+ * caption from the nearest `data-export-caption`, the link from the nearest `data-export-link` (a
+ * lesson's address with its settings; else the page's own http(s) address) with the id of the
+ * nearest `<section id>` as its fragment, so the link opens at the figure.
+ */
+export function figureInfo(svg: Element): { caption?: string; link?: string } {
+  const caption = svg.closest('[data-export-caption]')?.getAttribute('data-export-caption')?.trim() || undefined;
+  const page = svg.ownerDocument.defaultView?.location.href ?? '';
+  const base = svg.closest('[data-export-link]')?.getAttribute('data-export-link') || (/^https?:/.test(page) ? page : '');
+  if (!base) return { caption };
+  let link = base;
+  try {
+    const url = new URL(base);
+    const section = svg.closest('section[id]')?.id;
+    if (section) url.hash = section;
+    link = url.href;
+  } catch {
+    // not a URL: printed as given
+  }
+  return { caption, link };
+}
+
+/** The attribute that switches a figure to the light theme while it is exported (charts.css, global.css). */
+export const EXPORT_THEME_ATTR = 'data-export-theme';
+
+/** Font size and line height of the caption and link lines under an exported figure, px. */
+const FOOT_SIZE = 13;
+const FOOT_LINE = 18;
+
+/**
+ * Break a URL into lines of at most `maxWidth` px at `size` px: after a "&", "?", "/" or "#" where
+ * one fits, else anywhere. Joined without separators the lines give the URL back.
+ */
+export function wrapUrl(url: string, maxWidth: number, size: number): string[] {
+  const lines: string[] = [];
+  let line: string[] = [];
+  let width = 0;
+  /** In `line`, the length up to the last break character, or 0. */
+  let lastBreak = 0;
+  for (const ch of url) {
+    const w = textWidth(ch, size);
+    if (line.length > 0 && width + w > maxWidth) {
+      // Break after the last "&?/#" if it leaves at least half the line, else here.
+      const cut = lastBreak >= line.length / 2 ? lastBreak : line.length;
+      lines.push(line.slice(0, cut).join(''));
+      line = line.slice(cut);
+      width = textWidth(line.join(''), size);
+      lastBreak = 0;
+    }
+    line.push(ch);
+    width += w;
+    if ('&?/#'.includes(ch)) lastBreak = line.length;
+  }
+  if (line.length) lines.push(line.join(''));
+  return lines;
 }
 
 /** Margin added around an exported figure, px (on a page the figure sits flush with the text). */
@@ -160,7 +236,25 @@ export function exportAs(el: Element, make: () => Element): () => void {
   return () => EXPORTED_AS.delete(el);
 }
 
-function standalone(svg: SVGSVGElement, padding: number): { text: string; width: number; height: number } {
+function standalone(svg: SVGSVGElement, options: ExportOptions): { text: string; width: number; height: number } {
+  // The light theme applies to the figure (its chart frame) only while its styles are read: reading
+  // computed styles is synchronous, so the page never paints it.
+  const host = options.theme === 'light' ? (svg.closest('.ns-chart') ?? svg) : null;
+  const had = host?.getAttribute(EXPORT_THEME_ATTR) ?? null;
+  host?.setAttribute(EXPORT_THEME_ATTR, 'light');
+  try {
+    // The light background is the one the figure's frame declares (it carries the attribute).
+    return drawStandalone(svg, options, backgroundOf(host ?? svg));
+  } finally {
+    if (host) {
+      if (had === null) host.removeAttribute(EXPORT_THEME_ATTR);
+      else host.setAttribute(EXPORT_THEME_ATTR, had);
+    }
+  }
+}
+
+function drawStandalone(svg: SVGSVGElement, options: ExportOptions, background: string): { text: string; width: number; height: number } {
+  const padding = options.padding ?? EXPORT_PADDING;
   const view = svg.ownerDocument.defaultView;
   const clone = svg.cloneNode(true) as SVGSVGElement;
   const originals = [svg, ...svg.querySelectorAll('*')];
@@ -214,15 +308,22 @@ function standalone(svg: SVGSVGElement, padding: number): { text: string; width:
   // A title the page shows outside the figure (data-export-title) is drawn above it in the file.
   const heading = svg.getAttribute('data-export-title')?.trim() ?? '';
   const headH = heading ? HEADING_HEIGHT : 0;
+  // Caption and link under the figure, wrapped to its width.
+  const caption = options.caption?.trim() ?? '';
+  const link = options.link?.trim() ?? '';
+  const captionLines = caption ? wrapText(caption, size.width, FOOT_SIZE) : [];
+  const linkLines = link ? wrapUrl(link, size.width, FOOT_SIZE) : [];
+  const footLines = captionLines.length + linkLines.length;
+  const footH = footLines ? 8 + footLines * FOOT_LINE + (captionLines.length && linkLines.length ? 6 : 0) : 0;
   const width = size.width + 2 * p;
-  const height = size.height + 2 * p + headH;
+  const height = size.height + 2 * p + headH + footH;
   // Padding in user units, scaled like the drawing when the viewBox and the size differ.
   const kx = vw / size.width;
   const ky = vh / size.height;
   const left = x0 - p * kx;
   const top = y0 - (p + headH) * ky;
   const boxW = vw + 2 * p * kx;
-  const boxH = vh + (2 * p + headH) * ky;
+  const boxH = vh + (2 * p + headH + footH) * ky;
   clone.setAttribute('xmlns', SVG_NS);
   clone.setAttribute('xmlns:xlink', XLINK_NS);
   clone.setAttribute('width', String(width));
@@ -237,7 +338,7 @@ function standalone(svg: SVGSVGElement, padding: number): { text: string; width:
   bg.setAttribute('y', String(top));
   bg.setAttribute('width', String(boxW));
   bg.setAttribute('height', String(boxH));
-  bg.setAttribute('fill', backgroundOf(svg));
+  bg.setAttribute('fill', background);
   // After <title>/<desc>/<defs> so an accessible name stays the first child.
   let after: Element | null = null;
   for (const child of clone.children) {
@@ -253,14 +354,44 @@ function standalone(svg: SVGSVGElement, padding: number): { text: string; width:
     text.textContent = heading;
     bg.after(text);
   }
+  if (footLines) {
+    // In the figure's own text colour (the theme's foreground), on its background.
+    const colour = view?.getComputedStyle(svg).getPropertyValue('color').trim() || '#000000';
+    const foot = doc.createElementNS(SVG_NS, 'g');
+    foot.setAttribute('style', `font-size:${FOOT_SIZE * ky}px;fill:${colour}`);
+    let y = y0 + vh + (8 + FOOT_LINE - 5) * ky;
+    for (const line of captionLines) {
+      foot.append(textLine(doc, x0, y, line));
+      y += FOOT_LINE * ky;
+    }
+    if (linkLines.length) {
+      if (captionLines.length) y += 6 * ky;
+      const a = doc.createElementNS(SVG_NS, 'a');
+      a.setAttribute('href', link);
+      for (const line of linkLines) {
+        a.append(textLine(doc, x0, y, line));
+        y += FOOT_LINE * ky;
+      }
+      foot.append(a);
+    }
+    clone.append(foot);
+  }
 
   const xml = new XMLSerializer().serializeToString(clone);
   return { text: `<?xml version="1.0" encoding="UTF-8"?>\n${xml}\n`, width, height };
 }
 
+function textLine(doc: Document, x: number, y: number, content: string): SVGTextElement {
+  const t = doc.createElementNS(SVG_NS, 'text');
+  t.setAttribute('x', String(x));
+  t.setAttribute('y', String(y));
+  t.textContent = content;
+  return t;
+}
+
 /** A PNG of `svg` at `scale` times its size, drawn from the standalone SVG through an <img>. */
-export async function svgToPngBlob(svg: SVGSVGElement, scale = 2, padding = EXPORT_PADDING): Promise<Blob> {
-  const { text, width, height } = standalone(svg, padding);
+export async function svgToPngBlob(svg: SVGSVGElement, scale = 2, options: number | ExportOptions = EXPORT_PADDING): Promise<Blob> {
+  const { text, width, height } = standalone(svg, typeof options === 'number' ? { padding: options } : options);
   const img = new Image();
   img.decoding = 'async';
   const loaded = new Promise<void>((resolve, reject) => {

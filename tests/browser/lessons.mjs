@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { downloadBytes, launch, open, pageName, PARALLEL_PAGES, SCREENSHOT_DIR, settle, sitePaths, watchErrors } from './lib/browser.mjs';
+import { downloadBytes, idle, launch, open, pageName, PARALLEL_PAGES, picture, SCREENSHOT_DIR, sitePaths, watchErrors } from './lib/browser.mjs';
 
 const probe = await launch();
 const lessons = (await sitePaths(probe.page)).filter((p) => p.startsWith('/lessons/'));
@@ -22,24 +22,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-/** Wait until the backend is chosen, the notebook runtime exists and every cell has settled. */
-async function idle(page) {
-  await page.waitForFunction(() => {
-    const s = document.querySelector('[data-testid="backend-badge"]')?.getAttribute('data-status');
-    return (s === 'ready' || s === 'failed') && Boolean(window.__nanoseek?.runtime);
-  });
-  await page.evaluate(() => window.__nanoseek.runtime.idle());
-  await settle(page);
-}
-
-/** What the figures show now: each figure's drawing, as markup (ids stripped) and canvas pixels. */
-function picture(page) {
-  return page.$$eval('figure.cell .drawing', (els) => els.map((e) =>
-    // Generated ids (chart-title-c12, tb-caption-c13) count figures in the order they mounted, which
-    // depends on when the model's weights arrived: strip them wherever they are referenced.
-    [e.innerHTML.replace(/id="[^"]*"/g, '').replace(/-c\d+\b/g, '-c'), ...[...e.querySelectorAll('canvas')].map((c) => c.toDataURL())].join('\n')));
-}
 
 /** Every cell's status; rejected ones with their error. */
 function cellErrors(page) {

@@ -123,6 +123,24 @@ export async function settle(page) {
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 }
 
+/** A lesson page: wait until the backend is chosen, the notebook runtime exists and every cell has settled. */
+export async function idle(page) {
+  await page.waitForFunction(() => {
+    const s = document.querySelector('[data-testid="backend-badge"]')?.getAttribute('data-status');
+    return (s === 'ready' || s === 'failed') && Boolean(window.__nanoseek?.runtime);
+  });
+  await page.evaluate(() => window.__nanoseek.runtime.idle());
+  await settle(page);
+}
+
+/** What a lesson's figures show now: each figure's drawing, as markup (ids stripped) and canvas pixels. */
+export function picture(page) {
+  return page.$$eval('figure.cell .drawing', (els) => els.map((e) =>
+    // Generated ids (chart-title-c12, tb-caption-c13) count figures in the order they mounted, which
+    // depends on when the model's weights arrived: strip them wherever they are referenced.
+    [e.innerHTML.replace(/id="[^"]*"/g, '').replace(/-c\d+\b/g, '-c'), ...[...e.querySelectorAll('canvas')].map((c) => c.toDataURL())].join('\n')));
+}
+
 const AXE_PATH = require.resolve('axe-core/axe.min.js');
 /** @type {string | null} */
 let axeText = null;
