@@ -65,9 +65,9 @@ ${command}
   held-out stories: every 10th chunk of 20 paragraphs) and \`arith.txt\` (held-out arithmetic lines).
 - Recipe (the anchors' PyTorch twin's): AdamW betas ${o.betas.join('/')}, weight decay ${o.weight_decay} on tensors of 2+ dimensions,
   lr ${o.lr} with ${o.warmup} warm-up steps and cosine decay to ${o.min_lr_ratio * 100}%, global-norm clipping ${o.max_grad_norm},
-  batch ${o.batch} rows x ${o.seq_len} characters, bias update gamma ${o.bias_gamma}, balance_alpha ${o.balance_alpha}, seed ${o.seed};
+  batch ${o.batch} rows x ${o.seq_len} characters, bias update gamma ${o.bias_gamma}${(o as { bias_gamma_schedule?: string }).bias_gamma_schedule === 'cosine' ? ` falling along the same cosine (no warm-up) to ${(o.bias_gamma * o.min_lr_ratio).toPrecision(2)} at the last step` : ' at every step'}, balance_alpha ${o.balance_alpha}, seed ${o.seed};
   ${steps.length} steps = ${(chars / 1e6).toFixed(2)}M characters.
-- Time: ${mins(busy)} of training steps (${Math.round(chars / busy)} characters per second, forward + backward + AdamW${o.threads === 2 ? ', two threads' : ''}, WebAssembly SIMD kernels)${Number.isFinite(wall) ? `, ${mins(wall)} wall clock with the evaluations` : ''}, on a 2-core machine shared with other jobs the whole time${resumed ? ` (${resumed + 1} runs: the saved state resumed ${resumed} time(s))` : ''}.
+- Time: ${mins(busy)} of training steps (${Math.round(chars / busy)} characters per second, forward + backward + AdamW${o.threads === 2 ? ', two threads' : ''}, WebAssembly SIMD kernels)${Number.isFinite(wall) ? `, ${mins(wall)} wall clock with the evaluations` : ''}, on a 2-core machine ${process.env.CARD_MACHINE ?? 'shared with other jobs the whole time'}${resumed ? ` (${resumed + 1} runs: the saved state resumed ${resumed} time(s))` : ''}.
 - \`train-log.jsonl\` has every step (loss, main and MTP cross-entropy, grad norm, lr, MaxVio and MTP agreement of the batch) and every evaluation.
 
 Validation during training (the first 64 windows of \`val.txt\`, the last row all of it):

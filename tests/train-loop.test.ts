@@ -34,7 +34,7 @@ afterAll(() => {
 
 const base = (out: string, extra: string[] = []) => [
   'train', '--config', CONFIG, '--corpus', corpus, '--out', out, '--batch', '4', '--seq-len', '33', '--lr', '1e-2', '--warmup', '3',
-  '--seed', '7', '--eval-every', '0', '--save-every', '0', '--json', '--bias-gamma-schedule', 'cosine', ...extra,
+  '--seed', '7', '--eval-every', '0', '--save-every', '0', '--json', '--bias-gamma-schedule', 'cosine', '--bias-gamma-min-ratio', '0.3', ...extra,
 ];
 type Line = { type: string; step?: number; loss?: number; main?: number; bits_per_char?: number; final?: boolean };
 const lines = (stdout: string): Line[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
@@ -197,6 +197,7 @@ describe('bad input: exit 2, one line naming the file or the flag and the field'
     expectOneLine(await runCli(base(path.join(tmp, 'x2'))), /--steps N is required/);
     expectOneLine(await runCli(base(path.join(tmp, 'x3'), ['--steps', '3', '--batch=-2'])), /--batch must be >= 1/);
     expectOneLine(await runCli(base(path.join(tmp, 'x3b'), ['--steps', '3', '--bias-gamma-schedule', 'linear'])), /--bias-gamma-schedule must be constant or cosine/);
+    expectOneLine(await runCli(base(path.join(tmp, 'x3c'), ['--steps', '3', '--bias-gamma-min-ratio', '1.5'])), /--bias-gamma-min-ratio must be <= 1/);
     const hp = path.join(tmp, 'hp.json');
     writeFileSync(hp, JSON.stringify({ lr: 1e-3, betas: [0.9, 0.95], eps: 1e-8, weight_decay: 0.1, max_grad_norm: 1, mtp_lambda: 0.3, balance_alpha: 0 }));
     expectOneLine(await runCli(base(path.join(tmp, 'x4'), ['--steps', '3', '--hparams', hp])), hp, /"bias_gamma" is missing/);

@@ -34,7 +34,7 @@ const USAGE = `nanoseek engine
   init      --config config.json --seed S --out DIR
 ${TRAIN_USAGE}
   train     --config CONFIG --corpus NAME|FILE --out DIR --steps N [--batch 16 --seq-len 129 --lr 3e-3 --warmup 50
-            --min-lr-ratio 0.1 --bias-gamma 1e-3 --bias-gamma-schedule constant|cosine
+            --min-lr-ratio 0.1 --bias-gamma 1e-3 --bias-gamma-schedule constant|cosine --bias-gamma-min-ratio R
             --balancing bias|aux|none --balance-alpha 0 --seed 1 --eval-every 100 --eval-windows 64 --save-every 100 --threads 1|2 --hparams train.json
             --stop-at K --json]   or   train --resume DIR [--corpus NAME|FILE] [--steps N]
             (corpus mode: NAME is static/data/NAME/{train,val}.txt, e.g. stories; a FILE is split by lines, every 10th

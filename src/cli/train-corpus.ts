@@ -32,7 +32,7 @@ const TRAIN_OPTIONS = {
   warmup: { type: 'string' }, 'min-lr-ratio': { type: 'string' }, seed: { type: 'string' },
   'eval-every': { type: 'string' }, 'eval-windows': { type: 'string' }, 'save-every': { type: 'string' },
   'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' }, 'mtp-lambda': { type: 'string' },
-  'bias-gamma': { type: 'string' }, 'bias-gamma-schedule': { type: 'string' }, 'balance-alpha': { type: 'string' }, balancing: { type: 'string' },
+  'bias-gamma': { type: 'string' }, 'bias-gamma-schedule': { type: 'string' }, 'bias-gamma-min-ratio': { type: 'string' }, 'balance-alpha': { type: 'string' }, balancing: { type: 'string' },
   'stop-at': { type: 'string' }, hparams: { type: 'string' }, threads: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
 } as const;
 
@@ -172,6 +172,8 @@ function optionsFromFlags(f: Flags): Partial<RunOptions> {
   set('mtp_lambda', num(f, 'mtp-lambda', { min: 0 }));
   set('bias_gamma', num(f, 'bias-gamma', { min: 0 }));
   set('balance_alpha', num(f, 'balance-alpha', { min: 0 }));
+  set('bias_gamma_min_ratio', num(f, 'bias-gamma-min-ratio', { min: 0 }));
+  if (o.bias_gamma_min_ratio !== undefined && o.bias_gamma_min_ratio > 1) throw new EngineInputError(`--bias-gamma-min-ratio must be <= 1 (got ${o.bias_gamma_min_ratio})`);
   set('threads', num(f, 'threads', { integer: true, min: 1 }));
   if (o.threads !== undefined && o.threads > 2) throw new EngineInputError(`--threads must be 1 or 2 (got ${o.threads})`);
   if (f.balancing !== undefined) {

@@ -34,6 +34,8 @@ export interface RunOptions {
   bias_gamma: number;
   /** How γ moves over the run; absent in runs saved before it existed, which used 'constant'. */
   bias_gamma_schedule?: 'constant' | 'cosine';
+  /** Where the cosine γ ends, as a fraction of bias_gamma; absent: min_lr_ratio. */
+  bias_gamma_min_ratio?: number;
   balancing: 'bias' | 'aux' | 'none';
   threads: number;
 }

@@ -50,7 +50,7 @@ export function lrOfStep(o: TrainerState['options'], step: number): number {
 
 /** The routing-bias step γ of step `step` (1-based) of the run. */
 export function biasGammaOfStep(o: TrainerState['options'], step: number): number {
-  return biasGammaAtStep(step, { gamma: o.bias_gamma, total: o.steps, minRatio: o.min_lr_ratio, schedule: o.bias_gamma_schedule ?? 'constant' });
+  return biasGammaAtStep(step, { gamma: o.bias_gamma, total: o.steps, minRatio: o.bias_gamma_min_ratio ?? o.min_lr_ratio, schedule: o.bias_gamma_schedule ?? 'constant' });
 }
 
 /** One optimizer step; mutates the state (params, optimizer, step, RNG words). */
