@@ -1,47 +1,50 @@
 // The per-op backend chooser. Availability is not speed (without a GPU, gpu.js's WebGL2 runs ~10x
 // slower than a plain loop), so every candidate that works here is measured on each op at the
-// shapes the engine calls. The CPU kernel sets are chosen by a fixed rule (wasm > loop >
-// reference: timing them at decode sizes flipped from run to run, and with it the output's bits,
-// see decide.ts); a GPU or custom candidate replaces that choice for an op and size bucket only
-// when it measured at least 2x faster.
+// shapes the engine calls (a decode row, a prefill block, a training batch), deterministically:
+// process CPU time, sampled in rounds until the choice comes out the same 3 rounds in a row, ties
+// (within 15%) to the simpler candidate, and the winner table stored per machine and build
+// (options.table) so the same machine reuses the same choice (decide.ts, measure.ts,
+// table-key.ts); a GPU or custom candidate replaces the CPU choice for an op and size bucket only
+// when it measured at least 2x faster, never for an elementwise op.
 // The parts, one job each (kernels/select/):
 // - workloads.ts   size buckets, inputs, the measured shapes (decode row, prefill block, training batch)
 // - candidates.ts  building the candidates (reference, loop, wasm, gpu.js modes, custom), the correctness probe
-// - measure.ts     timing one cell: CPU time where there is one, samples repeated until stable
-// - decide.ts      the decision rules: the fixed CPU order, and the margin a GPU/custom candidate must beat
+// - measure.ts     timing one cell: CPU time where there is one, rounds of samples until the choice is stable
+// - decide.ts      the decision rule of a cell: tie margin toward the simpler, the margin a GPU/custom candidate must beat
+// - table-key.ts   the key of a stored winner table (machine and build), and stores for it
 // - dispatch.ts    routing calls; falling back when a kernel throws or a watched backend is too slow
 // - report.ts      the plain-JSON report, and checking a stored one before reuse
-// This file runs them in order: candidates, probes, measurement within `budgetMs` (all small cells
-// first, then medium, then large; a cell the budget never reached inherits the bucket below's
-// choice), decision, dispatch. `reuse` takes an earlier report's table instead of measuring (the
+// This file runs them in order: candidates, probes, measurement (all small cells first, then
+// medium, then large; each cell until its choice is stable), decision, dispatch. `reuse` takes an earlier report's table instead of measuring (the
 // winner table cached: the same machine keeps the same choice), `force` routes every op to one
 // candidate.
 import { type Backend, OP_NAMES, type OpName } from './backend.js';
 import { loopBackend } from './loop.js';
 import { referenceBackend } from './reference.js';
 import { type Candidate, gatherCandidates, simplicity } from './select/candidates.js';
-import { decide, DEFAULT_TIE_MARGIN, FIXED_RULE, FIXED_RULE_OPS, fixedRuleChoice, FOREIGN_MARGIN, isCpuKind } from './select/decide.js';
+import { cellChoice, DEFAULT_TIE_MARGIN, fixedRuleChoice, TIMING_RULE } from './select/decide.js';
 import { AutoBackend, cpuFallback, type Route } from './select/dispatch.js';
 import { type MeasureSettings, measureCell, type Previous, selectClock } from './select/measure.js';
-import { type CellReport, type OpReport, type SelectedBackend, type SelectionReport, summarize } from './select/report.js';
+import { type CellReport, checkStoredReport, type OpReport, type SelectedBackend, type SelectionReport, summarize } from './select/report.js';
 import { environment, now, round, yieldNow } from './select/util.js';
+import { selectionTableKey, type TableStore } from './select/table-key.js';
 import { BUCKET_LIMITS, BUCKET_NAMES, type BucketName, MEASURE_SHAPES } from './select/workloads.js';
 
 export { BUCKET_LIMITS, BUCKET_NAMES, bucketOf, bucketOfSize, makeWorkload, MEASURE_SHAPES, opSize, PROBE_SHAPES, randomFloats } from './select/workloads.js';
 export type { BucketName, Workload } from './select/workloads.js';
 export { checkStoredReport, STORED_REPORT_MAX_AGE_MS } from './select/report.js';
 export type { CandidateReport, CellReport, FallbackRecord, OpReport, SelectedBackend, SelectionReport } from './select/report.js';
-export { CPU_RULE_ORDER, decide, DEFAULT_TIE_MARGIN, FIXED_RULE, FIXED_RULE_OPS, fixedRuleChoice, FOREIGN_MARGIN } from './select/decide.js';
+export { cellChoice, CPU_RULE_ORDER, decide, DEFAULT_TIE_MARGIN, ELEMENTWISE_OPS, FIXED_RULE_OPS, fixedRuleChoice, FOREIGN_MARGIN, TIE_FLOOR_MS, TIMING_RULE } from './select/decide.js';
+export { memoryTable, selectionTableKey, type TableStore } from './select/table-key.js';
 
 export interface SelectOptions {
   /**
-   * Wall-time budget of the measurement in ms (default 1500; 600 with `quick`), after loading,
-   * constructing and probing the candidates (which it does not include). It is shared out over
-   * the cells in order (cell i may run until (i + 1) / cells of the budget has passed), so every
-   * cell gets its share and a slow one cannot starve the later ones.
+   * Recorded in the report only (default 1500; 600 with `quick`): a cell is sampled until its
+   * choice is stable (at most maxRounds rounds) whatever the time, so a loaded machine slows the
+   * selection down instead of changing its answer.
    */
   budgetMs?: number;
-  /** Small budget and short samples, for tests and CLIs that only need a sane choice. */
+  /** Shorter samples and fewer rounds at most, for tests and CLIs that only need a sane choice. */
   quick?: boolean;
   /** gpu.js modes to try (default: all of GPUJS_MODES); `false` or [] for none. */
   gpujs?: readonly string[] | false;
@@ -67,6 +70,12 @@ export interface SelectOptions {
   compileCallMs?: number;
   /** Where the once-per-op warning goes (default console.warn). */
   warn?: (message: string) => void;
+  /**
+   * The winner table stored per machine and build: a table stored under this machine's key
+   * (selectionTableKey) is reused instead of measuring; a measured one is saved there. Not with
+   * `force` or `reuse`.
+   */
+  table?: TableStore;
 }
 
 /** The per-op, per-bucket choices of an earlier report, if it is complete; else null. */
@@ -103,14 +112,22 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
     warmCalls: 20,
     warmMs: quick ? 3 : 6,
     sampleMs: quick ? 1 : 2,
-    maxSamples: quick ? 6 : 10,
-    stableSpread: 0.1,
+    maxRounds: quick ? 10 : 14,
+    stableRounds: 3,
     skipRatio: 8,
   };
   const clock = selectClock();
   const warn = options.warn ?? ((m: string) => console.warn(m));
   const loadMs = { value: null as number | null };
-  const reuse = options.force === undefined ? reusableChoices(options.reuse) : null;
+  // a table stored for this machine and build stands for options.reuse
+  const table = options.force === undefined && options.reuse === undefined ? options.table : undefined;
+  const tableKey = table ? await selectionTableKey() : null;
+  let fromTable: SelectionReport | undefined;
+  if (table && tableKey) {
+    const checked = checkStoredReport(await table.load(tableKey), Date.now(), Infinity);
+    if ('report' in checked) fromTable = checked.report;
+  }
+  const reuse = options.force === undefined ? reusableChoices(options.reuse ?? fromTable) : null;
   const candidates = await gatherCandidates(reuse ? {
     ...options,
     loop: reuse.names.has(loopBackend.name),
@@ -122,6 +139,7 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
   const cpuChoice = (op: OpName): string | null =>
     fixedRuleChoice(op, candidates.map((c) => ({ kind: c.report.kind, name: c.report.name, available: c.report.available, ok: c.ok })));
   const kindOf = new Map(candidates.map((c) => [c.report.name, c.report.kind]));
+  const kind = (name: string): string => kindOf.get(name) ?? 'custom';
 
   const buckets = {} as SelectionReport['buckets'];
   for (const b of BUCKET_NAMES) {
@@ -142,7 +160,8 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
     sizeRule: 'size = cbrt(m*k*n) for matmul/matmulT/matmulTN, sqrt(rows*cols) for softmaxRows/rmsNorm/rope, sqrt(n) for swiglu, ' +
       'cbrt(nq*nk*(dk+dv)/2) for causalAttention; small <= 64 < medium <= 256 < large',
     clock: clock.kind,
-    decisionRule: FIXED_RULE,
+    decisionRule: TIMING_RULE(tieMargin),
+    tableKey,
     candidates: candidates.map((c) => c.report),
     ops: {} as Record<OpName, OpReport>,
     fallbacks: [],
@@ -180,10 +199,7 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
       route[op] = { small: referenceBackend, medium: referenceBackend, large: referenceBackend };
       for (const b of BUCKET_NAMES) {
         const earlier = reuse.cells[op][b];
-        // the fixed rule again where the earlier choice was a CPU kernel (or the op is elementwise)
-        const foreign = !isCpuKind(kindOf.get(earlier.chosen) ?? 'reference') && !FIXED_RULE_OPS.includes(op);
-        const fixed = foreign ? null : cpuChoice(op);
-        const c = byName.get(fixed ?? earlier.chosen);
+        const c = byName.get(earlier.chosen);
         const works = c !== undefined && c.report.available && c.ok.has(op);
         const be = works ? c.backend : referenceBackend;
         route[op][b] = be;
@@ -191,14 +207,12 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
           ...earlier,
           chosen: be.name,
           measured: false,
-          notes: { [be.name]: fixed !== null ? 'fixed rule (not by timing), among the candidates the earlier report chose' : works ? 'reused from an earlier measurement' : `${earlier.chosen} no longer works here: reference` },
+          notes: { [be.name]: works ? (fromTable ? 'the table stored for this machine and build' : 'reused from an earlier measurement') : `${earlier.chosen} no longer works here: reference` },
         };
       }
       report.ops[op] = { ...summarize(cells), buckets: cells };
     }
   } else {
-    const cellCount = BUCKET_NAMES.length * OP_NAMES.length;
-    let cellIndex = 0;
     const cells = {} as Record<OpName, Partial<Record<BucketName, CellReport>>>;
     const prev = {} as Record<OpName, Previous>;
     for (const op of OP_NAMES) {
@@ -216,38 +230,27 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
           const chosen = below?.chosen ?? referenceBackend.name;
           return { chosen, measured: false, shape: shapeOf(op, b), timingsMs: {}, notes: { [chosen]: below ? `${why}: inherited from ${b === 'medium' ? 'small' : 'medium'}` : `${why}: default` } };
         };
-        // this cell's share of the budget, and never less than minCellMs from now (cold JIT at the start)
-        const deadline = Math.max(tm + (budgetMs * ++cellIndex) / cellCount, now() + (quick ? 20 : 40));
         let cell: CellReport;
         if (cands.length === 1) {
           cell = { chosen: cands[0].report.name, measured: false, shape: shapeOf(op, b), timingsMs: {}, notes: { [cands[0].report.name]: 'the only candidate for this op' } };
         } else {
-          cell = measureCell(op, b, cands, settings, deadline, prev[op], clock.read);
-          // decide.ts FIXED_RULE: the CPU choice by rule; timing only between it and a GPU/custom candidate
-          const fixed = cpuChoice(op);
-          // the contest: the fixed choice (when it was timed; one predicted far slower is not) and every timed gpu.js/custom candidate
-          const contest: Record<string, number> = {};
-          let foreign = 0;
-          if (!FIXED_RULE_OPS.includes(op)) {
-            for (const [name, ms] of Object.entries(cell.timingsMs)) {
-              if (!isCpuKind(kindOf.get(name) ?? 'reference')) { contest[name] = ms; foreign++; }
-              else if (name === fixed) contest[name] = ms;
-            }
-          }
-          const d = foreign > 0 ? decide(contest, rank, Math.max(tieMargin, FOREIGN_MARGIN)) : null;
-          if (d) {
+          const choose = (t: Record<string, number>): string | null => cellChoice(op, t, kind, rank, tieMargin)?.chosen ?? null;
+          cell = measureCell(op, b, cands, settings, prev[op], clock.read, choose);
+          const d = cellChoice(op, cell.timingsMs, kind, rank, tieMargin);
+          if (cell.stable && d) {
             cell.chosen = d.chosen;
-            cell.notes![d.chosen] = d.chosen === fixed
-              ? `fixed rule (wasm > loop > reference), kept: no gpu.js or custom candidate was ${FOREIGN_MARGIN + 1}x faster`
-              : contest[fixed!] !== undefined ? `${(contest[fixed!] / contest[d.chosen]).toFixed(1)}x faster than the fixed CPU choice ${fixed}` : `the fixed CPU choice ${fixed} was predicted far slower`;
-          } else if (fixed !== null) {
-            cell.chosen = fixed;
-            cell.measured = false; // timed for the report only
-            cell.notes![fixed] = 'fixed rule (not by timing): the first of wasm > loop > reference that passed the probe';
-          } else { // no CPU kernel for this op (the reference is always one: not reached)
-            const fallback = inherit('nothing timed');
+            cell.notes![d.chosen] = d.note ?? `the same choice ${settings.stableRounds} rounds in a row (${cell.rounds} rounds)`;
+          } else if (cell.unsettled && cell.unsettled.length > 0) {
+            // an unsettled race is a tie: the simplest of the recent winners
+            const chosen = [...cell.unsettled].sort((x, y) => rank(x) - rank(y))[0]!;
+            cell.chosen = chosen;
+            cell.notes![chosen] = `not settled in ${cell.rounds} rounds (won by ${cell.unsettled.join(', ')}): the simplest of them`;
+          } else {
+            const fixed = cpuChoice(op);
+            const fallback = fixed !== null ? { chosen: fixed } : inherit('nothing timed');
             cell.chosen = fallback.chosen;
             cell.measured = false;
+            cell.notes![fallback.chosen] = 'nothing could be timed: the first of wasm > loop > reference that passed the probe';
           }
           if (Object.keys(cell.notes!).length === 0) delete cell.notes;
         }
@@ -262,6 +265,14 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
   }
   report.measureMs = round(now() - tm);
   report.elapsedMs = round(now() - t0);
+  if (fromTable) report.reused = true;
+  if (table && tableKey && !reuse) {
+    try {
+      await table.save(tableKey, { at: Date.now(), report: JSON.parse(JSON.stringify(report)) });
+    } catch (e) {
+      warn(`[kernels] could not store the winner table: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
 
   // Release candidates nobody routes to (their kernels and contexts); keep the CPU fallbacks.
   const used = new Set<Backend>();

@@ -4,14 +4,18 @@
 //   process.cpuUsage): wall time counts what other processes take from us, CPU time counts what
 //   V8's own compiler and GC threads do beside us, and each is an upper bound of the call's own
 //   time. Browsers have no CPU clock: there it is wall time (performance.now);
-// - each candidate is timed in samples of several calls (at least sampleMs each), round-robin so
-//   drift hits every candidate alike; its time is the fastest sample (interference, whether other
-//   processes or V8's own compiler and GC threads, which CPU time counts too, only adds time),
-//   and sampling stops once 3 samples in a row have not lowered it by more than `stableSpread`;
-// - every candidate gets at least 2 samples, whatever the budget (so a loaded machine slows the
-//   selection down rather than changing its answer); a candidate that the smaller bucket showed
-//   to be far slower (scaled by the work ratio) is not timed again at the larger size, and one
-//   that is clearly losing stops early.
+// - each candidate is timed in samples of several calls (at least sampleMs each), in rounds (one
+//   sample of every candidate per round, so drift hits every candidate alike); its time is its
+//   fastest sample (interference, whether other processes or V8's own compiler and GC threads,
+//   only adds time);
+// - after every round from the third on, the cell's decision is made from the times so far
+//   (`choose`: decide.ts cellChoice); sampling stops once it has come out the same `stableRounds`
+//   rounds in a row, whatever the budget (a loaded machine slows the selection down rather than
+//   changing its answer), or after maxRounds: then the simplest of the candidates that won one of
+//   the last stableRounds rounds is taken (an unsettled race is a tie);
+// - a candidate that the smaller bucket showed to be far slower (scaled by the work ratio) is not
+//   timed at the larger size, and one that is over 4x the fastest after 3 samples stops early
+//   (more samples could not bring it within the tie margin).
 import type { Backend, OpName } from '../backend.js';
 import type { Candidate } from './candidates.js';
 import type { CellReport } from './report.js';
@@ -26,10 +30,10 @@ export interface MeasureSettings {
   warmMs: number;
   /** Each sample runs calls for at least this many ms. */
   sampleMs: number;
-  /** Samples per candidate: at least 3, at most maxSamples. */
-  maxSamples: number;
-  /** Stable: 3 samples in a row did not lower the fastest sample by more than this fraction. */
-  stableSpread: number;
+  /** Rounds at most (a sample of every live candidate per round). */
+  maxRounds: number;
+  /** Stable: the decision came out the same this many rounds in a row. */
+  stableRounds: number;
   /** Not timed again when the smaller size predicts more than this times the fastest. */
   skipRatio: number;
 }
@@ -49,8 +53,8 @@ export function selectClock(): { read: () => number; kind: 'cpu' | 'wall' } {
 export type Previous = Map<string, { ms: number; work: number }>;
 
 export function measureCell(
-  op: OpName, bucket: BucketName, cands: Candidate[], s: MeasureSettings, deadline: number,
-  prev: Previous, clock: () => number,
+  op: OpName, bucket: BucketName, cands: Candidate[], s: MeasureSettings,
+  prev: Previous, clock: () => number, choose: (timingsMs: Record<string, number>) => string | null,
 ): CellReport {
   const wl = makeWorkload(op, MEASURE_SHAPES[op][bucket], 3);
   const cell: CellReport = { chosen: '', measured: true, shape: wl.label, timingsMs: {}, firstCallMs: {}, notes: {} };
@@ -92,14 +96,16 @@ export function measureCell(
       notes[name] = `threw: ${message(e)}`;
     }
   }
-  // Stable when the fastest of all samples but the last 3 is within stableSpread of the fastest overall.
-  const stable = (xs: number[]): boolean => {
-    if (xs.length < 4) return false;
-    const before = Math.min(...xs.slice(0, -3));
-    return before <= (1 + s.stableSpread) * Math.min(...xs);
-  };
   const timeOf = (r: Run): number => Math.min(...r.samples);
-  for (let round_ = 0; round_ < s.maxSamples && runs.some((r) => !r.done); round_++) {
+  const timings = (): Record<string, number> => {
+    const t: Record<string, number> = {};
+    for (const r of runs) if (r.samples.length > 0) t[r.name] = timeOf(r);
+    return t;
+  };
+  const recent: string[] = []; // the decision after each round (from the third)
+  let same = 0;
+  let rounds = 0;
+  for (; rounds < s.maxRounds && runs.some((r) => !r.done); rounds++) {
     for (const r of runs) {
       if (r.done) continue;
       let dt: number;
@@ -116,13 +122,23 @@ export function measureCell(
         continue;
       }
       r.samples.push(dt);
-      if (stable(r.samples)) r.done = true;
-      else if (r.spent > s.cellCapMs) { r.done = true; notes[r.name] = `not stable within ${s.cellCapMs} ms: ${r.samples.length} samples`; }
-      else if (now() > deadline && r.samples.length >= 1 && round_ >= 1) { r.done = true; notes[r.name] = `budget spent after ${r.samples.length} sample(s)`; }
-      // clearly losing: more samples would not change the choice
-      const best = Math.min(...runs.filter((o) => o !== r && o.samples.length >= 2).map(timeOf));
-      if (!r.done && r.samples.length >= 2 && timeOf(r) > 4 * best) { r.done = true; notes[r.name] = `stopped after ${r.samples.length} samples: over 4x the fastest`; }
+      if (r.spent > s.cellCapMs && r.samples.length >= 3) { r.done = true; notes[r.name] = `stopped after ${r.samples.length} samples: over ${s.cellCapMs} ms spent`; }
     }
+    if (rounds < 2) continue;
+    // clearly losing: more samples would not change the choice
+    const best = Math.min(...runs.filter((r) => r.samples.length > 0).map(timeOf));
+    for (const r of runs) if (!r.done && r.samples.length >= 3 && timeOf(r) > 4 * best) { r.done = true; notes[r.name] = `stopped after ${r.samples.length} samples: over 4x the fastest`; }
+    const d = choose(timings());
+    if (d === null) break;
+    same = recent.length > 0 && recent[recent.length - 1] === d ? same + 1 : 1;
+    recent.push(d);
+    if (same >= s.stableRounds) break; // no time budget cuts a race short: that would change answers under load
+  }
+  cell.rounds = Math.min(rounds + 1, s.maxRounds);
+  cell.stable = same >= s.stableRounds;
+  if (!cell.stable && recent.length > 0) {
+    const last = new Set(recent.slice(-s.stableRounds));
+    cell.unsettled = [...last];
   }
   for (const r of runs) {
     if (r.samples.length === 0) continue;

@@ -27,7 +27,7 @@ export interface CellReport {
   measured: boolean;
   /** The measured shape, e.g. "16x32x64". */
   shape: string;
-  /** ms per call of each candidate measured: the median of its last samples once they agreed (see SelectionReport.clock). */
+  /** ms per call of each candidate measured: its fastest sample (see SelectionReport.clock). */
   timingsMs: Record<string, number>;
   /** The first call of each candidate (includes kernel compilation), ms. */
   firstCallMs?: Record<string, number>;
@@ -35,6 +35,12 @@ export interface CellReport {
   notes?: Record<string, string>;
   /** Set when a run-time failure moved this cell to the reference. */
   fallback?: string;
+  /** Rounds of samples taken (measured cells). */
+  rounds?: number;
+  /** The decision came out the same in the last rounds (measure.ts stableRounds). */
+  stable?: boolean;
+  /** Not stable: the candidates that won one of the last rounds (the simplest of them was taken). */
+  unsettled?: string[];
 }
 
 export interface OpReport {
@@ -74,6 +80,8 @@ export interface SelectionReport {
   clock: 'cpu' | 'wall';
   /** How the winner is picked among the measured timings. */
   decisionRule: string;
+  /** The machine-and-build key the table was stored or looked up under (options.table), else null. */
+  tableKey?: string | null;
   candidates: CandidateReport[];
   ops: Record<OpName, OpReport>;
   fallbacks: FallbackRecord[];

@@ -21,7 +21,8 @@ export async function backendByName(name: string | undefined): Promise<Backend> 
   if (name === 'loop') return loopBackend;
   if (name === 'reference') return referenceBackend;
   const { selectBackend } = await import('../../kernels/select.js');
-  if (name === 'auto') return selectBackend({ quick: true, warn: () => {} });
+  // auto: the winner table stored for this machine and build (both threads read the same one)
+  if (name === 'auto') return selectBackend({ quick: true, warn: () => {}, table: (await import('../../kernels/select/file-table.js')).fileTable() });
   return selectBackend({ force: name, warn: () => {} });
 }
 
