@@ -5,8 +5,9 @@
 // measured from outside the process with the CLI's default backend; then training characters per
 // second (golden-b and shipped shape, one and two threads) beside the PyTorch twin measured in this
 // run, and the native matmul peak beside the wasm kernels (bench/train-report.ts); then the drafters
-// on the shipped model (bench/drafters.ts: tokens per verification step and speed-up of the MTP chain,
-// Medusa heads as a chain and as trees, greedy and temperature 1, prose and arithmetic).
+// on the shipped model (bench/drafters.ts: tokens per verification step, acceptance per draft depth
+// and speed-up of the MTP chain, the shipped small draft model, Medusa heads as a chain and as trees,
+// greedy and temperature 1, prose and arithmetic; `npm run bench:browser` prints it for Chromium).
 // `--json` prints one JSON object; `--quick` runs fewer sizes and repetitions; `--drafters` runs only
 // the drafters table.
 import { loopBackend } from '../kernels/loop.js';
