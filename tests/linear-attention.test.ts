@@ -11,7 +11,7 @@ import { createRng } from '../src/engine/sampling.js';
 import { TINY_CONFIG_JSON } from '../src/engine/tiny.js';
 import {
   ARCHITECTURES, type HeadQKV, type VariantSpec, crossover, gauParallel, gauRecurrent, headQKV, initGau, layerDecodeCost,
-  maxAbsDiff, performerInputs, randomProjection, relativeError, rowEntropy, runVariant, runVariantRecurrent, softmaxAttention,
+  maxAbsDiff, performerInputs, randomProjection, relativeError, rowEntropy, runVariant, runVariantBoth, runVariantRecurrent, softmaxAttention,
   softmaxKernel, stateBytes, stepFlops, swappedLayerBits,
 } from '../src/engine/linear/index.js';
 import v3 from '../static/configs/deepseek-v3.json';
@@ -56,6 +56,16 @@ describe('parallel = recurrent', () => {
     for (const v of [{ kind: 'linear', phi: 'elu1' }, { kind: 'performer', features: 64, seed: 1 }, { kind: 'normalised', phi: 'elu1' }, { kind: 'block', block: 8 }, { kind: 'chunked', chunk: 8 }] as VariantSpec[]) {
       expect(maxAbsDiff(runVariant(h, v).out, runVariantRecurrent(h, v)), v.kind).toBeLessThan(1e-10);
     }
+  });
+
+  it('runVariantBoth gives exactly the numbers of the two separate forms, for any head and head index', () => {
+    fc.assert(fc.property(arbHead, fc.oneof(arbVariant, fc.constant<VariantSpec>({ kind: 'softmax' })), fc.integer({ min: 0, max: 7 }), (h, v, head) => {
+      const both = runVariantBoth(h, v, head);
+      const par = runVariant(h, v, head);
+      expect(Array.from(both.result.out)).toEqual(Array.from(par.out));
+      expect(Array.from(both.result.weights ?? [])).toEqual(Array.from(par.weights ?? []));
+      expect(Array.from(both.recurrent)).toEqual(Array.from(runVariantRecurrent(h, v, head)));
+    }), { numRuns: 200, seed: 17 });
   });
 
   it('GAU with FLASH mixing: forward over the sequence = decoding token by token, for any chunk', () => {

@@ -4,11 +4,12 @@
 import type { Backend } from '$kernels/backend';
 import {
   type AttentionResult, type HeadQKV, type SwapResult, type VariantSpec,
-  headQKV, runVariant, runVariantRecurrent, swappedLayerBits,
+  headQKV, runVariantBoth,
 } from '$engine/linear';
 import type { LayerTrace, Model } from '$engine/model';
 import { charTokenizer } from '$engine/tokenizer';
 import { type LessonModel, lessonModel as kitModel } from '../_kit/shipped';
+import { BackgroundEngine, type Where } from './background';
 
 export type { LessonModel };
 
@@ -66,10 +67,21 @@ export function clampLayer(lm: LessonModel, layer: number): number {
  * slider then costs no forward).
  */
 export function headOf(lm: LessonModel, tokens: number[], layer: number, head: number, T = tokens.length): HeadQKV {
-  const h = headQKV(lm.model, traceOf(lm, tokens)[clampLayer(lm, layer)], Math.min(head, lm.model.config.num_attention_heads - 1));
-  if (T >= h.T) return h;
-  return { ...h, T, q: h.q.slice(0, T * h.dk), k: h.k.slice(0, T * h.dk), v: h.v.slice(0, T * h.dv) };
+  const trace = traceOf(lm, tokens);
+  let byHead = heads.get(trace);
+  if (!byHead) heads.set(trace, (byHead = new Map()));
+  const l = clampLayer(lm, layer), hd = Math.min(head, lm.model.config.num_attention_heads - 1);
+  const key = `${l}/${hd}/${T}`;
+  let out = byHead.get(key);
+  if (!out) {
+    const h = headQKV(lm.model, trace[l], hd);
+    out = T >= h.T ? h : { ...h, T, q: h.q.slice(0, T * h.dk), k: h.k.slice(0, T * h.dk), v: h.v.slice(0, T * h.dv) };
+    byHead.set(key, out);
+  }
+  return out;
 }
+/** The heads taken from each trace, by layer, head and T: the same object again, so the variants' memo below finds it. */
+const heads = new WeakMap<LayerTrace[], Map<string, HeadQKV>>();
 
 /** The five attentions compared side by side. */
 export function fiveVariants(features: number, chunk: number, seed: number): VariantSpec[] {
@@ -92,15 +104,39 @@ export interface Compared {
   labels: string[];
 }
 
+// Each variant's two forms, by the head's q, k, v and the variant: moving the features slider
+// recomputes Performer only, the chunk slider the chunked attention only, and dragging back to a
+// setting recomputes nothing.
+const variantRuns = new WeakMap<HeadQKV, Map<string, ReturnType<typeof runVariantBoth>>>();
+function runBoth(head: HeadQKV, v: VariantSpec, headIndex: number): ReturnType<typeof runVariantBoth> {
+  let byVariant = variantRuns.get(head);
+  if (!byVariant) variantRuns.set(head, (byVariant = new Map()));
+  const key = `${headIndex}/${JSON.stringify(v)}`;
+  let r = byVariant.get(key);
+  if (!r) {
+    r = runVariantBoth(head, v, headIndex);
+    // Enough for a sweep of one slider (m has 9 values, C 5) next to the fixed variants.
+    if (byVariant.size >= 24) byVariant.delete(byVariant.keys().next().value!);
+    byVariant.set(key, r);
+  }
+  return r;
+}
+
 export function compare(head: HeadQKV, variants: VariantSpec[], headIndex: number, prompt: number[]): Compared {
+  const runs = variants.map((v) => runBoth(head, v, headIndex));
   return {
     head, variants, labels: tokenText(prompt),
-    results: variants.map((v) => runVariant(head, v, headIndex)),
-    recurrent: variants.map((v) => runVariantRecurrent(head, v, headIndex)),
+    results: runs.map((r) => r.result),
+    recurrent: runs.map((r) => r.recurrent),
   };
 }
 
-/** Bits per token of the prompt with one layer's attention swapped for a variant. */
-export function swapOne(lm: LessonModel, tokens: number[], layer: number, variant: VariantSpec): SwapResult {
-  return swappedLayerBits(lm.model, tokens, clampLayer(lm, layer), variant);
+/** The lesson's Web Worker for the swapped-layer forwards and Performer's error curves (background.ts). */
+export const background = new BackgroundEngine(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek linear attention' }));
+
+export type PlacedSwap = SwapResult & { where: Where };
+
+/** Bits per token of the prompt with one layer's attention swapped for a variant (in the worker). */
+export function swapOne(lm: LessonModel, tokens: number[], layer: number, variant: VariantSpec): Promise<PlacedSwap> {
+  return background.swap(lm.model, tokens, clampLayer(lm, layer), variant);
 }

@@ -4,11 +4,11 @@
 // that makes them linear; what a decode step costs against MHA, GQA, MQA and MLA as the context
 // grows; and what the model loses when one layer's attention is swapped without retraining.
 // Engine work is in compute.ts (src/engine/linear does the math), chart data in views.ts.
-import { DEFAULT_COST_OPTIONS, associativityCheck, performerErrorCurve, scaledNorms, softmaxAttention, type CostOptions, type HeadQKV, type SwapResult, type VariantSpec } from '$engine/linear';
+import { DEFAULT_COST_OPTIONS, associativityCheck, scaledNorms, softmaxAttention, type CostOptions, type HeadQKV, type VariantSpec } from '$engine/linear';
 import { cell, type Notebook } from '../_kit/types';
 import { REAL_CONFIGS, TINY_RAW, tinyConfig } from '../_kit/models';
 import { SHIPPED_CONFIG, SHIPPED_NAME } from '../_kit/shipped';
-import { type Compared, type LessonModel, compare, fiveVariants, headOf, lessonModel, lessonTokens, swapOne } from './compute';
+import { type Compared, type LessonModel, type PlacedSwap, background, compare, fiveVariants, headOf, lessonModel, lessonTokens, swapOne } from './compute';
 import { type MeasuredRecord, measuredSwapTable, staleness, swapSummary } from './measured';
 import measuredJson from './measured.json';
 import {
@@ -82,9 +82,10 @@ export const notebook: Notebook = {
     cell('entropyView', ['compared'], (c: Compared) => entropyChart(c), { kind: 'engine', detail: 'entropy of each row of each mixing matrix' }),
     cell('exactOut', ['qkv'], (h: HeadQKV) => softmaxAttention(h).out, { kind: 'engine', detail: 'exact causal softmax attention (float64)' }),
     // Two cells (orthogonal, i.i.d.): each a bounded task.
-    cell('performerOrth', ['qkv', 'seed', 'exactOut'], (h: HeadQKV, seed: number, exact: Float64Array) => performerErrorCurve(h, PERFORMER_MS, PERFORMER_DRAWS, seed, true, exact),
+    // In the lesson's Web Worker (background.ts): 48 Performer runs each, up to m = 512.
+    cell('performerOrth', ['qkv', 'seed', 'exactOut'], (h: HeadQKV, seed: number, exact: Float64Array) => background.performerCurve(h, PERFORMER_MS, PERFORMER_DRAWS, seed, true, exact),
       { kind: 'engine', detail: `Performer (orthogonal features) at m = 4..512, mean of ${PERFORMER_DRAWS} seeded draws each` }),
-    cell('performerIid', ['qkv', 'seed', 'exactOut'], (h: HeadQKV, seed: number, exact: Float64Array) => performerErrorCurve(h, PERFORMER_MS, PERFORMER_DRAWS, seed, false, exact),
+    cell('performerIid', ['qkv', 'seed', 'exactOut'], (h: HeadQKV, seed: number, exact: Float64Array) => background.performerCurve(h, PERFORMER_MS, PERFORMER_DRAWS, seed, false, exact),
       { kind: 'engine', detail: `Performer (i.i.d. features) at m = 4..512, mean of ${PERFORMER_DRAWS} seeded draws each` }),
     cell('performerView', ['performerOrth', 'performerIid', 'features'], (orth: number[], iid: number[], m: number) => performerChart(PERFORMER_MS, orth, iid, m),
       { kind: 'engine', detail: 'relative error of the output against softmax attention' }),
@@ -98,8 +99,8 @@ export const notebook: Notebook = {
       { kind: 'derived', detail: 'cache or state size from the config\'s dims' }),
     cell('crossoverView', ['costOptions'], (o: CostOptions) => crossoverTable([{ name: 'this model', config: tiny }, { name: 'DeepSeek-V3', config: v3 }], o),
       { kind: 'derived', detail: 'from deepseek-v3.json and the tiny config' }),
-    // One cell per variant (each a forward over the prompt): a bounded task each, and the m and C
-    // sliders recompute only the variants they change.
+    // One cell per variant (each a forward over the prompt, in the lesson's Web Worker: see
+    // background.ts), and the m and C sliders recompute only the variants they change.
     ...SWAP_FIXED.map(([name, v]) => cell(name, ['lm', 'layer'], (lm: LessonModel, layer: string) => swapOne(lm, SWAP_PROMPT, Number(layer), v),
       { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} characters, next-character cross-entropy` })),
     cell('swapPerformer', ['lm', 'seed', 'layer', 'features'], (lm: LessonModel, seed: number, layer: string, m: number) => swapOne(lm, SWAP_PROMPT, Number(layer), { kind: 'performer', features: m, seed }),
@@ -108,9 +109,9 @@ export const notebook: Notebook = {
       { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} characters` }),
     cell('swapChunked', ['lm', 'layer', 'chunk'], (lm: LessonModel, layer: string, C: number) => swapOne(lm, SWAP_PROMPT, Number(layer), { kind: 'chunked', chunk: C }),
       { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} characters` }),
-    cell('swap', [...SWAP_FIXED.map(([name]) => name), 'swapPerformer', 'swapBlock', 'swapChunked'], (a: SwapResult, b: SwapResult, c: SwapResult, d: SwapResult, e: SwapResult, f: SwapResult, g: SwapResult) => [a, b, c, d, e, f, g], { kind: 'engine' }),
-    cell('swapView', ['swap'], (r: SwapResult[]) => swapChart(r, 'bits per character'), { kind: 'engine', detail: 'next-character cross-entropy of the model on the page' }),
-    cell('swapTableView', ['swap', 'lm'], (r: SwapResult[], lm: LessonModel) => swapTable(r, 'bits per character', lm.name), { kind: 'engine' }),
+    cell('swap', [...SWAP_FIXED.map(([name]) => name), 'swapPerformer', 'swapBlock', 'swapChunked'], (a: PlacedSwap, b: PlacedSwap, c: PlacedSwap, d: PlacedSwap, e: PlacedSwap, f: PlacedSwap, g: PlacedSwap) => [a, b, c, d, e, f, g], { kind: 'engine' }),
+    cell('swapView', ['swap'], (r: PlacedSwap[]) => swapChart(r, 'bits per character'), { kind: 'engine', detail: 'next-character cross-entropy of the model on the page' }),
+    cell('swapTableView', ['swap', 'lm'], (r: PlacedSwap[], lm: LessonModel) => swapTable(r, 'bits per character', lm.name, background.failure), { kind: 'engine' }),
     cell('measuredSwaps', [], () => measuredSwapTable(MEASURED, STALE), { kind: 'published', citation: `measured for this lesson by ${MEASURED.command} (notebooks/linear-attention/measured.json): swappedLayerBits on ${MEASURED.model}, ${MEASURED.text}` }),
     cell('measuredSummary', [], () => swapSummary(MEASURED, STALE), { kind: 'published', citation: 'notebooks/linear-attention/measured.json' }),
     cell('closingCrossovers', [], () => crossoverTable([{ name: 'DeepSeek-V3', config: v3 }, { name: 'this model', config: tiny }], DEFAULT_COST_OPTIONS),

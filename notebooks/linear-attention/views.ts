@@ -217,7 +217,8 @@ export function swapChart(results: SwapResult[], unit: string): BarChartData {
   };
 }
 
-export function swapTable(results: SwapResult[], unit: string, modelName: string): TableData {
+/** `workerFailure`: why the lesson's worker failed, when these were computed on the page instead (said under the table). */
+export function swapTable(results: (SwapResult & { where?: string })[], unit: string, modelName: string, workerFailure: string | null = null): TableData {
   const base = results[0].bitsPerToken;
   return {
     kind: 'table',
@@ -227,6 +228,6 @@ export function swapTable(results: SwapResult[], unit: string, modelName: string
       { key: 'delta', label: 'change', align: 'right' },
     ],
     rows: results.map((r) => ({ variant: variantLabel(r.variant), bits: r.bitsPerToken.toFixed(3), delta: (r.bitsPerToken - base >= 0 ? '+' : '') + (r.bitsPerToken - base).toFixed(3) })),
-    caption: `Model: ${modelName}. One token per character, so bits per token are bits per character.`,
+    caption: `Model: ${modelName}. One token per character, so bits per token are bits per character.${results.some((r) => r.where === 'page') ? ` Computed on the page's main thread, which pauses while they run: the lesson's background worker failed (${workerFailure ?? 'no reason given'}).` : ''}`,
   };
 }

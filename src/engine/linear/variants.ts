@@ -3,7 +3,8 @@
 import { createRng } from '../sampling.js';
 import { chunkedInputs, mixedChunkParallel, mixedChunkRecurrent } from './flash.js';
 import { linearAttentionParallel, linearAttentionRecurrent } from './linear-attention.js';
-import { performerParallel, performerRecurrent } from './performer.js';
+import { kernelAttentionParallel, kernelAttentionRecurrent } from './kernel-attention.js';
+import { performerInputs, performerParallel, performerRecurrent } from './performer.js';
 import { type AttentionResult, type HeadQKV, softmaxAttention } from './qkv.js';
 import { blockSoftmaxParallel, blockSoftmaxRecurrent, normAttentionParallel, normAttentionRecurrent } from './transnormer.js';
 
@@ -53,6 +54,28 @@ export function runVariantRecurrent(h: HeadQKV, v: VariantSpec, head = 0): Float
     case 'normalised': return normAttentionRecurrent(h, v.phi);
     case 'block': return blockSoftmaxRecurrent(h, v.block);
     case 'chunked': return mixedChunkRecurrent(chunkedInputs(h, v.chunk));
+  }
+}
+
+/**
+ * Both forms at once, equal to runVariant and runVariantRecurrent: Performer's random features and
+ * the chunked attention's features are drawn once for the two (a lesson shows both side by side).
+ */
+export function runVariantBoth(h: HeadQKV, v: VariantSpec, head = 0): { result: AttentionResult; recurrent: Float64Array } {
+  switch (v.kind) {
+    case 'softmax': {
+      const result = softmaxAttention(h);
+      return { result, recurrent: result.out };
+    }
+    case 'performer': {
+      const x = performerInputs(h, { features: v.features, rng: performerRng(v.seed, head), orthogonal: v.orthogonal });
+      return { result: kernelAttentionParallel(x), recurrent: kernelAttentionRecurrent(x) };
+    }
+    case 'chunked': {
+      const x = chunkedInputs(h, v.chunk);
+      return { result: mixedChunkParallel(x), recurrent: mixedChunkRecurrent(x) };
+    }
+    default: return { result: runVariant(h, v, head), recurrent: runVariantRecurrent(h, v, head) };
   }
 }
 
