@@ -2,13 +2,13 @@
 // tests/browser/train.mjs; the trainer's maths is the train-* tests'): the "stories only" corpus is
 // the shipped training file without its arithmetic, exactly as many characters as the corpus script
 // counted for the stories; a run's identity ignores the settings its strategy does not use; the
-// decaying bias-update speed.
+// falling bias-update speed.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ARITHMETIC_LINE, storiesOnly } from '../notebooks/train/corpus-mix.js';
 import fc from 'fast-check';
-import { biasGammaAt, GAMMA_DECAY_CHARS, settingsKey, type RunSettings } from '../notebooks/train/settings.js';
+import { biasGammaAt, GAMMA_FALL_FROM, GAMMA_FALL_TO, settingsKey, type RunSettings } from '../notebooks/train/settings.js';
 import { repoRoot } from './helpers/paths.js';
 
 const dir = path.join(repoRoot, 'static', 'data', 'stories');
@@ -28,12 +28,14 @@ describe('train lesson', () => {
   });
 
   it('a run is named by the settings it uses', () => {
-    const base: RunSettings = { seed: 1, size: 'golden-b', lr: 0.003, batch: 8, seqLen: 65, balancing: 'bias', gamma: 0.001, gammaDecay: false, alpha: 0.01, mtp: true, mtpLambda: 0.3, corpus: 'mix' };
+    const base: RunSettings = { seed: 1, size: 'golden-b', lr: 0.003, batch: 8, seqLen: 65, balancing: 'bias', gamma: 0.001, gammaEnd: 0.001, alpha: 0.01, mtp: true, mtpLambda: 0.3, corpus: 'mix' };
     expect(settingsKey({ ...base, alpha: 0.1 })).toBe(settingsKey(base));
     expect(settingsKey({ ...base, gamma: 0.01 })).not.toBe(settingsKey(base));
     expect(settingsKey({ ...base, balancing: 'aux', gamma: 0.01 })).toBe(settingsKey({ ...base, balancing: 'aux' }));
-    expect(settingsKey({ ...base, gammaDecay: true })).not.toBe(settingsKey(base));
-    expect(settingsKey({ ...base, balancing: 'none', gammaDecay: true })).toBe(settingsKey({ ...base, balancing: 'none' }));
+    expect(settingsKey({ ...base, gammaEnd: 0.0001 })).not.toBe(settingsKey(base));
+    // γ_end at or above γ is the same constant γ
+    expect(settingsKey({ ...base, gammaEnd: 0.01 })).toBe(settingsKey(base));
+    expect(settingsKey({ ...base, balancing: 'none', gammaEnd: 0.0001 })).toBe(settingsKey({ ...base, balancing: 'none' }));
     expect(settingsKey({ ...base, balancing: 'aux', alpha: 0.1 })).not.toBe(settingsKey({ ...base, balancing: 'aux' }));
     expect(settingsKey({ ...base, mtp: false, mtpLambda: 1 })).toBe(settingsKey({ ...base, mtp: false }));
     expect(settingsKey({ ...base, seed: 2 })).not.toBe(settingsKey(base));
@@ -60,17 +62,21 @@ describe('the shipped model\'s curve', () => {
     }
   });
 
-  it('γ with decay: constant at first, then never rising, never below γ/10; without decay always γ', () => {
-    fc.assert(fc.property(fc.double({ min: 1e-4, max: 0.1, noNaN: true }), fc.integer({ min: 0, max: 1e8 }), fc.integer({ min: 0, max: 1e8 }), (gamma, c1, c2) => {
+  it('γ: constant at first, then never rising, from γ to γ_end; constant when γ_end is not below γ', () => {
+    const g = fc.double({ min: 1e-5, max: 0.1, noNaN: true });
+    fc.assert(fc.property(g, g, fc.integer({ min: 0, max: 1e8 }), fc.integer({ min: 0, max: 1e8 }), (gamma, gammaEnd, c1, c2) => {
       const [lo, hi] = c1 <= c2 ? [c1, c2] : [c2, c1];
-      const at = (c: number) => biasGammaAt({ gamma, gammaDecay: true }, c);
-      expect(biasGammaAt({ gamma, gammaDecay: false }, hi)).toBe(gamma);
-      expect(at(hi)).toBeLessThanOrEqual(at(lo));
-      expect(at(hi)).toBeGreaterThanOrEqual(gamma / 10 - 1e-15);
-      if (hi <= GAMMA_DECAY_CHARS) expect(at(hi)).toBe(gamma);
+      const at = (c: number) => biasGammaAt({ gamma, gammaEnd }, c);
+      if (gammaEnd >= gamma) { expect(at(lo)).toBe(gamma); expect(at(hi)).toBe(gamma); return; }
+      expect(at(hi)).toBeLessThanOrEqual(at(lo) * (1 + 1e-12));
+      expect(at(hi)).toBeGreaterThanOrEqual(gammaEnd * (1 - 1e-12));
+      expect(at(lo)).toBeLessThanOrEqual(gamma);
+      if (hi <= GAMMA_FALL_FROM) expect(at(hi)).toBe(gamma);
+      if (lo >= GAMMA_FALL_TO) expect(at(lo)).toBe(gammaEnd);
     }));
-    // halfway down: twice the decay start sees half of γ; ten times (and more) sees the floor
-    expect(biasGammaAt({ gamma: 0.01, gammaDecay: true }, 2 * GAMMA_DECAY_CHARS)).toBeCloseTo(0.005, 12);
-    expect(biasGammaAt({ gamma: 0.01, gammaDecay: true }, 20 * GAMMA_DECAY_CHARS)).toBeCloseTo(0.001, 12);
+    // geometric: halfway through the fall (in characters) is the geometric mean of the ends
+    const mid = (GAMMA_FALL_FROM + GAMMA_FALL_TO) / 2;
+    expect(biasGammaAt({ gamma: 0.01, gammaEnd: 0.0001 }, mid)).toBeCloseTo(0.001, 12);
+    expect(biasGammaAt({ gamma: 0.01, gammaEnd: 0.0001 }, GAMMA_FALL_TO)).toBeCloseTo(0.0001, 15);
   });
 });

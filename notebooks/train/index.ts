@@ -10,8 +10,8 @@ import Panel from './Panel.svelte';
 import Samples from './Samples.svelte';
 import type { RunView } from './run';
 import { type ShippedCurve, shippedCurve } from './shipped-curve';
-import { type Balancing, type CorpusMix, type RunSettings, SAMPLE_PROMPT, SAMPLE_TEMPERATURE, SEQ_LEN, SIZES } from './settings';
-import { biasChart, bpcChart, compareTable, liftChart, liftHeatmap, loadHeatmap, lrChart, maxVioChart, mtpChart, runStats, tokensPerStepChart } from './views';
+import { ARITH_WINDOWS, type Balancing, type CorpusMix, EVAL_SEQ, GAMMA_FALL_FROM, GAMMA_FALL_TO, MIN_LR_RATIO, type RunSettings, SAMPLE_PROMPT, SCHEDULE_CHARS, VAL_WINDOWS, WARMUP_STEPS, SAMPLE_TEMPERATURE, SEQ_LEN, SIZES } from './settings';
+import { biasChart, bpcChart, compareTable, gammaChart, liftChart, liftHeatmap, loadHeatmap, lrChart, maxVioChart, mtpChart, runStats, tokensPerStepChart } from './views';
 import { maxVio } from '$engine/train/eval';
 
 export const meta = {
@@ -107,12 +107,12 @@ export const notebook: Notebook = {
   inputs: [
     { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks the initial weights and the order of the training rows: the same seed and settings give the same run.' },
     { kind: 'select', name: 'size', label: 'Model size', value: SIZES[0].value, options: SIZES.map((s) => ({ value: s.value, label: s.label })) },
-    { kind: 'range', name: 'log_lr', label: 'Peak learning rate', min: -3.5, max: -1.5, step: 0.25, value: -2.5, format: pow10, help: 'AdamW\'s peak learning rate (the slider moves log10 of it): 50 warm-up steps, then a cosine to 10% over 3M characters.' },
+    { kind: 'range', name: 'log_lr', label: 'Peak learning rate', min: -3.5, max: -1.5, step: 0.25, value: -2.5, format: pow10, help: `AdamW's peak learning rate (the slider moves log10 of it): ${WARMUP_STEPS} warm-up steps, then a cosine to ${MIN_LR_RATIO * 100}% at ${SCHEDULE_CHARS / 1e6}M characters.` },
     { kind: 'range', name: 'batch', label: 'Batch', min: 2, max: 32, step: 1, value: 8, log2: true, unit: 'rows', help: `Rows of ${SEQ_LEN} characters per step. Small batches learn faster per character early on.` },
     { kind: 'select', name: 'corpus', label: 'Corpus', value: 'mix', options: [{ value: 'mix', label: 'stories + arithmetic (17%)' }, { value: 'stories', label: 'stories only' }], help: 'Four children\'s books; the mix adds lines like 38+61=99 between passages.' },
     { kind: 'select', name: 'balancing', label: 'Load balancing', value: 'bias', options: [{ value: 'bias', label: 'bias (DeepSeek-V3)' }, { value: 'aux', label: 'auxiliary loss' }, { value: 'none', label: 'none' }] },
-    { kind: 'range', name: 'log_gamma', label: 'Bias update speed γ', min: -4, max: -1, step: 0.5, value: -2, format: pow10, help: 'How far each routing bias moves per step with bias balancing (the slider moves log10 γ). DeepSeek-V3 used 0.001 over far more steps than a few minutes here take; with 0.001 from the start, the load summed over 50 batches took several times as many steps to even out here as with 0.01.' },
-    { kind: 'toggle', name: 'gamma_decay', label: 'γ decays (to γ/10)', value: true, help: 'After the first 150k characters, γ falls as 1 / characters seen, down to a tenth: the biases catch up quickly at first, then jitter less around the even point.' },
+    { kind: 'range', name: 'log_gamma', label: 'Bias update speed γ', min: -4, max: -1, step: 0.5, value: -2, format: pow10, help: 'How far each routing bias moves per step with bias balancing, for the first 150k characters (the slider moves log10 γ; then it falls, below). DeepSeek-V3 used 0.001 over far more steps than a few minutes here take; with 0.001 from the start, the load summed over 50 batches took several times as many steps to even out here as with 0.01.' },
+    { kind: 'range', name: 'log_gamma_end', label: 'γ falls to', min: -5, max: -1, step: 0.5, value: -3.5, format: pow10, help: `γ from ${GAMMA_FALL_TO / 1e6}M characters on (the slider moves its log10): from ${GAMMA_FALL_FROM / 1000}k characters, γ falls by the same factor per character to this value at ${GAMMA_FALL_TO / 1e6}M, and stays there. At or above the starting γ, γ stays constant.` },
     { kind: 'range', name: 'log_alpha', label: 'Auxiliary-loss weight α', min: -4, max: -1, step: 0.5, value: -2, format: pow10, help: 'Weight of the sequence-wise balance loss with auxiliary-loss balancing (the slider moves log10 α).' },
     { kind: 'toggle', name: 'mtp', label: 'Multi-token prediction (one MTP module)', value: true },
     { kind: 'range', name: 'mtp_lambda', label: 'MTP loss weight λ', min: 0.05, max: 1, step: 0.05, value: 0.3 },
@@ -120,9 +120,9 @@ export const notebook: Notebook = {
     { kind: 'select', name: 'compare_balancing', label: 'Second run\'s balancing', value: 'none', options: [{ value: 'none', label: 'none' }, { value: 'aux', label: 'auxiliary loss' }, { value: 'bias', label: 'bias (DeepSeek-V3)' }] },
   ],
   cells: [
-    cell('settings', ['seed', 'size', 'log_lr', 'batch', 'corpus', 'balancing', 'log_gamma', 'gamma_decay', 'log_alpha', 'mtp', 'mtp_lambda'],
-      (seed: number, size: string, logLr: number, batch: number, corpus: CorpusMix, balancing: Balancing, logGamma: number, gammaDecay: boolean, logAlpha: number, mtp: boolean, mtpLambda: number): RunSettings => ({
-        seed, size, lr: Number((10 ** logLr).toPrecision(3)), batch, seqLen: SEQ_LEN, balancing, gamma: Number((10 ** logGamma).toPrecision(2)), gammaDecay, alpha: Number((10 ** logAlpha).toPrecision(2)), mtp, mtpLambda, corpus,
+    cell('settings', ['seed', 'size', 'log_lr', 'batch', 'corpus', 'balancing', 'log_gamma', 'log_gamma_end', 'log_alpha', 'mtp', 'mtp_lambda'],
+      (seed: number, size: string, logLr: number, batch: number, corpus: CorpusMix, balancing: Balancing, logGamma: number, logGammaEnd: number, logAlpha: number, mtp: boolean, mtpLambda: number): RunSettings => ({
+        seed, size, lr: Number((10 ** logLr).toPrecision(3)), batch, seqLen: SEQ_LEN, balancing, gamma: Number((10 ** logGamma).toPrecision(2)), gammaEnd: Number((10 ** logGammaEnd).toPrecision(2)), alpha: Number((10 ** logAlpha).toPrecision(2)), mtp, mtpLambda, corpus,
       }), { kind: 'derived', detail: 'the run\'s settings' }),
     cell('runs', ['settings', 'compare', 'compare_balancing'], (s: RunSettings, compare: boolean, other: Balancing): Runs => runsFor(s, compare, other),
       { kind: 'engine', detail: 'trainer workers running src/engine/train (rowsGradient, optimizerStep, trainStep)' }),
@@ -131,18 +131,19 @@ export const notebook: Notebook = {
     cell('panel', ['runs'], (runs: Runs) => stream(runs, (f) => f), { kind: 'engine', detail: 'the run\'s step counter and status' }),
     cell('statsView', ['runs', 'settings'], (runs: Runs, s: RunSettings) => stream(runs, (f) => views.stats(f, s), { cell: 'statsView' }), { kind: 'derived', detail: 'the settings and the last evaluation' }),
     cell('shippedCurve', [], () => shippedCurve(), { kind: 'engine', detail: 'the shipped model\'s training log (static/models/)' }),
-    cell('bpcView', ['runs', 'shippedCurve'], (runs: Runs, c: ShippedCurve | null) => stream(runs, (f) => views.bpc(f, c), { cell: 'bpcView' }), { kind: 'engine', detail: 'training batches\' main loss / ln 2; held-out: evaluateWindows on 24 fixed windows of 129 characters; dashed: reference figures (the shipped model\'s training log; PyTorch twin, anchors README)' }),
+    cell('bpcView', ['runs', 'shippedCurve'], (runs: Runs, c: ShippedCurve | null) => stream(runs, (f) => views.bpc(f, c), { cell: 'bpcView' }), { kind: 'engine', detail: `training batches' main loss / ln 2; held-out: evaluateWindows on ${VAL_WINDOWS} fixed windows of ${EVAL_SEQ} characters; dashed: reference figures (the shipped model's training log; PyTorch twin, anchors README)` }),
     cell('samplesView', ['runs'], (runs: Runs) => stream(runs, (f) => views.samples(f), { cell: 'samplesView', every: 3, phase: 0 }), { kind: 'engine', detail: 'generate() with the run\'s weights every 200 steps' }),
     cell('loadView', ['runs'], (runs: Runs) => stream(runs, (f) => views.load(f), { cell: 'loadView', every: 3, phase: 0 }), { kind: 'engine', detail: 'tokens per routed expert on each training batch, as the engine\'s router chose' }),
     cell('maxVioView', ['runs'], (runs: Runs) => stream(runs, (f) => views.maxVio(f), { cell: 'maxVioView', every: 3, phase: 1 }), { kind: 'engine', detail: 'MaxVio on the held-out windows (evaluateWindows loads, prose and arithmetic weighted by the corpus\'s arithmetic share) and of each training batch; dashed: reference figures' }),
     cell('biasView', ['runs'], (runs: Runs) => stream(runs, (f) => views.bias(f), { cell: 'biasView', every: 3, phase: 1 }), { kind: 'engine', detail: 'e_score_correction_bias after each step' }),
-    cell('liftMapView', ['runs'], (runs: Runs) => stream(runs, (f) => views.liftMap(f), { cell: 'liftMapView', every: 3, phase: 2 }), { kind: 'engine', detail: 'top-k slot shares on 8 windows of held-out arithmetic over those on the 8 and 24 windows of held-out prose together' }),
+    cell('liftMapView', ['runs'], (runs: Runs) => stream(runs, (f) => views.liftMap(f), { cell: 'liftMapView', every: 3, phase: 2 }), { kind: 'engine', detail: `top-k slot shares on ${ARITH_WINDOWS} windows of held-out arithmetic over those on the ${ARITH_WINDOWS} and ${VAL_WINDOWS} windows of held-out prose together` }),
     cell('liftView', ['runs'], (runs: Runs) => stream(runs, (f) => views.lift(f), { cell: 'liftView', every: 3, phase: 2 }), { kind: 'engine', detail: 'the largest lift of each MoE layer at each evaluation; dashed: the same model untrained' }),
     cell('mtpView', ['runs', 'shippedCurve'], (runs: Runs, c: ShippedCurve | null) => stream(runs, (f) => views.mtp(f, c), { cell: 'mtpView', every: 3, phase: 2 }), { kind: 'engine', detail: 'evaluateWindows on the held-out stories; dashed: reference figures (PyTorch twin)' }),
     cell('tpsView', ['runs'], (runs: Runs) => stream(runs, (f) => views.tps(f), { cell: 'tpsView', every: 3, phase: 1 }), { kind: 'derived', detail: '1 + acceptance of the one MTP draft per step; dashed: DeepSeek-V3 report §5.4.3' }),
     cell('compareView', ['runs', 'compare_balancing'], (runs: Runs, other: Balancing) => stream(runs, (f) => compareView(f, other), { cell: 'compareView', every: 3, phase: 2 }), { kind: 'engine', detail: 'the two runs\' last evaluations and their last 50 training batches' }),
     cell('loadAView', ['runs'], (runs: Runs) => stream(runs, (f) => views.loadA(f), { cell: 'loadAView', every: 3, phase: 0 }), { kind: 'engine', detail: 'run A: tokens per routed expert per training batch' }),
     cell('loadBView', ['runs'], (runs: Runs) => stream(runs, (f) => loadBView(f), { cell: 'loadBView', every: 3, phase: 1 }), { kind: 'engine', detail: 'run B: tokens per routed expert per training batch' }),
+    cell('gammaView', ['settings'], (s: RunSettings) => gammaChart(s), { kind: 'derived', detail: 'biasGammaAt (notebooks/train/settings.ts) at these settings' }),
     cell('lrView', ['settings'], (s: RunSettings) => lrChart(s), { kind: 'engine', detail: 'lrAt (src/engine/train/schedule.ts) at these settings' }),
     cell('scope', ['runs'], (runs: Runs) => stream(runs, (f) => views.scope(f), { every: 3, phase: 2 }), { kind: 'engine' }),
   ],
@@ -158,7 +159,7 @@ The settings are in the link: the same link trains the same run, step for step. 
       controls: ['seed', 'size', 'log_lr', 'batch', 'corpus'],
       views: [
         { cell: 'panel', title: 'The run', component: Panel as never },
-        { cell: 'bpcView', title: 'Bits per character against characters seen', caption: 'Lower is better: 7 bits is a uniform guess over 128 characters; an untrained model is a little worse than that (its random logits are confidently wrong). The held-out curve is measured on the same 3,000 characters each time. Dashed lines are reference figures, not this run: the shipped model as the engine trained it (its training log; d 96, 3 layers, batches of 16 × 129), and this project\'s PyTorch twin of the same shapes on the same data (anchors README).' },
+        { cell: 'bpcView', title: 'Bits per character against characters seen', caption: `Lower is better: 7 bits is a uniform guess over 128 characters; an untrained model is a little worse than that (its random logits are confidently wrong). The held-out curve is measured on the same ${(VAL_WINDOWS * (EVAL_SEQ - 1)).toLocaleString('en-US')} characters each time. Dashed lines are reference figures, not this run: the shipped model as the engine trained it (its training log; d 96, 3 layers, batches of 16 × 129), and this project's PyTorch twin of the same shapes on the same data (anchors README).` },
         { cell: 'statsView', title: 'This run' },
       ],
       after: 'Bits per character is the cross-entropy of the next character in base 2. Within a few hundred steps the model learns which characters are common. Then it learns spaces and short words, then spelling. The gap between the training batches and the held-out text shows how much it memorises.',
@@ -176,12 +177,13 @@ The settings are in the link: the same link trains the same run, step for step. 
 
 How MaxVio is measured matters at this scale. A training batch here is 512 characters, so each expert expects only 128 of the batch's 2,048 top-4 slots, and a few lines of arithmetic in a batch crowd the experts that take digits. So a single batch's MaxVio (the dots) stays high even when the load summed over many batches is close to even: the bias update answers each noisy batch, and it is the long-run load it evens out. The lines measure the model as it stands, on held-out text mixed as the training text is: the prose windows and the arithmetic windows, each expert's share weighted by the corpus's arithmetic share. On the prose alone, the experts that arithmetic uses would idle and the others would look overloaded, which is not the load the bias balances.
 
-Each bias moves by a full $\\gamma$ every step, in answer to one small batch, so a large $\\gamma$ keeps the biases jittering around the even point, and a snapshot of the model is less even than the long-run load. With **γ decays** on, the biases move by $\\gamma$ for the first 150,000 characters, to catch up with the untrained router quickly, and then by $\\gamma$ times 150,000 over the characters seen, down to $\\gamma/10$. DeepSeek-V3 lowered its $\\gamma$ too: 0.001 for most of its training, 0 for the last 500B tokens.`,
-      controls: ['balancing', 'log_gamma', 'gamma_decay', 'log_alpha'],
+Each bias moves by a full $\\gamma$ every step, in answer to one small batch, so the biases keep jittering around the even point, the more so the larger $\\gamma$ is, and a snapshot of the model is less even than the long-run load. So $\\gamma$ falls as the run goes on. For the first 150,000 characters it is **Bias update speed γ**, so the biases catch up with the untrained router quickly; then it falls by the same factor with every character, to **γ falls to** at 1 million characters, and stays there (the last figure of this section). With the two equal, $\\gamma$ is constant. DeepSeek-V3 lowered its $\\gamma$ too: 0.001 for most of its training, 0 for the last 500B tokens.`,
+      controls: ['balancing', 'log_gamma', 'log_gamma_end', 'log_alpha'],
       views: [
         { cell: 'loadView', title: 'Expert load per training step, per MoE layer', caption: 'One row per expert, time to the right. An even load gives every row the same colour.' },
         { cell: 'maxVioView', title: 'MaxVio: the model on held-out text, and each training batch', caption: 'An untrained router is already uneven: it sorts tokens by the current character. Lines: the worst-to-mean load of each MoE layer on the held-out windows, at each evaluation. Dots: each training batch (512 characters), which chance alone keeps well above the held-out figure.' },
         { cell: 'biasView', title: 'The routing biases moving', caption: 'e_score_correction_bias of the first MoE layer after each step: each moves by ±γ per step, so the lines are straight while one expert stays over- or under-loaded.' },
+        { cell: 'gammaView', title: 'γ against characters seen', caption: 'The step size of the bias update at these settings: how far every bias moves per step.' },
       ],
     },
     {
@@ -217,7 +219,7 @@ Each bias moves by a full $\\gamma$ every step, in answer to one small batch, so
     {
       id: 'checkpoint',
       title: 'The schedule, and the model you keep',
-      prose: `The learning rate warms up linearly for 50 steps, then follows a cosine down to 10% of its peak over 3 million characters, and stays there.
+      prose: `The learning rate warms up linearly for 50 steps, then follows a cosine down to 10% of its peak over the first million characters, and stays there, as $\\gamma$ reaches its end value at the same point. A reader's run reaches it in about five minutes on a two-core laptop; the short schedule is for that. Both ends are there for a reason: at the peak learning rate, every step's update of the router's weights, in answer to one small batch, moves the expert loads more than the biases can follow.
 
 The result is a real checkpoint. **Download** gives one \`.tar\` file holding \`config.json\`, \`model.safetensors\` and \`tokenizer.json\`. The engine's command line reads it directly (\`npm run -s engine -- generate --model nanoseek-….tar …\`), and \`tar xf\` unpacks it into a model folder. **Load a checkpoint** takes such a file back (pick it, or drop it on the box above). **Use this model in the other lessons** makes the other pages use it instead of their own, with a note at the top of each and a button to go back.`,
       views: [{ cell: 'lrView', title: 'Learning rate per step' }],

@@ -9,7 +9,7 @@ import { lrAt } from '$engine/train/schedule';
 import { TWIN_CURVES, TWIN_MAXVIO, TWIN_MTP, V3_ACCEPTANCE } from './reference';
 import type { RunView } from './run';
 import type { ShippedCurve } from './shipped-curve';
-import { MIN_LR_RATIO, type RunSettings, biasGammaAt, SCHEDULE_CHARS, type StepPoint, WARMUP_STEPS, charsPerStep, configOf, shapeFamily } from './settings';
+import { GAMMA_FALL_FROM, GAMMA_FALL_TO, MIN_LR_RATIO, type RunSettings, biasGammaAt, SCHEDULE_CHARS, type StepPoint, WARMUP_STEPS, charsPerStep, configOf, shapeFamily } from './settings';
 
 const MAX_POINTS = 100;
 const MAX_COLS = 50;
@@ -239,6 +239,22 @@ export function lrChart(s: RunSettings): LineChartData {
   return { kind: 'line', series: [{ name: `peak ${s.lr.toPrecision(2)}, ${WARMUP_STEPS} warm-up steps, cosine to ${MIN_LR_RATIO * 100}% at step ${total}`, points }], xLabel: 'training step', yLabel: 'learning rate', xIntegers: true };
 }
 
+/** γ of the bias update against characters seen, at these settings (biasGammaAt). */
+export function gammaChart(s: RunSettings): LineChartData {
+  const n = 120, points: { x: number; y: number }[] = [];
+  for (let i = 0; i <= n; i++) {
+    const x = X0 * (3 * SCHEDULE_CHARS / X0) ** (i / n);
+    points.push({ x, y: biasGammaAt(s, x) });
+  }
+  const end = Math.min(s.gamma, s.gammaEnd);
+  const name = end < s.gamma
+    ? `γ ${s.gamma} for ${GAMMA_FALL_FROM / 1000}k characters, falling to ${end} at ${GAMMA_FALL_TO / 1e6}M`
+    : `γ constant at ${s.gamma}`;
+  const series: Series[] = [{ name: s.balancing === 'bias' ? name : `${name} (not used: balancing is ${s.balancing === 'aux' ? 'the auxiliary loss' : 'off'})`, points }];
+  const markers = end < s.gamma ? [{ x: GAMMA_FALL_FROM, label: 'the fall starts' }, { x: GAMMA_FALL_TO, label: 'γ falls to' }] : undefined;
+  return { kind: 'line', series, markers, xLabel: 'characters seen (log scale)', yLabel: 'γ (bias step per training step)', xScale: 'log', yScale: 'log', xFormat: 'si' };
+}
+
 /** The settings (as the inputs are now; a setting the strategy does not use is marked so) and the run's counters. */
 export function runStats(run: RunView, s: RunSettings): StatsData {
   const cfg = configOf(s);
@@ -250,7 +266,7 @@ export function runStats(run: RunView, s: RunSettings): StatsData {
       { label: 'characters per step', value: charsPerStep(s), note: `${s.batch} rows × ${s.seqLen - 1} predicted` },
       { label: 'balancing', value: s.balancing === 'bias' ? 'bias update' : s.balancing === 'aux' ? 'auxiliary loss' : 'none' },
       { label: 'γ (bias update)', value: s.gamma, note: s.balancing === 'bias' ? undefined : 'not used by this strategy' },
-      { label: 'γ decay', value: s.gammaDecay ? 'on' : 'off', note: s.balancing !== 'bias' ? 'not used by this strategy' : s.gammaDecay ? `γ is ${biasGammaAt(s, run.chars).toPrecision(2)} now, down to ${(s.gamma / 10).toPrecision(2)}` : undefined },
+      { label: 'γ falls to', value: Math.min(s.gamma, s.gammaEnd), note: s.balancing !== 'bias' ? 'not used by this strategy' : s.gammaEnd < s.gamma ? `at ${GAMMA_FALL_TO / 1e6}M characters; γ is ${biasGammaAt(s, run.chars).toPrecision(2)} now` : 'γ is constant' },
       { label: 'α (auxiliary loss)', value: s.alpha, note: s.balancing === 'aux' ? undefined : 'not used by this strategy' },
       { label: 'MTP', value: s.mtp ? `on, λ = ${s.mtpLambda}` : `off (λ = ${s.mtpLambda} unused)` },
       { label: 'corpus', value: s.corpus === 'mix' ? 'stories + arithmetic' : 'stories' },

@@ -24,22 +24,18 @@ import { storiesOnly } from './corpus-mix';
 import { saveRun } from './store';
 import {
   type EvalPoint, type FromWorker, PROBE_LOGITS, type RunSettings, SAMPLE_CHARS, SAMPLE_PROMPT, SAMPLE_TEMPERATURE, type StepPoint,
-  type ToWorker, type UntrainedStats, biasGammaAt, configOf, runOptions,
+  type ToWorker, type UntrainedStats, ARITH_WINDOWS, EARLY_EVALS, EVAL_CHARS, EVAL_SEQ, VAL_WINDOWS, biasGammaAt, configOf, runOptions,
 } from './settings';
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
 
-/**
- * Held-out windows evaluated each time (the same ones every time, so the curve is not sampling
- * noise), spread evenly over the held-out text (the first 24 windows were one passage of one book).
- */
-const VAL_WINDOWS = 24;
-const ARITH_WINDOWS = 8;
-const EVAL_SEQ = 129;
 /** Samples every this many steps (and at step 0). */
 const SAMPLE_EVERY = 200;
-/** Steps posted together at most this often (ms). */
-const POST_MS = 100;
+/**
+ * Steps posted together at most this often (ms): the page redraws a figure at most every 500 ms
+ * (live.ts VIEW_MS), so more messages would only cost its main thread their copying.
+ */
+const POST_MS = 250;
 
 interface Corpus {
   train: Uint8Array; val: number[][]; arith: number[][]; hash: string; chars: number;
@@ -158,11 +154,11 @@ function sampleNow(): void {
   post({ type: 'sample', sample: { step: state.step, chars: charsSeen(state), text: SAMPLE_PROMPT + charTokenizer.decode(tokens) } });
 }
 
-/** Evaluate often early (the curve moves fast), then about every 20,000 characters. */
+/** Evaluate often early (the curves move fast), then about every EVAL_CHARS characters. */
 function evalDue(step: number): boolean {
   if (step <= 0) return false;
-  const every = Math.max(10, Math.round(20000 / (state.options.batch * (state.options.seq_len - 1))));
-  return step === 5 || step === 10 || step === 20 || step % every === 0;
+  const every = Math.max(10, Math.round(EVAL_CHARS / (state.options.batch * (state.options.seq_len - 1))));
+  return EARLY_EVALS.includes(step) || step % every === 0;
 }
 
 function flush(force: boolean): void {

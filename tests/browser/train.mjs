@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { downloadBytes, launch, open, watchErrors } from './lib/browser.mjs';
 
 /** Small and fast: batch 2 (rows of 65 characters), a high learning rate so the loss visibly falls within seconds. */
-const QUERY = 'seed=3&batch=2&log_lr=-2&corpus=stories';
+const QUERY = 'seed=3&batch=2&log_lr=-2&corpus=stories&log_gamma_end=-3';
 
 /** @type {Awaited<ReturnType<typeof launch>>} */
 let browser;
@@ -52,6 +52,7 @@ describe('training in the page', () => {
     assert.equal(h0.settings.batch, 2);
     assert.equal(h0.settings.lr, 0.01);
     assert.equal(h0.settings.corpus, 'stories');
+    assert.equal(h0.settings.gammaEnd, 0.001);
     assert.equal(await page.locator('.control[data-input="seed"] input').first().inputValue(), '3');
     assert.equal(await step(page), 0);
     await page.click('[data-action="start"]');
