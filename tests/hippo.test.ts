@@ -4,7 +4,7 @@
 // exact projection as the signal is sampled more finely.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LegsState, gaussLegendre, legsMatrices, legsProjection, legsReconstruct, legsRecallError, legsRecallErrorFrom, legsRecallRmse, legsStream, rootMeanSquare } from '../src/engine/linear/hippo.js';
+import { LegsState, gaussLegendre, legsMatrices, legsProjection, legsReconstruct, legsRecall, legsRecallError, legsRecallErrorFrom, legsRecallRmse, legsStream, rootMeanSquare } from '../src/engine/linear/hippo.js';
 import { createRng } from '../src/engine/sampling.js';
 
 /** Solve M x = b for a small dense M (Gaussian elimination with partial pivoting). */
@@ -111,6 +111,16 @@ describe('recall from the state', () => {
     const errs = [4, 8, 16, 32].map((N) => legsRecallRmse(f, 400, N));
     for (let i = 1; i < errs.length; i++) expect(errs[i], `${errs}`).toBeLessThan(errs[i - 1]);
     expect(errs[3]).toBeLessThan(0.05);
+  });
+});
+
+describe('legsRecall', () => {
+  it('gives exactly legsReconstruct at every sample\'s middle, for any state and length', () => {
+    fc.assert(fc.property(fc.array(fc.oneof(fc.constant(-0), fc.double({ min: -50, max: 50, noNaN: true })), { maxLength: 70 }), fc.integer({ min: 1, max: 300 }), (c, k) => {
+      const all = legsRecall(c, k);
+      expect(all.length).toBe(k);
+      for (let i = 0; i < k; i++) expect(all[i]).toBe(legsReconstruct(c, k, i + 0.5));
+    }), { numRuns: 200, seed: 11 });
   });
 });
 

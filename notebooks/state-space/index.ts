@@ -5,7 +5,7 @@
 import type { LegsMethod } from '$engine/linear';
 import { cell, type Notebook } from '../_kit/types';
 import { DRAWN_POINTS, SIGNALS, type SignalName, makeSignal } from './signals';
-import { type Streamed, streamOf, errorByLag, errorByN, matrixHeatmap, recallChart, recallStats, stateHeatmap } from './views';
+import { type Streamed, streamOf, errorByLag, errorByN, rmsByN, matrixHeatmap, recallChart, recallStats, stateHeatmap } from './views';
 
 export const meta = {
   slug: 'state-space',
@@ -33,7 +33,8 @@ export const notebook: Notebook = {
     cell('recallView', ['streamed'], (s: Streamed) => recallChart(s), { kind: 'engine', detail: 'legsRecall: sum_n c_n sqrt(2n+1) P_n(2x/t - 1)' }),
     cell('statsView', ['streamed'], (s: Streamed) => recallStats(s), { kind: 'engine' }),
     cell('stateView', ['streamed'], (s: Streamed) => stateHeatmap(s), { kind: 'engine', detail: 'the state after each sample' }),
-    cell('byNView', ['sig', 't', 'n', 'method'], (sig: Float64Array, t: number, N: number, m: LegsMethod) => errorByN(sig, t, N_SWEEP, N, m), { kind: 'engine', detail: 'the signal streamed into states of 1 to 64 numbers' }),
+    cell('byN', ['sig', 't', 'method'], (sig: Float64Array, t: number, m: LegsMethod) => rmsByN(sig, t, N_SWEEP, m), { kind: 'engine', detail: 'the signal streamed into states of 1 to 64 numbers' }),
+    cell('byNView', ['byN', 'n'], (rms: number[], N: number) => errorByN(N_SWEEP, rms, N), { kind: 'engine', detail: 'RMS error of the recalled past for each N; the marker at the chosen N' }),
     cell('byLagView', ['sig', 't', 'n', 'method'], (sig: Float64Array, t: number, N: number, m: LegsMethod) => errorByLag(sig, t, N, m), { kind: 'engine', detail: 'recall error binned by distance from t' }),
     cell('matrixView', ['n'], (N: number) => matrixHeatmap(N), { kind: 'engine', detail: 'legsMatrices' }),
     cell('scope', ['streamed'], (s: Streamed) => ({

@@ -77,10 +77,15 @@ export function stateHeatmap(s: Streamed): HeatmapData {
   };
 }
 
-export function errorByN(signal: Float64Array, t: number, Ns: number[], N: number, method: LegsMethod): LineChartData {
+/** RMS error of the recalled past at t for each state size (moving N only moves the chart's marker: see errorByN). */
+export function rmsByN(signal: Float64Array, t: number, Ns: number[], method: LegsMethod): number[] {
+  return Ns.map((n) => rootMeanSquare(recallError(signal, t, n, method)));
+}
+
+export function errorByN(Ns: number[], rms: number[], N: number): LineChartData {
   return {
     kind: 'line',
-    series: [{ name: 'RMS error of the recalled past', points: Ns.map((n) => ({ x: n, y: Math.max(1e-12, rootMeanSquare(recallError(signal, t, n, method))) })) }],
+    series: [{ name: 'RMS error of the recalled past', points: Ns.map((n, i) => ({ x: n, y: Math.max(1e-12, rms[i]) })) }],
     xLabel: 'state size N (numbers)', yLabel: 'RMS error', xScale: 'log', yScale: 'log',
     markers: [{ x: N, label: `N = ${N}` }],
   };

@@ -128,7 +128,30 @@ export function legsStream(signal: ArrayLike<number>, N: number, method: LegsMet
  * unit interval, x = i + 1/2 on [0, k].
  */
 export function legsRecall(c: ArrayLike<number>, k: number): Float64Array {
-  return Float64Array.from({ length: k }, (_, i) => legsReconstruct(c, k, i + 0.5));
+  // legsReconstruct at each sample, in one loop without allocating: the same products in the same
+  // order (c_n sqrt(2n+1) first, then times P_n), so the same numbers. A page recalls up to 1024
+  // samples from up to 128 numbers for several N at every move of its sliders.
+  const N = c.length;
+  const w = new Float64Array(N);
+  for (let n = 0; n < N; n++) w[n] = c[n] * Math.sqrt(2 * n + 1);
+  const out = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    const u = (2 * (i + 0.5)) / k - 1;
+    if (N === 0) continue;
+    let p0 = 1, s = 0;
+    s += w[0] * p0;
+    if (N > 1) {
+      let p1 = u;
+      s += w[1] * p1;
+      for (let n = 1; n + 1 < N; n++) {
+        const p2 = ((2 * n + 1) * u * p1 - n * p0) / (n + 1);
+        s += w[n + 1] * p2;
+        p0 = p1; p1 = p2;
+      }
+    }
+    out[i] = s;
+  }
+  return out;
 }
 
 /** |recalled - true| for every sample 0..t-1 after streaming the first t samples into N numbers. */
