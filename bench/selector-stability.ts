@@ -18,6 +18,7 @@ for (let r = 0; r < runs; r++) {
     const ratio = t.loop && t.wasm ? (t.loop / t.wasm).toFixed(2) : '-';
     (choices.get(key) ?? choices.set(key, []).get(key)!).push(`${be.routeOf(op, b)}(${ratio}${cell.measured && cell.stable === false ? '*' : ''})`);
   }
+  console.log(`run ${r + 1}: measured in ${Math.round(be.report.measureMs)} ms (wall)`);
   be.destroy();
 }
 let flips = 0;

@@ -73,7 +73,7 @@ class Simd implements WasmBackend {
       array: () => {
         if (!live) throw new Error('FloatBlock: used after free()');
         // a new view only after the memory grew (which detached the old one)
-        if (view === null || view.buffer !== heap.memory.buffer) view = new Float32Array(heap.memory.buffer, ptr, length);
+        if (view === null || view.buffer !== heap.buffer) view = new Float32Array(heap.buffer, ptr, length);
         return view;
       },
       free: () => {
@@ -119,7 +119,7 @@ class Simd implements WasmBackend {
    * of it (their offsets stay valid).
    */
   #locate(a: Float32Array, b?: Float32Array, c?: Float32Array): Int32Array {
-    const mem = this.#ex.memory.buffer, loc = this.#loc;
+    const mem = this.#heap.buffer, loc = this.#loc;
     loc[0] = a.buffer === mem ? a.byteOffset : -1;
     loc[1] = b !== undefined && b.buffer === mem ? b.byteOffset : -1;
     loc[2] = c !== undefined && c.buffer === mem ? c.byteOffset : -1;

@@ -69,7 +69,7 @@ describe('selectBackend: measured, stored per machine and build, reused', () => 
   beforeAll(async () => {
     first = await selectBackend({ quick: true, gpujs: false, table, warn: () => {} });
     second = await selectBackend({ quick: true, gpujs: false, table, warn: () => {} });
-  });
+  }, 180_000); // a selection samples until every cell's choice is stable: on a loaded machine that takes longer, not differently
   afterAll(() => { first.destroy(); second.destroy(); });
 
   it('the first selection measures every cell by CPU time until its choice is stable, and stores the table under this machine\'s key', async () => {
@@ -121,7 +121,7 @@ describe('selectBackend: measured, stored per machine and build, reused', () => 
     expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
   });
 
-  it('a stored table from another build or machine (another key) is not reused', async () => {
+  it('a stored table from another build or machine (another key) is not reused', { timeout: 180_000 }, async () => {
     const other = memoryTable();
     const stored = table.entries.get(first.report.tableKey!);
     other.entries.set('kernels-node-00000000', stored);
@@ -134,7 +134,7 @@ describe('selectBackend: measured, stored per machine and build, reused', () => 
     }
   });
 
-  it('a custom candidate far faster than the kernels wins the matrix products, never an elementwise op', async () => {
+  it('a custom candidate far faster than the kernels wins the matrix products, never an elementwise op', { timeout: 180_000 }, async () => {
     const { createWasmBackend } = await import('../kernels/wasm.js');
     const memo = memoCandidate(await createWasmBackend());
     const be = await selectBackend({ quick: true, gpujs: false, candidates: [memo], warn: () => {} });

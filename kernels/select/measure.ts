@@ -114,7 +114,7 @@ export function measureCell(
         for (let i = 0; i < r.calls; i++) wl.run(r.backend);
         const cpu = clock() - t, wall = now() - tw;
         dt = Math.min(cpu, wall) / r.calls;
-        r.spent += wall;
+        r.spent += Math.min(cpu, wall); // the cap counts our own time: load must not end a race early
       } catch (e) {
         r.done = true;
         r.samples.length = 0;
@@ -132,7 +132,9 @@ export function measureCell(
     if (d === null) break;
     same = recent.length > 0 && recent[recent.length - 1] === d ? same + 1 : 1;
     recent.push(d);
-    if (same >= s.stableRounds) break; // no time budget cuts a race short: that would change answers under load
+    if (same >= s.stableRounds) break;
+    // every candidate stopped (capped or clearly losing): their times are final, so is the choice
+    if (runs.every((r) => r.done)) { same = s.stableRounds; break; } // no time budget cuts a race short: that would change answers under load
   }
   cell.rounds = Math.min(rounds + 1, s.maxRounds);
   cell.stable = same >= s.stableRounds;
