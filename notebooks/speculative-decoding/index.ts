@@ -7,23 +7,23 @@
 import type { BarChartData, LineChartData, StatsData } from '$components/charts/types';
 import type { Backend } from '$kernels/backend';
 import { countingBackend } from '$kernels/counting';
-import { generate } from '$engine/generate';
 import { type Model, rowOf } from '$engine/model';
 import { type SamplingOptions, samplingDistribution } from '$engine/sampling';
-import { type SpeculateResult, acceptanceProbability, expectedTokensPerStep, speculate, verifyDraft } from '$engine/speculate';
+import { type SpeculateResult, acceptanceProbability, expectedTokensPerStep, verifyDraft } from '$engine/speculate';
 import { ModelCache } from '../_kit/model-cache';
 import { lessonModel } from '../_kit/shipped';
 import { TEXT_EXAMPLES, glyphs, visibleText } from '../_kit/tokens';
-import { MtpDrafter } from '$engine/speculate';
+import { EngineWorker } from '../_kit/engine-worker';
 import { cell, type Notebook } from '../_kit/types';
 import Decisions from './Decisions.svelte';
 import Timeline from './Timeline.svelte';
 import {
   DRAFTER_LABEL, type DrafterChoice, type DrafterSetup, GAMMAS, type ModelChoice, NEW_TOKENS, PROMPT_CHARS, PROMPT_LENGTH,
-  chiSquare, chiSquareCritical, drawThroughRule, makeDrafter, mixWithUniform, noisyDrafterModel, runPrompt,
+  chiSquare, chiSquareCritical, drawThroughRule, runPrompt,
   samplingOf, targetModel, verifyDraftWrongRule,
 } from './lab';
 import { Lru, idOf } from './memo';
+import { type Overlap, type Wallclock, jobs } from './jobs';
 import { type DecisionsData, type TimelineData, decisionsData, timelineData } from './views';
 
 export const meta = {
@@ -43,8 +43,14 @@ const DRAWS = 2000;
 // ------------------------------------------------------------------ memos (see memo.ts)
 
 const baseModels = new ModelCache(6);
-const noisyModels = new ModelCache(32);
-const runs = new Lru<SpeculateResult[]>(40);
+const runs = new Lru<Promise<SpeculateResult[]>>(40);
+
+/**
+ * The runs, the drafters' overlap and the timings compute in the lesson's Web Worker (jobs.ts,
+ * _kit/engine-worker.ts): 70-300 ms per sigma, seed, temperature or gamma move on the main thread
+ * before. Meanwhile each figure keeps its previous picture, marked as computing.
+ */
+const engine = new EngineWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek speculative decoding' }), jobs);
 
 async function boundModel(choice: ModelChoice, seed: number, backend: Backend): Promise<Model> {
   if (choice === 'trained') return (await lessonModel('trained', backend)).model;
@@ -58,13 +64,12 @@ function drafterKey(s: DrafterSetup): string {
   return s.choice === 'noisy' ? `noisy/${s.sigma}` : s.choice === 'mix' ? `mix/${s.lambda}` : 'mtp';
 }
 
-/** `count` traced speculate runs at one gamma; run r starts from runPrompt(..., r) with rng seed seed * 101 + r. */
-function speculateRuns(setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, count: number, text: string): SpeculateResult[] {
+/** `count` traced speculate runs at one gamma (in the worker); run r starts from runPrompt(..., r) with rng seed seed * 101 + r. */
+function speculateRuns(setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, count: number, text: string): Promise<SpeculateResult[]> {
   const key = `${idOf(setup.target)}/${drafterKey(setup)}/${sampling.temperature}/${gamma}/${seed}/${count}/${text}`;
-  return runs.get(key, () => Array.from({ length: count }, (_, r) =>
-    speculate(setup.target, runPrompt(setup.target.config.vocab_size, seed, text, r), {
-      maxNewTokens: NEW_TOKENS, gamma, drafter: makeDrafter(setup), sampling, seed: seed * 101 + r, trace: true,
-    })));
+  const p = runs.get(key, () => engine.run('runs', { ...setup, sampling, gamma, seed, count, text }));
+  p.catch(() => runs.delete(key)); // a failed run is not kept
+  return p;
 }
 
 // ------------------------------------------------------------------ derived numbers
@@ -128,37 +133,10 @@ function pickStep(run: Run, step: number): { index: number; count: number } {
   return { index: Math.max(0, Math.min(count, step) - 1), count };
 }
 
-/** Tokens each timed run writes. */
+/** Tokens each timed run writes (jobs.ts). */
 const TIMED_TOKENS = 32;
-/** Decode steps timed per model to measure c. */
+/** Decode steps timed per model to measure c (jobs.ts). */
 const TIMED_STEPS = 12;
-
-/**
- * Wall-clock on the reader's machine: plain decoding against speculate with the MTP drafter at the
- * chosen γ, over the same prompt and draws, and the drafter cost c as a time ratio (one MTP module
- * step over one target decode step, both after the same prefill). Timings, not model math: every
- * number comes from running the engine.
- */
-function wallclock(target: Model, sampling: SamplingOptions, gamma: number, seed: number, text: string, s: Sweep) {
-  const prompt = runPrompt(target.config.vocab_size, seed, text);
-  const time = (f: () => void) => { const t0 = performance.now(); f(); return performance.now() - t0; };
-  // Warm both paths once (kernels compile, buffers grow), then time.
-  generate(target, prompt, { maxNewTokens: 4, sampling, seed });
-  const plainMs = time(() => generate(target, prompt, { maxNewTokens: TIMED_TOKENS, sampling, seed }));
-  let spec: SpeculateResult | null = null;
-  const specMs = time(() => { spec = speculate(target, prompt, { maxNewTokens: TIMED_TOKENS, gamma, drafter: new MtpDrafter(target), sampling, seed }); });
-  const d = target.config.hidden_size;
-  const cache = target.createCache('absorbed');
-  const pre = target.forward(prompt, { cache });
-  const targetMs = time(() => { for (let i = 0; i < TIMED_STEPS; i++) target.forward([prompt[i % prompt.length]], { cache }); });
-  const mcache = target.createMtpCache('absorbed');
-  target.mtpForward(0, pre.hidden.slice(0, (prompt.length - 1) * d), prompt.slice(1), { cache: mcache });
-  const last = pre.hidden.slice((prompt.length - 1) * d);
-  const mtpMs = time(() => { for (let i = 0; i < TIMED_STEPS; i++) target.mtpForward(0, last, [prompt[i % prompt.length]], { cache: mcache }); });
-  const c = mtpMs / Math.max(1e-9, targetMs);
-  const result = spec as SpeculateResult | null;
-  return { plainMs, specMs, c, speedup: plainMs / Math.max(1e-9, specMs), theory: expectedTokensPerStep(s.alpha, gamma) / (gamma * c + 1), alpha: s.alpha, acceptance: result ? result.acceptanceRate : 0 };
-}
 
 export const notebook: Notebook = {
   inputs: [
@@ -190,23 +168,20 @@ export const notebook: Notebook = {
   cells: [
     cell('target', ['model', 'seed', 'backend'], (model: ModelChoice, seed: number, backend: Backend) => boundModel(model, seed, backend),
       { kind: 'engine', detail: 'the shipped trained model, or DeepSeek-V3\'s architecture with seeded random weights' }),
-    cell('noisyModel', ['target', 'sigma', 'seed'], (target: Model, sigma: number, seed: number) =>
-      noisyModels.get(`${idOf(target)}/${sigma}/${seed}`, () => noisyDrafterModel(target, sigma, seed)),
-    { kind: 'engine', detail: 'noisyCopy of the target' }),
-    cell('setup', ['drafter', 'target', 'noisyModel', 'sigma', 'mix'], (choice: DrafterChoice, target: Model, noisy: Model, sigma: number, lambda: number): DrafterSetup =>
-      ({ choice, target, noisy, sigma, lambda }), { kind: 'derived' }),
+    cell('setup', ['drafter', 'target', 'sigma', 'mix'], (choice: DrafterChoice, target: Model, sigma: number, lambda: number): DrafterSetup =>
+      ({ choice, target, sigma, lambda }), { kind: 'derived' }),
     cell('sampling', ['greedy', 'temperature'], (greedy: boolean, temperature: number) => samplingOf(greedy, temperature), { kind: 'derived' }),
 
     // ---------------------------------------------------------------- the run on the timeline
-    cell('run', ['setup', 'sampling', 'gamma', 'seed', 'prompt'], (setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, text: string): Run => ({
-      result: speculateRuns(setup, sampling, gamma, seed, 1, text)[0],
+    cell('run', ['setup', 'sampling', 'gamma', 'seed', 'prompt'], async (setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, text: string): Promise<Run> => ({
+      result: (await speculateRuns(setup, sampling, gamma, seed, 1, text))[0],
       prompt: runPrompt(setup.target.config.vocab_size, seed, text),
       labels: labelsOf(setup.target),
       gamma,
       drafter: DRAFTER_LABEL[setup.choice],
     }), { kind: 'engine', detail: 'speculate(target, prompt, { gamma, drafter, sampling, trace: true })' }),
-    cell('plainGreedy', ['target', 'sampling', 'seed', 'prompt'], (target: Model, sampling: SamplingOptions, seed: number, text: string): number[] | null =>
-      sampling.temperature > 0 ? null : generate(target, runPrompt(target.config.vocab_size, seed, text), { maxNewTokens: NEW_TOKENS }).tokens,
+    cell('plainGreedy', ['target', 'sampling', 'seed', 'prompt'], (target: Model, sampling: SamplingOptions, seed: number, text: string): Promise<number[]> | null =>
+      sampling.temperature > 0 ? null : engine.run('generate', { target, prompt: runPrompt(target.config.vocab_size, seed, text), maxNewTokens: NEW_TOKENS }),
     { kind: 'engine', detail: 'generate (plain greedy decoding)' }),
     cell('timeline', ['run', 'step'], (run: Run, step: number): TimelineData =>
       timelineData(run.result, run.prompt, run.gamma, run.drafter, pickStep(run, step).index, run.labels),
@@ -235,28 +210,13 @@ export const notebook: Notebook = {
     }, { kind: 'engine', detail: 'p and q of every verified position, from speculate\'s trace' }),
 
     // ---------------------------------------------------------------- drafters compared
-    cell('ownText', ['target', 'sampling', 'seed', 'prompt'], (target: Model, sampling: SamplingOptions, seed: number, text: string): number[] => {
+    cell('ownText', ['target', 'sampling', 'seed', 'prompt'], async (target: Model, sampling: SamplingOptions, seed: number, text: string): Promise<number[]> => {
       const prompt = runPrompt(target.config.vocab_size, seed, text);
-      return [...prompt, ...generate(target, prompt, { maxNewTokens: NEW_TOKENS, sampling, seed }).tokens];
+      return [...prompt, ...await engine.run('generate', { target, prompt, maxNewTokens: NEW_TOKENS, sampling, seed })];
     }, { kind: 'engine', detail: 'generate: the target\'s own text' }),
-    cell('overlap', ['target', 'noisyModel', 'mix', 'sampling', 'ownText'], (target: Model, noisy: Model, lambda: number, sampling: SamplingOptions, text: number[]) => {
-      // At each position t after the prompt: the target's p_t and each drafter's q_t for the first
-      // draft there (MTP: the module reads the target's h_{t-2} and token t-1, as MtpDrafter does).
-      const V = target.config.vocab_size, d = target.config.hidden_size, n = text.length;
-      const main = target.forward(text);
-      const copy = noisy.forward(text);
-      const mtp = target.mtpForward(0, main.hidden.slice(0, (n - 2) * d), text.slice(1, n - 1));
-      const positions: number[] = [], mtpA: number[] = [], noisyA: number[] = [], mixA: number[] = [];
-      const P = n - NEW_TOKENS; // the prompt's length
-      for (let t = Math.max(2, P); t < n; t++) {
-        const p = samplingDistribution(rowOf(main.logits, t - 1, V), sampling);
-        positions.push(t - P + 1);
-        mtpA.push(acceptanceProbability(p, samplingDistribution(rowOf(mtp.logits, t - 2, V), sampling)));
-        noisyA.push(acceptanceProbability(p, samplingDistribution(rowOf(copy.logits, t - 1, V), sampling)));
-        mixA.push(acceptanceProbability(p, mixWithUniform(p, lambda)));
-      }
-      return { positions, mtp: mtpA, noisy: noisyA, mix: mixA };
-    }, { kind: 'engine', detail: 'target.forward, noisy.forward and target.mtpForward over the same text; alpha = acceptanceProbability(p, q)' }),
+    cell('overlap', ['target', 'sigma', 'seed', 'mix', 'sampling', 'ownText'], (target: Model, sigma: number, seed: number, lambda: number, sampling: SamplingOptions, text: number[]): Promise<Overlap> =>
+      engine.run('overlap', { target, sigma, seed, lambda, sampling, text }),
+    { kind: 'engine', detail: 'target.forward, noisy.forward and target.mtpForward over the same text; alpha = acceptanceProbability(p, q)' }),
     cell('overlapChart', ['overlap', 'sigma', 'mix'], (o: { positions: number[]; mtp: number[]; noisy: number[]; mix: number[] }, sigma: number, lambda: number): LineChartData => ({
       kind: 'line',
       xLabel: 'token of the text (position after the prompt)',
@@ -299,12 +259,13 @@ export const notebook: Notebook = {
     }, { kind: 'derived' }),
 
     // ---------------------------------------------------------------- tokens per step, speedup
-    cell('sweepRuns', ['setup', 'sampling', 'seed', 'prompt'], (setup: DrafterSetup, sampling: SamplingOptions, seed: number, text: string): SpeculateResult[] =>
+    cell('sweepRuns', ['setup', 'sampling', 'seed', 'prompt'], (setup: DrafterSetup, sampling: SamplingOptions, seed: number, text: string): Promise<SpeculateResult[]> =>
       speculateRuns(setup, sampling, GAMMA_MAX, seed, SWEEP_RUNS, text),
     { kind: 'engine', detail: `speculate at γ = ${GAMMA_MAX}, ${SWEEP_RUNS} runs of ${NEW_TOKENS} tokens` }),
     cell('sweep', ['sweepRuns'], (results: SpeculateResult[]): Sweep => sweepOf(results), { kind: 'derived' }),
-    cell('wallclock', ['target', 'sampling', 'gamma', 'seed', 'prompt', 'sweep'], (target: Model, sampling: SamplingOptions, gamma: number, seed: number, text: string, s: Sweep) => wallclock(target, sampling, gamma, seed, text, s),
-      { kind: 'engine', detail: 'generate and speculate (MTP drafter) timed on this machine with performance.now(); c timed from decode steps of the target and of the MTP module' }),
+    cell('wallclock', ['target', 'sampling', 'gamma', 'seed', 'prompt', 'sweep'], (target: Model, sampling: SamplingOptions, gamma: number, seed: number, text: string, s: Sweep): Promise<Wallclock> =>
+      engine.run('wallclock', { target, sampling, gamma, seed, text, alpha: s.alpha }),
+      { kind: 'engine', detail: 'generate and speculate (MTP drafter) timed on this machine with performance.now(), in the lesson\'s worker on the WebAssembly kernels; c timed from decode steps of the target and of the MTP module' }),
     cell('positionChart', ['sweep', 'drafter'], (s: Sweep, drafter: DrafterChoice): BarChartData => ({
       kind: 'bar',
       categories: GAMMAS.map((i) => `draft ${i}`),
@@ -338,7 +299,7 @@ export const notebook: Notebook = {
       ],
       markers: [{ x: gamma, label: `γ = ${gamma}` }],
     }), { kind: 'derived', detail: 'Leviathan et al. 2023\'s improvement factor, with alpha and tokens per step measured' }),
-    cell('wallStats', ['wallclock', 'gamma', 'drafter'], (w: ReturnType<typeof wallclock>, gamma: number, drafter: DrafterChoice): StatsData => ({
+    cell('wallStats', ['wallclock', 'gamma', 'drafter'], (w: Wallclock, gamma: number, drafter: DrafterChoice): StatsData => ({
       kind: 'stats',
       items: [
         { label: `Measured speed-up, MTP drafter at γ = ${gamma}`, value: w.speedup, digits: 2, unit: '×', note: `${TIMED_TOKENS} tokens: plain decoding ${w.plainMs.toFixed(1)} ms, speculative ${w.specMs.toFixed(1)} ms, on this machine${drafter === 'mtp' ? '' : ' (always the MTP drafter here)'}` },

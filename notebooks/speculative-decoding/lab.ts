@@ -89,14 +89,14 @@ export const DRAFTER_LABEL: Record<DrafterChoice, string> = {
 export interface DrafterSetup {
   choice: DrafterChoice;
   target: Model;
-  noisy: Model;
   sigma: number;
   lambda: number;
 }
 
-export function makeDrafter(s: DrafterSetup): Drafter {
+/** A fresh drafter; `noisy` is the noisy copy's model (noisyDrafterModel), used when the choice is 'noisy'. */
+export function makeDrafter(s: DrafterSetup, noisy: Model): Drafter {
   if (s.choice === 'mtp') return new MtpDrafter(s.target);
-  if (s.choice === 'noisy') return new ModelDrafter(s.noisy, s.target, 'absorbed', `noisy copy (sigma ${s.sigma})`);
+  if (s.choice === 'noisy') return new ModelDrafter(noisy, s.target, 'absorbed', `noisy copy (sigma ${s.sigma})`);
   return new MixDrafter(s.target, s.lambda);
 }
 

@@ -18,6 +18,11 @@ export class Lru<V> {
     this.map.set(key, value);
     return value;
   }
+
+  /** Forget `key` (e.g. a promise that failed). */
+  delete(key: string): void {
+    this.map.delete(key);
+  }
 }
 
 /** A stable id per object (models, backends), for memo keys. */
