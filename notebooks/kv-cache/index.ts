@@ -2,12 +2,12 @@
 // step as the engine does it, and size the cache of MHA, GQA, MQA and MLA for the tiny model and
 // the published DeepSeek-V2/V3 configs.
 import type { BarChartData, LineChartData, StatsData, TableData } from '$components/charts/types';
-import { countingBackend } from '$kernels/counting';
 import type { Backend } from '$kernels/backend';
-import { type DecodeMode, decodeSteps, type GenerateStep } from '$engine/generate';
 import { kvCacheTable } from '$engine/memory';
 import type { Model } from '$engine/model';
 import { cell, type Notebook } from '../_kit/types';
+import { EngineWorker } from '../_kit/engine-worker';
+import { type DecodeRun, jobs } from './jobs';
 import { REAL_CONFIGS, formatTokens } from '../_kit/models';
 import { type LessonModel, lessonModel } from '../_kit/shipped';
 import { TEXT_EXAMPLES, promptTokens, visibleText } from '../_kit/tokens';
@@ -19,47 +19,12 @@ export const meta = {
   order: 1,
 };
 
-interface DecodeRun {
-  mode: DecodeMode;
-  tokens: number[];
-  processed: number[];
-  macs: number[];
-  cacheBytes: number[];
-}
-
 /**
- * One decode run on the engine with a counting backend, one tally of multiply-adds per step. It
- * keeps its decoder, so a longer run continues where it stopped (the same tokens as a fresh run:
- * decoding is deterministic) and a shorter one is a prefix of what is already computed.
+ * The decode runs compute in the lesson's Web Worker (jobs.ts, _kit/engine-worker.ts): three
+ * decoders over the prompt (one recomputing every step) took 60-130 ms per prompt-length move on
+ * the main thread. Meanwhile the figures keep their previous picture, marked as computing.
  */
-class CountedDecode {
-  readonly #counter: ReturnType<typeof countingBackend>;
-  readonly #steps: Iterator<GenerateStep>;
-  readonly #done: DecodeRun;
-
-  constructor(model: Model, backend: Backend, prompt: number[], readonly mode: DecodeMode) {
-    this.#counter = countingBackend(backend);
-    this.#steps = decodeSteps(model.withBackend(this.#counter), prompt, { attention: mode });
-    this.#done = { mode, tokens: [], processed: [], macs: [], cacheBytes: [] };
-  }
-
-  /** The first `steps` steps, running the engine for any not yet run. */
-  take(steps: number): DecodeRun {
-    const run = this.#done;
-    while (run.tokens.length < steps) {
-      this.#counter.reset();
-      const s = this.#steps.next().value as GenerateStep;
-      run.tokens.push(s.token);
-      run.processed.push(s.processed);
-      run.macs.push(this.#counter.macs);
-      run.cacheBytes.push(s.cacheBytes);
-    }
-    return {
-      mode: run.mode, tokens: run.tokens.slice(0, steps), processed: run.processed.slice(0, steps),
-      macs: run.macs.slice(0, steps), cacheBytes: run.cacheBytes.slice(0, steps),
-    };
-  }
-}
+const engine = new EngineWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek KV cache' }), jobs);
 
 const BYTES: Record<string, number> = { bf16: 2, fp32: 4, fp8: 1 };
 
@@ -76,11 +41,8 @@ export const notebook: Notebook = {
     cell('lm', ['backend'], (backend: Backend) => lessonModel('trained', backend), { kind: 'engine', detail: 'the shipped trained model (kit/shipped.ts)' }),
     cell('model', ['lm'], (lm: LessonModel) => lm.model, { kind: 'engine' }),
     cell('prompt', ['promptLength', 'text'], (n: number, text: string) => promptTokens(text, n).ids, { kind: 'derived', detail: 'the reader\'s text, one ASCII character per token' }),
-    cell('decoders', ['model', 'backend', 'prompt'], (model: Model, backend: Backend, prompt: number[]) =>
-      (['recompute', 'full-cache', 'absorbed'] as const).map((mode) => new CountedDecode(model, backend, prompt, mode)),
-    { kind: 'engine', detail: 'one decoder per mode, run as far as the slider asks and kept to go further' }),
-    cell('runs', ['decoders', 'newTokens'], (decoders: CountedDecode[], steps: number): DecodeRun[] => decoders.map((d) => d.take(steps)),
-    { kind: 'engine', detail: 'multiply-adds counted as the engine runs' }),
+    cell('runs', ['model', 'prompt', 'newTokens'], (model: Model, prompt: number[], steps: number): Promise<DecodeRun[]> => engine.run('decode', { model, prompt, steps }),
+    { kind: 'engine', detail: 'one decoder per mode (in the lesson\'s worker), run as far as the slider asks and kept to go further; multiply-adds counted as the engine runs' }),
     cell('workChart', ['runs'], (runs: DecodeRun[]): LineChartData => ({
       kind: 'line',
       xLabel: 'decode step (0 = prefill)',
