@@ -1,6 +1,6 @@
 // The small draft model's card, measured (one command; rerun it whenever the draft model or the target
 // it drafts for changes):
-//   npx tsx scripts/drafter-card.ts [DRAFTER_DIR] [--target TARGET_DIR] [--command "the train command"] [--tokens 200] [--repeats 3]
+//   npx tsx scripts/drafter-card.ts [DRAFTER_DIR] [--target TARGET_DIR] [--command "the train command"] [--tokens 200] [--repeats 3] [--agree-windows 100]
 // Reads DRAFTER_DIR/train-log.jsonl (the trainer's log: recipe, evaluations, seconds of training),
 // measures on the held-out text the draft model's bits per character (all of val.txt and arith.txt),
 // and against the target: how often the draft model's most likely next character is the target's
@@ -52,7 +52,11 @@ const charsPerStep = (o.batch ?? 16) * (seqLen - 1);
 const t0 = performance.now();
 const stories = evaluateWindows(draft, windows(charTokenizer.encode(data('val.txt')), seqLen));
 const arith = evaluateWindows(draft, windows(charTokenizer.encode(data('arith.txt')), seqLen));
-const targetStories = evaluateWindows(target, windows(charTokenizer.encode(data('val.txt')), seqLen));
+// The target's own figure, from its card's figures.json (scripts/model-figures.ts), when it has one.
+const targetFigures = path.join(targetDir, 'figures.json');
+const targetStoriesBits = existsSync(targetFigures)
+  ? (JSON.parse(readFileSync(targetFigures, 'utf8')) as { trained?: { stories?: { bits_per_char?: number } } }).trained?.stories?.bits_per_char ?? null
+  : null;
 
 // ---- agreement with the target, position by position on held-out windows
 function agreement(text: string, maxWindows: number) {
@@ -70,7 +74,7 @@ function agreement(text: string, maxWindows: number) {
   }
   return { positions: n, top1_agreement: top1 / n, sampled_acceptance_t1: overlap / n };
 }
-const AGREE_WINDOWS = 200;
+const AGREE_WINDOWS = Number(opt('agree-windows') ?? 100);
 const vsTarget = { stories: agreement(data('val.txt'), AGREE_WINDOWS), arithmetic: agreement(data('arith.txt'), AGREE_WINDOWS) };
 const measureSeconds = (performance.now() - t0) / 1000;
 
@@ -91,7 +95,7 @@ const figures = {
   training: { steps: last.step, characters: (last.step ?? 0) * charsPerStep, run_seconds: last.run_seconds, chars_per_s_last: last.chars_per_s },
   stories: { characters: stories.characters, bits_per_char: stories.bits_per_char },
   arithmetic: { characters: arith.characters, bits_per_char: arith.bits_per_char },
-  target_stories_bits_per_char: targetStories.bits_per_char,
+  target_stories_bits_per_char: targetStoriesBits,
   vs_target: vsTarget,
   bench: { runtime: bench.runtime, backend: bench.backend, tokens: bench.tokens, repeats: bench.repeats, rows },
   measure_seconds: measureSeconds,
@@ -129,7 +133,7 @@ outside the page's JavaScript.
 This card and \`figures.json\` are written by one command (rerun it after the target model or this
 model changes; the figures against the target are measured on the target it names):
 
-    npx tsx scripts/drafter-card.ts ${dir} --target ${targetDir}
+    npx tsx scripts/drafter-card.ts ${dir} --target ${targetDir} --tokens ${bench.tokens} --repeats ${bench.repeats} --agree-windows ${AGREE_WINDOWS}
 
 ## Shape
 
@@ -163,7 +167,7 @@ ${evals.map((e) => `| ${e.step} | ${(((e.step ?? 0) * charsPerStep) / 1e6).toFix
 |---|---|---|
 | characters | ${stories.characters} | ${arith.characters} |
 | bits per character, this model | **${f3(stories.bits_per_char)}** | ${f3(arith.bits_per_char)} |
-| bits per character, the target (${path.basename(targetDir)}) | ${f3(targetStories.bits_per_char)} | |
+| bits per character, the target (${path.basename(targetDir)}, its figures.json) | ${targetStoriesBits === null ? '-' : f3(targetStoriesBits)} | |
 | top-1 agreement with the target (next character, first ${AGREE_WINDOWS} windows) | ${f3(vsTarget.stories.top1_agreement)} | ${f3(vsTarget.arithmetic.top1_agreement)} |
 | sum over x of min(p, q) at T = 1 (chance one draft is accepted) | ${f3(vsTarget.stories.sampled_acceptance_t1)} | ${f3(vsTarget.arithmetic.sampled_acceptance_t1)} |
 
