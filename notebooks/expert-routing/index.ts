@@ -8,6 +8,8 @@
 import type { Backend } from '$kernels/backend';
 import type { Model } from '$engine/model';
 import { cell, type Notebook } from '../_kit/types';
+import { EngineWorker } from '../_kit/engine-worker';
+import { jobs } from './jobs';
 import { REAL_CONFIGS } from '../_kit/models';
 import { type LessonModel, SHIPPED_CONFIG, lessonModel } from '../_kit/shipped';
 import { tinyConfig } from '../_kit/models';
@@ -27,6 +29,14 @@ export const meta = {
 };
 
 const BASE = SHIPPED_CONFIG ?? tinyConfig();
+
+/**
+ * The untrained lift map (a seeded model, then two traced forwards of LIFT_CHARS characters: ~100 ms
+ * per seed move on the main thread) computes in the lesson's Web Worker (jobs.ts,
+ * _kit/engine-worker.ts); meanwhile the figure keeps its previous picture, marked as computing.
+ * (The trained map computes once, on the page: it may be the reader's own model from the train lesson.)
+ */
+const engine = new EngineWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek expert routing' }), jobs);
 const V3 = REAL_CONFIGS.find((c) => c.name === 'DeepSeek-V3')!.config;
 const V2 = REAL_CONFIGS.find((c) => c.name === 'DeepSeek-V2')!.config;
 /** A big integer as TeX scientific notation: 4.1 \\times 10^{14}. */
@@ -63,7 +73,7 @@ export const notebook: Notebook = {
     cell('model', ['lm'], (lm: LessonModel) => lm.model, { kind: 'engine' }),
     cell('liftTrained', ['backend'], async (backend: Backend) => liftMap(await lessonModel('trained', backend)),
       { kind: 'engine', detail: `the first MoE layer's routing in model.forward(text, { trace: true }) over ${LIFT_CHARS} characters of prose and of arithmetic` }),
-    cell('liftRandom', ['seed', 'backend'], async (seed: number, backend: Backend) => liftMap(await lessonModel('random', backend, seed)),
+    cell('liftRandom', ['seed'], (seed: number) => engine.run('lift', { seed }),
       { kind: 'engine', detail: 'the same, with seeded random weights of the same shape' }),
     cell('biasBars', ['backend'], async (backend: Backend) => learnedBias(await lessonModel('trained', backend)),
       { kind: 'engine', detail: 'mlp.gate.e_score_correction_bias of each MoE layer of the shipped model' }),
