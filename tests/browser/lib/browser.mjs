@@ -133,12 +133,19 @@ export async function idle(page) {
   await settle(page);
 }
 
-/** What a lesson's figures show now: each figure's drawing, as markup (ids stripped) and canvas pixels. */
+/**
+ * What a lesson's figures show now: each figure's drawing, as markup (ids stripped) and canvas pixels.
+ * The export toolbar is not part of the picture (its checkbox picks up a style="" when playwright
+ * takes a screenshot: it hides the caret in form fields and restores them that way).
+ */
 export function picture(page) {
-  return page.$$eval('figure.cell .drawing', (els) => els.map((e) =>
+  return page.$$eval('figure.cell .drawing', (els) => els.map((e) => {
+    const copy = /** @type {Element} */ (e.cloneNode(true));
+    for (const t of copy.querySelectorAll('.ns-toolbar')) t.remove();
     // Generated ids (chart-title-c12, tb-caption-c13) count figures in the order they mounted, which
     // depends on when the model's weights arrived: strip them wherever they are referenced.
-    [e.innerHTML.replace(/id="[^"]*"/g, '').replace(/-c\d+\b/g, '-c'), ...[...e.querySelectorAll('canvas')].map((c) => c.toDataURL())].join('\n')));
+    return [copy.innerHTML.replace(/id="[^"]*"/g, '').replace(/-c\d+\b/g, '-c'), ...[...e.querySelectorAll('canvas')].map((c) => c.toDataURL())].join('\n');
+  }));
 }
 
 const AXE_PATH = require.resolve('axe-core/axe.min.js');
