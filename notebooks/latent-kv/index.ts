@@ -115,14 +115,15 @@ function rebuild(runs: Runs, layer: number): Rebuilt {
   const nh = cfg.num_attention_heads, nope = cfg.qk_nope_head_dim, dr = cfg.qk_rope_head_dim, dv = cfg.v_head_dim, dc = cfg.kv_lora_rank;
   const qk = nope + dr, n = PROMPT;
   const lat = runs.absorbed.cache.layers[layer], full = runs.full.cache.layers[layer];
-  const ckv = lat.ckv.view(n), kr = lat.kPe.view(n);
+  // Copies: the rows may live in the backend's memory, whose views the next backend call can detach.
+  const ckv = lat.ckv.view(n).slice(), kr = lat.kPe.view(n).slice();
   // The decompression the engine's decompressed path runs: [n, d_c] x kv_b_proj^T -> [n, n_h (d_h + d_v)].
   const kv = be.matmulT(ckv, runs.model.weights.layers[layer].attn.kvBProj, n, dc, nh * (nope + dv));
   const kc = new Float32Array(n * nh * nope), vc = new Float32Array(n * nh * dv);
   const kcFull = new Float32Array(n * nh * nope), vcFull = new Float32Array(n * nh * dv);
   const krFull: Float32Array[] = [];
   for (let h = 0; h < nh; h++) {
-    const K = full.k[h].view(n), V = full.v[h].view(n);
+    const K = full.k[h].view(n).slice(), V = full.v[h].view(n).slice();
     const rope = new Float32Array(n * dr);
     for (let t = 0; t < n; t++) {
       const src = t * nh * (nope + dv) + h * (nope + dv);
