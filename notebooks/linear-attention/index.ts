@@ -124,6 +124,12 @@ export const notebook: Notebook = {
       return scope;
     }, { kind: 'engine' }),
   ],
+  lead: {
+    takeaway: 'An attention cache grows with every token; linear attention and a state-space layer keep a state of fixed size. Where the lines cross is the context from which a fixed state is the smaller memory.',
+    view: { cell: 'bytesView', title: 'Bytes kept per layer as the context grows: caches against fixed states', caption: 'From the widths alone (log scales). Solid lines grow with the context (MHA, GQA, MQA, MLA caches); dashed lines stay flat (linear attention\'s d_k x d_v per head, a state-space layer\'s N per channel).' },
+    controls: ['widths'],
+    note: 'Arithmetic on the model widths, no model run. Below, the same comparison on one head of the shipped trained model: what the fixed state costs in the attention itself.',
+  },
   sections: [
     {
       id: 'five',

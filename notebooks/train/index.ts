@@ -151,7 +151,7 @@ export const notebook: Notebook = {
     {
       id: 'train',
       title: 'Train it here',
-      prose: `Every other lesson runs nanoseek with random weights: the numbers are real, but they mean little. This page trains it. The model is DeepSeek-V3 in small: multi-head latent attention with decoupled RoPE, DeepSeekMoE (16 routed experts in 4 groups, top-4, one shared expert, a sigmoid router), and one multi-token-prediction (MTP) module. It reads one character per token (the 128 ASCII codes) from four children's books of the 19th and early 20th century, with a held-out tenth it never trains on.
+      prose: `The other lessons run a nanoseek trained ahead of time (the shipped model). This page trains one from random weights while you watch. The model is DeepSeek-V3 in small: multi-head latent attention with decoupled RoPE, DeepSeekMoE (16 routed experts in 4 groups, top-4, one shared expert, a sigmoid router), and one multi-token-prediction (MTP) module. It reads one character per token (the 128 ASCII codes) from four children's books of the 19th and early 20th century, with a held-out tenth it never trains on.
 
 Press **Start**. Training runs in background threads (Web Workers) with the engine's own trainer, the same code as \`npm run engine -- train\`: forward, backward through every op, AdamW, the routing-bias update. On a machine with more than two cores, two threads each take half of every batch and their gradients are added; on two cores one thread trains, so the page keeps a core to itself. This page only draws, so it stays smooth while the model trains. Training pauses when you switch tabs and goes on when you come back. The run is saved in this browser every few seconds, so a reload continues it.
 
