@@ -22,7 +22,12 @@ async function idle(page) {
 }
 
 /** The recall figure's drawing (the signal and its recall). */
-const recall = (page) => page.locator('figure.cell', { hasText: 'The signal and the past recalled' }).first().locator('.drawing').innerHTML();
+// The drawing without its export toolbar (a screenshot leaves style="" on the toolbar's checkbox).
+const recall = (page) => page.locator('figure.cell', { hasText: 'The signal and the past recalled' }).first().locator('.drawing').evaluate((e) => {
+  const copy = e.cloneNode(true);
+  for (const t of copy.querySelectorAll('.ns-toolbar')) t.remove();
+  return copy.innerHTML;
+});
 const signalParam = (page) => new URL(page.url()).searchParams.get('signal');
 
 describe('drawing the signal of the state-space lesson', () => {

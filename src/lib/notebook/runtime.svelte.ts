@@ -23,6 +23,8 @@ export class CellState {
   pendingSince = $state(0);
   /** When this cell last produced a value (performance.now()); not reactive, for measurements. */
   fulfilledAt = 0;
+  /** When the cell's own function last started (performance.now()); not reactive, for measurements. A cell that hands its work to a worker starts within the key press and fulfils later. */
+  startedAt = 0;
 }
 
 function message(e: unknown): string {
@@ -116,6 +118,7 @@ export class NotebookRuntime {
     const run = spec.run as (...args: unknown[]) => unknown;
     const timed = (self: unknown, args: unknown[]) => {
       const t0 = performance.now();
+      state.startedAt = t0;
       const out = run.apply(self, args);
       if (out instanceof Promise) return out.finally(() => { state.ms = performance.now() - t0; });
       state.ms = performance.now() - t0;

@@ -87,7 +87,12 @@ export function watchErrors(page) {
     if (msg.type() === 'error') errors.push(`console.error: ${msg.text()} (${msg.location().url || 'no location'})`);
   });
   page.on('pageerror', (err) => errors.push(`uncaught: ${err.stack || err.message}`));
-  page.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
+  // net::ERR_ABORTED is a request the page itself cancelled (a worker terminated before its script
+  // arrived, a navigation leaving the previous document); a missing or broken file still shows as
+  // an HTTP status >= 400 below or as another network error.
+  page.on('requestfailed', (req) => {
+    if (req.failure()?.errorText !== 'net::ERR_ABORTED') errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
+  });
   page.on('response', (res) => {
     if (res.status() >= 400) errors.push(`HTTP ${res.status()}: ${res.url()}`);
   });
