@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { sveltekit } from '@sveltejs/kit/vite';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
@@ -42,8 +43,10 @@ export default defineConfig({
     exclude: ['tests/browser/**'],
     environment: 'node',
     testTimeout: 60_000,
-    // Separate processes (the engine's wasm memory and worker threads stay per file), one per core.
+    // Separate processes (the engine's wasm memory and worker threads stay per file), one per core:
+    // vitest's own default in a run is one fewer than the cores, a single process on 2 cores.
     pool: 'forks',
+    maxWorkers: availableParallelism(),
     sequence: { sequencer: SlowestFirst },
   },
 });

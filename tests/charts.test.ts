@@ -385,7 +385,7 @@ describe('light export for slides', () => {
         expect(lines.join('')).toBe(url);
         for (const l of lines) expect(textWidth(l, 13) <= width || [...l].length === 1).toBe(true);
       }),
-      { numRuns: 60 },
+      { numRuns: 400 },
     );
   });
 

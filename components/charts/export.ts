@@ -196,22 +196,22 @@ const FOOT_LINE = 18;
 export function wrapUrl(url: string, maxWidth: number, size: number): string[] {
   const lines: string[] = [];
   let line: string[] = [];
-  let width = 0;
-  /** In `line`, the length up to the last break character, or 0. */
-  let lastBreak = 0;
+  /** In `line`, the length up to its last break character "&?/#", or 0. */
+  const lastBreak = () => {
+    for (let i = line.length; i > 0; i--) if ('&?/#'.includes(line[i - 1]!)) return i;
+    return 0;
+  };
   for (const ch of url) {
-    const w = textWidth(ch, size);
-    if (line.length > 0 && width + w > maxWidth) {
-      // Break after the last "&?/#" if it leaves at least half the line, else here.
-      const cut = lastBreak >= line.length / 2 ? lastBreak : line.length;
+    // Widths are measured on whole strings (not summed per character), as the test and the SVG see them.
+    while (line.length > 0 && textWidth(line.join('') + ch, size) > maxWidth) {
+      // Break after the last "&?/#" if it leaves at least half the line, else here; the rest of a
+      // line cut at a break may still be too wide with the new character, so cut again.
+      const b = lastBreak();
+      const cut = b > 0 && b >= line.length / 2 ? b : line.length;
       lines.push(line.slice(0, cut).join(''));
       line = line.slice(cut);
-      width = textWidth(line.join(''), size);
-      lastBreak = 0;
     }
     line.push(ch);
-    width += w;
-    if ('&?/#'.includes(ch)) lastBreak = line.length;
   }
   if (line.length) lines.push(line.join(''));
   return lines;
