@@ -43,6 +43,9 @@ ${TRAIN_USAGE}
   eval      --model DIR --text FILE [--contrast FILE2] [--seq-len 129] [--max-windows N] [--json]
             (bits per character, MTP greedy agreement and sampled acceptance, MaxVio per MoE layer; --contrast: each
              expert's lift P(expert | FILE2) / P(expert | FILE))
+  balance   --model DIR --out DIR [--corpus stories --steps 600 --gamma 3e-4 --batch 16 --seq-len 129 --seed 1 --json]
+            (the trained weights frozen, the bias update alone on seeded training batches, so each MoE layer's
+             e_score_correction_bias settles near an even load; writes DIR with only those biases changed)
 ${CONVERT_USAGE}
 
   --backend reference|auto|NAME  compute backend (default: WebAssembly SIMD; auto measures and picks per op)
@@ -224,6 +227,7 @@ async function run(argv: string[]): Promise<void> {
   if (command === 'train') return runTrain(rest); // src/cli/train.ts parses its own flags
   if (command === 'convert') return runConvert(rest); // src/cli/convert.ts
   if (command === 'eval') return (await import('./train-corpus.js')).evalCommand(rest); // src/cli/train-corpus.ts
+  if (command === 'balance') return (await import('./balance.js')).balanceCommand(rest); // src/cli/balance.ts
   if (command === 'medusa-train') return (await import('./medusa.js')).medusaTrainCommand(rest); // src/cli/medusa.ts
   // Token trees, Medusa and acceptance rules: src/cli/medusa.ts (plain chain speculation stays below)
   if (command === 'speculate' && rest.some((a) => a === '--accept' || a === '--tree' || a === 'medusa' || a === 'none')) return (await import('./medusa.js')).treeSpeculateCommand(rest);
