@@ -1,8 +1,10 @@
 // The kit's engine worker (notebooks/_kit/engine-worker.ts): a Model in a request crosses to the
 // worker by its weights, once per weights object, and arrives as a Model on the worker's backend;
 // answers and errors come back to the right call; without a Worker the jobs run in-process. The
-// "worker" here is the real serveEngineJobs on the other end of a MessageChannel.
-import { afterAll, describe, expect, it } from 'vitest';
+// "worker" here is the real serveEngineJobs on the other end of a MessageChannel. A worker that
+// fails to load, never starts or goes silent: what waits and what comes later is computed on the
+// page, once, and `runWhere` says 'page'.
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { initModel } from '../src/engine/init';
 import { Model } from '../src/engine/model';
 import { tinyConfig } from '../notebooks/_kit/models';
@@ -67,4 +69,39 @@ describe('EngineWorker', () => {
     const r = await engine.run('logits', { model, tokens });
     expect(Array.from(r.logits)).toEqual(Array.from(model.forward(tokens).logits));
   });
+
+  for (const [mode, options, why] of [
+    ['fails to load', {}, /module script failed/],
+    ['never starts', { startMs: 20 }, /did not start within 0.02 s/],
+    ['goes silent', { silentMs: 20 }, /did not answer for 0.02 s/],
+  ] as const) {
+    it(`a worker that ${mode}: the waiting request and later ones are computed on the page, and it is not spawned again`, async () => {
+      const made: { terminated: boolean }[] = [];
+      class Stand {
+        onmessage: ((e: { data: unknown }) => void) | null = null;
+        onerror: ((e: { message: string; preventDefault(): void }) => void) | null = null;
+        onmessageerror: unknown = null;
+        terminated = false;
+        constructor() {
+          made.push(this);
+          if (mode === 'fails to load') setTimeout(() => this.onerror?.({ message: 'module script failed', preventDefault() {} }), 0);
+          if (mode === 'goes silent') setTimeout(() => this.onmessage?.({ data: { type: 'ready' } }), 0);
+        }
+        postMessage() {}
+        terminate() { this.terminated = true; }
+      }
+      g.Worker = Stand;
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      const engine = new EngineWorker(() => new Stand() as unknown as Worker, jobs, options);
+      const r = await engine.runWhere('logits', { model, tokens });
+      expect(r.where).toBe('page');
+      expect(Array.from(r.value.logits)).toEqual(Array.from(model.forward(tokens).logits));
+      expect(engine.failure).toMatch(why);
+      expect(made[0]!.terminated).toBe(true);
+      expect((await engine.runWhere('logits', { model, tokens })).where).toBe('page');
+      expect(made).toHaveLength(1);
+      expect(warn).toHaveBeenCalledTimes(1);
+      warn.mockRestore();
+    });
+  }
 });

@@ -3,7 +3,7 @@
 // would otherwise block the page for that long on every move; here it runs in a Web Worker, the
 // page stays responsive, and the figure keeps its previous picture until the answer arrives
 // (CellFrame marks it as computing). The math is the engine's; this file only carries requests
-// and answers. (Modelled on notebooks/_kit/train-job.ts and the linear-attention lesson's worker.)
+// and answers. (Modelled on notebooks/_kit/train-job.ts.)
 //
 // A lesson writes its jobs once, as plain functions of a request: `{ name: (request) => result }`
 // (jobs.ts), imported by both sides. Its worker.ts is `serveEngineJobs(jobs)`; its page side is
@@ -16,8 +16,9 @@
 // The runtime starts a cell's next computation only after the previous one settled and skips the
 // stale ones in between, so a drag sends the worker at most one request per cell beyond the one
 // running. Where there is no Worker (Node: the notebook tests, the prerendered previews) the jobs
-// run in-process; if the worker fails (does not load, does not start in time, cannot read a
-// message) every request from then on runs in-process too, and `failure` says why.
+// run in-process; if the worker fails (does not load, does not start in time, goes silent while
+// requests wait, cannot read a message) every request from then on runs in-process too, `failure`
+// says why, and `runWhere` tells a figure where its answer was computed, so it can say so.
 import type { DeepSeekConfig } from '$engine/config';
 import { Model } from '$engine/model';
 import type { ModelWeights } from '$engine/weights';
@@ -47,6 +48,11 @@ type FromWorker =
 const WORKER_MODELS = 8;
 /** How long the worker may take to load its module and kernels before the page computes in place. */
 const START_MS = 20_000;
+/** How long the worker may stay silent while requests wait (a lesson's job takes well under a second to a few). */
+const SILENT_MS = 60_000;
+
+/** Where an answer was computed: the worker; the page because there is no Worker (Node); the page because the worker failed. */
+export type Where = 'worker' | 'inline' | 'page';
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const isRef = (v: unknown): v is ModelRef => typeof v === 'object' && v !== null && '__engineModel' in v;
@@ -106,10 +112,19 @@ export class EngineWorker<J extends Jobs> {
   #sent = new WeakMap<ModelWeights, number>();
   #nextModel = 0;
   #startTimer: ReturnType<typeof setTimeout> | null = null;
+  #silentTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #startMs: number;
+  readonly #silentMs: number;
 
-  constructor(spawn: () => Worker, jobs: J) {
+  /**
+   * `spawn` creates the worker (on first use); `startMs`: how long it may take to say it is ready;
+   * `silentMs`: how long it may stay silent while requests wait.
+   */
+  constructor(spawn: () => Worker, jobs: J, options: { startMs?: number; silentMs?: number } = {}) {
     this.#spawn = spawn;
     this.#jobs = jobs;
+    this.#startMs = options.startMs ?? START_MS;
+    this.#silentMs = options.silentMs ?? SILENT_MS;
   }
 
   /** Why the worker is not used, if it failed (null while it works, or in Node). */
@@ -119,16 +134,34 @@ export class EngineWorker<J extends Jobs> {
 
   /** Run job `kind` on `request`: in the worker when there is one, else in-process. */
   async run<K extends keyof J & string>(kind: K, request: Parameters<J[K]>[0]): Promise<Awaited<ReturnType<J[K]>>> {
+    return (await this.runWhere(kind, request)).value;
+  }
+
+  /** As run, with where the answer was computed. */
+  async runWhere<K extends keyof J & string>(kind: K, request: Parameters<J[K]>[0]): Promise<{ value: Awaited<ReturnType<J[K]>>; where: Where }> {
+    type R = Awaited<ReturnType<J[K]>>;
     const req = request as Record<string, unknown>;
-    const w = typeof Worker === 'undefined' ? null : this.#ensure();
-    if (!w) return (await this.#jobs[kind](req)) as unknown as Awaited<ReturnType<J[K]>>;
+    if (typeof Worker === 'undefined') return { value: (await this.#jobs[kind](req)) as R, where: 'inline' };
+    const w = this.#ensure();
+    if (!w) return { value: (await this.#jobs[kind](req)) as R, where: 'page' };
     const id = this.#nextId++;
-    return new Promise<Awaited<ReturnType<J[K]>>>((resolve, reject) => {
+    const value = await new Promise<R>((resolve, reject) => {
       this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, kind, request: req });
       const wire: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(req)) wire[k] = v instanceof Model ? this.#ref(v) : v;
       this.#post({ type: 'job', id, kind, request: wire });
+      this.#watch();
     });
+    return { value, where: this.#failed ? 'page' : 'worker' };
+  }
+
+  /** Restart the silence watchdog while requests wait (stop it when none do). */
+  #watch(): void {
+    if (this.#silentTimer) clearTimeout(this.#silentTimer);
+    this.#silentTimer = null;
+    if (this.#waiting.size > 0 && this.#worker) {
+      this.#silentTimer = setTimeout(() => this.#fail(`it did not answer for ${this.#silentMs / 1000} s`), this.#silentMs);
+    }
   }
 
   #ref(model: Model): ModelRef {
@@ -160,7 +193,7 @@ export class EngineWorker<J extends Jobs> {
       return null;
     }
     this.#worker = w;
-    this.#startTimer = setTimeout(() => this.#fail(`it did not start within ${START_MS / 1000} s`), START_MS);
+    this.#startTimer = setTimeout(() => this.#fail(`it did not start within ${this.#startMs / 1000} s`), this.#startMs);
     w.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.type === 'ready') {
@@ -171,6 +204,7 @@ export class EngineWorker<J extends Jobs> {
       const p = this.#waiting.get(m.id);
       if (!p) return;
       this.#waiting.delete(m.id);
+      this.#watch();
       if (m.type === 'done') p.resolve(m.value);
       else p.reject(new Error(m.message));
     };
@@ -187,6 +221,7 @@ export class EngineWorker<J extends Jobs> {
     this.#failed = why;
     console.warn(`[engine worker] ${why}; computing on the page instead`);
     if (this.#startTimer) clearTimeout(this.#startTimer);
+    if (this.#silentTimer) clearTimeout(this.#silentTimer);
     this.#worker?.terminate();
     this.#worker = null;
     // What was waiting for the worker is computed here instead.

@@ -9,7 +9,8 @@ import {
 import type { LayerTrace, Model } from '$engine/model';
 import { charTokenizer } from '$engine/tokenizer';
 import { type LessonModel, lessonModel as kitModel } from '../_kit/shipped';
-import { BackgroundEngine, type Where } from './background';
+import { EngineWorker, type Where } from '../_kit/engine-worker';
+import { jobs } from './jobs';
 
 export type { LessonModel };
 
@@ -131,12 +132,13 @@ export function compare(head: HeadQKV, variants: VariantSpec[], headIndex: numbe
   };
 }
 
-/** The lesson's Web Worker for the swapped-layer forwards and Performer's error curves (background.ts). */
-export const background = new BackgroundEngine(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek linear attention' }));
+/** The lesson's Web Worker for the swapped-layer forwards and Performer's error curves (jobs.ts). */
+export const background = new EngineWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek linear attention' }), jobs);
 
 export type PlacedSwap = SwapResult & { where: Where };
 
 /** Bits per token of the prompt with one layer's attention swapped for a variant (in the worker). */
-export function swapOne(lm: LessonModel, tokens: number[], layer: number, variant: VariantSpec): Promise<PlacedSwap> {
-  return background.swap(lm.model, tokens, clampLayer(lm, layer), variant);
+export async function swapOne(lm: LessonModel, tokens: number[], layer: number, variant: VariantSpec): Promise<PlacedSwap> {
+  const { value, where } = await background.runWhere('swap', { model: lm.model, tokens, layer: clampLayer(lm, layer), variant });
+  return { ...value, where };
 }

@@ -82,10 +82,10 @@ export const notebook: Notebook = {
     cell('entropyView', ['compared'], (c: Compared) => entropyChart(c), { kind: 'engine', detail: 'entropy of each row of each mixing matrix' }),
     cell('exactOut', ['qkv'], (h: HeadQKV) => softmaxAttention(h).out, { kind: 'engine', detail: 'exact causal softmax attention (float64)' }),
     // Two cells (orthogonal, i.i.d.): each a bounded task.
-    // In the lesson's Web Worker (background.ts): 48 Performer runs each, up to m = 512.
-    cell('performerOrth', ['qkv', 'seed', 'exactOut'], (h: HeadQKV, seed: number, exact: Float64Array) => background.performerCurve(h, PERFORMER_MS, PERFORMER_DRAWS, seed, true, exact),
+    // In the lesson's Web Worker (jobs.ts): 48 Performer runs each, up to m = 512.
+    cell('performerOrth', ['qkv', 'seed', 'exactOut'], (h: HeadQKV, seed: number, exact: Float64Array) => background.run('performerCurve', { head: h, ms: PERFORMER_MS, draws: PERFORMER_DRAWS, seed, orthogonal: true, exact }),
       { kind: 'engine', detail: `Performer (orthogonal features) at m = 4..512, mean of ${PERFORMER_DRAWS} seeded draws each` }),
-    cell('performerIid', ['qkv', 'seed', 'exactOut'], (h: HeadQKV, seed: number, exact: Float64Array) => background.performerCurve(h, PERFORMER_MS, PERFORMER_DRAWS, seed, false, exact),
+    cell('performerIid', ['qkv', 'seed', 'exactOut'], (h: HeadQKV, seed: number, exact: Float64Array) => background.run('performerCurve', { head: h, ms: PERFORMER_MS, draws: PERFORMER_DRAWS, seed, orthogonal: false, exact }),
       { kind: 'engine', detail: `Performer (i.i.d. features) at m = 4..512, mean of ${PERFORMER_DRAWS} seeded draws each` }),
     cell('performerView', ['performerOrth', 'performerIid', 'features'], (orth: number[], iid: number[], m: number) => performerChart(PERFORMER_MS, orth, iid, m),
       { kind: 'engine', detail: 'relative error of the output against softmax attention' }),
@@ -100,7 +100,7 @@ export const notebook: Notebook = {
     cell('crossoverView', ['costOptions'], (o: CostOptions) => crossoverTable([{ name: 'this model', config: tiny }, { name: 'DeepSeek-V3', config: v3 }], o),
       { kind: 'derived', detail: 'from deepseek-v3.json and the tiny config' }),
     // One cell per variant (each a forward over the prompt, in the lesson's Web Worker: see
-    // background.ts), and the m and C sliders recompute only the variants they change.
+    // jobs.ts), and the m and C sliders recompute only the variants they change.
     ...SWAP_FIXED.map(([name, v]) => cell(name, ['lm', 'layer'], (lm: LessonModel, layer: string) => swapOne(lm, SWAP_PROMPT, Number(layer), v),
       { kind: 'engine', detail: `model.forward with replaceAttention over ${SWAP_TOKENS} characters, next-character cross-entropy` })),
     cell('swapPerformer', ['lm', 'seed', 'layer', 'features'], (lm: LessonModel, seed: number, layer: string, m: number) => swapOne(lm, SWAP_PROMPT, Number(layer), { kind: 'performer', features: m, seed }),
