@@ -4,7 +4,6 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Backend } from '../../kernels/backend.js';
-import { referenceBackend } from '../../kernels/reference.js';
 import {
   ATTENTION_PATHS, type AttentionPath, type DecodeMode, type Drafter, EngineInputError, type Model, ModelDrafter, MtpDrafter,
   type CharTokenizer, type SamplingOptions, argmaxRow, configToJson, decodeCost, describe, escapeControls, formatBytes, generate, initTensors,
@@ -13,6 +12,7 @@ import {
 import { TRAIN_USAGE, runTrain } from './train.js';
 import { CONVERT_USAGE, readModelDir, runConvert } from './convert.js';
 import { readCheckpointBytes, readTextFile } from './files.js';
+import { cliBackend } from './backend.js';
 import { bundleTokenizer, isBundleFile, loadModelBundle } from './bundle-file.js';
 
 /** A mistake in how the command was called. */
@@ -93,16 +93,7 @@ function numberFlag(flags: Flags, name: keyof Flags, opts: { integer?: boolean; 
 
 const readText = readTextFile;
 
-async function makeBackend(name: string | undefined): Promise<Backend> {
-  if (name === 'reference') return referenceBackend;
-  if (!name) return (await import('../../kernels/fastest.js')).fastestBackend(); // wasm, or the loop saying why
-  const { selectBackend } = await import('../../kernels/select.js');
-  if (name === 'auto') return selectBackend({ quick: true });
-  const selected = await selectBackend({ force: name, warn: () => {} });
-  const refused = selected.report.fallbacks.find((f) => f.op === '*');
-  if (refused) throw new UsageError(`--backend ${quote(name)} cannot be used: ${refused.reason}`);
-  return selected;
-}
+const makeBackend = cliBackend; // src/cli/backend.ts
 
 async function loadModelDir(dir: string, backend: Backend): Promise<Model> {
   if (isBundleFile(dir)) return loadModelBundle(dir, backend);

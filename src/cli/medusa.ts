@@ -6,7 +6,6 @@ import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Backend } from '../../kernels/backend.js';
-import { referenceBackend } from '../../kernels/reference.js';
 import { EngineInputError, type Model, loadModel, parseTokenizerJson, readSafetensors, writeSafetensors } from '../engine/index.js';
 import { type MedusaHeads, MedusaDrafter, createMedusaHeads, medusaFromTensors, medusaToTensors, parseTreeSpec } from '../engine/medusa.js';
 import { collectHeadData, medusaLoss, topAccuracy, trainMedusaHeads } from '../engine/medusa-train.js';
@@ -14,13 +13,9 @@ import { ModelDrafter, MtpDrafter } from '../engine/speculate.js';
 import { SavedRng, windows } from '../engine/train/data.js';
 import { ChainTreeDrafter, NoDrafter, type TreeDrafter, checkRule, speculateTree } from '../engine/tree-speculate.js';
 import { readCheckpointBytes, readTextFile } from './files.js';
+import { cliBackend } from './backend.js';
 
-async function backendOf(name: string | undefined): Promise<Backend> {
-  if (name === 'reference') return referenceBackend;
-  if (!name) return (await import('../../kernels/fastest.js')).fastestBackend();
-  const { selectBackend } = await import('../../kernels/select.js');
-  return selectBackend({ force: name as never, warn: () => {} });
-}
+const backendOf = cliBackend; // src/cli/backend.ts
 
 function loadDir(dir: string, backend: Backend): Model {
   const configFile = join(dir, 'config.json'), weightsFile = join(dir, 'model.safetensors');

@@ -110,7 +110,7 @@ export async function trainBackend(name: string | undefined): Promise<Backend> {
   if (!name || name === 'fastest') return fastestBackend((m) => process.stderr.write(m + '\n'));
   if (name === 'loop') return loopBackend;
   if (name === 'reference') return referenceBackend;
-  if (name === 'auto') return (await import('../../kernels/select.js')).selectBackend({ quick: true });
+  if (name === 'auto') return (await import('../../kernels/select.js')).selectBackend({ quick: true, table: (await import('../../kernels/select/file-table.js')).fileTable() });
   return fail(`--backend must be fastest, loop, reference or auto for training (got ${describe(name)})`);
 }
 

@@ -25,6 +25,8 @@ export interface CliOptions {
   cwd?: string;
   /** Record the child's peak resident memory (maxRssMb). */
   measureRss?: boolean;
+  /** More environment for the child. */
+  env?: Record<string, string>;
 }
 
 const MAX_PARALLEL = 2;
@@ -51,7 +53,7 @@ export async function runCli(args: readonly string[], options: CliOptions = {}):
   try {
     return await new Promise<CliResult>((resolve, reject) => {
       const t0 = performance.now();
-      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...options.env };
       delete env.NODE_OPTIONS; // vitest's loader hooks must not leak into the child
       const rssDir = options.measureRss ? mkdtempSync(path.join(os.tmpdir(), 'nanoseek-rss-')) : null;
       const rssFile = rssDir ? path.join(rssDir, 'rss') : null;
