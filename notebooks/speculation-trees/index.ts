@@ -9,11 +9,16 @@ import type { AcceptRule } from '$engine/tree';
 import { typicalThresholdAt } from '$engine/tree';
 import { cell, type Notebook } from '../_kit/types';
 import { TEXT_EXAMPLES, promptTokens } from '../_kit/tokens';
+import { EngineWorker } from '../_kit/engine-worker';
 import {
   type DrafterRow, NEW_TOKENS, RULE_RUNS, type RuleComparison, type Setup, type SweepPoint, type TreeFigureData,
-  compareDrafters, compareRules, exactRuleAt, setup, sweepTreeSize, treeStep,
+  exactRuleAt, setup, treeStep,
 } from './compute';
+import { jobs, setupRequest } from './jobs';
 import TreeView from './TreeView.svelte';
+
+// The drafter runs, the sweep and the rule comparison run in the lesson's Web Worker (jobs.ts).
+const engine = new EngineWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek speculation trees' }), jobs);
 
 export const meta = {
   slug: 'speculation-trees',
@@ -79,7 +84,8 @@ export const notebook: Notebook = {
     cell('thresholdView', ['step', 'setup'], (v: TreeFigureData, s: Setup) => thresholdChart(v, s.model.config.vocab_size),
       { kind: 'engine', detail: 'p and H(p) of the target at each node\'s parent; typicalThresholdAt from the engine' }),
     cell('drafters', ['setup', 'ids', 'treeSize', 'gamma', 'temperature', 'epsilon', 'delta', 'seed'],
-      (s: Setup, ids: number[], n: number, g: number, t: number, e: number, d: number, seed: number) => compareDrafters(s, ids, n, g, t, e, d, seed),
+      (s: Setup, ids: number[], n: number, g: number, t: number, e: number, d: number, seed: number) =>
+        engine.run('drafters', { ...setupRequest(s), ids, treeSize: n, gamma: g, temperature: t, epsilon: e, delta: d, seed }),
       { kind: 'engine', detail: `speculateTree over ${NEW_TOKENS} new tokens per drafter and rule` }),
     cell('drafterBars', ['drafters', 'temperature', 'epsilon', 'delta'], (rows: DrafterRow[], t: number, e: number, d: number): BarChartData => ({
       kind: 'bar',
@@ -115,7 +121,7 @@ export const notebook: Notebook = {
       })),
       markers: [],
     }), { kind: 'engine', detail: `speculateTree's depthAcceptance, ${exactRuleAt(1)} rule (greedy at T = 0), ${NEW_TOKENS} new tokens` }),
-    cell('sweep', ['setup', 'ids', 'temperature', 'seed'], (s: Setup, ids: number[], t: number, seed: number) => sweepTreeSize(s, ids, t, seed),
+    cell('sweep', ['setup', 'ids', 'temperature', 'seed'], (s: Setup, ids: number[], t: number, seed: number) => engine.run('sweep', { ...setupRequest(s), ids, temperature: t, seed }),
       { kind: 'engine', detail: `speculateTree with the Medusa drafter at each tree size, ${NEW_TOKENS} new tokens` }),
     cell('sweepChart', ['sweep', 'treeSize', 'temperature'], (pts: SweepPoint[], n: number, t: number): LineChartData => ({
       kind: 'line',
@@ -130,7 +136,8 @@ export const notebook: Notebook = {
       markers: [{ x: n, label: `${n} nodes` }],
     }), { kind: 'derived' }),
     cell('rules', ['setup', 'ids', 'treeSize', 'temperature', 'epsilon', 'delta', 'seed'],
-      (s: Setup, ids: number[], n: number, t: number, e: number, d: number, seed: number) => compareRules(s, ids, n, t, e, d, seed),
+      (s: Setup, ids: number[], n: number, t: number, e: number, d: number, seed: number) =>
+        engine.run('rules', { ...setupRequest(s), ids, treeSize: n, temperature: t, epsilon: e, delta: d, seed }),
       { kind: 'engine', detail: `${RULE_RUNS} runs of acceptPath per rule on one verification's logits` }),
     cell('rulesTable', ['rules'], (rows: RuleComparison[]): TableData => ({
       kind: 'table',

@@ -1,0 +1,208 @@
+// The speculation-trees lesson's runs on a model with its Medusa heads: drafters side by side in
+// counts, the tree size sweep, one traced tree step, and exact against typical acceptance over many
+// runs of the rule. Pure engine work on a Setup (plain data and Models), so the same code runs on
+// the page and in the lesson's worker (jobs.ts). Nothing here is timed: every number follows from
+// the text, the controls and the seed, so a link reproduces the page.
+import { type MedusaHeads, MedusaDrafter, parseTreeSpec } from '$engine/medusa';
+import type { Model } from '$engine/model';
+import { createRng, sampleFrom, samplingDistribution } from '$engine/sampling';
+import { ModelDrafter, MtpDrafter } from '$engine/speculate';
+import { ChainTreeDrafter, type DepthAcceptance, NoDrafter, type TreeDrafter, speculateTree } from '$engine/tree-speculate';
+import { type AcceptRule, type TokenTree, acceptPath, entropy, treeMask, typicalThreshold, verifyTree } from '$engine/tree';
+import { glyph } from '../_kit/tokens';
+
+export interface Setup {
+  model: Model;
+  heads: MedusaHeads;
+  name: string;
+  /** True when trained heads were loaded. */
+  trainedHeads: boolean;
+  /** The separate small draft model (null when it is not shipped or could not be loaded) and its folder name. */
+  small: Model | null;
+  smallName: string | null;
+}
+
+/** Tokens each drafter comparison run writes. */
+export const NEW_TOKENS = 48;
+/** Runs of the rule on one verification's logits in the exact-against-typical comparison. */
+export const RULE_RUNS = 3000;
+
+/** The rule that keeps the model's distribution at this temperature: exact, or greedy at 0. */
+export const exactRuleAt = (temperature: number): AcceptRule => (temperature > 0 ? 'exact' : 'greedy');
+
+// ------------------------------------------------------------------ drafters side by side
+
+export interface RunCounts {
+  tokensPerStep: number; meanAccepted: number; steps: number; positionsPerToken: number;
+  /** The engine's acceptance per draft depth (speculateTree's depthAcceptance). */
+  depth: DepthAcceptance[];
+}
+export interface DrafterRow { drafter: string; nodes: number; exact: RunCounts; typical: RunCounts }
+
+function counts(r: ReturnType<typeof speculateTree>): RunCounts {
+  const emitted = r.steps.reduce((a, s) => a + s.emitted.length, 0);
+  const positions = r.steps.reduce((a, s) => a + 1 + s.nodes, 0);
+  return { tokensPerStep: r.tokensPerStep, meanAccepted: r.meanAccepted, steps: r.steps.length, positionsPerToken: positions / Math.max(1, emitted), depth: r.depthAcceptance };
+}
+
+// Runs remembered per model by what they depend on (a few dozen): moving one control recomputes only
+// the runs it changes, and moving back costs nothing.
+const runMemo = new WeakMap<Model, Map<string, RunCounts>>();
+function remembered(model: Model, key: string, f: () => RunCounts): RunCounts {
+  let m = runMemo.get(model);
+  if (!m) runMemo.set(model, (m = new Map()));
+  const hit = m.get(key);
+  if (hit) { m.delete(key); m.set(key, hit); return hit; }
+  const v = f();
+  m.set(key, v);
+  if (m.size > 64) m.delete(m.keys().next().value!);
+  return v;
+}
+
+/** One speculateTree run's counts; `drafter` names the drafter and its size (part of the memo key). */
+function runOf(s: Setup, ids: number[], drafter: string, make: () => TreeDrafter, rule: AcceptRule, temperature: number, epsilon: number, delta: number, seed: number): RunCounts {
+  const key = `${s.trainedHeads}|${drafter}|${rule}|${temperature}|${rule === 'typical' ? `${epsilon}|${delta}` : ''}|${seed}|${ids.join(',')}`;
+  return remembered(s.model, key, () => counts(speculateTree(s.model, ids, { maxNewTokens: NEW_TOKENS, drafter: make(), rule, sampling: { temperature }, epsilon, delta, seed })));
+}
+
+const medusaOf = (s: Setup, n: number) => () => new MedusaDrafter(s.model, s.heads, parseTreeSpec(String(n), s.heads));
+
+/**
+ * Each drafter over the same prompt, under the distribution-keeping rule and under typical
+ * acceptance: tokens per verification step, mean accepted length, and target positions scored per
+ * token written (the compute a step spends on its tree). Counts only, deterministic given the seed.
+ */
+export function compareDrafters(s: Setup, ids: number[], treeSize: number, gamma: number, temperature: number, epsilon: number, delta: number, seed: number): DrafterRow[] {
+  const drafters: [string, string, number, () => TreeDrafter][] = [
+    ['no drafting', 'none', 0, () => new NoDrafter()],
+    [`MTP chain, γ = ${gamma}`, `mtp${gamma}`, gamma, () => new ChainTreeDrafter(new MtpDrafter(s.model), gamma)],
+    ...(s.small ? [[`small model, γ = ${gamma}`, `small${gamma}`, gamma, () => new ChainTreeDrafter(new ModelDrafter(s.small!, s.model), gamma)] as [string, string, number, () => TreeDrafter]] : []),
+    [`Medusa tree, ${treeSize} nodes`, `medusa${treeSize}`, treeSize, medusaOf(s, treeSize)],
+  ];
+  const run = (key: string, make: () => TreeDrafter, rule: AcceptRule) => runOf(s, ids, key, make, rule, temperature, epsilon, delta, seed);
+  return drafters.map(([drafter, key, nodes, make]) => ({ drafter, nodes, exact: run(key, make, exactRuleAt(temperature)), typical: run(key, make, 'typical') }));
+}
+
+/** Tree sizes of the sweep. */
+export const SWEEP_SIZES = [1, 2, 4, 8, 16, 32];
+
+export interface SweepPoint { nodes: number; counts: RunCounts }
+
+/** The Medusa drafter at each tree size of SWEEP_SIZES under the distribution-keeping rule (counts only). */
+export function sweepTreeSize(s: Setup, ids: number[], temperature: number, seed: number): SweepPoint[] {
+  return SWEEP_SIZES.map((n) => ({ nodes: n, counts: runOf(s, ids, `medusa${n}`, medusaOf(s, n), exactRuleAt(temperature), temperature, 0, 0, seed) }));
+}
+
+// ------------------------------------------------------------------ one traced tree step
+
+export type NodeStatus = 'accepted' | 'rejected' | 'unjudged';
+
+export interface TreeNodeView {
+  /** Parent node (-1: the root). */
+  parent: number;
+  depth: number;
+  token: number;
+  label: string;
+  /** p(token) under the target at the parent (at the chosen temperature). */
+  p: number;
+  /** Entropy (nats) of the target's distribution at the parent, and the typical threshold there. */
+  h: number;
+  threshold: number;
+  status: NodeStatus;
+}
+
+export interface TreeFigureData {
+  rule: AcceptRule;
+  temperature: number;
+  epsilon: number;
+  delta: number;
+  root: string;
+  /** The prompt's last characters, for context. */
+  context: string;
+  nodes: TreeNodeView[];
+  /** The token written after the accepted path: a bonus (the path reached a leaf) or a replacement. */
+  extra: { parent: number; depth: number; label: string; bonus: boolean };
+  emitted: string;
+  accepted: number;
+  trainedHeads: boolean;
+  /** Tree attention mask over [root, ...nodes] (1: attends). */
+  mask: Uint8Array;
+}
+
+/** One verification of the Medusa tree right after the prompt, with the rule's decision on every node. */
+export function treeStep(s: Setup, ids: number[], treeSize: number, temperature: number, rule: AcceptRule, seed: number, epsilon: number, delta: number): TreeFigureData {
+  const drafter = new MedusaDrafter(s.model, s.heads, parseTreeSpec(String(treeSize), s.heads));
+  const cache = s.model.createCache('absorbed');
+  const prefix = ids.slice(0, -1);
+  const pre = s.model.forward(prefix, { cache });
+  // The heads read the state of the prompt's second to last token (the last one is the root, not yet run).
+  drafter.observe(0, pre.hidden, pre.tokens);
+  const tree: TokenTree = drafter.propose(ids);
+  const sampling = { temperature };
+  const v = verifyTree(s.model, cache, ids[ids.length - 1]!, tree, { rule, sampling, epsilon, delta }, createRng(seed));
+  const V = s.model.config.vocab_size;
+  const dists = new Map<number, Float64Array>();
+  const dist = (row: number) => {
+    let p = dists.get(row);
+    if (!p) { p = samplingDistribution(v.logits.subarray(row * V, (row + 1) * V), sampling); dists.set(row, p); }
+    return p;
+  };
+  const mask = treeMask(tree);
+  const judged = new Set(v.decisions.map((d) => d.node));
+  const nodes = tree.tokens.map((token, i): TreeNodeView => {
+    const at = dist(tree.parent[i]! + 1);
+    return {
+      parent: tree.parent[i]!, depth: mask.depth[i + 1]!, token, label: glyph(token), p: at[token]!,
+      h: entropy(at), threshold: typicalThreshold(at, epsilon, delta),
+      status: v.path.includes(i) ? 'accepted' : judged.has(i) ? 'rejected' : 'unjudged',
+    };
+  });
+  const last = v.path.length ? v.path[v.path.length - 1]! : -1;
+  const bonus = !tree.parent.includes(last);
+  return {
+    rule, temperature, epsilon, delta, root: glyph(ids[ids.length - 1]!),
+    context: ids.slice(-12, -1).map(glyph).join(''),
+    nodes, extra: { parent: last, depth: v.path.length + 1, label: glyph(v.emitted[v.emitted.length - 1]!), bonus },
+    emitted: v.emitted.map(glyph).join(''), accepted: v.path.length, trainedHeads: s.trainedHeads, mask: mask.ancestor,
+  };
+}
+
+// ------------------------------------------------------------------ exact against typical
+
+export interface RuleComparison { rule: string; meanAccepted: number; tv: number }
+
+/**
+ * Many runs of each rule on one verification's logits (the forward is deterministic, only the rule
+ * draws): mean accepted length and the total-variation distance between the first emitted token's
+ * histogram and the target's p; the last row is as many samples from p itself (the noise floor).
+ */
+export function compareRules(s: Setup, ids: number[], treeSize: number, temperature: number, epsilon: number, delta: number, seed: number, runs = RULE_RUNS): RuleComparison[] {
+  const sampling = { temperature };
+  const drafter = new MedusaDrafter(s.model, s.heads, parseTreeSpec(String(treeSize), s.heads));
+  const cache = s.model.createCache('absorbed');
+  const pre = s.model.forward(ids.slice(0, -1), { cache });
+  drafter.observe(0, pre.hidden, pre.tokens);
+  const tree = drafter.propose(ids);
+  const V = s.model.config.vocab_size;
+  const out = s.model.forward([ids[ids.length - 1]!, ...tree.tokens], { cache, tree: treeMask(tree) });
+  const rows = new Map<number, Float64Array>();
+  const dist = (r: number) => { let p = rows.get(r); if (!p) { p = samplingDistribution(out.logits.subarray(r * V, (r + 1) * V), sampling); rows.set(r, p); } return p; };
+  const target = dist(0);
+  const tv = (c: Float64Array) => { let d = 0; for (let i = 0; i < V; i++) d += Math.abs(c[i]! / runs - target[i]!); return d / 2; };
+  const rng = createRng(seed);
+  const rules: [string, AcceptRule][] = [[temperature > 0 ? 'exact' : 'greedy (T = 0)', exactRuleAt(temperature)], [`typical, ε = ${epsilon}, δ = ${delta}`, 'typical']];
+  const result: RuleComparison[] = rules.map(([name, rule]) => {
+    const c = new Float64Array(V);
+    let acc = 0;
+    for (let n = 0; n < runs; n++) {
+      const w = acceptPath(tree, dist, { rule, sampling, epsilon, delta }, rng);
+      c[w.emitted[0]!]++;
+      acc += w.path.length;
+    }
+    return { rule: name, meanAccepted: acc / runs, tv: tv(c) };
+  });
+  const noise = new Float64Array(V);
+  for (let n = 0; n < runs; n++) noise[sampleFrom(target, rng)]++;
+  result.push({ rule: `${runs} samples from p itself (noise floor)`, meanAccepted: NaN, tv: tv(noise) });
+  return result;
+}
