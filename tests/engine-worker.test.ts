@@ -8,43 +8,22 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { initModel } from '../src/engine/init';
 import { Model } from '../src/engine/model';
 import { tinyConfig } from '../notebooks/_kit/models';
-import { EngineWorker, serveEngineJobs } from '../notebooks/_kit/engine-worker';
+import { EngineWorker } from '../notebooks/_kit/engine-worker';
+import { connected, restoreGlobals, workerGlobals } from './helpers/engine-worker';
 
 const jobs = {
   logits: (q: { model: Model; tokens: number[] }) => ({ isModel: q.model instanceof Model, logits: q.model.forward(q.tokens).logits }),
   fail: (q: { why: string }) => { throw new Error(q.why); },
 };
 
-const g = globalThis as unknown as { self?: unknown; Worker?: unknown };
-const saved = { self: g.self, Worker: g.Worker };
-afterAll(() => { g.self = saved.self; g.Worker = saved.Worker; });
-
-function connected(): { engine: EngineWorker<typeof jobs>; sent: { type: string }[] } {
-  const channel = new MessageChannel();
-  const sent: { type: string }[] = [];
-  g.self = {
-    set onmessage(f: (e: MessageEvent) => void) { channel.port2.onmessage = f; },
-    postMessage: (m: unknown) => channel.port2.postMessage(m),
-  };
-  serveEngineJobs(jobs);
-  class FakeWorker {
-    onmessage: ((e: MessageEvent) => void) | null = null;
-    onerror: unknown = null;
-    onmessageerror: unknown = null;
-    constructor() { channel.port1.onmessage = (e) => this.onmessage?.(e); }
-    postMessage(m: { type: string }) { sent.push(m); channel.port1.postMessage(m); }
-    terminate() { channel.port1.close(); }
-  }
-  g.Worker = FakeWorker;
-  return { engine: new EngineWorker(() => new FakeWorker() as unknown as Worker, jobs), sent };
-}
-
+const g = workerGlobals;
+afterAll(restoreGlobals);
 describe('EngineWorker', () => {
   const model = initModel(tinyConfig(), { seed: 3 });
   const tokens = [1, 5, 2, 7];
 
   it('runs a job in the worker on the model sent by its weights (once), with the page\'s answer', async () => {
-    const { engine, sent } = connected();
+    const { engine, sent } = connected(jobs);
     const a = await engine.run('logits', { model, tokens });
     const b = await engine.run('logits', { model, tokens: tokens.slice(0, 2) });
     expect(a.isModel).toBe(true);
@@ -58,7 +37,7 @@ describe('EngineWorker', () => {
   });
 
   it('passes a job\'s error back to its call, and the next call still works', async () => {
-    const { engine } = connected();
+    const { engine } = connected(jobs);
     await expect(engine.run('fail', { why: 'no such thing' })).rejects.toThrow('no such thing');
     await expect(engine.run('logits', { model, tokens })).resolves.toHaveProperty('isModel', true);
   });

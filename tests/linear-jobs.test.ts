@@ -8,7 +8,8 @@ import { parseConfig } from '../src/engine/config.js';
 import { initModel } from '../src/engine/init.js';
 import { TINY_CONFIG_JSON } from '../src/engine/tiny.js';
 import { performerErrorCurve, softmaxAttention, swappedLayerBits, type HeadQKV, type VariantSpec } from '../src/engine/linear/index.js';
-import { EngineWorker, serveEngineJobs } from '../notebooks/_kit/engine-worker.js';
+import { EngineWorker } from '../notebooks/_kit/engine-worker.js';
+import { connected, restoreGlobals, workerGlobals } from './helpers/engine-worker.js';
 import { jobs } from '../notebooks/linear-attention/jobs.js';
 import { swapTable } from '../notebooks/linear-attention/views.js';
 
@@ -17,35 +18,13 @@ const model = initModel(cfg, { seed: 5 });
 const tokens = Array.from({ length: 12 }, (_, i) => (i * 29 + 3) % cfg.vocab_size);
 const variant: VariantSpec = { kind: 'linear', phi: 'elu1' };
 
-const g = globalThis as unknown as { self?: unknown; Worker?: unknown };
-const saved = { self: g.self, Worker: g.Worker };
-afterAll(() => { g.self = saved.self; g.Worker = saved.Worker; });
+const g = workerGlobals;
+afterAll(restoreGlobals);
 afterEach(() => { vi.restoreAllMocks(); });
-
-/** The page's side connected to serveEngineJobs(jobs) through a MessageChannel; `sent` records what the page posted. */
-function connected(): { engine: EngineWorker<typeof jobs>; sent: { type: string }[] } {
-  const channel = new MessageChannel();
-  const sent: { type: string }[] = [];
-  g.self = {
-    set onmessage(f: (e: MessageEvent) => void) { channel.port2.onmessage = f; },
-    postMessage: (m: unknown) => channel.port2.postMessage(m),
-  };
-  serveEngineJobs(jobs);
-  class FakeWorker {
-    onmessage: ((e: MessageEvent) => void) | null = null;
-    onerror: unknown = null;
-    onmessageerror: unknown = null;
-    constructor() { channel.port1.onmessage = (e) => this.onmessage?.(e); }
-    postMessage(m: { type: string }) { sent.push(m); channel.port1.postMessage(m); }
-    terminate() { channel.port1.close(); }
-  }
-  g.Worker = FakeWorker;
-  return { engine: new EngineWorker(() => new FakeWorker() as unknown as Worker, jobs), sent };
-}
 
 describe('the linear-attention jobs in the kit\'s engine worker', () => {
   it('swapped-layer bits from the worker equal the engine\'s, each model sent once', async () => {
-    const { engine, sent } = connected();
+    const { engine, sent } = connected(jobs);
     const a = await engine.runWhere('swap', { model, tokens, layer: 0, variant });
     const b = await engine.runWhere('swap', { model, tokens, layer: 1, variant: { kind: 'chunked', chunk: 4 } });
     expect([a.where, b.where]).toEqual(['worker', 'worker']);
@@ -63,7 +42,7 @@ describe('the linear-attention jobs in the kit\'s engine worker', () => {
   });
 
   it('Performer\'s error curve from the worker equals the engine\'s (float64 throughout)', async () => {
-    const { engine } = connected();
+    const { engine } = connected(jobs);
     const T = 10, dk = 4, dv = 3;
     const f = (n: number, k: number) => Float64Array.from({ length: n }, (_, i) => Math.sin(i * k));
     const head: HeadQKV = { T, dk, dv, q: f(T * dk, 0.7), k: f(T * dk, 1.3), v: f(T * dv, 0.4), scale: 0.5 };
