@@ -14,7 +14,7 @@ import {
   type DrafterRow, NEW_TOKENS, RULE_RUNS, type RuleComparison, type Setup, type SweepPoint, type TreeFigureData,
   exactRuleAt, setup, treeStep,
 } from './compute';
-import { jobs, setupRequest } from './jobs';
+import { jobs } from './jobs';
 import TreeView from './TreeView.svelte';
 
 // The drafter runs, the sweep and the rule comparison run in the lesson's Web Worker (jobs.ts).
@@ -85,7 +85,7 @@ export const notebook: Notebook = {
       { kind: 'engine', detail: 'p and H(p) of the target at each node\'s parent; typicalThresholdAt from the engine' }),
     cell('drafters', ['setup', 'ids', 'treeSize', 'gamma', 'temperature', 'epsilon', 'delta', 'seed'],
       (s: Setup, ids: number[], n: number, g: number, t: number, e: number, d: number, seed: number) =>
-        engine.run('drafters', { ...setupRequest(s), ids, treeSize: n, gamma: g, temperature: t, epsilon: e, delta: d, seed }),
+        engine.run('drafters', { ...s, ids, treeSize: n, gamma: g, temperature: t, epsilon: e, delta: d, seed }),
       { kind: 'engine', detail: `speculateTree over ${NEW_TOKENS} new tokens per drafter and rule` }),
     cell('drafterBars', ['drafters', 'temperature', 'epsilon', 'delta'], (rows: DrafterRow[], t: number, e: number, d: number): BarChartData => ({
       kind: 'bar',
@@ -121,7 +121,7 @@ export const notebook: Notebook = {
       })),
       markers: [],
     }), { kind: 'engine', detail: `speculateTree's depthAcceptance, ${exactRuleAt(1)} rule (greedy at T = 0), ${NEW_TOKENS} new tokens` }),
-    cell('sweep', ['setup', 'ids', 'temperature', 'seed'], (s: Setup, ids: number[], t: number, seed: number) => engine.run('sweep', { ...setupRequest(s), ids, temperature: t, seed }),
+    cell('sweep', ['setup', 'ids', 'temperature', 'seed'], (s: Setup, ids: number[], t: number, seed: number) => engine.run('sweep', { ...s, ids, temperature: t, seed }),
       { kind: 'engine', detail: `speculateTree with the Medusa drafter at each tree size, ${NEW_TOKENS} new tokens` }),
     cell('sweepChart', ['sweep', 'treeSize', 'temperature'], (pts: SweepPoint[], n: number, t: number): LineChartData => ({
       kind: 'line',
@@ -137,7 +137,7 @@ export const notebook: Notebook = {
     }), { kind: 'derived' }),
     cell('rules', ['setup', 'ids', 'treeSize', 'temperature', 'epsilon', 'delta', 'seed'],
       (s: Setup, ids: number[], n: number, t: number, e: number, d: number, seed: number) =>
-        engine.run('rules', { ...setupRequest(s), ids, treeSize: n, temperature: t, epsilon: e, delta: d, seed }),
+        engine.run('rules', { ...s, ids, treeSize: n, temperature: t, epsilon: e, delta: d, seed }),
       { kind: 'engine', detail: `${RULE_RUNS} runs of acceptPath per rule on one verification's logits` }),
     cell('rulesTable', ['rules'], (rows: RuleComparison[]): TableData => ({
       kind: 'table',
