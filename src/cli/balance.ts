@@ -4,13 +4,12 @@
 // MaxVio, a summary). The input folder is never written.
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { EngineInputError, charTokenizer, readSafetensors, writeSafetensors } from '../engine/index.js';
 import type { StorageDtype } from '../engine/numerics/storage.js';
 import { correctionBiases, settleBiases } from '../engine/train/balance.js';
 import { BatchSampler, SavedRng } from '../engine/train/data.js';
 import { backendByName } from './train-worker.js';
-import { loadCorpus, loadModelFolder, writeAtomic } from './train-corpus.js';
+import { loadCorpus, loadModelFolder, num, parse, writeAtomic } from './train-corpus.js';
 
 const OPTIONS = {
   model: { type: 'string' }, out: { type: 'string' }, corpus: { type: 'string' }, steps: { type: 'string' },
@@ -18,32 +17,19 @@ const OPTIONS = {
   backend: { type: 'string' }, json: { type: 'boolean' },
 } as const;
 
-function number(raw: string | undefined, name: string, fallback: number, o: { integer?: boolean; above?: number }): number {
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || (o.integer && !Number.isInteger(v))) throw new EngineInputError(`--${name} must be ${o.integer ? 'an integer' : 'a number'} (got ${JSON.stringify(raw)})`);
-  if (o.above !== undefined && !(v > o.above)) throw new EngineInputError(`--${name} must be > ${o.above} (got ${v})`);
-  return v;
-}
-
 /** `balance --model DIR --out DIR [--corpus stories --steps 600 --gamma 3e-4 --batch 16 --seq-len 129 --seed 1 --json]`. */
 export async function balanceCommand(args: string[]): Promise<void> {
-  let f;
-  try {
-    f = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw new EngineInputError((e as Error).message);
-  }
+  const f = parse(args, OPTIONS);
   if (typeof f.model !== 'string') throw new EngineInputError('--model DIR is required');
   if (typeof f.out !== 'string') throw new EngineInputError('--out DIR is required (the model folder is never written)');
   if (path.resolve(f.out) === path.resolve(f.model)) throw new EngineInputError(`--out ${f.out} is the --model folder: write the settled model beside it`);
-  const steps = number(f.steps, 'steps', 600, { integer: true, above: 0 });
-  const gamma = number(f.gamma, 'gamma', 3e-4, { above: 0 });
-  const batch = number(f.batch, 'batch', 16, { integer: true, above: 0 });
-  const seed = number(f.seed, 'seed', 1, { integer: true });
+  const steps = num(f, 'steps', { integer: true, above: 0 }) ?? 600;
+  const gamma = num(f, 'gamma', { above: 0 }) ?? 3e-4;
+  const batch = num(f, 'batch', { integer: true, above: 0 }) ?? 16;
+  const seed = num(f, 'seed', { integer: true }) ?? 1;
   const backend = await backendByName(typeof f.backend === 'string' ? f.backend : undefined);
   const { model } = loadModelFolder(f.model, backend);
-  const seqLen = number(f['seq-len'], 'seq-len', Math.min(129, model.config.max_position_embeddings), { integer: true, above: 2 });
+  const seqLen = num(f, 'seq-len', { integer: true, above: 2 }) ?? Math.min(129, model.config.max_position_embeddings);
   if (seqLen > model.config.max_position_embeddings) throw new EngineInputError(`${path.join(f.model, 'config.json')}: --seq-len ${seqLen} is past "max_position_embeddings" ${model.config.max_position_embeddings}`);
   const corpus = loadCorpus(typeof f.corpus === 'string' ? f.corpus : 'stories');
   const ids = Uint8Array.from(charTokenizer.encode(corpus.train));

@@ -42,9 +42,10 @@ const DEFAULTS = {
   weight_decay: 0.1, max_grad_norm: 1, mtp_lambda: 0.3, balance_alpha: 0, bias_gamma: 1e-3, balancing: 'bias' as const, threads: 1,
 };
 
-type Flags = Record<string, string | boolean | undefined>;
+export type Flags = Record<string, string | boolean | undefined>;
 
-function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>): Flags {
+/** Parse a command's flags (strict); a bad flag is an EngineInputError (exit 2). */
+export function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>): Flags {
   try {
     const r = parseArgs({ args, options, allowPositionals: false, strict: true });
     return r.values as Flags;
@@ -54,7 +55,7 @@ function parse(args: string[], options: Record<string, { type: 'string' | 'boole
 }
 
 /** A numeric flag: absent -> fallback (undefined when none), otherwise finite, >= min, integer when asked. */
-function num(flags: Flags, name: string, o: { integer?: boolean; min?: number; above?: number }): number | undefined {
+export function num(flags: Flags, name: string, o: { integer?: boolean; min?: number; above?: number }): number | undefined {
   const raw = flags[name];
   if (raw === undefined) return undefined;
   const v = Number(raw);
