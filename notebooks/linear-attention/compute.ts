@@ -10,6 +10,7 @@ import type { LayerTrace, Model } from '$engine/model';
 import { charTokenizer } from '$engine/tokenizer';
 import { type LessonModel, lessonModel as kitModel } from '../_kit/shipped';
 import { EngineWorker, type Where } from '../_kit/engine-worker';
+import { memoPer } from '../_kit/memo';
 import { jobs } from './jobs';
 
 export type { LessonModel };
@@ -108,19 +109,10 @@ export interface Compared {
 // Each variant's two forms, by the head's q, k, v and the variant: moving the features slider
 // recomputes Performer only, the chunk slider the chunked attention only, and dragging back to a
 // setting recomputes nothing.
-const variantRuns = new WeakMap<HeadQKV, Map<string, ReturnType<typeof runVariantBoth>>>();
+// 24: enough for a sweep of one slider (m has 9 values, C 5) next to the fixed variants.
+const variantRuns = memoPer<HeadQKV, ReturnType<typeof runVariantBoth>>(24);
 function runBoth(head: HeadQKV, v: VariantSpec, headIndex: number): ReturnType<typeof runVariantBoth> {
-  let byVariant = variantRuns.get(head);
-  if (!byVariant) variantRuns.set(head, (byVariant = new Map()));
-  const key = `${headIndex}/${JSON.stringify(v)}`;
-  let r = byVariant.get(key);
-  if (!r) {
-    r = runVariantBoth(head, v, headIndex);
-    // Enough for a sweep of one slider (m has 9 values, C 5) next to the fixed variants.
-    if (byVariant.size >= 24) byVariant.delete(byVariant.keys().next().value!);
-    byVariant.set(key, r);
-  }
-  return r;
+  return variantRuns(head, `${headIndex}/${JSON.stringify(v)}`, () => runVariantBoth(head, v, headIndex));
 }
 
 export function compare(head: HeadQKV, variants: VariantSpec[], headIndex: number, prompt: number[]): Compared {

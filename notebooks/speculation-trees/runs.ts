@@ -9,6 +9,7 @@ import { createRng, sampleFrom, samplingDistribution } from '$engine/sampling';
 import { ModelDrafter, MtpDrafter } from '$engine/speculate';
 import { ChainTreeDrafter, type DepthAcceptance, NoDrafter, type TreeDrafter, speculateTree } from '$engine/tree-speculate';
 import { type AcceptRule, type TokenTree, acceptPath, entropy, treeMask, typicalThreshold, verifyTree } from '$engine/tree';
+import { memoPer } from '../_kit/memo';
 import { glyph } from '../_kit/tokens';
 
 export interface Setup {
@@ -47,17 +48,7 @@ function counts(r: ReturnType<typeof speculateTree>): RunCounts {
 
 // Runs remembered per model by what they depend on (a few dozen): moving one control recomputes only
 // the runs it changes, and moving back costs nothing.
-const runMemo = new WeakMap<Model, Map<string, RunCounts>>();
-function remembered(model: Model, key: string, f: () => RunCounts): RunCounts {
-  let m = runMemo.get(model);
-  if (!m) runMemo.set(model, (m = new Map()));
-  const hit = m.get(key);
-  if (hit) { m.delete(key); m.set(key, hit); return hit; }
-  const v = f();
-  m.set(key, v);
-  if (m.size > 64) m.delete(m.keys().next().value!);
-  return v;
-}
+const remembered = memoPer<Model, RunCounts>(64);
 
 /** One speculateTree run's counts; `drafter` names the drafter and its size (part of the memo key). */
 function runOf(s: Setup, ids: number[], drafter: string, make: () => TreeDrafter, rule: AcceptRule, temperature: number, epsilon: number, delta: number, seed: number): RunCounts {

@@ -1,22 +1,14 @@
 // What the state-space lesson draws: chart data from the engine's HiPPO-LegS state and recall.
 import type { HeatmapData, LineChartData, StatsData } from '$components/charts/types';
 import { type LegsMethod, legsMatrices, legsRecall, legsRecallErrorFrom, legsStream, rootMeanSquare } from '$engine/linear';
+import { memoPer } from '../_kit/memo';
 
 // The streams of the current signal, per state size and discretisation: moving t, or sweeping N,
 // then recalls from states already computed instead of streaming the signal again.
-const streams = new WeakMap<Float64Array, Map<string, Float64Array>>();
+const streams = memoPer<Float64Array, Float64Array>(12);
 /** legsStream(signal, N, method), kept while the signal is (at most 12 per signal). */
 export function streamOf(signal: Float64Array, N: number, method: LegsMethod): Float64Array {
-  let m = streams.get(signal);
-  if (!m) streams.set(signal, (m = new Map()));
-  const key = `${N}/${method}`;
-  let s = m.get(key);
-  if (!s) {
-    s = legsStream(signal, N, method);
-    if (m.size >= 12) m.delete(m.keys().next().value!);
-    m.set(key, s);
-  }
-  return s;
+  return streams(signal, `${N}/${method}`, () => legsStream(signal, N, method));
 }
 const recallError = (signal: Float64Array, t: number, N: number, method: LegsMethod) => legsRecallErrorFrom(signal, streamOf(signal, N, method), N, t);
 
