@@ -70,38 +70,48 @@ export interface GpuJsClass {
 let gpuJsPromise: Promise<GpuJsClass> | null = null;
 
 /**
- * Load gpu.js once (lazily). In Node it is the CommonJS build (named export `GPU`); in a browser
- * bundle it is the UMD build whose export *is* the GPU class (with `GPU.GPU === GPU`).
- */
-/**
  * The WebGL renderer's name when it is a software rasteriser (SwiftShader, llvmpipe, ...), which
  * runs shaders on the CPU; null where there is a hardware device, or no WebGL to ask (Node). Read
  * without gpu.js, so a page on a machine with no GPU need not download gpu.js at all.
  */
 export function softwareRenderer(): string | null {
+  const d = graphicsDevice();
+  return d.kind === 'software' ? d.renderer : null;
+}
+
+/**
+ * What WebGL runs on here: 'hardware' (a GPU gpu.js may win on), 'software' (a rasteriser on the
+ * CPU, with its name) or 'none' (no WebGL to ask: Node, or a browser without it). Read without
+ * gpu.js.
+ */
+export function graphicsDevice(): { kind: 'hardware' | 'none' } | { kind: 'software'; renderer: string } {
   const g = globalThis as { document?: { createElement(tag: string): unknown }; OffscreenCanvas?: new (w: number, h: number) => unknown };
   let canvas: { getContext(kind: string): unknown } | null = null;
   try {
     if (g.OffscreenCanvas) canvas = new g.OffscreenCanvas(1, 1) as { getContext(kind: string): unknown };
     else if (g.document) canvas = g.document.createElement('canvas') as { getContext(kind: string): unknown };
   } catch {
-    return null;
+    return { kind: 'none' };
   }
-  if (!canvas) return null;
+  if (!canvas) return { kind: 'none' };
   type GL = { RENDERER: number; getParameter(p: number): unknown; getExtension(name: string): { UNMASKED_RENDERER_WEBGL?: number; loseContext?(): void } | null };
   let gl: GL | null = null;
   try {
     gl = (canvas.getContext('webgl2') ?? canvas.getContext('webgl')) as GL | null;
   } catch {
-    return null;
+    return { kind: 'none' };
   }
-  if (!gl) return null;
+  if (!gl) return { kind: 'none' };
   const info = gl.getExtension('WEBGL_debug_renderer_info');
   const renderer = String(gl.getParameter(info?.UNMASKED_RENDERER_WEBGL ?? gl.RENDERER) ?? '');
   gl.getExtension('WEBGL_lose_context')?.loseContext?.();
-  return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer) ? renderer : null;
+  return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer) ? { kind: 'software', renderer } : { kind: 'hardware' };
 }
 
+/**
+ * Load gpu.js once (lazily). In Node it is the CommonJS build (named export `GPU`); in a browser
+ * bundle it is the UMD build whose export *is* the GPU class (with `GPU.GPU === GPU`).
+ */
 export function loadGpuJs(): Promise<GpuJsClass> {
   if (!gpuJsPromise) {
     gpuJsPromise = import('gpu.js').then((mod: unknown) => {

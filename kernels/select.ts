@@ -48,12 +48,16 @@ export interface SelectOptions {
   quick?: boolean;
   /** gpu.js modes to try (default: all of GPUJS_MODES); `false` or [] for none. */
   gpujs?: readonly string[] | false;
+  /** Report every gpu.js mode as not tried, for this reason (a worker measuring for a page that has no GPU to offer). */
+  gpujsSkipped?: string;
   /**
    * Reuse the choices of an earlier report (e.g. this session's first page) instead of measuring:
    * only the candidates it chose are built and probed; a choice that no longer works here falls
    * back to the reference, with a note. (A stored report must pass checkStoredReport first.)
    */
   reuse?: SelectionReport;
+  /** What the report says of a reused choice (default: reused from an earlier measurement). */
+  reuseNote?: string;
   /** Include the tuned plain loop (loop.ts) as a candidate (default true). */
   loop?: boolean;
   /** Include the WebAssembly SIMD kernels (wasm.ts) as a candidate (default true). */
@@ -207,7 +211,7 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Select
           ...earlier,
           chosen: be.name,
           measured: false,
-          notes: { [be.name]: works ? (fromTable ? 'the table stored for this machine and build' : 'reused from an earlier measurement') : `${earlier.chosen} no longer works here: reference` },
+          notes: { [be.name]: works ? (fromTable ? 'the table stored for this machine and build' : (options.reuseNote ?? 'reused from an earlier measurement')) : `${earlier.chosen} no longer works here: reference` },
         };
       }
       report.ops[op] = { ...summarize(cells), buckets: cells };

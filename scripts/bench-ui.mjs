@@ -20,10 +20,11 @@
 // with its error and the run goes on with a fresh page (and a fresh browser if it died).
 // NANOSEEK_BENCH_LESSONS=kv-cache,absorption measures only those; NANOSEEK_BENCH_SAMPLES (default 20)
 // presses per slider. `--json` prints one object at the end (per-lesson lines still go to stderr).
-// The first load is a first visit (fresh profile: the backend selector measures the kernels, then
-// the cells compute again on its choice); each lesson is then loaded again in the same profile, as
-// a returning reader finds it (the stored backend choice, the HTTP cache warm). `--load-only` measures
-// only the two loads, no sliders.
+// The first load is a first visit (fresh profile): its figures are computed on the default
+// WebAssembly kernels while the kernel measurement runs in a worker (reported as "first figures",
+// the figure the load budget applies to), then again on the measured choice ("settled"). Each
+// lesson is then loaded again in the same profile, as a returning reader finds it (the stored
+// backend choice, the HTTP cache warm). `--load-only` measures only the loads, no sliders.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -115,6 +116,17 @@ const lessonList = await (async () => {
   return paths;
 })();
 
+// The page's figures first computed (every cell settled once), whatever the backend's state: on a
+// first visit they are computed on the default WebAssembly kernels while the kernel measurement
+// runs in a worker, and computed again when its choice arrives (waitReady: "settled").
+async function firstFigures(page) {
+  return page.evaluate(async () => {
+    while (!window.__nanoseek?.runtime) await new Promise((r) => setTimeout(r, 5));
+    await window.__nanoseek.runtime.idle();
+    return performance.now();
+  });
+}
+
 async function waitReady(page) {
   // Measure after the compute backend is chosen (its start-up measurement would add noise).
   await page.waitForFunction(() => {
@@ -129,6 +141,7 @@ async function openLesson({ page, cpuMs }, href) {
   const onResponse = (r) => { if (r.request().resourceType() === 'script') scripts.push(new URL(r.url()).pathname); };
   page.on('response', onResponse);
   await page.goto(href, { waitUntil: 'load' });
+  const firstFiguresMs = await firstFigures(page);
   const loadMs = await waitReady(page);
   page.off('response', onResponse);
   const loadCpuMs = await cpuMs();
@@ -139,7 +152,7 @@ async function openLesson({ page, cpuMs }, href) {
     raw += bytes.length;
     gzip += gzipSync(bytes).length;
   }
-  return { loadMs, loadCpuMs, loadLongTaskMs: loadLongTask, jsBytes: raw, jsGzipBytes: gzip };
+  return { firstFiguresMs, loadMs, loadCpuMs, loadLongTaskMs: loadLongTask, jsBytes: raw, jsGzipBytes: gzip };
 }
 
 /** Latencies (ms) of `SAMPLES` key presses on each slider, dragging it and turning at its ends. */
@@ -249,7 +262,7 @@ const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : '-');
 function overBudget(r) {
   const over = [];
-  if (r.loadMs > BUDGET.loadMs) over.push(`load ${f0(r.loadMs)} ms`);
+  if (r.firstFiguresMs > BUDGET.loadMs) over.push(`first figures ${f0(r.firstFiguresMs)} ms`);
   if (r.jsGzipBytes / 1024 > BUDGET.gzipKB) over.push(`JS ${f0(r.jsGzipBytes / 1024)} kB gzip`);
   for (const [phase, limit] of [['defaults', BUDGET.defaultsP95], ['largest', BUDGET.largestP95]]) {
     for (const [n, v] of Object.entries(r[phase]?.perSlider ?? {})) {
@@ -298,6 +311,7 @@ for (const path of lessonList) {
   results.push(r);
   appendFileSync(OUT, `${JSON.stringify(r)}\n`);
   say(line(r));
+  if (Number.isFinite(r.firstFiguresMs)) say(`    first visit: figures at ${f0(r.firstFiguresMs)} ms (default kernels), settled on the measured kernels at ${f0(r.loadMs)} ms`);
   if (Number.isFinite(r.returnLoadMs)) say(`    returning reader: load ${f0(r.returnLoadMs)} ms (cpu ${f0(r.returnLoadCpuMs)})${r.returnLoadMs > BUDGET.loadMs ? ' over budget' : ''}`);
   for (const o of r.overBudget) say(`    over budget: ${o}`);
 }

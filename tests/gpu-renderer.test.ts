@@ -1,7 +1,7 @@
 // softwareRenderer decides, before gpu.js (~150 kB gzip) is downloaded, whether the page's graphics
 // device is a CPU rasteriser: then the GPU modes are not worth measuring (STACK.md: 10x slower than a loop).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { softwareRenderer } from '../kernels/gpujs.js';
+import { graphicsDevice, softwareRenderer } from '../kernels/gpujs.js';
 
 function fakeCanvas(renderer: string | null) {
   return class {
@@ -31,5 +31,17 @@ describe('softwareRenderer', () => {
     expect(softwareRenderer()).toBeNull();
     vi.stubGlobal('OffscreenCanvas', fakeCanvas(null));
     expect(softwareRenderer()).toBeNull();
+  });
+});
+
+describe('graphicsDevice', () => {
+  it('tells a hardware GPU from a software one and from no WebGL at all', () => {
+    expect(graphicsDevice()).toEqual({ kind: 'none' });
+    vi.stubGlobal('OffscreenCanvas', fakeCanvas('ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 Direct3D11)'));
+    expect(graphicsDevice()).toEqual({ kind: 'hardware' });
+    vi.stubGlobal('OffscreenCanvas', fakeCanvas('llvmpipe (LLVM 15.0.6, 256 bits)'));
+    expect(graphicsDevice()).toEqual({ kind: 'software', renderer: 'llvmpipe (LLVM 15.0.6, 256 bits)' });
+    vi.stubGlobal('OffscreenCanvas', fakeCanvas(null));
+    expect(graphicsDevice()).toEqual({ kind: 'none' });
   });
 });

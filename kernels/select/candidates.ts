@@ -25,6 +25,8 @@ export interface CandidateOptions {
   loop?: boolean;
   wasm?: boolean;
   gpujs?: readonly string[] | false;
+  /** Report every gpu.js mode as not tried, for this reason (decided elsewhere, e.g. by the page that sent this selection to a worker). */
+  gpujsSkipped?: string;
   candidates?: readonly Backend[];
   force?: string;
 }
@@ -82,7 +84,9 @@ export async function gatherCandidates(options: CandidateOptions, loadMs: { valu
   // Modes not worth trying by default, with the reason the report shows (decided before gpu.js,
   // ~150 kB gzip, is loaded: when every mode is skipped the page never downloads it).
   const skipped = new Map<string, string>();
-  if (wanted === undefined && options.gpujs === undefined) {
+  if (wanted === undefined && options.gpujsSkipped !== undefined) {
+    for (const mode of modes) skipped.set(mode, `not tried: ${options.gpujsSkipped}`);
+  } else if (wanted === undefined && options.gpujs === undefined) {
     const software = softwareRenderer();
     const inNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
     for (const mode of modes) {

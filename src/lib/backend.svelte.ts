@@ -2,8 +2,8 @@
 // One shared instance, so every BackendBadge shows the same state and lessons can read
 // `backendState.backend` (read it at each computation rather than keeping it: a replaced backend
 // is destroyed to free its GPU contexts). Measurement happens only in the browser (start() is
-// called on mount); until it is done, the WebAssembly SIMD kernels compute (or the tuned loop
-// where they cannot load, which the badge says).
+// called on mount), in a worker where there is no GPU (backend-measure.ts); until it is done, the
+// WebAssembly SIMD kernels compute (or the tuned loop where they cannot load, which the badge says).
 import type { Backend } from '$kernels/backend';
 import { referenceBackend } from '$kernels/reference';
 import { readReport, summarizeChoice, type ReportView } from './backend-report';
@@ -65,11 +65,20 @@ export class BackendController {
   force = $state(AUTO);
   /** Backend names the switch offers (every available candidate seen so far). */
   choices = $state.raw<string[]>([]);
+  /** Where the running measurement runs ('worker': off the main thread, the page computing meanwhile), else null. */
+  measuringIn = $state<'worker' | 'page' | null>(null);
   /** Wall time of the last selection, in ms. */
   elapsedMs = $state<number | null>(null);
 
   #run = 0;
   #seenFallbacks = 0;
+  #settleFirst: () => void = () => {};
+  /**
+   * Resolves once there is a backend worth computing with: a stored choice rebuilt, or (while a
+   * measurement runs) the fastest default; on failure, the reference. A page starts its cells then,
+   * so nothing is computed on the float64 reference only to be computed again a moment later.
+   */
+  readonly first: Promise<void> = new Promise((resolve) => (this.#settleFirst = resolve));
 
   /** Short name of what is active: the per-op choice, or the reference label. */
   get label(): string {
@@ -121,17 +130,37 @@ export class BackendController {
           }
         }
       }
-      if (run === this.#run && this.backend === referenceBackend) {
-        // Compute with the fastest default while measuring (the reference only if even the loop is refused).
+      if (run === this.#run && this.backend === referenceBackend && !(force === AUTO && reuse)) {
+        // Compute with the fastest default while measuring (the reference only if even the loop is refused);
+        // a stored choice is rebuilt in a moment, and used from the start.
         const { fastestBackend } = await import('$kernels/fastest');
         if (run === this.#run && this.backend === referenceBackend) this.backend = await fastestBackend();
+        this.#settleFirst();
       }
-      const selected = (await select.selectBackend(force === AUTO ? (reuse ? { reuse } : {}) : { force })) as Selected;
+      // With no GPU to offer, the measurement runs in a worker: the page's figures do not wait for it.
+      let measured: import('$kernels/select').SelectionReport | undefined;
+      if (force === AUTO && !reuse && typeof Worker === 'function') {
+        const where = await import('./backend-measure');
+        const noGpu = where.noGpuReason();
+        if (noGpu !== null) {
+          try {
+            this.measuringIn = 'worker';
+            measured = await where.measureInWorker(noGpu);
+          } catch (e) {
+            if (run === this.#run) this.notice = `Measuring the kernels in a worker failed (${message(e)}): measured on the page instead.`;
+          }
+        }
+        if (run !== this.#run) return;
+      }
+      if (!measured && force === AUTO && !reuse) this.measuringIn = 'page';
+      const selected = (await select.selectBackend(
+        force !== AUTO ? { force } : measured ? { reuse: measured, reuseNote: 'measured in a background worker' } : reuse ? { reuse } : {},
+      )) as Selected;
       if (run !== this.#run) {
         release(selected); // a newer choice is on its way
         return;
       }
-      if (force === AUTO && !reuse) storageSet(REPORT_KEY, JSON.stringify({ at: Date.now(), report: selected.report }));
+      if (force === AUTO && (measured || !reuse)) storageSet(REPORT_KEY, JSON.stringify({ at: Date.now(), report: measured ?? selected.report }));
       const view = readReport(selected.report);
       this.#seenFallbacks = selected.report.fallbacks.length;
       const previous = this.backend;
@@ -150,7 +179,11 @@ export class BackendController {
       if (!this.choices.includes(referenceBackend.name)) this.choices = [...this.choices, referenceBackend.name];
       this.status = 'failed';
     } finally {
-      if (run === this.#run) this.elapsedMs = performance.now() - t0;
+      if (run === this.#run) {
+        this.elapsedMs = performance.now() - t0;
+        this.measuringIn = null;
+      }
+      this.#settleFirst();
     }
   }
 

@@ -25,6 +25,13 @@ describe('backend badge', () => {
     const name = (await page.getByTestId('backend-name').innerText()).trim();
     assert.ok(name.length > 0, 'a backend is named');
     assert.doesNotMatch(await state.innerText(), /measuring/);
+    // Headless Chromium draws with SwiftShader (a CPU rasteriser): no GPU for gpu.js to win on, so
+    // the first visit measured in a worker, and its report (stored for later pages) says so.
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('nanoseek.backend.report') ?? 'null'));
+    if (status === 'ready') {
+      assert.equal(stored?.report?.environment, 'worker', 'the first visit measured the kernels in a worker');
+      assert.ok(stored.report.candidates.filter((c) => c.kind === 'gpu.js').every((c) => !c.available && /software renderer/.test(c.reason)), 'gpu.js modes not tried, with the reason');
+    }
     if (status === 'failed') {
       assert.equal(name, 'plain loop (reference)');
       assert.ok((await page.getByTestId('backend-error').innerText()).length > 0, 'the fallback reason is shown');

@@ -62,6 +62,7 @@ export class NotebookRuntime {
   #runtime: Runtime;
   #inputs = new Map<string, Variable>();
   #backend: Variable;
+  #backendInUse: Backend;
   #disposed = false;
   #listeners = new Set<() => void>();
   // Inputs set but not yet taken up by the runtime (it computes at the end of the task, or with the next frame during an animation).
@@ -80,6 +81,7 @@ export class NotebookRuntime {
     this.#priority = new CellPriority(notebook.cells);
     // Inputs are observed so the runtime always computes them (idle() counts on it).
     const observed = { fulfilled() {} };
+    this.#backendInUse = backend;
     this.#backend = main.variable(observed).define('backend', [], () => backend);
     for (const input of notebook.inputs) {
       const v = initial[input.name] ?? input.value;
@@ -148,9 +150,17 @@ export class NotebookRuntime {
     });
   }
 
-  /** Use another compute backend (every engine cell recomputes). */
+  /** Use another compute backend (every engine cell recomputes; the same one again changes nothing). */
   setBackend(backend: Backend): void {
+    if (backend === this.#backendInUse) return;
+    this.#backendInUse = backend;
+    this.recomputeAll();
+  }
+
+  /** Every engine cell computes again (e.g. the models they read were replaced). */
+  recomputeAll(): void {
     if (this.#disposed) return;
+    const backend = this.#backendInUse;
     const generation = ++this.#setCount;
     this.#backend.define('backend', [], () => {
       this.#takenCount = Math.max(this.#takenCount, generation);
