@@ -147,22 +147,28 @@ export const notebook: Notebook = {
     cell('lrView', ['settings'], (s: RunSettings) => lrChart(s), { kind: 'engine', detail: 'lrAt (src/engine/train/schedule.ts) at these settings' }),
     cell('scope', ['runs'], (runs: Runs) => stream(runs, (f) => views.scope(f), { every: 3, phase: 2 }), { kind: 'engine' }),
   ],
+  lead: {
+    takeaway: 'Press Start: a DeepSeek-V3-shaped model learns from random weights in this page, and its bits per character fall from 7 toward 2 within minutes.',
+    view: { cell: 'panel', title: 'The run', component: Panel as never },
+    controls: ['seed', 'size', 'log_lr', 'batch', 'corpus'],
+    note: 'Trains in background threads (Web Workers) with the engine\'s own trainer. The curve, samples, load balance, experts and MTP drafts follow below and update while it trains.',
+  },
   sections: [
     {
       id: 'train',
       title: 'Train it here',
-      prose: `The other lessons run a nanoseek trained ahead of time (the shipped model). This page trains one from random weights while you watch. The model is DeepSeek-V3 in small: multi-head latent attention with decoupled RoPE, DeepSeekMoE (16 routed experts in 4 groups, top-4, one shared expert, a sigmoid router), and one multi-token-prediction (MTP) module. It reads one character per token (the 128 ASCII codes) from four children's books of the 19th and early 20th century, with a held-out tenth it never trains on.
-
-Press **Start**. Training runs in background threads (Web Workers) with the engine's own trainer, the same code as \`npm run engine -- train\`: forward, backward through every op, AdamW, the routing-bias update. On a machine with more than two cores, two threads each take half of every batch and their gradients are added; on two cores one thread trains, so the page keeps a core to itself. This page only draws, so it stays smooth while the model trains. Training pauses when you switch tabs and goes on when you come back. The run is saved in this browser every few seconds, so a reload continues it.
-
-The settings are in the link: the same link trains the same run, step for step. Changing a setting starts another run; going back to the old settings finds the old one again.`,
-      controls: ['seed', 'size', 'log_lr', 'batch', 'corpus'],
+      prose: 'The run above trains here, from random weights. Its bits per character, on training batches and on held-out text, against characters seen:',
       views: [
-        { cell: 'panel', title: 'The run', component: Panel as never },
         { cell: 'bpcView', title: 'Bits per character against characters seen', caption: `Lower is better: 7 bits is a uniform guess over 128 characters; an untrained model is a little worse than that (its random logits are confidently wrong). The held-out curve is measured on the same ${(VAL_WINDOWS * (EVAL_SEQ - 1)).toLocaleString('en-US')} characters each time. Dashed lines are reference figures, not this run: the shipped model as the engine trained it (its training log; d 96, 3 layers, batches of 16 × 129), and this project's PyTorch twin of the same shapes on the same data (anchors README).` },
         { cell: 'statsView', title: 'This run' },
       ],
-      after: 'Bits per character is the cross-entropy of the next character in base 2. Within a few hundred steps the model learns which characters are common. Then it learns spaces and short words, then spelling. The gap between the training batches and the held-out text shows how much it memorises.',
+      after: `Bits per character is the cross-entropy of the next character in base 2. Within a few hundred steps the model learns which characters are common. Then it learns spaces and short words, then spelling. The gap between the training batches and the held-out text shows how much it memorises.
+
+The other lessons run a nanoseek trained ahead of time (the shipped model). This page trains one from random weights while you watch. The model is DeepSeek-V3 in small: multi-head latent attention with decoupled RoPE, DeepSeekMoE (16 routed experts in 4 groups, top-4, one shared expert, a sigmoid router), and one multi-token-prediction (MTP) module. It reads one character per token (the 128 ASCII codes) from four children's books of the 19th and early 20th century, with a held-out tenth it never trains on.
+
+Training runs in background threads (Web Workers) with the engine's own trainer, the same code as \`npm run engine -- train\`: forward, backward through every op, AdamW, the routing-bias update. On a machine with more than two cores, two threads each take half of every batch and their gradients are added; on two cores one thread trains, so the page keeps a core to itself. This page only draws, so it stays smooth while the model trains. Training pauses when you switch tabs and goes on when you come back. The run is saved in this browser every few seconds, so a reload continues it.
+
+The settings are in the link: the same link trains the same run, step for step. Changing a setting starts another run; going back to the old settings finds the old one again.`,
     },
     {
       id: 'samples',
