@@ -8,7 +8,7 @@ import { EngineInputError, charTokenizer, readSafetensors, writeSafetensors } fr
 import type { StorageDtype } from '../engine/numerics/storage.js';
 import { correctionBiases, settleBiases } from '../engine/train/balance.js';
 import { BatchSampler, SavedRng } from '../engine/train/data.js';
-import { backendByName } from './train-worker.js';
+import { cliBackend } from './backend.js';
 import { loadCorpus, loadModelFolder, num, parse, writeAtomic } from './train-corpus.js';
 
 const OPTIONS = {
@@ -27,7 +27,7 @@ export async function balanceCommand(args: string[]): Promise<void> {
   const gamma = num(f, 'gamma', { above: 0 }) ?? 3e-4;
   const batch = num(f, 'batch', { integer: true, above: 0 }) ?? 16;
   const seed = num(f, 'seed', { integer: true }) ?? 1;
-  const backend = await backendByName(typeof f.backend === 'string' ? f.backend : undefined);
+  const backend = await cliBackend(typeof f.backend === 'string' ? f.backend : undefined);
   const { model } = loadModelFolder(f.model, backend);
   const seqLen = num(f, 'seq-len', { integer: true, above: 2 }) ?? Math.min(129, model.config.max_position_embeddings);
   if (seqLen > model.config.max_position_embeddings) throw new EngineInputError(`${path.join(f.model, 'config.json')}: --seq-len ${seqLen} is past "max_position_embeddings" ${model.config.max_position_embeddings}`);

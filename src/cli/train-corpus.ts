@@ -19,7 +19,8 @@ import { type EvalResult, evaluateWindows, expertLift } from '../engine/train/ev
 import { createOptimizer, paramsFromTensors, paramsToTensors } from '../engine/train/index.js';
 import { type StepRecord, evaluateState, samplerOf, trainStep } from '../engine/train/loop.js';
 import { type GradientRunner, localRunner } from '../engine/train/workers.js';
-import { backendByName, twoThreadRunner } from './train-worker.js';
+import { cliBackend } from './backend.js';
+import { twoThreadRunner } from './train-worker.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Where named corpora live (NAME -> static/data/NAME/{train,val}.txt). */
@@ -273,7 +274,7 @@ export async function trainCorpusCommand(args: string[]): Promise<void> {
   if (trainIds.length < o.seq_len) throw new EngineInputError(`${corpus.trainFile}: ${trainIds.length} characters of training text, fewer than one row of --seq-len ${o.seq_len}`);
   if (valIds.length < 2) throw new EngineInputError(`${corpus.valFile ?? corpus.trainFile}: no held-out text to evaluate on`);
 
-  const backend = await backendByName(typeof f.backend === 'string' ? f.backend : undefined);
+  const backend = await cliBackend(typeof f.backend === 'string' ? f.backend : undefined);
   const runner: GradientRunner = o.threads === 2 ? await twoThreadRunner(config!, typeof f.backend === 'string' ? f.backend : undefined) : localRunner(backend);
   const sampler = samplerOf(state, trainIds);
   mkdirSync(out, { recursive: true });
@@ -360,7 +361,7 @@ const EVAL_OPTIONS = {
 } as const;
 
 /** config.json + model.safetensors (+ tokenizer.json, checked) of a model folder. */
-export function loadModelFolder(dir: string, backendArg: Awaited<ReturnType<typeof backendByName>>) {
+export function loadModelFolder(dir: string, backendArg: Awaited<ReturnType<typeof cliBackend>>) {
   const configFile = path.join(dir, 'config.json'), weightsFile = path.join(dir, 'model.safetensors'), tokFile = path.join(dir, 'tokenizer.json');
   const model = loadModel(readFileChecked(configFile, 'config.json').toString('utf8'), new Uint8Array(readFileChecked(weightsFile, 'model.safetensors')), { configFile, weightsFile, backend: backendArg });
   const tokenizer = existsSync(tokFile) ? parseTokenizerJson(readFileSync(tokFile, 'utf8'), tokFile, model.config.vocab_size, configFile) : null;
@@ -372,7 +373,7 @@ export async function evalCommand(args: string[]): Promise<void> {
   const f = parse(args, EVAL_OPTIONS);
   if (typeof f.model !== 'string') throw new EngineInputError('--model DIR is required');
   if (typeof f.text !== 'string') throw new EngineInputError('--text FILE is required');
-  const backend = await backendByName(typeof f.backend === 'string' ? f.backend : undefined);
+  const backend = await cliBackend(typeof f.backend === 'string' ? f.backend : undefined);
   const { model } = loadModelFolder(f.model, backend);
   const seqLen = num(f, 'seq-len', { integer: true, min: 3 }) ?? Math.min(129, model.config.max_position_embeddings);
   if (seqLen > model.config.max_position_embeddings) throw new EngineInputError(`${path.join(f.model, 'config.json')}: --seq-len ${seqLen} is past "max_position_embeddings" ${model.config.max_position_embeddings}`);

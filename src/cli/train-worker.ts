@@ -6,25 +6,12 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { Backend } from '../../kernels/backend.js';
-import { loopBackend } from '../../kernels/loop.js';
-import { referenceBackend } from '../../kernels/reference.js';
+import { cliBackend } from './backend.js';
 import type { DeepSeekConfig } from '../engine/config.js';
 import {
   type GradientRunner, type WorkerFailure, type WorkerInit, type WorkerReply, type WorkerTask,
   gradientWorker, splitRunner,
 } from '../engine/train/workers.js';
-
-/** A compute backend by name: default the fastest (WebAssembly SIMD, else the loop), 'reference', 'loop', or any name the selector knows (forced for every op). */
-export async function backendByName(name: string | undefined): Promise<Backend> {
-  if (!name || name === 'fastest') return (await import('../../kernels/fastest.js')).fastestBackend((m) => process.stderr.write(m + '\n'));
-  if (name === 'loop') return loopBackend;
-  if (name === 'reference') return referenceBackend;
-  const { selectBackend } = await import('../../kernels/select.js');
-  // auto: the winner table stored for this machine and build (both threads read the same one)
-  if (name === 'auto') return selectBackend({ quick: true, warn: () => {}, table: (await import('../../kernels/select/file-table.js')).fileTable() });
-  return selectBackend({ force: name, warn: () => {} });
-}
 
 const MARK = 'nanoseek-gradient-worker';
 
@@ -50,7 +37,7 @@ async function spawn(init: WorkerInit): Promise<Worker> {
 
 /** Two threads: this one and one worker, each taking half of every batch's rows. */
 export async function twoThreadRunner(config: DeepSeekConfig, backendName?: string): Promise<GradientRunner> {
-  const backend = await backendByName(backendName);
+  const backend = await cliBackend(backendName);
   const worker = await spawn({ type: 'init', config, backend: backendName });
   const runner = splitRunner(backend, (task) => worker.postMessage(task), async () => {
     worker.removeAllListeners('exit');
@@ -64,7 +51,7 @@ export async function twoThreadRunner(config: DeepSeekConfig, backendName?: stri
 
 if (!isMainThread && workerData && (workerData as Record<string, unknown>)[MARK]) {
   const init = (workerData as Record<string, WorkerInit>)[MARK]!;
-  const handle = gradientWorker(init, await backendByName(init.backend));
+  const handle = gradientWorker(init, await cliBackend(init.backend));
   parentPort!.on('message', (task: WorkerTask) => {
     try {
       const { reply, transfer } = handle(task);

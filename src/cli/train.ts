@@ -4,10 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Backend } from '../../kernels/backend.js';
-import { fastestBackend } from '../../kernels/fastest.js';
-import { loopBackend } from '../../kernels/loop.js';
-import { referenceBackend } from '../../kernels/reference.js';
+import { cliBackend } from './backend.js';
 import { EngineInputError, configToJson, describe, parseConfigText, readSafetensors, writeSafetensors } from '../engine/index.js';
 import {
   type Balancing, type TrainHparams, type TrainParams, createOptimizer, optimizerStep, paramsFromTensors, paramsToTensors, rowsGradient,
@@ -106,14 +103,6 @@ export function saveParams(dir: string, p: TrainParams): void {
 }
 
 /** The products' backend: the fastest (WebAssembly SIMD, else the tuned loop) unless named. */
-export async function trainBackend(name: string | undefined): Promise<Backend> {
-  if (!name || name === 'fastest') return fastestBackend((m) => process.stderr.write(m + '\n'));
-  if (name === 'loop') return loopBackend;
-  if (name === 'reference') return referenceBackend;
-  if (name === 'auto') return (await import('../../kernels/select.js')).selectBackend({ quick: true, table: (await import('../../kernels/select/file-table.js')).fileTable() });
-  return fail(`--backend must be fastest, loop, reference or auto for training (got ${describe(name)})`);
-}
-
 export interface GoldenStep {
   step: number; loss: number; main: number; mtp: number; balance: number; grad_norm: number; loads: Record<string, number[]>;
 }
@@ -136,7 +125,7 @@ export async function trainGolden(args: string[]): Promise<void> {
   const hpFile = need('hparams');
   const hp = parseHparams(readJson(hpFile, 'hparams file'), hpFile);
   const out = need('out');
-  const backend = await trainBackend(flags.backend);
+  const backend = await cliBackend(flags.backend, { only: ['fastest', 'loop', 'reference', 'auto'], what: 'training' });
   const state = createOptimizer(p);
   const steps: GoldenStep[] = [];
   for (let s = 1; s <= hp.steps; s++) {
