@@ -36,6 +36,10 @@ class SlowestFirst extends BaseSequencer {
 
 export default defineConfig({
   plugins: [sveltekit()],
+  // Workers as ES modules (they are all created with type: 'module'): a dynamic import inside one
+  // stays a separate chunk, fetched only if it runs. In the default iife format the kernel
+  // measurement worker inlined gpu.js (~150 kB gzip) that it never loads.
+  worker: { format: 'es' },
   server: { host: '127.0.0.1' },
   preview: { host: '127.0.0.1' },
   test: {
