@@ -133,6 +133,9 @@ describe('chart helpers', () => {
     expect(paths[1].d).toBe('M0,10h20v10h-20z');
     expect(heatmapPaths([NaN, 0.5], 1, 2, s, 4, 4)[0].level).toBe(-1);
     expect(cellsPath([[1, 2], [5, 5]], 2, 3, 10, 10, 1)).toBe('M21,11h8v8h-8z');
+    // Without an inset, cells side by side in a row (in any order) are one rectangle; others stay apart.
+    expect(cellsPath([[0, 2], [0, 0], [1, 2], [0, 1], [1, 0], [9, 9]], 2, 3, 10, 10)).toBe('M0,0h30v10h-30zM0,10h10v10h-10zM20,10h10v10h-10z');
+    expect(cellsPath([[0, 1], [0, 2]], 1, 4, 2.5, 3)).toBe('M2.5,0h5v3h-5z');
   });
 
   it('symbol paths: every series symbol, drawn at each point, shifted exactly', () => {

@@ -318,10 +318,33 @@ export function heatmapPaths(
   return [...parts].sort((a, b) => a[0] - b[0]).map(([level, list]) => ({ level, d: list.join('') }));
 }
 
-/** A path of rectangles, one per [row, col] cell, inset by `inset` px (for outlines and hatching). */
+/**
+ * A path of rectangles over [row, col] cells, inset by `inset` px (for outlines and hatching). Each
+ * cell is its own rectangle when inset (an outline per cell); with no inset, the cells next to each
+ * other in a row are one rectangle (the same area, far fewer subpaths to parse and paint: a
+ * triangle of masked cells is a run per row, not a rectangle per cell).
+ */
 export function cellsPath(cells: readonly (readonly [number, number])[], rows: number, cols: number, cw: number, ch: number, inset = 0): string {
   const r2 = (x: number) => Math.round(x * 100) / 100;
   let d = '';
+  if (inset === 0) {
+    const on = new Uint8Array(Math.max(0, rows * cols));
+    for (const [r, c] of cells) if (r >= 0 && r < rows && c >= 0 && c < cols) on[r * cols + c] = 1;
+    for (let r = 0; r < rows; r++) {
+      const y = r2(r * ch);
+      const h = r2((r + 1) * ch) - y;
+      for (let c = 0; c < cols; c++) {
+        if (!on[r * cols + c]) continue;
+        let end = c + 1;
+        while (end < cols && on[r * cols + end]) end++;
+        const x0 = r2(c * cw);
+        const w = r2(r2(end * cw) - x0);
+        d += `M${x0},${y}h${w}v${r2(h)}h${r2(-w)}z`;
+        c = end;
+      }
+    }
+    return d;
+  }
   for (const [r, c] of cells) {
     if (r < 0 || r >= rows || c < 0 || c >= cols) continue;
     const w = Math.max(0, cw - 2 * inset);

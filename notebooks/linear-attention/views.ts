@@ -20,7 +20,6 @@ const SHORT: Record<string, string> = { softmax: 'softmax', linear: 'linear', pe
 export function mapsHeatmap(c: Compared): HeatmapData {
   const T = c.head.T, n = c.results.length, cols = n * T + (n - 1);
   const values = new Float64Array(T * cols);
-  const dimmed: [number, number][] = [];
   const colLabels: string[] = [];
   c.results.forEach((r, b) => {
     const w = r.weights!;
@@ -29,14 +28,11 @@ export function mapsHeatmap(c: Compared): HeatmapData {
       let sum = 0;
       for (let j = 0; j <= i; j++) sum += Math.abs(w[i * T + j]);
       for (let j = 0; j <= i; j++) values[i * cols + off + j] = sum > 0 ? ((i + 1) * Math.abs(w[i * T + j])) / sum : 0;
-      for (let j = i + 1; j < T; j++) dimmed.push([i, off + j]);
     }
     for (let j = 0; j < T; j++) colLabels.push(j === 0 ? `${SHORT[c.variants[b].kind]} 0` : String(j));
-    if (b < n - 1) {
-      colLabels.push('|');
-      for (let i = 0; i < T; i++) dimmed.push([i, off + T]);
-    }
+    if (b < n - 1) colLabels.push('|');
   });
+  const dimmed = maskedCells(T, n);
   return {
     kind: 'heatmap', rows: T, cols, values, colLabels, rowLabels: c.labels.map((ch, i) => `${i} ${ch}`),
     rowTitle: 'query token i', colTitle: 'key token j, one block per attention: softmax | linear (elu+1) | Performer | normalised | chunked',
@@ -44,6 +40,23 @@ export function mapsHeatmap(c: Compared): HeatmapData {
     dimmed: { cells: dimmed, label: 'future tokens (masked) and gaps between blocks' },
     digits: 3,
   };
+}
+
+const masked = new Map<string, [number, number][]>();
+/** The maps' hatched cells: each block's future tokens and the gaps between blocks (the same list for the same T, up to 10,000 cells at T = 64). */
+function maskedCells(T: number, n: number): [number, number][] {
+  const key = `${T}/${n}`;
+  let cells = masked.get(key);
+  if (!cells) {
+    cells = [];
+    for (let b = 0; b < n; b++) {
+      const off = b * (T + 1);
+      for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) cells.push([i, off + j]);
+      if (b < n - 1) for (let i = 0; i < T; i++) cells.push([i, off + T]);
+    }
+    masked.set(key, cells);
+  }
+  return cells;
 }
 
 function meanRowTV(a: Float64Array, b: Float64Array, T: number): number {
