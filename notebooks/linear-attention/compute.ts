@@ -43,19 +43,12 @@ export function tokenText(ids: number[]): string[] {
   return ids.map((id) => JSON.stringify(charTokenizer.tokenText(id)).slice(1, -1).replace(/^ $/, '␣'));
 }
 
-const traces = new WeakMap<Model, Map<string, LayerTrace[]>>();
+// 6 prompts per model: the one shown, its neighbours computed ahead (seed ± 1, see mapsWork) and
+// the last few a drag passed.
+const traces = memoPer<Model, LayerTrace[]>(6);
 /** Every layer's trace of one forward over the prompt. */
 export function traceOf(lm: LessonModel, tokens: number[]): LayerTrace[] {
-  let byPrompt = traces.get(lm.model);
-  if (!byPrompt) traces.set(lm.model, (byPrompt = new Map()));
-  const key = tokens.join(',');
-  let t = byPrompt.get(key);
-  if (!t) {
-    t = lm.model.forward(tokens, { trace: true }).trace!;
-    if (byPrompt.size >= 4) byPrompt.delete(byPrompt.keys().next().value!);
-    byPrompt.set(key, t);
-  }
-  return t;
+  return traces(lm.model, tokens.join(','), () => lm.model.forward(tokens, { trace: true }).trace!);
 }
 
 /** A layer and head that exist in this model (a reader's model may have fewer than the tiny one). */
@@ -122,6 +115,22 @@ export function compare(head: HeadQKV, variants: VariantSpec[], headIndex: numbe
     results: runs.map((r) => r.result),
     recurrent: runs.map((r) => r.recurrent),
   };
+}
+
+/** One setting of the maps' sliders. */
+export interface MapsSetting { prompt: number[]; layer: number; head: number; T: number; features: number; chunk: number; seed: number }
+
+/**
+ * The engine work of the maps (the cells qkv and compared) at one setting, as jobs of a few
+ * milliseconds each: the traced forward over the prompt, then each attention's two forms. Run ahead
+ * for the neighbouring settings (_kit/ahead.ts), they leave in the memo exactly what the cells will
+ * ask for; the jobs already done cost a lookup.
+ */
+export function mapsWork(lm: LessonModel, s: MapsSetting): (() => unknown)[] {
+  return [
+    () => traceOf(lm, s.prompt),
+    ...fiveVariants(s.features, s.chunk, s.seed).map((v) => () => runBoth(headOf(lm, s.prompt, s.layer, s.head, s.T), v, s.head)),
+  ];
 }
 
 /** The lesson's Web Worker for the swapped-layer forwards and Performer's error curves (jobs.ts). */

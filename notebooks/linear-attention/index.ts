@@ -5,10 +5,11 @@
 // grows; and what the model loses when one layer's attention is swapped without retraining.
 // Engine work is in compute.ts (src/engine/linear does the math), chart data in views.ts.
 import { DEFAULT_COST_OPTIONS, associativityCheck, scaledNorms, softmaxAttention, type CostOptions, type HeadQKV, type VariantSpec } from '$engine/linear';
-import { cell, type Notebook } from '../_kit/types';
+import { Ahead, type Job, stepsAround } from '../_kit/ahead';
+import { cell, type InputSpec, type Notebook, type RangeInput } from '../_kit/types';
 import { REAL_CONFIGS, TINY_RAW, tinyConfig } from '../_kit/models';
 import { SHIPPED_CONFIG, SHIPPED_NAME } from '../_kit/shipped';
-import { type Compared, type LessonModel, type PlacedSwap, background, compare, fiveVariants, headOf, lessonModel, lessonTokens, swapOne } from './compute';
+import { type Compared, type LessonModel, type PlacedSwap, background, compare, fiveVariants, headOf, lessonModel, lessonTokens, mapsWork, swapOne } from './compute';
 import { type MeasuredRecord, measuredSwapTable, staleness, swapSummary } from './measured';
 import measuredJson from './measured.json';
 import {
@@ -57,19 +58,44 @@ const v3 = REAL_CONFIGS.find((c) => c.name === 'DeepSeek-V3')!.config;
 
 const matrix = (data: Float64Array, rows: number, cols: number) => ({ rows, cols, data: Float32Array.from(data) });
 
+const inputs: InputSpec[] = [
+  { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks where the prompt of the maps starts in the text and Performer\'s random features (the model, and the passage of the swapped-layer section, stay the same): the same seed gives the same numbers everywhere.' },
+  { kind: 'range', name: 'tokens', label: 'Context T', min: 8, max: MAX_T, step: 8, value: 32, unit: 'tokens', help: 'Length of the prompt whose q, k, v the attentions mix.' },
+  { kind: 'select', name: 'layer', label: 'Decoder layer', value: String(LAYERS - 1), options: Array.from({ length: LAYERS }, (_, l) => ({ value: String(l), label: `layer ${l}` })), help: 'The layer whose q, k, v are taken (and, below, whose attention is swapped).' },
+  { kind: 'range', name: 'head', label: 'Head', min: 0, max: HEADS - 1, step: 1, value: 0, help: 'The attention head whose q, k, v are taken.' },
+  { kind: 'range', name: 'features', label: 'Performer features m', min: 4, max: 1024, step: 1, log2: true, value: 64, unit: 'features', help: 'Random features of Performer\'s estimate of exp(q·k); its state per head is m × (d_v + 1) numbers.' },
+  { kind: 'range', name: 'chunk', label: 'Chunk length C (FLASH)', min: 2, max: 32, step: 1, log2: true, value: 8, unit: 'tokens', help: 'Quadratic attention inside each chunk of C tokens, linear attention across chunks.' },
+  { kind: 'select', name: 'widths', label: 'Widths for the cost charts', value: 'v3', options: [{ value: 'tiny', label: `this model (d ${tiny.hidden_size}, ${tiny.num_attention_heads} heads)` }, { value: 'v3', label: 'DeepSeek-V3 (d 7168, 128 heads)' }] },
+  { kind: 'select', name: 'kv_heads', label: 'GQA: key-value heads', value: '8', options: ['2', '4', '8', '16'].map((v) => ({ value: v, label: `${v} (capped at n_h)` })), help: 'Query heads share this many key-value heads in the GQA line (MHA has n_h, MQA one).' },
+  { kind: 'select', name: 'precision', label: 'Bytes per number', value: '2', options: [{ value: '4', label: 'FP32 (4 bytes)' }, { value: '2', label: 'BF16 (2 bytes)' }, { value: '1', label: 'FP8 (1 byte)' }] },
+  { kind: 'range', name: 'ssm_state', label: 'SSM state per channel N', min: 4, max: 128, step: 1, log2: true, value: 16, unit: 'numbers', help: 'State numbers per channel of the SSM line (Mamba uses 16, with 2d channels).' },
+];
+const range = (name: string) => inputs.find((i): i is RangeInput => i.kind === 'range' && i.name === name)!;
+
+// Work ahead for the maps: a step of seed, T, head, m or C on the page costs a traced forward (seed)
+// and the five attentions' two forms at the new setting, on the main thread before the maps can
+// update. Done for every setting one step away while the page is idle (the slider last moved
+// first, in the direction it moved), the next step of a drag finds them in the memo.
+const MAPS_SLIDERS = ['seed', 'tokens', 'features', 'chunk', 'head'] as const;
+type MapsValues = Record<(typeof MAPS_SLIDERS)[number], number>;
+const ahead = new Ahead();
+let lastMaps: MapsValues | null = null;
+function workAhead(lm: LessonModel, layer: number, now: MapsValues): void {
+  const before = lastMaps;
+  lastMaps = now;
+  const moved = before ? MAPS_SLIDERS.find((n) => before[n] !== now[n]) : undefined;
+  const jobs: Job[] = [];
+  for (const name of moved ? [moved, ...MAPS_SLIDERS.filter((n) => n !== moved)] : MAPS_SLIDERS) {
+    for (const v of stepsAround(range(name), now[name], moved === name && now[name] < before![name] ? -1 : 1)) {
+      const s = { ...now, [name]: v };
+      jobs.push(...mapsWork(lm, { prompt: lessonTokens(MAX_T, s.seed), layer, head: s.head, T: s.tokens, features: s.features, chunk: s.chunk, seed: s.seed }));
+    }
+  }
+  ahead.replace(jobs);
+}
+
 export const notebook: Notebook = {
-  inputs: [
-    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks where the prompt of the maps starts in the text and Performer\'s random features (the model, and the passage of the swapped-layer section, stay the same): the same seed gives the same numbers everywhere.' },
-    { kind: 'range', name: 'tokens', label: 'Context T', min: 8, max: MAX_T, step: 8, value: 32, unit: 'tokens', help: 'Length of the prompt whose q, k, v the attentions mix.' },
-    { kind: 'select', name: 'layer', label: 'Decoder layer', value: String(LAYERS - 1), options: Array.from({ length: LAYERS }, (_, l) => ({ value: String(l), label: `layer ${l}` })), help: 'The layer whose q, k, v are taken (and, below, whose attention is swapped).' },
-    { kind: 'range', name: 'head', label: 'Head', min: 0, max: HEADS - 1, step: 1, value: 0, help: 'The attention head whose q, k, v are taken.' },
-    { kind: 'range', name: 'features', label: 'Performer features m', min: 4, max: 1024, step: 1, log2: true, value: 64, unit: 'features', help: 'Random features of Performer\'s estimate of exp(q·k); its state per head is m × (d_v + 1) numbers.' },
-    { kind: 'range', name: 'chunk', label: 'Chunk length C (FLASH)', min: 2, max: 32, step: 1, log2: true, value: 8, unit: 'tokens', help: 'Quadratic attention inside each chunk of C tokens, linear attention across chunks.' },
-    { kind: 'select', name: 'widths', label: 'Widths for the cost charts', value: 'v3', options: [{ value: 'tiny', label: `this model (d ${tiny.hidden_size}, ${tiny.num_attention_heads} heads)` }, { value: 'v3', label: 'DeepSeek-V3 (d 7168, 128 heads)' }] },
-    { kind: 'select', name: 'kv_heads', label: 'GQA: key-value heads', value: '8', options: ['2', '4', '8', '16'].map((v) => ({ value: v, label: `${v} (capped at n_h)` })), help: 'Query heads share this many key-value heads in the GQA line (MHA has n_h, MQA one).' },
-    { kind: 'select', name: 'precision', label: 'Bytes per number', value: '2', options: [{ value: '4', label: 'FP32 (4 bytes)' }, { value: '2', label: 'BF16 (2 bytes)' }, { value: '1', label: 'FP8 (1 byte)' }] },
-    { kind: 'range', name: 'ssm_state', label: 'SSM state per channel N', min: 4, max: 128, step: 1, log2: true, value: 16, unit: 'numbers', help: 'State numbers per channel of the SSM line (Mamba uses 16, with 2d channels).' },
-  ],
+  inputs,
   cells: [
     cell('lm', ['backend'], (backend) => lessonModel(backend), { kind: 'engine', detail: 'the reader\'s trained model if chosen, else initModel: the tiny DeepSeek-V3 with seeded weights' }),
     cell('prompt', ['seed'], (seed: number) => lessonTokens(MAX_T, seed), { kind: 'derived', detail: `${MAX_T} characters of a stories excerpt, one token each` }),
@@ -78,6 +104,11 @@ export const notebook: Notebook = {
     cell('compared', ['qkv', 'features', 'chunk', 'seed', 'head', 'prompt'], (h: HeadQKV, m: number, C: number, seed: number, head: number, prompt: number[]) => compare(h, fiveVariants(m, C, seed), head, prompt.slice(0, h.T)),
       { kind: 'engine', detail: 'src/engine/linear: five attentions on the same q, k, v (float64)' }),
     cell('mapsView', ['compared'], (c: Compared) => mapsHeatmap(c), { kind: 'engine', detail: 'each attention\'s T x T mixing matrix' }),
+    // Shows nothing: queues the maps' work at the neighbouring settings (workAhead above).
+    cell('ahead', ['lm', 'seed', 'tokens', 'layer', 'head', 'features', 'chunk'], (lm: LessonModel, seed: number, T: number, layer: string, head: number, m: number, C: number) => {
+      workAhead(lm, Number(layer), { seed, tokens: T, head, features: m, chunk: C });
+      return null;
+    }, { kind: 'engine', detail: 'the maps\' engine work one slider step away, computed while the page is idle' }),
     cell('errorView', ['compared'], (c: Compared) => errorTable(c), { kind: 'engine', detail: 'errors against the exact softmax attention, row entropies' }),
     cell('entropyView', ['compared'], (c: Compared) => entropyChart(c), { kind: 'engine', detail: 'entropy of each row of each mixing matrix' }),
     cell('exactOut', ['qkv'], (h: HeadQKV) => softmaxAttention(h).out, { kind: 'engine', detail: 'exact causal softmax attention (float64)' }),

@@ -1,0 +1,83 @@
+// Work done ahead while the page is idle (notebooks/_kit/ahead.ts): the queued jobs run one per idle
+// period, in order; a new setting replaces what was still queued; a failing job does not stop the
+// rest; with no requestIdleCallback (Node) nothing runs. stepsAround gives a slider's neighbouring
+// values, the drag's direction first.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Ahead, stepsAround } from '../notebooks/_kit/ahead';
+
+const g = globalThis as { requestIdleCallback?: (cb: () => void) => number };
+const had = 'requestIdleCallback' in g, before = g.requestIdleCallback;
+afterEach(() => {
+  if (had) g.requestIdleCallback = before;
+  else delete g.requestIdleCallback;
+});
+
+/** A stand-in for the browser's idle callbacks: `idle()` runs the ones asked for so far, as one idle period each. */
+function fakeIdle() {
+  let asked: (() => void)[] = [];
+  g.requestIdleCallback = (cb) => asked.push(cb);
+  return {
+    get asked() { return asked.length; },
+    idle() {
+      const now = asked;
+      asked = [];
+      for (const cb of now) cb();
+    },
+  };
+}
+
+describe('Ahead', () => {
+  it('runs the queued jobs one per idle period, in order; replace drops what was still queued', () => {
+    const idle = fakeIdle();
+    const ran: string[] = [];
+    const ahead = new Ahead();
+    ahead.replace(['a', 'b', 'c'].map((x) => () => ran.push(x)));
+    expect(ran).toEqual([]); // nothing until the page is idle
+    idle.idle();
+    expect(ran).toEqual(['a']);
+    expect(ahead.queued).toBe(2);
+    ahead.replace(['d', 'e'].map((x) => () => ran.push(x)));
+    expect(idle.asked).toBe(1); // one idle callback asked for at a time
+    idle.idle();
+    idle.idle();
+    idle.idle();
+    expect(ran).toEqual(['a', 'd', 'e']);
+    expect(ahead.queued).toBe(0);
+    expect(idle.asked).toBe(0);
+  });
+
+  it('a job that throws does not stop the ones after it', () => {
+    const idle = fakeIdle();
+    const ran: number[] = [];
+    new Ahead().replace([() => ran.push(1), () => { throw new Error('engine error'); }, () => ran.push(3)]);
+    for (let i = 0; i < 3; i++) idle.idle();
+    expect(ran).toEqual([1, 3]);
+  });
+
+  it('without requestIdleCallback (Node) runs nothing', () => {
+    delete g.requestIdleCallback;
+    let ran = 0;
+    const ahead = new Ahead();
+    ahead.replace([() => ran++]);
+    expect(ran).toBe(0);
+    expect(ahead.queued).toBe(1);
+  });
+});
+
+describe('stepsAround', () => {
+  it('one step either side within the bounds, the direction of the drag first', () => {
+    const seed = { min: 0, max: 99, step: 1 };
+    expect(stepsAround(seed, 5)).toEqual([6, 4]);
+    expect(stepsAround(seed, 5, -1)).toEqual([4, 6]);
+    expect(stepsAround(seed, 0)).toEqual([1]);
+    expect(stepsAround(seed, 99, 1)).toEqual([98]);
+    expect(stepsAround({ min: 8, max: 64, step: 8 }, 32)).toEqual([40, 24]);
+  });
+
+  it('halves and doubles on a log2 slider', () => {
+    const m = { min: 4, max: 1024, step: 1, log2: true };
+    expect(stepsAround(m, 64)).toEqual([128, 32]);
+    expect(stepsAround(m, 1024, -1)).toEqual([512]);
+    expect(stepsAround(m, 4)).toEqual([8]);
+  });
+});
