@@ -81,6 +81,60 @@ describe('NotebookRuntime', () => {
   });
 });
 
+describe('a pure notebook', () => {
+  // parity(x) is the same value for x = 1 and x = 3: its dependents need not run again.
+  function parityNotebook(pure: boolean) {
+    const runs = { parity: 0, label: 0, ticks: 0, later: 0 };
+    const nb: Notebook = {
+      pure,
+      inputs: [{ kind: 'range', name: 'x', label: 'x', min: 0, max: 10, step: 1, value: 1 }],
+      cells: [
+        cell('parity', ['x'], (x: number) => { runs.parity++; return x % 2 === 0 ? 'even' : 'odd'; }),
+        cell('label', ['parity'], (p: string) => { runs.label++; return { text: `x is ${p}` }; }),
+        cell('later', ['parity'], async (p: string) => { runs.later++; await Promise.resolve(); return [p]; }),
+        cell('ticks', ['parity'], function* (p: string) { runs.ticks++; yield p; }),
+      ],
+      sections: [],
+    };
+    return { nb, runs };
+  }
+
+  it('keeps a cell\'s value when its inputs are the very values it last ran on (not a generator\'s)', async () => {
+    const { nb, runs } = parityNotebook(true);
+    const rt = new NotebookRuntime(nb, {}, referenceBackend);
+    try {
+      await rt.idle();
+      const label = rt.cells.label.value, later = rt.cells.later.value;
+      expect(runs).toEqual({ parity: 1, label: 1, later: 1, ticks: 1 });
+      rt.set('x', 3);
+      await rt.idle();
+      expect(runs).toEqual({ parity: 2, label: 1, later: 1, ticks: 2 });
+      expect(rt.cells.label.value).toBe(label);
+      expect(rt.cells.later.value).toBe(later);
+      rt.set('x', 4);
+      await rt.idle();
+      expect(runs).toEqual({ parity: 3, label: 2, later: 2, ticks: 3 });
+      expect(rt.cells.label.value).toEqual({ text: 'x is even' });
+      expect(rt.cells.later.value).toEqual(['even']);
+    } finally {
+      rt.dispose();
+    }
+  });
+
+  it('a notebook that does not say it is pure runs every dependent again', async () => {
+    const { nb, runs } = parityNotebook(false);
+    const rt = new NotebookRuntime(nb, {}, referenceBackend);
+    try {
+      await rt.idle();
+      rt.set('x', 3);
+      await rt.idle();
+      expect(runs).toEqual({ parity: 2, label: 2, later: 2, ticks: 2 });
+    } finally {
+      rt.dispose();
+    }
+  });
+});
+
 /** A stand-in IntersectionObserver whose entries the test reports by hand. */
 class FakeScreen {
   static last: FakeScreen | null = null;

@@ -140,6 +140,13 @@ export interface Notebook {
   lead?: LeadSpec;
   sections: SectionSpec[];
   formula?: FormulaSpec;
+  /**
+   * Every cell is a function of its inputs' values alone (no input mutated in place, no clock):
+   * a cell whose inputs are all the very same values as at its last computation keeps its value
+   * instead of running again. A slider that changes nothing upstream (a seed while the trained
+   * model is shown) then recomputes and redraws nothing downstream.
+   */
+  pure?: boolean;
 }
 
 /** Helper for lesson authors: a typed cell (inputs' values arrive as `any`; keep cells small). */

@@ -72,6 +72,7 @@ export class NotebookRuntime {
   /** Figures on the page -> the cell each draws, and whether it is on screen now. */
   #figures = new Map<Element, { cell: string; on: boolean }>();
   #screen: IntersectionObserver | null = null;
+  #pure: boolean;
 
   constructor(notebook: Notebook, initial: Record<string, InputValue>, backend: Backend) {
     // Unknown names must be errors, not window globals (`name`, `status`...).
@@ -79,6 +80,7 @@ export class NotebookRuntime {
     computeWithinTheTask(this.#runtime);
     const main = this.#runtime.module();
     this.#priority = new CellPriority(notebook.cells);
+    this.#pure = notebook.pure ?? false;
     // Inputs are observed so the runtime always computes them (idle() counts on it).
     const observed = { fulfilled() {} };
     this.#backendInUse = backend;
@@ -127,12 +129,30 @@ export class NotebookRuntime {
       return out;
     };
     const priority = this.#priority;
+    // A pure notebook's cell keeps its value when its inputs are the very values it last computed
+    // from (the runtime recomputes every dependent of a moved input, whatever it returns).
+    // Generators are never kept: their value is one frame of an animation.
+    const pure = this.#pure;
+    let last: { args: unknown[]; value: unknown } | null = null;
+    let generation = 0;
+    const remember = (args: unknown[], out: unknown): unknown => {
+      const g = ++generation;
+      last = null;
+      if (!pure) return out;
+      const keep = (value: unknown) => {
+        const iterator = typeof value === 'object' && value !== null && typeof (value as { next?: unknown }).next === 'function';
+        if (g === generation && !iterator) last = { args, value };
+        return value;
+      };
+      return out instanceof Promise ? out.then(keep) : keep(out);
+    };
     // A plain function, not an arrow: the runtime passes the cell's previous value as `this`.
     main.variable(observer).define(spec.name, spec.inputs, function (this: unknown, ...args: unknown[]) {
+      if (last && last.args.length === args.length && args.every((a, i) => Object.is(a, last!.args[i]))) return last.value;
       // A cell nobody is looking at waits its turn (priority.ts); its inputs are ready by now.
       const wait = priority.turn(spec.name);
-      if (!wait) return timed(this, args);
-      return wait.then(() => timed(this, args));
+      if (!wait) return remember(args, timed(this, args));
+      return remember(args, wait.then(() => timed(this, args)));
     });
   }
 
