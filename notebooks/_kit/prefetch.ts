@@ -1,0 +1,86 @@
+// A slider's worker answers kept by value, with the values next to the last one asked computed
+// ahead, one job at a time: a drag then finds each step's answer ready instead of waiting for the
+// worker. The answers are the job's own (the same request a move would send); only when they are
+// computed changes. Ahead goes the way the slider last moved first, then the other way.
+export interface AheadOptions<K> {
+  /** The keys worth computing after `at` was asked (`from`: the one asked before it), nearest first. */
+  around: (at: K, from: K | null) => K[];
+  /** A key's identity (default: String(key)). */
+  id?: (key: K) => string;
+  /** Answers kept, the least recently used dropped first. */
+  size?: number;
+  /** Compute ahead only while this says so (e.g. only in a worker: in-process it would block the page). */
+  enabled?: () => boolean;
+}
+
+/** `around` for one slider: `ahead` values the way it last moved (up at first), and one the other way. */
+export function along(min: number, max: number, { step = 1, ahead = 3 } = {}): (at: number, from: number | null) => number[] {
+  return (at, from) => {
+    const dir = from !== null && from > at ? -1 : 1;
+    const out = [at + dir * step, at - dir * step];
+    for (let i = 2; i <= ahead; i++) out.push(at + i * dir * step);
+    return out.filter((x) => x >= min && x <= max);
+  };
+}
+
+export class Ahead<K, V> {
+  readonly #compute: (key: K) => Promise<V>;
+  readonly #around: (at: K, from: K | null) => K[];
+  readonly #id: (key: K) => string;
+  readonly #size: number;
+  readonly #enabled: () => boolean;
+  readonly #kept = new Map<string, Promise<V>>();
+  #last: K | null = null;
+  #from: K | null = null;
+  #filling = false;
+
+  constructor(compute: (key: K) => Promise<V>, options: AheadOptions<K>) {
+    this.#compute = compute;
+    this.#around = options.around;
+    this.#id = options.id ?? String;
+    this.#size = options.size ?? 128;
+    this.#enabled = options.enabled ?? (() => true);
+  }
+
+  /** The answer for `key`: kept, or computed now; then the keys around it are computed ahead. */
+  get(key: K): Promise<V> {
+    if (this.#last === null || this.#id(key) !== this.#id(this.#last)) {
+      this.#from = this.#last;
+      this.#last = key;
+    }
+    const p = this.#get(key);
+    p.then(() => this.#fill(), () => {});
+    return p;
+  }
+
+  #get(key: K): Promise<V> {
+    const id = this.#id(key);
+    let p = this.#kept.get(id);
+    if (p) this.#kept.delete(id);
+    else {
+      const made = this.#compute(key);
+      made.catch(() => { if (this.#kept.get(id) === made) this.#kept.delete(id); });
+      if (this.#kept.size >= this.#size) this.#kept.delete(this.#kept.keys().next().value!);
+      p = made;
+    }
+    this.#kept.set(id, p);
+    return p;
+  }
+
+  #next(): K | null {
+    return this.#around(this.#last!, this.#from).find((k) => !this.#kept.has(this.#id(k))) ?? null;
+  }
+
+  async #fill(): Promise<void> {
+    if (this.#filling) return;
+    this.#filling = true;
+    try {
+      // Follows the newest key asked: one job at a time, so an asked key waits for one at most.
+      for (let k = this.#next(); k !== null && this.#enabled(); k = this.#next()) {
+        await this.#get(k).catch(() => {});
+      }
+    } finally {
+      this.#filling = false;
+    }
+  }
+}
