@@ -41,7 +41,15 @@ export async function pageModel(weights: string, seed: number, E: number, backen
     const lm = await lessonModel('trained', backend);
     if (lm.model.config.n_routed_experts === E) return lm;
   }
-  const model = mainModels.get(`${seed}/${E}`, () => initModel(parseConfig({ ...RAW, n_routed_experts: E }, { file: 'the page model' }), { seed }), backend, true);
+  // Another number of experts with the same seed has the same tensors but the experts added or
+  // dropped, the gate and the bias: drawn from the kept model with the most experts, only those are drawn
+  // (initModel's reuse: the same values; 64 experts take ~2 ms instead of ~10).
+  const make = () => {
+    let reuse: Model | undefined;
+    for (let e = 64; e >= 8 && !reuse; e -= 8) if (e !== E) reuse = mainModels.peek(`${seed}/${e}`);
+    return initModel(parseConfig({ ...RAW, n_routed_experts: E }, { file: 'the page model' }), { seed, reuse });
+  };
+  const model = mainModels.get(`${seed}/${E}`, make, backend, true);
   return { model, trained: false, name: `random weights (seed ${seed}), ${E} routed experts${weights === 'trained' ? ` (only ${Number(RAW.n_routed_experts)} experts are trained)` : ''}` };
 }
 
@@ -74,7 +82,8 @@ export function liftMap(lm: LessonModel): HeatmapData {
   let allTotal = 0;
   for (const [kind, text] of [['prose text', PROSE], ['arithmetic text', ARITHMETIC]] as const) {
     const ids = promptTokens(text, LIFT_CHARS).ids;
-    const routing = model.forward(ids, { trace: true }).trace![layer].routing!;
+    // The forward's routing of that layer; no trace: the attention maps of 256 tokens are not read.
+    const routing = model.forward(ids).routing[`model.layers.${layer}.mlp`]!;
     ids.forEach((id, t) => {
       const cls = classOf(id);
       for (const e of routing.experts[t]) {
@@ -107,13 +116,8 @@ export function learnedBias(lm: LessonModel): BarChartData {
   };
 }
 
-/** The tiny model with E routed experts (its own router settings: the tiny defaults, 4 groups). */
-export function routingModel(seed: number, E: number, backend: Backend): Model {
-  return mainModels.get(`${seed}/${E}`, () => initModel(tinyConfig({ n_routed_experts: E }), { seed }), backend);
-}
-
 /** The tiny model with each of N experts split into m: m*N experts of width W/m, top m*K, no group limit. */
-export function segmentedModel(seed: number, m: number, backend: Backend): Model {
+export function segmentedModel(seed: number, m: number, backend?: Backend): Model {
   const cfg = tinyConfig({ n_routed_experts: SEG_N * m, num_experts_per_tok: SEG_K * m, moe_intermediate_size: SEG_W / m, n_group: 1, topk_group: 1 });
   // Every tensor but the MoE layer's has the same name and shape for each m, so the same seeded
   // values: the split models reuse the unsplit one's instead of drawing them again.
@@ -236,10 +240,34 @@ export function sweep(cap: Captured, ch: RouterChoice, j: number, useBias: boole
   return out;
 }
 
-export function segRuns(seed: number, backend: Backend) {
+/** What the segmentation figures read of one segmented model and its routing of the prompt (plain data: it comes from the worker). */
+export interface SegRun {
+  m: number;
+  prompt: number[];
+  tokens: number;
+  /** Routed experts mN, experts per token mK, and each expert's width. */
+  E: number;
+  k: number;
+  width: number;
+  /** Weights of one routed expert, and of all routed experts of the layer (counted in the model). */
+  expertWeights: number;
+  routedWeights: number;
+  /** The MoE layer's routing of the prompt (the forward's, or its gate on the same u_t). */
+  traced: Routing;
+}
+
+export function segRuns(seed: number, backend?: Backend): SegRun[] {
   const prompt = promptIds(SEG_PROMPT, TINY_RAW.vocab_size, seed);
   // The split models share every weight below the MoE layer's router with the unsplit one, so
   // they see the same u_t: only the m = 1 model runs; the others route its captured u_t.
   const base = captured(segmentedModel(seed, 1, backend), prompt);
-  return SEG_M.map((m) => ({ m, cap: m === 1 ? base : captured(segmentedModel(seed, m, backend), prompt, base) }));
+  return SEG_M.map((m) => {
+    const cap = m === 1 ? base : captured(segmentedModel(seed, m, backend), prompt, base);
+    const cfg = cap.model.config, moe = cap.model.weights.layers[cap.layer].moe!;
+    const size = (x: { gate: Float32Array; up: Float32Array; down: Float32Array }) => x.gate.length + x.up.length + x.down.length;
+    return {
+      m, prompt, tokens: cap.tokens, E: cfg.n_routed_experts!, k: cfg.num_experts_per_tok, width: moe.experts[0].width,
+      expertWeights: size(moe.experts[0]), routedWeights: moe.experts.reduce((a, x) => a + size(x), 0), traced: cap.traced,
+    };
+  });
 }

@@ -9,12 +9,13 @@ import type { Backend } from '$kernels/backend';
 import type { Model } from '$engine/model';
 import { cell, type Notebook } from '../_kit/types';
 import { EngineWorker } from '../_kit/engine-worker';
+import { Ahead, along } from '../_kit/prefetch';
 import { jobs } from './jobs';
 import { REAL_CONFIGS } from '../_kit/models';
 import { type LessonModel, SHIPPED_CONFIG, lessonModel } from '../_kit/shipped';
 import { tinyConfig } from '../_kit/models';
 import { TEXT_EXAMPLES, promptTokens } from '../_kit/tokens';
-import { LIFT_CHARS, MAX_PROMPT, biasChoice, captured, learnedBias, liftMap, pageModel, routings, segRuns, sweep } from './engine';
+import { LIFT_CHARS, MAX_PROMPT, biasChoice, captured, learnedBias, liftMap, pageModel, routings, sweep } from './engine';
 import { binomial, log10Big, routerChoice } from './helpers';
 import {
   biasStats, biasSweep, choiceMap, combosChart, explainTable, groupStats, layerStats, loadBars, nodeBars, nodeMap, nodeStats, routerStats,
@@ -31,12 +32,15 @@ export const meta = {
 const BASE = SHIPPED_CONFIG ?? tinyConfig();
 
 /**
- * The untrained lift map (a seeded model, then two traced forwards of LIFT_CHARS characters: ~100 ms
- * per seed move on the main thread) computes in the lesson's Web Worker (jobs.ts,
- * _kit/engine-worker.ts); meanwhile the figure keeps its previous picture, marked as computing.
+ * What the seed changes computes in the lesson's Web Worker (jobs.ts, _kit/engine-worker.ts): the
+ * untrained lift map (a seeded model, then two forwards of LIFT_CHARS characters: ~100 ms per seed
+ * move on the main thread) and the segmented models (25-50 ms); meanwhile a figure keeps its
+ * previous picture, marked as computing. The worker computes the lift maps of the seeds next to
+ * the last one ahead (_kit/prefetch.ts), so a drag over the seed finds each map ready.
  * (The trained map computes once, on the page: it may be the reader's own model from the train lesson.)
  */
 const engine = new EngineWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek expert routing' }), jobs);
+const lifts = new Ahead((seed: number) => engine.run('lift', { seed }), { around: along(0, 99), enabled: () => typeof Worker !== 'undefined' && !engine.failure });
 const V3 = REAL_CONFIGS.find((c) => c.name === 'DeepSeek-V3')!.config;
 const V2 = REAL_CONFIGS.find((c) => c.name === 'DeepSeek-V2')!.config;
 /** A big integer as TeX scientific notation: 4.1 \\times 10^{14}. */
@@ -44,6 +48,7 @@ const sciTex = (x: bigint) => { const l = log10Big(x), e = Math.floor(l); return
 
 // ------------------------------------------------------------------ the notebook
 export const notebook: Notebook = {
+  pure: true,
   inputs: [
     { kind: 'select', name: 'weights', label: 'Weights', value: 'trained', options: [{ value: 'trained', label: 'trained (shipped model)' }, { value: 'random', label: 'random (same shape, seeded)' }], help: 'The router before and after training: the shipped model, or the same shape with seeded random weights.' },
     { kind: 'text', name: 'text', label: 'Your text (the prompt)', value: TEXT_EXAMPLES[0].value, maxLength: 512, examples: TEXT_EXAMPLES, help: 'Its first characters are routed, one row per character.' },
@@ -72,8 +77,8 @@ export const notebook: Notebook = {
       { kind: 'engine', detail: 'the shipped trained model at its 16 experts; otherwise its shape with n_routed_experts from the slider, seeded' }),
     cell('model', ['lm'], (lm: LessonModel) => lm.model, { kind: 'engine' }),
     cell('liftTrained', ['backend'], async (backend: Backend) => liftMap(await lessonModel('trained', backend)),
-      { kind: 'engine', detail: `the first MoE layer's routing in model.forward(text, { trace: true }) over ${LIFT_CHARS} characters of prose and of arithmetic` }),
-    cell('liftRandom', ['seed'], (seed: number) => engine.run('lift', { seed }),
+      { kind: 'engine', detail: `the first MoE layer's routing in model.forward(text) over ${LIFT_CHARS} characters of prose and of arithmetic` }),
+    cell('liftRandom', ['seed'], (seed: number) => lifts.get(seed),
       { kind: 'engine', detail: 'the same, with seeded random weights of the same shape' }),
     cell('biasBars', ['backend'], async (backend: Backend) => learnedBias(await lessonModel('trained', backend)),
       { kind: 'engine', detail: 'mlp.gate.e_score_correction_bias of each MoE layer of the shipped model' }),
@@ -113,7 +118,7 @@ export const notebook: Notebook = {
     cell('nodeStats', ['routings', 'choice'], nodeStats, { kind: 'engine' }),
 
     // ---------------------------------------------------------- fine-grained segmentation
-    cell('segRuns', ['seed', 'backend'], segRuns, { kind: 'engine', detail: 'initModel(tinyConfig({ n_routed_experts: 16m, num_experts_per_tok: 2m, moe_intermediate_size: 24/m })); the m = 1 model runs with trace, each model\'s router routes its u_t' }),
+    cell('segRuns', ['seed'], (seed: number) => engine.run('seg', { seed }), { kind: 'engine', detail: 'initModel(tinyConfig({ n_routed_experts: 16m, num_experts_per_tok: 2m, moe_intermediate_size: 24/m })); the m = 1 model runs with trace, each model\'s router routes its u_t' }),
     cell('combosChart', ['m'], combosChart, { kind: 'derived', detail: 'exact binomial coefficients (BigInt)' }),
     cell('segTable', ['segRuns', 'm'], segTable, { kind: 'engine', detail: 'weights counted in each model, routing from its forward trace' }),
     cell('segMap', ['segRuns', 'm'], segMap, { kind: 'engine', detail: 'trace[1].routing of the segmented model' }),

@@ -5,7 +5,7 @@ import { glyph } from '../_kit/tokens';
 import type { BarChartData, HeatmapData, LineChartData, StatsData, TableData } from '$components/charts/types';
 import type { Model } from '$engine/model';
 import { type RouterSettings, type Routing, topKIndices } from '$engine/router';
-import { type BiasChoice, type Routings, type Sweep, SEG_K, SEG_N, SEG_W } from './engine';
+import { type BiasChoice, type Routings, type SegRun, type Sweep, SEG_K, SEG_N, SEG_W } from './engine';
 import { type Captured, type RouterChoice, binomial, denseWeights, entropyBits, expertLoad, groupDigits, isGrouped, rowsOf, usesBias } from './helpers';
 
 const tokenLabels = (prompt: number[]) => prompt.map((id, t) => `${t + 1}: ${glyph(id)}`);
@@ -315,24 +315,22 @@ export function combosChart(m: number): LineChartData {
 };
 }
 
-export function segTable(runs: { m: number; cap: Captured }[], m: number): TableData {
-  const cols = runs.map(({ m: mm, cap }) => {
-    const moe = cap.model.weights.layers[cap.layer].moe!;
-    const cfg = cap.model.config, E = cfg.n_routed_experts!, k = cfg.num_experts_per_tok;
-    const size = (x: { gate: Float32Array; up: Float32Array; down: Float32Array }) => x.gate.length + x.up.length + x.down.length;
-    const load = expertLoad(cap.traced, E);
-    const sets = new Set(cap.traced.experts.map((e) => [...e].sort((a, b) => a - b).join())).size;
+export function segTable(runs: SegRun[], m: number): TableData {
+  const cols = runs.map((r) => {
+    const { E, k } = r;
+    const load = expertLoad(r.traced, E);
+    const sets = new Set(r.traced.experts.map((e) => [...e].sort((a, b) => a - b).join())).size;
     return {
-      key: `m${mm}`,
-      label: mm === m ? `m = ${mm} (shown)` : `m = ${mm}`,
+      key: `m${r.m}`,
+      label: r.m === m ? `m = ${r.m} (shown)` : `m = ${r.m}`,
       values: {
         E: String(E),
         k: String(k),
-        width: String(moe.experts[0].width),
-        params: moe.experts.reduce((a, x) => a + size(x), 0).toLocaleString('en-US'),
-        active: (k * size(moe.experts[0])).toLocaleString('en-US'),
+        width: String(r.width),
+        params: r.routedWeights.toLocaleString('en-US'),
+        active: (k * r.expertWeights).toLocaleString('en-US'),
         combos: groupDigits(binomial(E, k)),
-        sets: `${sets} of ${cap.tokens}`,
+        sets: `${sets} of ${r.tokens}`,
         used: `${load.filter((l) => l > 0).length} of ${E}`,
         entropy: `${(100 * entropyBits(load) / Math.log2(E)).toFixed(1)}%`,
       } as Record<string, string>,
@@ -351,38 +349,38 @@ export function segTable(runs: { m: number; cap: Captured }[], m: number): Table
   ];
   return {
     kind: 'table',
-    caption: `${SEG_N} experts of width ${SEG_W}, top-${SEG_K}, each split into m. Every column is a model the engine built (its own seeded experts and router) routing the same ${runs[0].cap.tokens}-token prompt: the models share every weight below the router, so the m = 1 model runs and each router routes its u_t (V3 router, no group limit).`,
+    caption: `${SEG_N} experts of width ${SEG_W}, top-${SEG_K}, each split into m. Every column is a model the engine built (its own seeded experts and router) routing the same ${runs[0].tokens}-token prompt: the models share every weight below the router, so the m = 1 model runs and each router routes its u_t (V3 router, no group limit).`,
     columns: [{ key: 'what', label: 'Quantity' }, ...cols.map((c) => ({ key: c.key, label: c.label, align: 'right' as const }))],
     rows: rows.map(([key, label]) => ({ what: label, ...Object.fromEntries(cols.map((c) => [c.key, c.values[key]])) })),
   };
 }
 
-export function segMap(runs: { m: number; cap: Captured }[], m: number): HeatmapData {
-  const cap = runs.find((r) => r.m === m)!.cap, r = cap.traced, E = cap.model.config.n_routed_experts!;
+export function segMap(runs: SegRun[], m: number): HeatmapData {
+  const run = runs.find((r) => r.m === m)!, r = run.traced, E = run.E;
   return {
     kind: 'heatmap',
     rows: r.tokens,
     cols: E,
     values: r.scores,
-    rowLabels: tokenLabels(cap.prompt),
+    rowLabels: tokenLabels(run.prompt),
     colLabels: Array.from({ length: E }, (_, e) => String(e)),
     rowTitle: 'token (position: id)',
     colTitle: `routed expert (${E} of width ${SEG_W / m})`,
     scale: 'sequential',
-    marks: { cells: chosenCells(r), label: `chosen: top ${cap.model.config.num_experts_per_tok} by s + b` },
+    marks: { cells: chosenCells(r), label: `chosen: top ${run.k} by s + b` },
     valueLabel: 's = sigmoid(u · e)',
     digits: 3,
   };
 }
 
-export function segLoad(runs: { m: number; cap: Captured }[], m: number): LineChartData {
+export function segLoad(runs: SegRun[], m: number): LineChartData {
   return {
   kind: 'line',
-  series: runs.map(({ m: mm, cap }) => {
-    const E = cap.model.config.n_routed_experts!;
-    const load = expertLoad(cap.traced, E).sort((a, b) => b - a);
+  series: runs.map((run) => {
+    const E = run.E;
+    const load = expertLoad(run.traced, E).sort((a, b) => b - a);
     const mean = load.reduce((a, b) => a + b, 0) / E;
-    return { name: `m = ${mm} (${E} experts)${mm === m ? ', shown above' : ''}`, points: load.map((l, i) => ({ x: (i + 0.5) / E, y: l / mean })) };
+    return { name: `m = ${run.m} (${E} experts)${run.m === m ? ', shown above' : ''}`, points: load.map((l, i) => ({ x: (i + 0.5) / E, y: l / mean })) };
   }),
   xLabel: 'experts, busiest first (fraction of all experts)',
   yLabel: 'load / mean load',
