@@ -7,6 +7,8 @@ import { kvCacheTable } from '$engine/memory';
 import type { Model } from '$engine/model';
 import { cell, type Notebook } from '../_kit/types';
 import { EngineWorker } from '../_kit/engine-worker';
+import { memoPer } from '../_kit/memo';
+import { Ahead, along } from '../_kit/prefetch';
 import { type DecodeRun, jobs } from './jobs';
 import { REAL_CONFIGS, formatTokens } from '../_kit/models';
 import { type LessonModel, lessonModel } from '../_kit/shipped';
@@ -26,14 +28,36 @@ export const meta = {
  */
 const engine = new EngineWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek KV cache' }), jobs);
 
+/**
+ * The runs around the last ones asked (one more or one less character of the prompt, one more or
+ * one less token) are computed ahead in the worker (_kit/prefetch.ts), along the slider that moved,
+ * so a drag finds each step's runs ready. Per model and text: the same request a move would send.
+ */
+type At = { n: number; steps: number };
+const PROMPT = { min: 2, max: 40 }, STEPS = { min: 1, max: 20 };
+const ahead = memoPer<Model, Ahead<At, DecodeRun[]>>(2);
+function decodeRuns(model: Model, text: string, n: number, steps: number): Promise<DecodeRun[]> {
+  const runs = ahead(model, text, () => new Ahead((at: At) => engine.run('decode', { model, prompt: promptTokens(text, at.n).ids, steps: at.steps }), {
+    id: (at) => `${at.n}/${at.steps}`,
+    around: (at, from) => {
+      const alongN = along(PROMPT.min, PROMPT.max)(at.n, from?.n ?? null).map((x) => ({ n: x, steps: at.steps }));
+      const alongSteps = along(STEPS.min, STEPS.max)(at.steps, from?.steps ?? null).map((x) => ({ n: at.n, steps: x }));
+      return from && from.n !== at.n ? alongN : from && from.steps !== at.steps ? alongSteps : [...alongSteps.slice(0, 2), ...alongN.slice(0, 2)];
+    },
+    enabled: () => typeof Worker !== 'undefined' && !engine.failure,
+  }));
+  return runs.get({ n, steps });
+}
+
 const BYTES: Record<string, number> = { bf16: 2, fp32: 4, fp8: 1 };
 
 
 export const notebook: Notebook = {
+  pure: true,
   inputs: [
     { kind: 'text', name: 'text', label: 'Your text (the prompt)', value: 'Once upon a time, there was a little', maxLength: 512, examples: [{ label: 'story', value: 'Once upon a time, there was a little' }, ...TEXT_EXAMPLES], help: 'The model continues the first characters of this text (one character per token).' },
-    { kind: 'range', name: 'promptLength', label: 'Prompt length', min: 2, max: 40, step: 1, value: 36, unit: 'characters' },
-    { kind: 'range', name: 'newTokens', label: 'Tokens to generate', min: 1, max: 20, step: 1, value: 10, unit: 'tokens' },
+    { kind: 'range', name: 'promptLength', label: 'Prompt length', ...PROMPT, step: 1, value: 36, unit: 'characters' },
+    { kind: 'range', name: 'newTokens', label: 'Tokens to generate', ...STEPS, step: 1, value: 10, unit: 'tokens' },
     { kind: 'range', name: 'context', label: 'Context length', min: 256, max: 131072, step: 1, value: 32768, log2: true, unit: 'tokens', format: formatTokens },
     { kind: 'select', name: 'precision', label: 'Cache precision', value: 'bf16', options: [{ value: 'fp32', label: 'FP32 (4 bytes)' }, { value: 'bf16', label: 'BF16 (2 bytes)' }, { value: 'fp8', label: 'FP8 (1 byte)' }] },
   ],
@@ -41,7 +65,7 @@ export const notebook: Notebook = {
     cell('lm', ['backend'], (backend: Backend) => lessonModel('trained', backend), { kind: 'engine', detail: 'the shipped trained model (kit/shipped.ts)' }),
     cell('model', ['lm'], (lm: LessonModel) => lm.model, { kind: 'engine' }),
     cell('prompt', ['promptLength', 'text'], (n: number, text: string) => promptTokens(text, n).ids, { kind: 'derived', detail: 'the reader\'s text, one ASCII character per token' }),
-    cell('runs', ['model', 'prompt', 'newTokens'], (model: Model, prompt: number[], steps: number): Promise<DecodeRun[]> => engine.run('decode', { model, prompt, steps }),
+    cell('runs', ['model', 'text', 'promptLength', 'newTokens'], (model: Model, text: string, n: number, steps: number): Promise<DecodeRun[]> => decodeRuns(model, text, n, steps),
     { kind: 'engine', detail: 'one decoder per mode (in the lesson\'s worker), run as far as the slider asks and kept to go further; multiply-adds counted as the engine runs' }),
     cell('workChart', ['runs'], (runs: DecodeRun[]): LineChartData => ({
       kind: 'line',
