@@ -121,6 +121,25 @@ describe('a pure notebook', () => {
     }
   });
 
+  it('recomputeAll runs a pure cell again (its models were replaced); the same backend set again does not', async () => {
+    let model = 'shipped', runs = 0;
+    const nb: Notebook = { pure: true, inputs: [], cells: [cell('uses', ['backend'], () => { runs++; return model; })], sections: [] };
+    const rt = new NotebookRuntime(nb, {}, referenceBackend);
+    try {
+      await rt.idle();
+      expect([runs, rt.cells.uses.value]).toEqual([1, 'shipped']);
+      rt.setBackend(referenceBackend);
+      await rt.idle();
+      expect(runs).toBe(1);
+      model = 'the reader\'s own';
+      rt.recomputeAll();
+      await rt.idle();
+      expect([runs, rt.cells.uses.value]).toEqual([2, 'the reader\'s own']);
+    } finally {
+      rt.dispose();
+    }
+  });
+
   it('a notebook that does not say it is pure runs every dependent again', async () => {
     const { nb, runs } = parityNotebook(false);
     const rt = new NotebookRuntime(nb, {}, referenceBackend);

@@ -2,6 +2,9 @@
 // ahead, one job at a time: a drag then finds each step's answer ready instead of waiting for the
 // worker. The answers are the job's own (the same request a move would send); only when they are
 // computed changes. Ahead goes the way the slider last moved first, then the other way.
+// (Work done on the main thread ahead of a drag goes through idle-jobs.ts instead.)
+import type { RangeInput } from './types';
+
 export interface AheadOptions<K> {
   /** The keys worth computing after `at` was asked (`from`: the one asked before it), nearest first. */
   around: (at: K, from: K | null) => K[];
@@ -13,14 +16,21 @@ export interface AheadOptions<K> {
   enabled?: () => boolean;
 }
 
+/**
+ * The values next to `value` on a range slider (halved and doubled on a log2 one), within its
+ * bounds: one step each way, the side `towards` first (+1 up, -1 down: where a drag is heading),
+ * then further that way up to `ahead` steps.
+ */
+export function stepsAround(input: Pick<RangeInput, 'min' | 'max' | 'step' | 'log2'>, value: number, towards: 1 | -1 = 1, ahead = 1): number[] {
+  const move = (k: number) => (input.log2 ? value * 2 ** k : value + k * input.step);
+  const out = [move(towards), move(-towards)];
+  for (let i = 2; i <= ahead; i++) out.push(move(i * towards));
+  return out.filter((v) => v >= input.min && v <= input.max);
+}
+
 /** `around` for one slider: `ahead` values the way it last moved (up at first), and one the other way. */
 export function along(min: number, max: number, { step = 1, ahead = 3 } = {}): (at: number, from: number | null) => number[] {
-  return (at, from) => {
-    const dir = from !== null && from > at ? -1 : 1;
-    const out = [at + dir * step, at - dir * step];
-    for (let i = 2; i <= ahead; i++) out.push(at + i * dir * step);
-    return out.filter((x) => x >= min && x <= max);
-  };
+  return (at, from) => stepsAround({ min, max, step }, at, from !== null && from > at ? -1 : 1, ahead);
 }
 
 export class Ahead<K, V> {

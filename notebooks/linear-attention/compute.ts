@@ -123,7 +123,7 @@ export interface MapsSetting { prompt: number[]; layer: number; head: number; T:
 /**
  * The engine work of the maps (the cells qkv and compared) at one setting, as jobs of a few
  * milliseconds each: the traced forward over the prompt, then each attention's two forms. Run ahead
- * for the neighbouring settings (_kit/ahead.ts), they leave in the memo exactly what the cells will
+ * for the neighbouring settings (_kit/idle-jobs.ts), they leave in the memo exactly what the cells will
  * ask for; the jobs already done cost a lookup.
  */
 export function mapsWork(lm: LessonModel, s: MapsSetting): (() => unknown)[] {

@@ -5,7 +5,8 @@
 // grows; and what the model loses when one layer's attention is swapped without retraining.
 // Engine work is in compute.ts (src/engine/linear does the math), chart data in views.ts.
 import { DEFAULT_COST_OPTIONS, associativityCheck, scaledNorms, softmaxAttention, type CostOptions, type HeadQKV, type VariantSpec } from '$engine/linear';
-import { Ahead, type Job, stepsAround } from '../_kit/ahead';
+import { IdleJobs, type Job } from '../_kit/idle-jobs';
+import { stepsAround } from '../_kit/prefetch';
 import { cell, type InputSpec, type Notebook, type RangeInput } from '../_kit/types';
 import { REAL_CONFIGS, TINY_RAW, tinyConfig } from '../_kit/models';
 import { SHIPPED_CONFIG, SHIPPED_NAME } from '../_kit/shipped';
@@ -78,7 +79,7 @@ const range = (name: string) => inputs.find((i): i is RangeInput => i.kind === '
 // first, in the direction it moved), the next step of a drag finds them in the memo.
 const MAPS_SLIDERS = ['seed', 'tokens', 'features', 'chunk', 'head'] as const;
 type MapsValues = Record<(typeof MAPS_SLIDERS)[number], number>;
-const ahead = new Ahead();
+const ahead = new IdleJobs();
 let lastMaps: MapsValues | null = null;
 function workAhead(lm: LessonModel, layer: number, now: MapsValues): void {
   const before = lastMaps;

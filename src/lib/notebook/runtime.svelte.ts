@@ -73,6 +73,8 @@ export class NotebookRuntime {
   #figures = new Map<Element, { cell: string; on: boolean }>();
   #screen: IntersectionObserver | null = null;
   #pure: boolean;
+  /** Raised by recomputeAll: a pure cell's kept value is from an older epoch and computes again. */
+  #epoch = 0;
 
   constructor(notebook: Notebook, initial: Record<string, InputValue>, backend: Backend) {
     // Unknown names must be errors, not window globals (`name`, `status`...).
@@ -133,22 +135,24 @@ export class NotebookRuntime {
     // from (the runtime recomputes every dependent of a moved input, whatever it returns).
     // Generators are never kept: their value is one frame of an animation.
     const pure = this.#pure;
-    let last: { args: unknown[]; value: unknown } | null = null;
+    const self = this;
+    let last: { args: unknown[]; value: unknown; epoch: number } | null = null;
     let generation = 0;
     const remember = (args: unknown[], out: unknown): unknown => {
       const g = ++generation;
+      const epoch = self.#epoch;
       last = null;
       if (!pure) return out;
       const keep = (value: unknown) => {
         const iterator = typeof value === 'object' && value !== null && typeof (value as { next?: unknown }).next === 'function';
-        if (g === generation && !iterator) last = { args, value };
+        if (g === generation && !iterator) last = { args, value, epoch };
         return value;
       };
       return out instanceof Promise ? out.then(keep) : keep(out);
     };
     // A plain function, not an arrow: the runtime passes the cell's previous value as `this`.
     main.variable(observer).define(spec.name, spec.inputs, function (this: unknown, ...args: unknown[]) {
-      if (last && last.args.length === args.length && args.every((a, i) => Object.is(a, last!.args[i]))) return last.value;
+      if (last && last.epoch === self.#epoch && last.args.length === args.length && args.every((a, i) => Object.is(a, last!.args[i]))) return last.value;
       // A cell nobody is looking at waits its turn (priority.ts); its inputs are ready by now.
       const wait = priority.turn(spec.name);
       if (!wait) return remember(args, timed(this, args));
@@ -180,6 +184,7 @@ export class NotebookRuntime {
   /** Every engine cell computes again (e.g. the models they read were replaced). */
   recomputeAll(): void {
     if (this.#disposed) return;
+    this.#epoch++; // what pure cells kept was read from the models being replaced
     const backend = this.#backendInUse;
     const generation = ++this.#setCount;
     this.#backend.define('backend', [], () => {

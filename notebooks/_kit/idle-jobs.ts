@@ -7,12 +7,10 @@
 // One job per idle period, each a few milliseconds, so a key press waits behind at most one; a new
 // setting replaces what was still queued. Where there is no requestIdleCallback (Node: the tests,
 // prerendering) nothing runs ahead and every value is computed when a cell needs it.
-import type { RangeInput } from './types';
-
 /** One bounded piece of work; what it returns is dropped (it is kept by the lesson's memo). */
 export type Job = () => unknown;
 
-export class Ahead {
+export class IdleJobs {
   #jobs: Job[] = [];
   #asked = false;
 
@@ -41,14 +39,4 @@ export class Ahead {
       this.#ask();
     });
   }
-}
-
-/**
- * The values one step either side of `value` on a range slider (halved and doubled on a log2 one),
- * those within its bounds; the side `towards` (+1 up, -1 down: where a drag is heading) first.
- */
-export function stepsAround(input: Pick<RangeInput, 'min' | 'max' | 'step' | 'log2'>, value: number, towards: 1 | -1 = 1): number[] {
-  const up = input.log2 ? value * 2 : value + input.step;
-  const down = input.log2 ? value / 2 : value - input.step;
-  return (towards === 1 ? [up, down] : [down, up]).filter((v) => v >= input.min && v <= input.max);
 }

@@ -1,9 +1,10 @@
-// Work done ahead while the page is idle (notebooks/_kit/ahead.ts): the queued jobs run one per idle
+// Work done ahead while the page is idle (notebooks/_kit/idle-jobs.ts; the neighbouring values from _kit/prefetch.ts stepsAround): the queued jobs run one per idle
 // period, in order; a new setting replaces what was still queued; a failing job does not stop the
 // rest; with no requestIdleCallback (Node) nothing runs. stepsAround gives a slider's neighbouring
 // values, the drag's direction first.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Ahead, stepsAround } from '../notebooks/_kit/ahead';
+import { IdleJobs } from '../notebooks/_kit/idle-jobs';
+import { stepsAround } from '../notebooks/_kit/prefetch';
 
 const g = globalThis as { requestIdleCallback?: (cb: () => void) => number };
 const had = 'requestIdleCallback' in g, before = g.requestIdleCallback;
@@ -26,11 +27,11 @@ function fakeIdle() {
   };
 }
 
-describe('Ahead', () => {
+describe('IdleJobs', () => {
   it('runs the queued jobs one per idle period, in order; replace drops what was still queued', () => {
     const idle = fakeIdle();
     const ran: string[] = [];
-    const ahead = new Ahead();
+    const ahead = new IdleJobs();
     ahead.replace(['a', 'b', 'c'].map((x) => () => ran.push(x)));
     expect(ran).toEqual([]); // nothing until the page is idle
     idle.idle();
@@ -49,7 +50,7 @@ describe('Ahead', () => {
   it('a job that throws does not stop the ones after it', () => {
     const idle = fakeIdle();
     const ran: number[] = [];
-    new Ahead().replace([() => ran.push(1), () => { throw new Error('engine error'); }, () => ran.push(3)]);
+    new IdleJobs().replace([() => ran.push(1), () => { throw new Error('engine error'); }, () => ran.push(3)]);
     for (let i = 0; i < 3; i++) idle.idle();
     expect(ran).toEqual([1, 3]);
   });
@@ -57,7 +58,7 @@ describe('Ahead', () => {
   it('without requestIdleCallback (Node) runs nothing', () => {
     delete g.requestIdleCallback;
     let ran = 0;
-    const ahead = new Ahead();
+    const ahead = new IdleJobs();
     ahead.replace([() => ran++]);
     expect(ran).toBe(0);
     expect(ahead.queued).toBe(1);
