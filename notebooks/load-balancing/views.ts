@@ -226,7 +226,7 @@ export function status(frame: Frame): StatsData {
   const top = Math.max(...frame.runs[0].clusters.map((c) => c.frequency));
   const items: StatsData['items'] = [
     { label: 'Step', value: steps, note: stateText(frame) },
-    { label: `Time from step 0 to ${frame.goal} at ${frame.speed} steps/s`, value: frame.goal / frame.speed, unit: 's', digits: 3, note: 'if the machine keeps up (each frame trains at most ~8 ms)' },
+    { label: `Time from step 0 to ${frame.goal} at ${frame.speed} steps/s`, value: frame.goal / frame.speed, unit: 's', digits: 3, note: 'if the machine keeps up (the runs train in a Web Worker)' },
     { label: 'Most frequent cluster', value: top, format: 'percent', note: `of the points, of ${frame.runs[0].clusters.length} clusters` },
   ];
   if (frame.measured !== null) items.push({ label: 'Measured now', value: frame.measured, unit: 'steps/s per run', digits: 3 });
