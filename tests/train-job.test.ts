@@ -10,7 +10,7 @@ import { lessonModel } from '../notebooks/_kit/shipped.js';
 import { modelTensors } from '../src/engine/numerics/index.js';
 import { paramsFromTensors } from '../src/engine/train/params.js';
 import { lossScaleRunner } from '../notebooks/precision/train.js';
-import { TARGET_SETS, TEXTS, fineTuneRunner } from '../notebooks/lora/train.js';
+import { PROMPTS, SPECTRUM_WEIGHT, TARGET_SETS, TEXTS, fineTuneRunner } from '../notebooks/lora/train.js';
 
 /** A runner whose steps count up from `start`, logging every run it creates and every step taken. */
 function counting(log: string[]): Runner<{ start: number }, number, string> {
@@ -151,7 +151,7 @@ describe('the lessons\' runners on the shipped model', async () => {
   });
 
   it('LoRA: B = 0 at the start, so the first batch\'s loss is full fine-tuning\'s; the base\'s text loss is the same in every report', () => {
-    const run = fineTuneRunner({ config, tensors, text: TEXTS.arithmetic!, seed: 2, targets: TARGET_SETS.attention!, r: 2, alpha: 4 }, backend);
+    const run = fineTuneRunner({ config, tensors, text: TEXTS.arithmetic!, seed: 2, targets: TARGET_SETS.attention!, r: 2, alpha: 4, spectrumWeight: SPECTRUM_WEIGHT.attention!, prompt: PROMPTS.arithmetic! }, backend);
     const a = run.step();
     const b = run.step();
     expect(a.lora).toBe(a.full);
@@ -159,8 +159,13 @@ describe('the lessons\' runners on the shipped model', async () => {
     expect(b.lora).not.toBe(b.full); // after one update the two models differ
     const f = run.final();
     expect(f.adapters.r).toBe(2);
-    const before = paramsFromTensors(config, tensors).data;
-    expect(f.full.data.length).toBe(before.length);
-    expect(f.full.data.some((v, i) => v !== before[i])).toBe(true);
+    // What the page shows of the runs, computed in the worker at the last step: LoRA's update of the
+    // weight has rank r = 2, full fine-tuning moved it, and the samples are labelled with the step.
+    const [rows, cols] = paramsFromTensors(config, tensors).shapes[SPECTRUM_WEIGHT.attention!]!;
+    expect([f.spectra.rows, f.spectra.cols]).toEqual([rows, cols]);
+    expect(f.spectra.lora[1]!).toBeGreaterThan(0);
+    expect(f.spectra.lora.slice(2).every((v) => v < 1e-9 * f.spectra.lora[0]!)).toBe(true);
+    expect(f.spectra.full[0]!).toBeGreaterThan(0);
+    expect(f.samples.map((x) => x.model)).toEqual(['before (base)', 'LoRA, merged (step 2)', 'full fine-tuning (step 2)']);
   });
 });

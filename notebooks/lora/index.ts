@@ -5,7 +5,7 @@
 import type { Backend } from '$kernels/backend';
 import { cell, type Notebook } from '../_kit/types';
 import { finished } from '../_kit/train-job';
-import { type Base, PROMPTS, type RunState, type Spectra, TARGET_SETS, TEXTS, type Tuned, baseOf, budget, fineTune, mergeCheck, samples, tunedOf, updateSpectra } from './compute';
+import { type Base, PROMPTS, type RunState, SPECTRUM_WEIGHT, type Spectra, TARGET_SETS, TEXTS, type Tuned, baseOf, budget, fineTune, mergeCheck, tunedOf } from './compute';
 import { HP, LORA_LR, MAX_STEPS, ROWS, ROW_LEN, batchesOf } from './train';
 import { batchLossChart, budgetTable, formulaScope, lossChart, mergeStats, runStats, samplesTable, spectrumChart } from './views';
 
@@ -14,13 +14,6 @@ export const meta = {
   title: 'LoRA: fine-tuning a low-rank update',
   summary: 'Fine-tune the tiny model on a new text in the page, once with every weight trained and once with rank-r adapters only: what each trains and stores, the loss of both, the update\'s singular values (rank r exactly), and merging that changes nothing.',
   order: 12,
-};
-
-/** The weight whose update the spectrum shows, for each target set (one the set adapts). */
-const SPECTRUM_WEIGHT: Record<string, string> = {
-  attention: 'model.layers.0.self_attn.o_proj.weight',
-  experts: 'model.layers.0.mlp.gate_proj.weight',
-  all: 'model.layers.0.self_attn.o_proj.weight',
 };
 
 export const notebook: Notebook = {
@@ -47,7 +40,7 @@ export const notebook: Notebook = {
     cell('run', ['base', 'text', 'targets', 'rank', 'alpha', 'seed', 'steps'], (b: Base, text: string, t: string, r: number, a: number, seed: number, steps: number) => fineTune(b, text, t, r, a, seed, steps),
       { kind: 'engine', detail: 'in a Web Worker: loraGradient + loraOptimizerStep, and rowsGradient + optimizerStep, reported step by step' }),
     cell('runDone', ['run'], (s: RunState) => finished(s), { kind: 'derived', detail: 'both runs at the slider\'s step' }),
-    cell('tuned', ['base', 'runDone'], (b: Base, s: RunState) => tunedOf(b, s), { kind: 'engine', detail: 'the adapters and the fully fine-tuned weights from the worker' }),
+    cell('tuned', ['runDone'], (s: RunState) => tunedOf(s), { kind: 'engine', detail: 'the adapters, and what the worker computed of both runs at their last step' }),
     cell('firstBatch', ['batches'], (batches: number[][][]) => ({
       kind: 'table', columns: [{ key: 'row', label: 'row' }, { key: 'text', label: 'characters (↵ = newline)' }],
       rows: batches[0]!.map((r, i) => ({ row: i + 1, text: String.fromCharCode(...r).replace(/\n/g, '↵') })),
@@ -55,13 +48,13 @@ export const notebook: Notebook = {
     cell('loss', ['run'], (s: RunState) => lossChart(s), { kind: 'engine', detail: 'evaluateWindows on the whole text after each step, as the worker reports' }),
     cell('batchLoss', ['run'], (s: RunState) => batchLossChart(s), { kind: 'engine', detail: 'the loss rowsGradient / loraGradient returned per step' }),
     cell('stats', ['runDone'], (s: RunState) => runStats(s), { kind: 'engine', detail: 'the worker\'s reports' }),
-    cell('spectra', ['base', 'tuned', 'targets'], (b: Base, s: Tuned, t: string) => updateSpectra(b, s, SPECTRUM_WEIGHT[t]!),
-      { kind: 'engine', detail: 'singularValues of the merged (α/r) B A and of W_after - W_before' }),
+    cell('spectra', ['tuned'], (s: Tuned): Spectra => s.spectra,
+      { kind: 'engine', detail: 'in the Web Worker: singularValues of the merged (α/r) B A and of W_after - W_before' }),
     cell('spectrum', ['spectra', 'rank'], (sp: Spectra, r: number) => spectrumChart(sp, r), { kind: 'engine', detail: 'updateSpectra' }),
-    cell('merge', ['base', 'tuned', 'text', 'backend'], (b: Base, s: Tuned, text: string, backend: Backend) => mergeStats(mergeCheck(b, s, Array.from(PROMPTS[text] ?? 'a', (c) => c.charCodeAt(0)), backend)),
+    cell('merge', ['base', 'tuned', 'text', 'backend'], (b: Base, s: Tuned, text: string, backend: Backend) => mergeStats(mergeCheck(b, s.adapters, Array.from(PROMPTS[text] ?? 'a', (c) => c.charCodeAt(0)), backend)),
       { kind: 'engine', detail: 'forward with mergeLora weights, with adapterBackend, and with the base' }),
-    cell('samples', ['base', 'tuned', 'text', 'backend'], (b: Base, s: Tuned, text: string, backend: Backend) => samplesTable(samples(b, s, PROMPTS[text] ?? 'a', backend), PROMPTS[text] ?? 'a'),
-      { kind: 'engine', detail: 'generate, greedy, 32 characters' }),
+    cell('samples', ['tuned', 'text'], (s: Tuned, text: string) => samplesTable(s.samples, PROMPTS[text] ?? 'a'),
+      { kind: 'engine', detail: 'in the Web Worker: generate, greedy, 32 characters' }),
     cell('scope', ['tuned', 'targets', 'spectra', 'runDone'], (s: Tuned, t: string, sp: Spectra, r: RunState) => formulaScope(s.adapters, SPECTRUM_WEIGHT[t]!, sp, r),
       { kind: 'derived', detail: 'the lesson\'s numbers by name' }),
   ],

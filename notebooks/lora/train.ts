@@ -1,16 +1,28 @@
 // The LoRA lesson's training run (in its Web Worker, worker.ts; in-process where there is no
 // Worker): from the same base weights on the same seeded batches of the new text, one LoRA step
 // (loraGradient + loraOptimizerStep: only the adapters move) and one full fine-tuning step
-// (rowsGradient + optimizerStep: every weight moves) per step(). The final payload is what the
-// page needs for the spectra, the merge check and the samples: the adapters and the fully
-// fine-tuned weights. Imports only the engine (a worker has no page).
+// (rowsGradient + optimizerStep: every weight moves) per step(). The final payload is the
+// adapters (for the page's merge check and formula box) and what the page shows of the runs at
+// their last step. Imports only the engine (a worker has no page).
+//
+// What the page shows of the finished runs is computed here too, at the run's last step: the
+// update's singular values and the greedy samples (updateSpectra, samples below). On the page's
+// main thread they took most of 0.3-1 s of CPU after every finished run (three generations of 32
+// characters, an SVD), in tasks of up to 50 ms, and the fully fine-tuned weights had to come to
+// the page for them; now only their results do. The merge check stays on the page (compute.ts):
+// its float32-rounding-sized differences are the page's compute backend's.
+import type { Backend } from '$kernels/backend';
 import type { DeepSeekConfig } from '$engine/config';
+import { generate } from '$engine/generate';
+import { Model } from '$engine/model';
 import type { Tensor } from '$engine/weights';
 import { createOptimizer, optimizerStep } from '$engine/train/adamw';
 import { evaluateWindows } from '$engine/train/eval';
-import { type LoraState, type LoraTarget, createLora, createLoraOptimizer, loraGradient, loraOptimizerStep, mergedData } from '$engine/train/lora';
+import {
+  type LoraState, type LoraTarget, createLora, createLoraOptimizer, loraDelta, loraGradient, loraOptimizerStep, mergeLora, mergedData, singularValues, weightDelta,
+} from '$engine/train/lora';
 import { type TrainHparams, rowsGradient } from '$engine/train/objective';
-import { type TrainParams, modelFromParams, paramsFromTensors } from '$engine/train/params';
+import { type TrainParams, modelFromParams, paramsFromTensors, paramsToTensors } from '$engine/train/params';
 import type { Runner } from '../_kit/train-job';
 
 export const TEXTS: Record<string, string> = {
@@ -46,15 +58,54 @@ export function batchesOf(text: string, seed: number, count = MAX_STEPS): number
   }));
 }
 
-export interface FineTuneRequest { config: DeepSeekConfig; tensors: Map<string, Tensor>; text: string; seed: number; targets: LoraTarget[]; r: number; alpha: number }
+export const PROMPTS: Record<string, string> = { arithmetic: '14+94=', alice: 'Alice was ' };
+
+/** The weight whose update the spectrum shows, for each target set (one the set adapts). */
+export const SPECTRUM_WEIGHT: Record<string, string> = {
+  attention: 'model.layers.0.self_attn.o_proj.weight',
+  experts: 'model.layers.0.mlp.gate_proj.weight',
+  all: 'model.layers.0.self_attn.o_proj.weight',
+};
+
+/** The base weights: by tensor name, and in the trainer's layout. */
+export interface BaseWeights { config: DeepSeekConfig; tensors: ReadonlyMap<string, Tensor>; params: TrainParams }
+
+/** Singular values of the update of one weight: LoRA's merged s B A and full fine-tuning's ΔW. */
+export interface Spectra { lora: number[]; full: number[]; rows: number; cols: number; dLora: Float64Array; dFull: Float64Array }
+export function updateSpectra(base: BaseWeights, adapters: LoraState, full: TrainParams, name: string): Spectra {
+  const [rows, cols] = base.params.shapes[name] as [number, number];
+  const dLora = loraDelta(adapters, name, [rows, cols]);
+  const dFull = weightDelta(base.params, full.data, name);
+  return { lora: singularValues(dLora, rows, cols), full: singularValues(dFull, rows, cols), rows, cols, dLora, dFull };
+}
+
+/** Greedy continuations of the prompt by the base, the LoRA-merged and the fully fine-tuned model. */
+export function samples(base: BaseWeights, adapters: LoraState, full: TrainParams, step: number, prompt: string, backend: Backend): { model: string; text: string }[] {
+  const p = ids(prompt);
+  const run = (tensors: ReadonlyMap<string, Tensor>) => {
+    const out = generate(Model.fromTensors(base.config, tensors, { backend }), p, { maxNewTokens: 32, sampling: { temperature: 0 } });
+    return String.fromCharCode(...out.tokens);
+  };
+  return [
+    { model: 'before (base)', text: run(base.tensors) },
+    { model: `LoRA, merged (step ${step})`, text: run(mergeLora(base.tensors, adapters)) },
+    { model: `full fine-tuning (step ${step})`, text: run(paramsToTensors(full)) },
+  ];
+}
+
+export interface FineTuneRequest {
+  config: DeepSeekConfig; tensors: Map<string, Tensor>; text: string; seed: number; targets: LoraTarget[]; r: number; alpha: number;
+  /** The weight whose update's singular values the page shows, and the prompt of the samples. */
+  spectrumWeight: string; prompt: string;
+}
 /**
  * One step of both runs: the batch's mean loss (nats) before the update; bits per character on the
  * whole text after it (and the base's, before any step); the time each step took here (not drawn: a link reproduces
  * the losses, not the timings).
  */
 export interface FineTuneReport { lora: number; full: number; loraText: number; fullText: number; baseText: number; loraMs: number; fullMs: number }
-/** The adapters and the fully fine-tuned weights (with routing biases) at the last step. */
-export interface FineTuneFinal { adapters: LoraState; full: { data: Float32Array; buffers: Record<string, Float32Array> } }
+/** At the last step: the adapters, the update's singular values and the samples. */
+export interface FineTuneFinal { adapters: LoraState; spectra: Spectra; samples: { model: string; text: string }[] }
 
 export const fineTuneRunner: Runner<FineTuneRequest, FineTuneReport, FineTuneFinal> = (q, backend) => {
   const base = paramsFromTensors(q.config, q.tensors);
@@ -84,6 +135,14 @@ export const fineTuneRunner: Runner<FineTuneRequest, FineTuneReport, FineTuneFin
       const loraText = textLoss({ ...base, data: mergedData(base, adapters) as Float32Array });
       return { lora: lg.loss / rows.length, full: fg.loss / rows.length, loraText, fullText: textLoss(full), baseText, loraMs, fullMs };
     },
-    final: () => ({ adapters: { ...adapters, data: adapters.data.slice() }, full: { data: full.data.slice(), buffers: Object.fromEntries(Object.entries(full.buffers).map(([k, v]) => [k, v.slice()])) } }),
+    final: () => {
+      const weights: BaseWeights = { config: q.config, tensors: q.tensors, params: base };
+      const now = { ...adapters, data: adapters.data.slice() };
+      return {
+        adapters: now,
+        spectra: updateSpectra(weights, now, full, q.spectrumWeight),
+        samples: samples(weights, now, full, step, q.prompt, backend),
+      };
+    },
   };
 };
