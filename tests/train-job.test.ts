@@ -123,6 +123,24 @@ describe('JobClient with a Worker', () => {
     expect(w.posted.at(-1)).toMatchObject({ type: 'start', id: 1 });
   });
 
+  it('more steps of the run the worker keeps go without the request; fewer, another run, or a worker without it, with it', async () => {
+    const { w, c } = setup();
+    c.follow('k', 2, { start: 0 }).next();
+    c.follow('k', 4, { start: 0 }).next();
+    expect(w.posted.at(-1)).toEqual({ type: 'start', id: 1, key: 'k', steps: 4, request: null });
+    c.follow('k', 3, { start: 0 }).next(); // fewer steps: the worker starts the run again
+    expect(w.posted.at(-1)).toMatchObject({ id: 2, request: { start: 0 } });
+    c.follow('j', 3, { start: 5 }).next();
+    expect(w.posted.at(-1)).toMatchObject({ id: 3, key: 'j', request: { start: 5 } });
+    const g = c.follow('j', 6, { start: 5 });
+    g.next();
+    expect(w.posted.at(-1)).toMatchObject({ id: 4, request: null });
+    // A worker that no longer has the run asks again: the same start, with the request.
+    w.reply({ type: 'again', id: 4 });
+    expect(w.posted.at(-1)).toEqual({ type: 'start', id: 4, key: 'j', steps: 6, request: { start: 5 } });
+    g.return(undefined);
+  });
+
   it('a worker error rejects the cell and finished()', async () => {
     const { w, c } = setup();
     const g = c.follow('k', 3, { start: 0 });

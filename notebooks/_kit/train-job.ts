@@ -6,7 +6,8 @@
 // fill in as it trains), the last with `done` and the run's final payload.
 //
 // The worker keeps its last run: asking for more steps of the same run continues it instead of
-// starting again (moving a "steps" slider up costs only the new steps). Where there is no Worker
+// starting again (moving a "steps" slider up costs only the new steps), and the request (a lesson's
+// model: megabytes to copy on the page's thread at every move) is not sent again for it. Where there is no Worker
 // (Node: the notebook tests, prerendering) the same runner runs in-process (to a capped step
 // count the lesson chooses) and follow() yields once. Products run on the WebAssembly kernels (kernels/fastest.ts) in both, as
 // the training lesson's workers do: a fixed backend, so a run does not depend on the page's choice.
@@ -32,8 +33,10 @@ export interface Progress<R, F> {
   done: boolean;
 }
 
-type ToWorker<Q> = { type: 'start'; id: number; key: string; steps: number; request: Q } | { type: 'cancel'; id: number };
+/** A start without its request (null) continues the worker's kept run of that key; the worker asks `again` if it has none. */
+type ToWorker<Q> = { type: 'start'; id: number; key: string; steps: number; request: Q | null } | { type: 'cancel'; id: number };
 type FromWorker<R, F> =
+  | { type: 'again'; id: number }
   | { type: 'reports'; id: number; from: number; reports: R[] }
   | { type: 'done'; id: number; final: F }
   | { type: 'error'; id: number; message: string };
@@ -66,7 +69,11 @@ export function serveJobs<Q, R, F>(runner: Runner<Q, R, F>): void {
     try {
       const b = await backend;
       if (latest !== m.id) return;
-      const run = (kept = keep(kept, runner, m.key, m.steps, m.request, b));
+      if (m.request === null && !(kept && kept.key === m.key && kept.reports.length <= m.steps)) {
+        scope.postMessage({ type: 'again', id: m.id });
+        return;
+      }
+      const run = (kept = m.request === null ? kept! : keep(kept, runner, m.key, m.steps, m.request, b));
       if (run.reports.length > 0) scope.postMessage({ type: 'reports', id: m.id, from: 0, reports: run.reports.slice() });
       while (run.reports.length < m.steps) {
         await tick();
@@ -90,6 +97,8 @@ export class JobClient<Q, R, F> {
   #worker: Worker | null = null;
   #nextId = 0;
   #listeners = new Map<number, (m: FromWorker<R, F>) => void>();
+  /** The run the worker was last asked for (so it keeps it): more steps of it go without the request. */
+  #sent: { key: string; steps: number } | null = null;
   // In-process runs (no Worker): the last few, by key, so going back to a setting does not train again.
   #inline: { kept: Kept<R, F>[]; backend: Promise<Backend> | null } = { kept: [], backend: null };
 
@@ -115,6 +124,7 @@ export class JobClient<Q, R, F> {
       e.preventDefault();
       const message = `the training worker failed: ${e.message || 'it did not load'}`;
       this.#worker = null;
+      this.#sent = null;
       for (const [id, l] of this.#listeners) l({ type: 'error', id, message });
     };
     return (this.#worker = w);
@@ -144,6 +154,11 @@ export class JobClient<Q, R, F> {
     const inbox: FromWorker<R, F>[] = [];
     let waiting: { drain: () => void; reject: (e: Error) => void } | null = null;
     this.#listeners.set(id, (m) => {
+      if (m.type === 'again') {
+        this.#ensure().postMessage({ type: 'start', id, key, steps, request } satisfies ToWorker<Q>);
+        return;
+      }
+      if (m.type === 'error') this.#sent = null;
       inbox.push(m);
       const w = waiting;
       waiting = null;
@@ -156,7 +171,7 @@ export class JobClient<Q, R, F> {
         for (const m of inbox.splice(0)) {
           if (m.type === 'error') { const e = new Error(m.message); settle.reject(e); reject(e); return; }
           if (m.type === 'reports') m.reports.forEach((r, i) => { reports[m.from + i] = r; });
-          else { final = m.final; done = true; }
+          else if (m.type === 'done') { final = m.final; done = true; }
         }
         const v = value({ target: steps, reports: reports.slice(), final, done });
         if (done) { reachedEnd = true; settle.resolve(v); }
@@ -167,7 +182,9 @@ export class JobClient<Q, R, F> {
     });
     let reachedEnd = false;
     try {
-      this.#ensure().postMessage({ type: 'start', id, key, steps, request } satisfies ToWorker<Q>);
+      const continues = this.#sent !== null && this.#sent.key === key && steps >= this.#sent.steps;
+      this.#sent = { key, steps };
+      this.#ensure().postMessage({ type: 'start', id, key, steps, request: continues ? null : request } satisfies ToWorker<Q>);
       yield value({ target: steps, reports: [], final: null, done: false });
       // The next pull comes after the last promise resolved: by then its drain() has seen `done`.
       while (!reachedEnd) yield next();
