@@ -5,7 +5,7 @@
 // step once, reset, download, load) are in Panel.svelte.
 import type { HeatmapData } from '$components/charts/types';
 import { cell, type Notebook } from '../_kit/types';
-import { type LiveFrame, type Runs, runsFor, stream } from './live';
+import { chooseSecond, type LiveFrame, type Runs, runsFor, stream } from './live';
 import Panel from './Panel.svelte';
 import Samples from './Samples.svelte';
 import type { RunView } from './run';
@@ -124,8 +124,12 @@ export const notebook: Notebook = {
       (seed: number, size: string, logLr: number, batch: number, corpus: CorpusMix, balancing: Balancing, logGamma: number, logGammaEnd: number, logAlpha: number, mtp: boolean, mtpLambda: number): RunSettings => ({
         seed, size, lr: Number((10 ** logLr).toPrecision(3)), batch, seqLen: SEQ_LEN, balancing, gamma: Number((10 ** logGamma).toPrecision(2)), gammaEnd: Number((10 ** logGammaEnd).toPrecision(2)), alpha: Number((10 ** logAlpha).toPrecision(2)), mtp, mtpLambda, corpus,
       }), { kind: 'derived', detail: 'the run\'s settings' }),
-    cell('runs', ['settings', 'compare', 'compare_balancing'], (s: RunSettings, compare: boolean, other: Balancing): Runs => runsFor(s, compare, other),
+    cell('runs', ['settings', 'compare'], (s: RunSettings, compare: boolean): Runs => runsFor(s, compare),
       { kind: 'engine', detail: 'trainer workers running src/engine/train (rowsGradient, optimizerStep, trainStep)' }),
+    // Run B is chosen here, not in `runs`: every figure reads `runs`, and the second run's balancing
+    // moving (with no second run, or only B changing) need not restart them all (live.ts Runs).
+    cell('secondRun', ['runs', 'compare_balancing'], (runs: Runs, other: Balancing) => chooseSecond(runs, other)?.label ?? 'no second run',
+      { kind: 'engine', detail: 'run B: a trainer worker with the other balancing, when comparing' }),
     // Each figure's cell streams its own value (live.ts): it recomputes, on its turn and while on
     // screen, when a run reports something, and yields only a changed value.
     cell('panel', ['runs'], (runs: Runs) => stream(runs, (f) => f), { kind: 'engine', detail: 'the run\'s step counter and status' }),

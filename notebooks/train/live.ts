@@ -13,10 +13,70 @@ import { type Balancing, type RunSettings, settingsKey } from './settings';
 /** A figure's new value at most this often while training. */
 export const VIEW_MS = 500;
 
-export interface Runs { a: TrainingRun; b: TrainingRun | null }
 export interface LiveFrame { runs: Runs; views: { a: RunView; b: RunView | null } }
 
 const BALANCING_LABEL: Record<Balancing, string> = { bias: 'bias update (V3)', aux: 'auxiliary loss', none: 'no balancing' };
+
+/**
+ * The lesson's runs: A, from the settings, and with the comparison on, B, with the other balancing.
+ * B is chosen by its own cell (chooseSecond), not by the `runs` cell: every figure's stream reads
+ * `runs`, and the runtime recomputes everything downstream of a moved input, so with the second
+ * run's balancing an input of `runs`, moving that select restarted all 16 figures' streams (and
+ * recomputed the off-screen ones) even with no second run. Now it changes B here and tells the
+ * streams, which draw it on their next turn.
+ */
+export class Runs {
+  #b: TrainingRun | null = null;
+  #listeners = new Set<() => void>();
+  /** Runs of the previous pair not kept by `a`: B may take one back (chooseSecond), the others stop. */
+  #retired: TrainingRun[];
+
+  constructor(readonly a: TrainingRun, readonly compare: boolean, readonly threads: number, retired: TrainingRun[]) {
+    this.#retired = retired;
+    if (!compare) this.#retire();
+  }
+
+  get b(): TrainingRun | null { return this.#b; }
+
+  /** A and B (once chosen). */
+  get all(): TrainingRun[] { return this.#b ? [this.a, this.#b] : [this.a]; }
+
+  /** Every run there is to draw: with the comparison on, B has been chosen. */
+  get complete(): boolean { return !this.compare || this.#b !== null; }
+
+  /** Called when B is chosen or replaced. */
+  subscribe(f: () => void): () => void {
+    this.#listeners.add(f);
+    return () => this.#listeners.delete(f);
+  }
+
+  /** Run B with `other` balancing (none without the comparison); the same settings find the same run. */
+  choose(other: Balancing): TrainingRun | null {
+    if (!this.compare) return null;
+    const s = { ...this.a.settings, balancing: other };
+    if (this.#b?.key !== settingsKey(s)) {
+      const old = this.#b;
+      this.#b = runFor(s, `B: ${BALANCING_LABEL[other]}`, this.threads, [...this.#retired, ...(old ? [old] : [])]);
+      this.#retired = this.#retired.filter((r) => r !== this.#b);
+      if (old && old !== this.#b) void old.dispose();
+      for (const f of [...this.#listeners]) f();
+    }
+    this.#retire();
+    return this.#b;
+  }
+
+  /** Its runs, and those it has not yet let go of, for the next pair to keep or stop. */
+  release(): TrainingRun[] {
+    const out = [...this.all, ...this.#retired];
+    this.#retired = [];
+    return out;
+  }
+
+  #retire(): void {
+    for (const r of this.#retired) void r.dispose();
+    this.#retired = [];
+  }
+}
 
 let current: Runs | null = null;
 
@@ -26,9 +86,9 @@ function runFor(s: RunSettings, label: string, threads: number, old: TrainingRun
   return same ?? new TrainingRun(s, label, threads);
 }
 
-/** The runs for these settings (a second one with other balancing when comparing). */
-export function runsFor(s: RunSettings, compare: boolean, other: Balancing): Runs {
-  const old = current ? [current.a, ...(current.b ? [current.b] : [])] : [];
+/** The runs for these settings: run A now, and with `compare`, a B to be chosen (chooseSecond). */
+export function runsFor(s: RunSettings, compare: boolean): Runs {
+  const old = current ? current.release() : [];
   // Two threads split each batch when the machine has a core to spare for the page itself; on two
   // cores, two busy trainer threads leave the page none (measured here: the page's frames and input
   // suffered, and one thread trained faster). Two runs take one thread each.
@@ -37,11 +97,14 @@ export function runsFor(s: RunSettings, compare: boolean, other: Balancing): Run
   const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 2;
   const threads = forced === 1 || forced === 2 ? forced : compare || cores <= 2 ? 1 : 2;
   const a = runFor(s, `A: ${BALANCING_LABEL[s.balancing]}`, threads, old);
-  const b = compare ? runFor({ ...s, balancing: other }, `B: ${BALANCING_LABEL[other]}`, threads, old) : null;
-  for (const r of old) if (r !== a && r !== b) void r.dispose();
-  current = { a, b };
+  current = new Runs(a, compare, threads, old.filter((r) => r !== a));
   if (typeof window !== 'undefined') (window as unknown as { __nanoseekTrain?: unknown }).__nanoseekTrain = current;
   return current;
+}
+
+/** The second run, with `other` balancing, when comparing (null otherwise). */
+export function chooseSecond(runs: Runs, other: Balancing): TrainingRun | null {
+  return runs.choose(other);
 }
 
 /** A run has started: failed, offline, restored, or its step-0 evaluation and sample are in. */
@@ -86,7 +149,8 @@ export interface StreamOptions {
  * A cell's value over a run: `f` of the current frame now, then again when a run reports something
  * (at most every VIEW_MS), yielding only values that differ from the last (`f` memoises on the
  * run's view). The first value waits until every run has started (its untrained model measured and
- * sampled, or its saved state restored), so a page settles on what the settings give.
+ * sampled, or its saved state restored; with the comparison on, B chosen too), so a page settles
+ * on what the settings give.
  */
 export function* stream<T>(runs: Runs, f: (frame: LiveFrame) => T, o: StreamOptions = {}): Generator<T | Promise<T>> {
   if (typeof window === 'undefined') {
@@ -94,7 +158,6 @@ export function* stream<T>(runs: Runs, f: (frame: LiveFrame) => T, o: StreamOpti
     return;
   }
   const every = o.every ?? 1, phase = o.phase ?? 0;
-  const all = [runs.a, ...(runs.b ? [runs.b] : [])];
   let stop = () => {};
   let last: T | undefined;
   let lastAt = -Infinity;
@@ -114,7 +177,7 @@ export function* stream<T>(runs: Runs, f: (frame: LiveFrame) => T, o: StreamOpti
         };
         const attempt = () => {
           if (first) {
-            if (!all.every(started)) return;
+            if (!runs.complete || !runs.all.every(started)) return;
             const v = f(frameOf(runs));
             stop();
             last = v;
@@ -123,7 +186,7 @@ export function* stream<T>(runs: Runs, f: (frame: LiveFrame) => T, o: StreamOpti
             return;
           }
           if (timer !== null) return;
-          timer = setTimeout(() => {
+          const fire = () => {
             timer = null;
             const frame = frameOf(runs);
             const training = frame.views.a.status === 'running' || frame.views.b?.status === 'running';
@@ -139,9 +202,17 @@ export function* stream<T>(runs: Runs, f: (frame: LiveFrame) => T, o: StreamOpti
             stop();
             last = v;
             resolve(v);
-          }, Math.max(0, VIEW_MS - (performance.now() - lastAt)));
+          };
+          timer = setTimeout(fire, Math.max(0, VIEW_MS - (performance.now() - lastAt)));
         };
-        for (const r of all) listeners.push(r.subscribe(attempt));
+        // B chosen or replaced: listen to the new pair's runs, and draw it on the next chance.
+        let fromRuns: (() => void)[] = [];
+        const listen = () => {
+          for (const l of fromRuns) l();
+          fromRuns = runs.all.map((r) => r.subscribe(attempt));
+        };
+        listeners.push(runs.subscribe(() => { listen(); attempt(); }), () => { for (const l of fromRuns) l(); });
+        listen();
         attempt();
       });
     }
