@@ -38,6 +38,15 @@ function ofRun<T>(f: (r: RunView) => T, which: 'a' | 'b' = 'a'): (frame: LiveFra
   };
 }
 
+/** The panel's frame: the same object until a run's view changes (a new one re-renders the panel). */
+function panelView(): (frame: LiveFrame) => LiveFrame {
+  let last: LiveFrame | null = null;
+  return (frame) => {
+    if (!last || last.runs !== frame.runs || last.views.a !== frame.views.a || last.views.b !== frame.views.b) last = frame;
+    return last;
+  };
+}
+
 /** The stats view: its run's counters and the settings as the inputs are now. */
 function statsMemo() {
   let last: { r: RunView; s: RunSettings; value: ReturnType<typeof runStats> } | null = null;
@@ -132,7 +141,7 @@ export const notebook: Notebook = {
       { kind: 'engine', detail: 'run B: a trainer worker with the other balancing, when comparing' }),
     // Each figure's cell streams its own value (live.ts): it recomputes, on its turn and while on
     // screen, when a run reports something, and yields only a changed value.
-    cell('panel', ['runs'], (runs: Runs) => stream(runs, (f) => f), { kind: 'engine', detail: 'the run\'s step counter and status' }),
+    cell('panel', ['runs'], (runs: Runs) => stream(runs, panelView()), { kind: 'engine', detail: 'the run\'s step counter and status' }),
     cell('statsView', ['runs', 'settings'], (runs: Runs, s: RunSettings) => stream(runs, (f) => views.stats(f, s), { cell: 'statsView' }), { kind: 'derived', detail: 'the settings and the last evaluation' }),
     cell('shippedCurve', [], () => shippedCurve(), { kind: 'engine', detail: 'the shipped model\'s training log (static/models/)' }),
     cell('bpcView', ['runs', 'shippedCurve'], (runs: Runs, c: ShippedCurve | null) => stream(runs, (f) => views.bpc(f, c), { cell: 'bpcView' }), { kind: 'engine', detail: `training batches' main loss / ln 2; held-out: evaluateWindows on ${VAL_WINDOWS} fixed windows of ${EVAL_SEQ} characters; dashed: reference figures (the shipped model's training log; PyTorch twin, anchors README)` }),
