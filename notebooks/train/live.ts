@@ -137,6 +137,31 @@ export function figureOnScreen(cell: string): boolean {
   return on;
 }
 
+// ---- the reader's input first ----
+/**
+ * After a key or pointer press (or an input's change), figures wait this long before recomputing.
+ * A figure's update is a task of a few milliseconds plus the style, layout, paint and raster of its
+ * chart; landing in the frame that answers a press, it made that frame late (the bench's
+ * presentation delay). The figures update every VIEW_MS anyway, so waiting is not seen.
+ */
+export const INPUT_QUIET_MS = 150;
+let lastInput = -Infinity;
+let watchingInput = false;
+
+function watchInput(): void {
+  if (watchingInput || typeof window === 'undefined') return;
+  watchingInput = true;
+  const mark = () => { lastInput = performance.now(); };
+  for (const type of ['pointerdown', 'pointerup', 'keydown', 'keyup', 'input']) window.addEventListener(type, mark, { capture: true, passive: true });
+}
+
+/** Milliseconds a figure should wait for the reader's input to be answered first (0: none). */
+function inputWait(): number {
+  const scheduling = (navigator as { scheduling?: { isInputPending?: () => boolean } }).scheduling;
+  const pending = scheduling?.isInputPending?.() ? 16 : 0;
+  return Math.max(pending, INPUT_QUIET_MS - (performance.now() - lastInput));
+}
+
 export interface StreamOptions {
   /** The cell the stream is the value of: while training it is recomputed only while its figure is on screen. */
   cell?: string;
@@ -147,8 +172,8 @@ export interface StreamOptions {
 
 /**
  * A cell's value over a run: `f` of the current frame now, then again when a run reports something
- * (at most every VIEW_MS), yielding only values that differ from the last (`f` memoises on the
- * run's view). The first value waits until every run has started (its untrained model measured and
+ * (at most every VIEW_MS, and not within INPUT_QUIET_MS of the reader's input), yielding only
+ * values that differ from the last (`f` memoises on the run's view). The first value waits until every run has started (its untrained model measured and
  * sampled, or its saved state restored; with the comparison on, B chosen too), so a page settles
  * on what the settings give.
  */
@@ -158,6 +183,7 @@ export function* stream<T>(runs: Runs, f: (frame: LiveFrame) => T, o: StreamOpti
     return;
   }
   const every = o.every ?? 1, phase = o.phase ?? 0;
+  watchInput();
   let stop = () => {};
   let last: T | undefined;
   let lastAt = -Infinity;
@@ -188,6 +214,8 @@ export function* stream<T>(runs: Runs, f: (frame: LiveFrame) => T, o: StreamOpti
           if (timer !== null) return;
           const fire = () => {
             timer = null;
+            const wait = inputWait();
+            if (wait > 0) { timer = setTimeout(fire, wait); return; }
             const frame = frameOf(runs);
             const training = frame.views.a.status === 'running' || frame.views.b?.status === 'running';
             if (training) {
