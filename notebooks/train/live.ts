@@ -145,13 +145,22 @@ export function figureOnScreen(cell: string): boolean {
  * presentation delay). The figures update every VIEW_MS anyway, so waiting is not seen.
  */
 export const INPUT_QUIET_MS = 150;
+/** And the trainer leaves the cores to the page for what is left of this window after an input when it reads it. */
+export const YIELD_MS = 100;
 let lastInput = -Infinity;
 let watchingInput = false;
 
 function watchInput(): void {
   if (watchingInput || typeof window === 'undefined') return;
   watchingInput = true;
-  const mark = () => { lastInput = performance.now(); };
+  let told = -Infinity;
+  const mark = () => {
+    lastInput = performance.now();
+    // The trainer too (worker.ts yieldToPage), once per burst of events.
+    if (lastInput - told < YIELD_MS / 2 || !current) return;
+    told = lastInput;
+    for (const r of current.all) r.inputSeen(performance.timeOrigin + lastInput + YIELD_MS);
+  };
   for (const type of ['pointerdown', 'pointerup', 'keydown', 'keyup', 'input']) window.addEventListener(type, mark, { capture: true, passive: true });
 }
 

@@ -274,6 +274,11 @@ export class TrainingRun {
     this.#changed();
   }
 
+  /** The reader pressed something: while training, the trainer leaves the cores to the page until `until` (ms since the epoch; worker.ts yieldToPage). */
+  inputSeen(until: number): void {
+    if (this.status === 'running') this.#post({ type: 'yield', until });
+  }
+
   stepOnce(): void {
     if (this.status === 'running' || this.status === 'pausing' || this.status === 'starting' || this.status === 'offline') return;
     this.#post({ type: 'step' });

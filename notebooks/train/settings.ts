@@ -126,7 +126,9 @@ export type ToWorker =
   /** Save the run to the browser's storage (store.ts) from the worker: its state with this history, under this key. */
   | { type: 'save'; id: number; key: string; history: unknown }
   | { type: 'export'; id: number }
-  | { type: 'load'; id: number; bytes: Uint8Array; file: string };
+  | { type: 'load'; id: number; bytes: Uint8Array; file: string }
+  /** The reader pressed something: leave the cores to the page until `until` (ms since the epoch). */
+  | { type: 'yield'; until: number };
 
 // ---- messages: worker -> page ----
 export interface StepPoint {

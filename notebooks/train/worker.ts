@@ -188,8 +188,32 @@ async function oneStep(): Promise<void> {
   flush(false);
 }
 
-/** Between steps, let queued messages (pause, snapshot) in. */
+/** Between steps, let queued messages (pause, snapshot, yield) in. */
 const breathe = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * The page answers the reader's input first: on a two-core machine this thread holds one core, and
+ * the page's main, compositor and raster threads share the other. A step is one synchronous task
+ * (splitting it would change the order of the gradient's float additions), so the page's 'yield'
+ * is read after the step in flight, and the loop then waits out what is left of the page's window
+ * (nothing when the step ended after it). At most YIELD_SHARE of any second is given up this way.
+ */
+const YIELD_SHARE = 0.1;
+let yieldUntil = 0;
+let yielded: { at: number; ms: number }[] = [];
+const clock = () => performance.timeOrigin + performance.now();
+
+async function yieldToPage(): Promise<void> {
+  const now = clock();
+  if (yieldUntil <= now) return;
+  yielded = yielded.filter((y) => now - y.at < 1000);
+  const budget = 1000 * YIELD_SHARE - yielded.reduce((s, y) => s + y.ms, 0);
+  const ms = Math.min(yieldUntil - now, budget);
+  yieldUntil = 0;
+  if (ms <= 1) return;
+  yielded.push({ at: now, ms });
+  await new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
 
 function startLoop(): void {
   if (loop) return;
@@ -198,6 +222,7 @@ function startLoop(): void {
       while (running) {
         await oneStep();
         await breathe();
+        await yieldToPage();
       }
     } catch (e) {
       running = false;
@@ -334,6 +359,7 @@ self.onmessage = (e: MessageEvent<ToWorker | { type: 'port' }>) => {
   const m = e.data;
   // Pause must act at once (the loop checks the flag between steps); the rest run in order.
   if (m.type === 'pause') { void handle(m); return; }
+  if (m.type === 'yield') { yieldUntil = Math.max(yieldUntil, m.until); return; }
   queue = queue.then(() => handle(m)).catch((err) => post({ type: 'error', message: err instanceof Error ? err.message : String(err) }));
 };
 
