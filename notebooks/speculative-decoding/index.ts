@@ -20,10 +20,10 @@ import Timeline from './Timeline.svelte';
 import {
   DRAFTER_LABEL, type DrafterChoice, type DrafterSetup, GAMMAS, type ModelChoice, NEW_TOKENS, PROMPT_CHARS, PROMPT_LENGTH,
   chiSquare, chiSquareCritical, drawThroughRule, runPrompt,
-  samplingOf, targetModel, verifyDraftWrongRule,
+  mixWithUniform, samplingOf, targetModel, verifyDraftWrongRule,
 } from './lab';
-import { Lru, idOf } from './memo';
-import { type Overlap, type Wallclock, jobs } from './jobs';
+import { Lru, Prefetch, type Steps, idOf, nextValues } from './memo';
+import { type OverlapBase, jobs } from './jobs';
 import { type DecisionsData, type TimelineData, decisionsData, timelineData } from './views';
 
 export const meta = {
@@ -70,6 +70,57 @@ function speculateRuns(setup: DrafterSetup, sampling: SamplingOptions, gamma: nu
   const p = runs.get(key, () => engine.run('runs', { ...setup, sampling, gamma, seed, count, text }));
   p.catch(() => runs.delete(key)); // a failed run is not kept
   return p;
+}
+
+/** An engine job's promise kept by key (a failed one is not kept). */
+function memoJob<T>(lru: Lru<Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  const p = lru.get(key, make);
+  p.catch(() => lru.delete(key));
+  return p;
+}
+
+// A slider move that changes an on-screen figure's engine run used to wait for the worker (100-450 ms
+// picture p95 under load). The run for the values next to the current ones is computed ahead, one job
+// at a time after the picture's own, so a key press or a drag step usually finds its run made.
+const stepsOf = (name: string): Steps => {
+  const i = notebook.inputs.find((x) => x.name === name);
+  if (!i || i.kind !== 'range') throw new Error(`no slider ${name}`);
+  return i;
+};
+/** The last value each prefetching cell saw per slider (the direction of a drag). */
+const seen = new Map<string, number>();
+function ahead(who: string, name: string, value: number): { values: number[]; moved: boolean } {
+  const previous = seen.get(`${who}/${name}`);
+  seen.set(`${who}/${name}`, value);
+  return { values: nextValues(value, previous, stepsOf(name)), moved: previous !== undefined && previous !== value };
+}
+const runAhead = new Prefetch();
+
+/** Prefetch the timeline's run for the neighbouring values of its sliders, the one being dragged first. */
+function prefetchRuns(model: ModelChoice, setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, text: string): void {
+  const lists: { moved: boolean; jobs: (() => Promise<unknown>)[] }[] = [];
+  const add = (name: string, value: number, at: (v: number) => () => Promise<unknown>) => {
+    const a = ahead('run', name, value);
+    lists.push({ moved: a.moved, jobs: a.values.map(at) });
+  };
+  add('gamma', gamma, (g) => () => speculateRuns(setup, sampling, g, seed, 1, text));
+  // A random target's weights depend on the seed: only the shipped model is the same across seeds.
+  if (model === 'trained') add('seed', seed, (v) => () => speculateRuns(setup, sampling, gamma, v, 1, text));
+  if (sampling.temperature > 0) add('temperature', sampling.temperature, (t) => () => speculateRuns(setup, { ...sampling, temperature: t }, gamma, seed, 1, text));
+  if (setup.choice === 'noisy') add('sigma', setup.sigma, (v) => () => speculateRuns({ ...setup, sigma: v }, sampling, gamma, seed, 1, text));
+  if (setup.choice === 'mix') add('mix', setup.lambda, (v) => () => speculateRuns({ ...setup, lambda: v }, sampling, gamma, seed, 1, text));
+  runAhead.start([...lists.filter((l) => l.moved), ...lists.filter((l) => !l.moved)].flatMap((l) => l.jobs));
+}
+
+const ownTexts = new Lru<Promise<number[]>>(40);
+const overlapBases = new Lru<Promise<OverlapBase>>(40);
+const noisyAlphas = new Lru<Promise<number[]>>(60);
+const noisyAhead = new Prefetch();
+
+/** The noisy copy's first-draft acceptance along the text (worker), memoised by what it depends on. */
+function noisyAlpha(target: Model, sigma: number, seed: number, sampling: SamplingOptions, text: number[]): Promise<number[]> {
+  return memoJob(noisyAlphas, `${idOf(target.weights)}/${sigma}/${seed}/${sampling.temperature}/${text.join(',')}`,
+    () => engine.run('overlapNoisy', { target, sigma, seed, sampling, text }));
 }
 
 // ------------------------------------------------------------------ derived numbers
@@ -133,11 +184,6 @@ function pickStep(run: Run, step: number): { index: number; count: number } {
   return { index: Math.max(0, Math.min(count, step) - 1), count };
 }
 
-/** Tokens each timed run writes (jobs.ts). */
-const TIMED_TOKENS = 32;
-/** Decode steps timed per model to measure c (jobs.ts). */
-const TIMED_STEPS = 12;
-
 export const notebook: Notebook = {
   inputs: [
     { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 4, help: 'Seeds every random draw (and the random models\' weights): the same seed gives the same run everywhere.' },
@@ -173,13 +219,17 @@ export const notebook: Notebook = {
     cell('sampling', ['greedy', 'temperature'], (greedy: boolean, temperature: number) => samplingOf(greedy, temperature), { kind: 'derived' }),
 
     // ---------------------------------------------------------------- the run on the timeline
-    cell('run', ['setup', 'sampling', 'gamma', 'seed', 'prompt'], async (setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, text: string): Promise<Run> => ({
-      result: (await speculateRuns(setup, sampling, gamma, seed, 1, text))[0],
-      prompt: runPrompt(setup.target.config.vocab_size, seed, text),
-      labels: labelsOf(setup.target),
-      gamma,
-      drafter: DRAFTER_LABEL[setup.choice],
-    }), { kind: 'engine', detail: 'speculate(target, prompt, { gamma, drafter, sampling, trace: true })' }),
+    cell('run', ['setup', 'sampling', 'gamma', 'seed', 'prompt', 'model'], async (setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, text: string, model: ModelChoice): Promise<Run> => {
+      const results = await speculateRuns(setup, sampling, gamma, seed, 1, text);
+      prefetchRuns(model, setup, sampling, gamma, seed, text);
+      return {
+        result: results[0],
+        prompt: runPrompt(setup.target.config.vocab_size, seed, text),
+        labels: labelsOf(setup.target),
+        gamma,
+        drafter: DRAFTER_LABEL[setup.choice],
+      };
+    }, { kind: 'engine', detail: 'speculate(target, prompt, { gamma, drafter, sampling, trace: true })' }),
     cell('plainGreedy', ['target', 'sampling', 'seed', 'prompt'], (target: Model, sampling: SamplingOptions, seed: number, text: string): Promise<number[]> | null =>
       sampling.temperature > 0 ? null : engine.run('generate', { target, prompt: runPrompt(target.config.vocab_size, seed, text), maxNewTokens: NEW_TOKENS }),
     { kind: 'engine', detail: 'generate (plain greedy decoding)' }),
@@ -210,13 +260,27 @@ export const notebook: Notebook = {
     }, { kind: 'engine', detail: 'p and q of every verified position, from speculate\'s trace' }),
 
     // ---------------------------------------------------------------- drafters compared
-    cell('ownText', ['target', 'sampling', 'seed', 'prompt'], async (target: Model, sampling: SamplingOptions, seed: number, text: string): Promise<number[]> => {
-      const prompt = runPrompt(target.config.vocab_size, seed, text);
-      return [...prompt, ...await engine.run('generate', { target, prompt, maxNewTokens: NEW_TOKENS, sampling, seed })];
-    }, { kind: 'engine', detail: 'generate: the target\'s own text' }),
-    cell('overlap', ['target', 'sigma', 'seed', 'mix', 'sampling', 'ownText'], (target: Model, sigma: number, seed: number, lambda: number, sampling: SamplingOptions, text: number[]): Promise<Overlap> =>
-      engine.run('overlap', { target, sigma, seed, lambda, sampling, text }),
-    { kind: 'engine', detail: 'target.forward, noisy.forward and target.mtpForward over the same text; alpha = acceptanceProbability(p, q)' }),
+    cell('ownText', ['target', 'sampling', 'seed', 'prompt'], (target: Model, sampling: SamplingOptions, seed: number, text: string): Promise<number[]> =>
+      memoJob(ownTexts, `${idOf(target.weights)}/${sampling.temperature}/${seed}/${text}`, async () => {
+        const prompt = runPrompt(target.config.vocab_size, seed, text);
+        return [...prompt, ...await engine.run('generate', { target, prompt, maxNewTokens: NEW_TOKENS, sampling, seed })];
+      }), { kind: 'engine', detail: 'generate: the target\'s own text' }),
+    cell('overlapBase', ['target', 'sampling', 'ownText'], (target: Model, sampling: SamplingOptions, text: number[]): Promise<OverlapBase> =>
+      memoJob(overlapBases, `${idOf(target.weights)}/${sampling.temperature}/${text.join(',')}`, () => engine.run('overlapBase', { target, sampling, text })),
+    { kind: 'engine', detail: 'target.forward and target.mtpForward over the same text; alpha = acceptanceProbability(p, q)' }),
+    cell('overlapNoisy', ['target', 'sigma', 'seed', 'sampling', 'ownText'], (target: Model, sigma: number, seed: number, sampling: SamplingOptions, text: number[]): Promise<number[]> => {
+      const now = noisyAlpha(target, sigma, seed, sampling, text);
+      // The next sigmas of a drag, one at a time after this one (a noisy copy costs ~50 ms to build).
+      void now.then(() => noisyAhead.start(ahead('noisy', 'sigma', sigma).values.map((v) => () => noisyAlpha(target, v, seed, sampling, text))), () => {});
+      return now;
+    }, { kind: 'engine', detail: 'target.forward and noisy.forward over the same text; alpha = acceptanceProbability(p, q)' }),
+    cell('overlap', ['overlapBase', 'overlapNoisy', 'mix'], (b: OverlapBase, noisy: number[], lambda: number): { positions: number[]; mtp: number[]; noisy: number[]; mix: number[] } => ({
+      positions: b.positions,
+      mtp: b.mtp,
+      noisy,
+      // The hand-shaped q is (1 - lambda) p + lambda u on the engine's p: no engine run per lambda.
+      mix: b.p.map((p) => acceptanceProbability(p, mixWithUniform(p, lambda))),
+    }), { kind: 'engine', detail: 'acceptanceProbability(p, (1 − λ) p + λ u) on the target\'s p from the worker' }),
     cell('overlapChart', ['overlap', 'sigma', 'mix'], (o: { positions: number[]; mtp: number[]; noisy: number[]; mix: number[] }, sigma: number, lambda: number): LineChartData => ({
       kind: 'line',
       xLabel: 'token of the text (position after the prompt)',
@@ -263,9 +327,6 @@ export const notebook: Notebook = {
       speculateRuns(setup, sampling, GAMMA_MAX, seed, SWEEP_RUNS, text),
     { kind: 'engine', detail: `speculate at γ = ${GAMMA_MAX}, ${SWEEP_RUNS} runs of ${NEW_TOKENS} tokens` }),
     cell('sweep', ['sweepRuns'], (results: SpeculateResult[]): Sweep => sweepOf(results), { kind: 'derived' }),
-    cell('wallclock', ['target', 'sampling', 'gamma', 'seed', 'prompt', 'sweep'], (target: Model, sampling: SamplingOptions, gamma: number, seed: number, text: string, s: Sweep): Promise<Wallclock> =>
-      engine.run('wallclock', { target, sampling, gamma, seed, text, alpha: s.alpha }),
-      { kind: 'engine', detail: 'generate and speculate (MTP drafter) timed on this machine with performance.now(), in the lesson\'s worker on the WebAssembly kernels; c timed from decode steps of the target and of the MTP module' }),
     cell('positionChart', ['sweep', 'drafter'], (s: Sweep, drafter: DrafterChoice): BarChartData => ({
       kind: 'bar',
       categories: GAMMAS.map((i) => `draft ${i}`),
@@ -299,14 +360,6 @@ export const notebook: Notebook = {
       ],
       markers: [{ x: gamma, label: `γ = ${gamma}` }],
     }), { kind: 'derived', detail: 'Leviathan et al. 2023\'s improvement factor, with alpha and tokens per step measured' }),
-    cell('wallStats', ['wallclock', 'gamma', 'drafter'], (w: Wallclock, gamma: number, drafter: DrafterChoice): StatsData => ({
-      kind: 'stats',
-      items: [
-        { label: `Measured speed-up, MTP drafter at γ = ${gamma}`, value: w.speedup, digits: 2, unit: '×', note: `${TIMED_TOKENS} tokens: plain decoding ${w.plainMs.toFixed(1)} ms, speculative ${w.specMs.toFixed(1)} ms, on this machine${drafter === 'mtp' ? '' : ' (always the MTP drafter here)'}` },
-        { label: 'Drafter cost c, measured', value: w.c, digits: 2, unit: '× a target step', note: `one MTP module step over one target decode step, ${TIMED_STEPS} of each timed` },
-        { label: 'Theory at the measured α and c', value: w.theory, digits: 2, unit: '×', note: `(1 − α^(γ+1)) / ((1 − α)(γc + 1)) with α = ${fmt(w.alpha)} (the sweep above)` },
-      ],
-    }), { kind: 'derived', detail: 'timings of engine runs on this machine: they vary from run to run' }),
     cell('speedStats', ['sweep', 'gamma', 'cost'], (s: Sweep, gamma: number, c: number): StatsData => {
       const theory = GAMMAS.map((g) => expectedTokensPerStep(s.alpha, g) / (g * c + 1));
       const best = theory.indexOf(Math.max(...theory));
