@@ -22,7 +22,9 @@ import {
   chiSquare, chiSquareCritical, drawThroughRule, runPrompt,
   mixWithUniform, samplingOf, targetModel, verifyDraftWrongRule,
 } from './lab';
-import { Lru, Prefetch, type Steps, idOf, nextValues } from './memo';
+import { Lru, idOf } from './memo';
+import { Ahead, stepsAround } from '../_kit/prefetch';
+import type { RangeInput } from '../_kit/types';
 import { type OverlapBase, jobs } from './jobs';
 import { type DecisionsData, type TimelineData, decisionsData, timelineData } from './views';
 
@@ -82,46 +84,63 @@ function memoJob<T>(lru: Lru<Promise<T>>, key: string, make: () => Promise<T>): 
 // A slider move that changes an on-screen figure's engine run used to wait for the worker (100-450 ms
 // picture p95 under load). The run for the values next to the current ones is computed ahead, one job
 // at a time after the picture's own, so a key press or a drag step usually finds its run made.
-const stepsOf = (name: string): Steps => {
+
+/** Work ahead only where the engine worker computes it (never on the page's own thread). */
+const inWorker = () => typeof Worker !== 'undefined' && engine.failure === null;
+const rangeOf = (name: string): RangeInput => {
   const i = notebook.inputs.find((x) => x.name === name);
   if (!i || i.kind !== 'range') throw new Error(`no slider ${name}`);
   return i;
 };
-/** The last value each prefetching cell saw per slider (the direction of a drag). */
-const seen = new Map<string, number>();
-function ahead(who: string, name: string, value: number): { values: number[]; moved: boolean } {
-  const previous = seen.get(`${who}/${name}`);
-  seen.set(`${who}/${name}`, value);
-  return { values: nextValues(value, previous, stepsOf(name)), moved: previous !== undefined && previous !== value };
-}
-const runAhead = new Prefetch();
+/** The values next to `value` on slider `name`, rounded as the slider's own values are (0.25 + 0.05 -> 0.3). */
+const near = (name: string, value: number, towards: 1 | -1, ahead: number): number[] =>
+  stepsAround(rangeOf(name), value, towards, ahead).map((v) => Number(v.toFixed(9)));
 
-/** Prefetch the timeline's run for the neighbouring values of its sliders, the one being dragged first. */
-function prefetchRuns(model: ModelChoice, setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, text: string): void {
-  const lists: { moved: boolean; jobs: (() => Promise<unknown>)[] }[] = [];
-  const add = (name: string, value: number, at: (v: number) => () => Promise<unknown>) => {
-    const a = ahead('run', name, value);
-    lists.push({ moved: a.moved, jobs: a.values.map(at) });
+/** A slider a key depends on: its value in a key, and the key with another value. */
+interface Knob<K> { name: string; get: (k: K) => number; set: (k: K, v: number) => K }
+/**
+ * `around` for Ahead over several sliders: the one that moved between `from` and `at` first (two
+ * steps the way it went, one back), then one step up of each other one, then one step down.
+ */
+function aroundKnobs<K>(knobs: (at: K) => Knob<K>[]) {
+  return (at: K, from: K | null): K[] => {
+    const list = knobs(at);
+    const moved = from === null ? undefined : list.find((n) => n.get(from) !== n.get(at));
+    const dir = moved && from !== null ? (moved.get(at) > moved.get(from) ? 1 : -1) : 1;
+    const next = (n: Knob<K>) => near(n.name, n.get(at), n === moved ? dir : 1, n === moved ? 2 : 1).map((v) => n.set(at, v));
+    // The others: every slider's step up (down at its top) before any second step.
+    const others = list.filter((n) => n !== moved).map(next);
+    return [...(moved ? next(moved) : []), ...others.map((l) => l[0]), ...others.map((l) => l[1])].filter((k) => k !== undefined);
   };
-  add('gamma', gamma, (g) => () => speculateRuns(setup, sampling, g, seed, 1, text));
-  // A random target's weights depend on the seed: only the shipped model is the same across seeds.
-  if (model === 'trained') add('seed', seed, (v) => () => speculateRuns(setup, sampling, gamma, v, 1, text));
-  if (sampling.temperature > 0) add('temperature', sampling.temperature, (t) => () => speculateRuns(setup, { ...sampling, temperature: t }, gamma, seed, 1, text));
-  if (setup.choice === 'noisy') add('sigma', setup.sigma, (v) => () => speculateRuns({ ...setup, sigma: v }, sampling, gamma, seed, 1, text));
-  if (setup.choice === 'mix') add('mix', setup.lambda, (v) => () => speculateRuns({ ...setup, lambda: v }, sampling, gamma, seed, 1, text));
-  runAhead.start([...lists.filter((l) => l.moved), ...lists.filter((l) => !l.moved)].flatMap((l) => l.jobs));
 }
+
+interface RunKey { model: ModelChoice; setup: DrafterSetup; sampling: SamplingOptions; gamma: number; seed: number; text: string }
+/** The timeline's run, kept per setting, with the runs for the neighbouring values of its sliders computed ahead. */
+const timelineRuns = new Ahead<RunKey, SpeculateResult[]>((k) => speculateRuns(k.setup, k.sampling, k.gamma, k.seed, 1, k.text), {
+  id: (k) => `${idOf(k.setup.target)}/${drafterKey(k.setup)}/${k.sampling.temperature}/${k.gamma}/${k.seed}/${k.text}`,
+  size: 80,
+  enabled: inWorker,
+  around: aroundKnobs<RunKey>((k) => [
+    { name: 'gamma', get: (x) => x.gamma, set: (x, gamma) => ({ ...x, gamma }) },
+    // A random target's weights depend on the seed: only the shipped model is the same across seeds.
+    ...(k.model === 'trained' ? [{ name: 'seed', get: (x: RunKey) => x.seed, set: (x: RunKey, seed: number) => ({ ...x, seed }) }] : []),
+    ...(k.sampling.temperature > 0 ? [{ name: 'temperature', get: (x: RunKey) => x.sampling.temperature, set: (x: RunKey, temperature: number) => ({ ...x, sampling: { ...x.sampling, temperature } }) }] : []),
+    ...(k.setup.choice === 'noisy' ? [{ name: 'sigma', get: (x: RunKey) => x.setup.sigma, set: (x: RunKey, sigma: number) => ({ ...x, setup: { ...x.setup, sigma } }) }] : []),
+    ...(k.setup.choice === 'mix' ? [{ name: 'mix', get: (x: RunKey) => x.setup.lambda, set: (x: RunKey, lambda: number) => ({ ...x, setup: { ...x.setup, lambda } }) }] : []),
+  ]),
+});
 
 const ownTexts = new Lru<Promise<number[]>>(40);
 const overlapBases = new Lru<Promise<OverlapBase>>(40);
-const noisyAlphas = new Lru<Promise<number[]>>(60);
-const noisyAhead = new Prefetch();
 
-/** The noisy copy's first-draft acceptance along the text (worker), memoised by what it depends on. */
-function noisyAlpha(target: Model, sigma: number, seed: number, sampling: SamplingOptions, text: number[]): Promise<number[]> {
-  return memoJob(noisyAlphas, `${idOf(target.weights)}/${sigma}/${seed}/${sampling.temperature}/${text.join(',')}`,
-    () => engine.run('overlapNoisy', { target, sigma, seed, sampling, text }));
-}
+interface NoisyKey { target: Model; sigma: number; seed: number; sampling: SamplingOptions; text: number[] }
+/** The noisy copy's first-draft acceptance along the text (worker), kept per setting; the next sigmas of a drag computed ahead (a noisy copy costs ~50 ms to build). */
+const noisyAlphas = new Ahead<NoisyKey, number[]>((k) => engine.run('overlapNoisy', k), {
+  id: (k) => `${idOf(k.target.weights)}/${k.sigma}/${k.seed}/${k.sampling.temperature}/${k.text.join(',')}`,
+  size: 60,
+  enabled: inWorker,
+  around: aroundKnobs<NoisyKey>(() => [{ name: 'sigma', get: (x) => x.sigma, set: (x, sigma) => ({ ...x, sigma }) }]),
+});
 
 // ------------------------------------------------------------------ derived numbers
 
@@ -220,8 +239,7 @@ export const notebook: Notebook = {
 
     // ---------------------------------------------------------------- the run on the timeline
     cell('run', ['setup', 'sampling', 'gamma', 'seed', 'prompt', 'model'], async (setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, text: string, model: ModelChoice): Promise<Run> => {
-      const results = await speculateRuns(setup, sampling, gamma, seed, 1, text);
-      prefetchRuns(model, setup, sampling, gamma, seed, text);
+      const results = await timelineRuns.get({ model, setup, sampling, gamma, seed, text });
       return {
         result: results[0],
         prompt: runPrompt(setup.target.config.vocab_size, seed, text),
@@ -269,10 +287,7 @@ export const notebook: Notebook = {
       memoJob(overlapBases, `${idOf(target.weights)}/${sampling.temperature}/${text.join(',')}`, () => engine.run('overlapBase', { target, sampling, text })),
     { kind: 'engine', detail: 'target.forward and target.mtpForward over the same text; alpha = acceptanceProbability(p, q)' }),
     cell('overlapNoisy', ['target', 'sigma', 'seed', 'sampling', 'ownText'], (target: Model, sigma: number, seed: number, sampling: SamplingOptions, text: number[]): Promise<number[]> => {
-      const now = noisyAlpha(target, sigma, seed, sampling, text);
-      // The next sigmas of a drag, one at a time after this one (a noisy copy costs ~50 ms to build).
-      void now.then(() => noisyAhead.start(ahead('noisy', 'sigma', sigma).values.map((v) => () => noisyAlpha(target, v, seed, sampling, text))), () => {});
-      return now;
+      return noisyAlphas.get({ target, sigma, seed, sampling, text });
     }, { kind: 'engine', detail: 'target.forward and noisy.forward over the same text; alpha = acceptanceProbability(p, q)' }),
     cell('overlap', ['overlapBase', 'overlapNoisy', 'mix'], (b: OverlapBase, noisy: number[], lambda: number): { positions: number[]; mtp: number[]; noisy: number[]; mix: number[] } => ({
       positions: b.positions,

@@ -34,34 +34,3 @@ export function idOf(o: object): number {
   return id;
 }
 
-/** A slider's range, as its input declares it. */
-export interface Steps { min: number; max: number; step: number }
-
-/**
- * Values a reader is likely to move a slider to next from `value`: after a move, the next two in
- * the same direction, then one back; before any move, one either side. `previous` is the value the
- * caller last saw (undefined at first). Rounded as the slider's own values are (0.1 + 0.2 -> 0.3).
- */
-export function nextValues(value: number, previous: number | undefined, s: Steps): number[] {
-  const dir = previous === undefined || previous === value ? 0 : Math.sign(value - previous);
-  const ks = dir === 0 ? [1, -1] : [dir, 2 * dir, -dir];
-  return ks.map((k) => Number((value + k * s.step).toFixed(9))).filter((x) => x >= s.min && x <= s.max);
-}
-
-/**
- * Work done ahead of the reader, one job at a time: a drag only ever has one speculative job in the
- * engine worker ahead of the one the picture needs, and a newer `start` drops the rest of the queue.
- */
-export class Prefetch {
-  #generation = 0;
-
-  /** Run `jobs` in order, each after the previous one settled, until the next `start`. */
-  start(jobs: (() => Promise<unknown>)[]): void {
-    const generation = ++this.#generation;
-    const step = (i: number): void => {
-      if (i >= jobs.length || generation !== this.#generation) return;
-      jobs[i]().then(() => step(i + 1), () => step(i + 1));
-    };
-    step(0);
-  }
-}
