@@ -3,6 +3,7 @@
 // worker. The answers are the job's own (the same request a move would send); only when they are
 // computed changes. Ahead goes the way the slider last moved first, then the other way.
 // (Work done on the main thread ahead of a drag goes through idle-jobs.ts instead.)
+import { Lru } from './memo';
 import type { RangeInput } from './types';
 
 export interface AheadOptions<K> {
@@ -37,9 +38,8 @@ export class Ahead<K, V> {
   readonly #compute: (key: K) => Promise<V>;
   readonly #around: (at: K, from: K | null) => K[];
   readonly #id: (key: K) => string;
-  readonly #size: number;
   readonly #enabled: () => boolean;
-  readonly #kept = new Map<string, Promise<V>>();
+  readonly #kept: Lru<Promise<V>>;
   #last: K | null = null;
   #from: K | null = null;
   #filling = false;
@@ -48,7 +48,7 @@ export class Ahead<K, V> {
     this.#compute = compute;
     this.#around = options.around;
     this.#id = options.id ?? String;
-    this.#size = options.size ?? 128;
+    this.#kept = new Lru(options.size ?? 128);
     this.#enabled = options.enabled ?? (() => true);
   }
 
@@ -65,16 +65,11 @@ export class Ahead<K, V> {
 
   #get(key: K): Promise<V> {
     const id = this.#id(key);
-    let p = this.#kept.get(id);
-    if (p) this.#kept.delete(id);
-    else {
+    return this.#kept.get(id, () => {
       const made = this.#compute(key);
-      made.catch(() => { if (this.#kept.get(id) === made) this.#kept.delete(id); });
-      if (this.#kept.size >= this.#size) this.#kept.delete(this.#kept.keys().next().value!);
-      p = made;
-    }
-    this.#kept.set(id, p);
-    return p;
+      made.catch(() => { if (this.#kept.peek(id) === made) this.#kept.delete(id); });
+      return made;
+    });
   }
 
   #next(): K | null {

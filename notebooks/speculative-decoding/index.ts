@@ -22,7 +22,8 @@ import {
   chiSquare, chiSquareCritical, drawThroughRule, runPrompt,
   mixWithUniform, samplingOf, targetModel, verifyDraftWrongRule,
 } from './lab';
-import { Lru, idOf } from './memo';
+import { Lru } from '../_kit/memo';
+import { idOf } from './memo';
 import { Ahead, stepsAround } from '../_kit/prefetch';
 import type { RangeInput } from '../_kit/types';
 import { type OverlapBase, jobs } from './jobs';

@@ -8,7 +8,8 @@ import { type Model, rowOf } from '$engine/model';
 import { type SamplingOptions, samplingDistribution } from '$engine/sampling';
 import { type SpeculateResult, acceptanceProbability, speculate } from '$engine/speculate';
 import { type DrafterChoice, NEW_TOKENS, makeDrafter, noisyDrafterModel, runPrompt } from './lab';
-import { Lru, idOf } from './memo';
+import { Lru } from '../_kit/memo';
+import { idOf } from './memo';
 
 /** Noisy copies by target, sigma and seed (each a full copy of the target's weights). */
 const noisyModels = new Lru<Model>(8);
