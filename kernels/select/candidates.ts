@@ -48,6 +48,11 @@ function probeMismatch(got: Float32Array, want: Float32Array): string | null {
   return null;
 }
 
+/** Why the GPU modes of gpu.js are not tried on a software renderer (SwiftShader, llvmpipe): it runs on the CPU, ~10x slower than a loop. */
+export function softwareRendererReason(renderer: string): string {
+  return `the graphics device here is a software renderer (${renderer}) on the CPU; force it to try it`;
+}
+
 export async function gatherCandidates(options: CandidateOptions, loadMs: { value: number | null }): Promise<Candidate[]> {
   const candidates: Candidate[] = [{
     backend: referenceBackend,
@@ -96,7 +101,7 @@ export async function gatherCandidates(options: CandidateOptions, loadMs: { valu
       // A software WebGL (SwiftShader, llvmpipe) runs on the CPU too, ~10x slower than a loop (STACK.md).
       // headless-gl is a Node addon: in a page it can only fail, after gpu.js has been downloaded.
       if (mode === 'headlessgl' && !inNode) skipped.set(mode, 'not tried: headless-gl runs only in Node');
-      if ((mode === 'webgpu' || mode === 'webgl2' || mode === 'webgl') && software !== null) skipped.set(mode, `not tried: the graphics device here is a software renderer (${software}) on the CPU; force it to try it`);
+      if ((mode === 'webgpu' || mode === 'webgl2' || mode === 'webgl') && software !== null) skipped.set(mode, `not tried: ${softwareRendererReason(software)}`);
     }
   }
   const built = modes.filter((m) => !skipped.has(m) && (wanted === undefined || wanted === `gpu.js ${m}`));

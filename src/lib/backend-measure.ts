@@ -5,6 +5,7 @@
 // its figures on the default kernels at once instead of sharing the main thread with ~2 s of timing.
 import { graphicsDevice } from '$kernels/gpujs';
 import type { SelectionReport } from '$kernels/select';
+import { softwareRendererReason } from '$kernels/select/candidates';
 import type { MeasureReply } from './backend-measure.worker';
 
 /** Longer than this and the worker is given up (the page measures instead). */
@@ -14,7 +15,7 @@ export const WORKER_MEASURE_TIMEOUT_MS = 60_000;
 export function noGpuReason(): string | null {
   const d = graphicsDevice();
   if (d.kind === 'hardware') return null;
-  return d.kind === 'software' ? `the graphics device here is a software renderer (${d.renderer}) on the CPU; force it to try it` : 'no WebGL on this page; force it to try it';
+  return d.kind === 'software' ? softwareRendererReason(d.renderer) : 'no WebGL on this page; force it to try it';
 }
 
 /** Measure the CPU kernel sets in a worker; rejects (with why) if the worker cannot. */
