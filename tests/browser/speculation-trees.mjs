@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { downloadBytes, idle, launch, open, SCREENSHOT_DIR, watchErrors } from './lib/browser.mjs';
+import { downloadBytes, idle, launch, onScreen, open, SCREENSHOT_DIR, watchErrors } from './lib/browser.mjs';
 
 /** @type {Awaited<ReturnType<typeof launch>>} */
 let browser;
@@ -24,13 +24,14 @@ describe('speculation trees: the small draft model and acceptance per depth', ()
     await idle(page);
     const table = page.locator('figure.cell').filter({ hasText: 'Steps, passes and positions scored' }).first();
     await table.locator('table').waitFor({ timeout: 60_000 });
+    await onScreen(table);
     const rows = await table.locator('tbody tr').allInnerTexts();
     assert.ok(rows.some((r) => r.startsWith('small model')), `a small-model row in the drafters table: ${JSON.stringify(rows)}`);
     assert.ok(!(await table.innerText()).includes('not available here'), 'the table does not say the small model is missing');
 
     const depth = page.locator('figure.cell').filter({ hasText: 'Acceptance per draft depth' }).first();
     await depth.locator('svg').first().waitFor({ timeout: 60_000 });
-    await depth.scrollIntoViewIfNeeded();
+    await onScreen(depth);
     const text = await depth.innerText();
     assert.match(text, /small model, γ = \d+: \d+\/\d+/, 'the small model\'s accepted/judged counts in the legend');
     assert.match(text, /MTP chain, γ = \d+: \d+\/\d+/, 'the MTP chain\'s counts in the legend');

@@ -139,6 +139,15 @@ export async function idle(page) {
 }
 
 /**
+ * Bring a figure on screen and wait until it is rendered: a figure far off screen is skipped by the
+ * browser (content-visibility: auto), and text read from it then (innerText) is empty.
+ */
+export async function onScreen(locator) {
+  await locator.scrollIntoViewIfNeeded();
+  await locator.page().evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+/**
  * What a lesson's figures show now: each figure's drawing, as markup (ids stripped) and canvas pixels.
  * The export toolbar is not part of the picture (its checkbox picks up a style="" when playwright
  * takes a screenshot: it hides the caret in form fields and restores them that way).
