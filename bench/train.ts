@@ -9,7 +9,7 @@
 // [--steps N] [--json]`.
 import type { Backend } from '../kernels/backend.js';
 import { type DeepSeekConfig, initTensors, parseConfig } from '../src/engine/index.js';
-import { createOptimizer, lrAt, optimizerStep, paramsFromTensors, type TrainHparams } from '../src/engine/train/index.js';
+import { createOptimizer, divideInPlace, lrAt, optimizerStep, paramsFromTensors, type TrainHparams } from '../src/engine/train/index.js';
 import { type GradientRunner, localRunner } from '../src/engine/train/workers.js';
 
 /** The golden-b shape (tests/fixtures/golden/b_moe_mtp_tiny/config.json). */
@@ -74,7 +74,7 @@ export async function benchTrain(shape: string, cfg: DeepSeekConfig, backend: Ba
     const rows = Array.from({ length: B }, row);
     const c0 = cpuMs(), t0 = performance.now();
     const g = await runner.gradient(p, rows, HP);
-    for (let j = 0; j < g.grads.length; j++) g.grads[j] /= g.rows;
+    divideInPlace(g.grads, g.rows);
     optimizerStep(p, state, g.grads, g.loads, HP, lrAt(i + 1, { lr: HP.lr, warmup: 2, total: steps + 2, minLrRatio: 0.1 }));
     if (i >= 2) { wall.push(performance.now() - t0); cpu.push(cpuMs() - c0); }
   }

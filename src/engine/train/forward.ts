@@ -5,7 +5,7 @@
 // checks that its logits equal Model.forward's and Model.mtpForward's. Rows are batched: R rows of
 // N tokens are one [R*N, d] matrix everywhere except attention, which stays within a row.
 import { type DeepSeekConfig, isMoeLayer, qkHeadDim } from '../config.js';
-import { type RouterSettings, route, routerSettings } from '../router.js';
+import { type RouterSettings, type Routing, route, routerSettings } from '../router.js';
 import type { Node, Tape } from './tape.js';
 
 export interface ForwardContext {
@@ -65,12 +65,20 @@ function swigluMlp(c: ForwardContext, p: string, x: Node, T: number, width: numb
   return tape.linear(tape.swiglu(g, u, T * width), c.param(`${p}.down_proj.weight`), T, width, d);
 }
 
+/**
+ * route()'s results by token count, refilled by the next call with as many tokens: moe() copies out
+ * what it needs at once, and a fresh Routing is three small arrays per token (a few MB a step).
+ */
+const routings = new Map<number, Routing>();
+
 /** DeepSeekMoE (ffn.ts moeForward) for x [R*Tr, d]; routing by router.ts route(). */
 function moe(c: ForwardContext, p: string, x: Node, R: number, Tr: number, rs: RouterSettings, sums: ForwardSums): Node {
   const { tape, cfg } = c, T = R * Tr, d = cfg.hidden_size, E = rs.n_routed_experts, K = rs.num_experts_per_tok;
   const logits = tape.linear(x, c.param(`${p}.gate.weight`), T, d, E);
   const bias = c.buffers[p] ?? null;
-  const routing = route(logits.data, T, rs.topk_method === 'noaux_tc' ? bias : null, rs);
+  const routing = route(logits.data, T, rs.topk_method === 'noaux_tc' ? bias : null, rs, routings.get(T));
+  if (routings.size > 8) routings.clear(); // a few batch shapes are in use at a time
+  routings.set(T, routing);
   const experts = new Int32Array(T * K);
   const count = new Int32Array(E);
   for (let t = 0; t < T; t++) {

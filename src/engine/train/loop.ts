@@ -5,7 +5,7 @@ import type { Backend } from '../../../kernels/backend.js';
 import type { TrainerState } from './checkpoint.js';
 import { BatchSampler, SavedRng, windows } from './data.js';
 import { evaluateWindows, maxVio, type EvalResult } from './eval.js';
-import { type TrainHparams, lrAt, modelFromParams, optimizerStep } from './index.js';
+import { type TrainHparams, divideInPlace, lrAt, modelFromParams, optimizerStep } from './index.js';
 import { biasGammaAtStep } from './schedule.js';
 import type { GradientRunner } from './workers.js';
 
@@ -60,7 +60,7 @@ export async function trainStep(state: TrainerState, sampler: BatchSampler, runn
   const g = await runner.gradient(state.params, rows, hp);
   const n = g.rows;
   const mean = g.grads;
-  for (let i = 0; i < mean.length; i++) mean[i] /= n;
+  divideInPlace(mean, n);
   const step = state.step + 1;
   const lr = lrOfStep(o, step);
   const bias_gamma = biasGammaOfStep(o, step);

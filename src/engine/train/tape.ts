@@ -133,7 +133,12 @@ export class Tape {
   /** Rows idx[i] of src [*, cols] (embedding lookup, choosing tokens for an expert or a shorter sequence). */
   gatherRows(src: Node, idx: Int32Array, cols: number): Node {
     const n = idx.length, y = this.scratch(n * cols), s = src.data;
-    for (let i = 0; i < n; i++) y.set(s.subarray(idx[i] * cols, (idx[i] + 1) * cols), i * cols);
+    // Element loops rather than y.set(s.subarray(..)): a subarray is a heap object, one per row here
+    // (thousands per op), and these views were half of a training step's garbage.
+    for (let i = 0; i < n; i++) {
+      const so = idx[i] * cols, yo = i * cols;
+      for (let j = 0; j < cols; j++) y[yo + j] = s[so + j];
+    }
     const out = this.node(y);
     this.record(() => {
       const dy = out.grad;
@@ -150,7 +155,10 @@ export class Tape {
   /** Columns [start, start+count) of x [rows, cols]. */
   columns(x: Node, rows: number, cols: number, start: number, count: number): Node {
     const y = this.scratch(rows * count), s = x.data;
-    for (let r = 0; r < rows; r++) y.set(s.subarray(r * cols + start, r * cols + start + count), r * count);
+    for (let r = 0; r < rows; r++) { // element loops, no per-row subarray (see gatherRows)
+      const so = r * cols + start, yo = r * count;
+      for (let j = 0; j < count; j++) y[yo + j] = s[so + j];
+    }
     const out = this.node(y);
     this.record(() => {
       const dy = out.grad;
@@ -167,9 +175,10 @@ export class Tape {
   /** [a ; b] along columns: a [rows, ca], b [rows, cb] -> [rows, ca+cb]. */
   concatColumns(a: Node, b: Node, rows: number, ca: number, cb: number): Node {
     const w = ca + cb, y = this.scratch(rows * w);
-    for (let r = 0; r < rows; r++) {
-      y.set(a.data.subarray(r * ca, (r + 1) * ca), r * w);
-      y.set(b.data.subarray(r * cb, (r + 1) * cb), r * w + ca);
+    const as = a.data, bs = b.data;
+    for (let r = 0; r < rows; r++) { // element loops, no per-row subarray (see gatherRows)
+      for (let j = 0; j < ca; j++) y[r * w + j] = as[r * ca + j];
+      for (let j = 0; j < cb; j++) y[r * w + ca + j] = bs[r * cb + j];
     }
     const out = this.node(y);
     this.record(() => {
@@ -279,14 +288,14 @@ export class Tape {
       const pos = sign === 1 ? rowPos : rowPos.map((p) => -p);
       if (whole) { this.ops.rope(src, rows, dim, pos, theta, dst); return; }
       const blk = this.scratch(rows * groups * dim);
-      for (let b = 0; b < rows * groups; b++) {
-        const o = Math.floor(b / groups) * width + (b % groups) * stride + start;
-        blk.set(src.subarray(o, o + dim), b * dim);
+      for (let b = 0; b < rows * groups; b++) { // element loops, no per-block subarray (see gatherRows)
+        const o = Math.floor(b / groups) * width + (b % groups) * stride + start, bo = b * dim;
+        for (let j = 0; j < dim; j++) blk[bo + j] = src[o + j];
       }
       const rot = this.ops.rope(blk, rows * groups, dim, pos, theta, this.scratch(rows * groups * dim));
       for (let b = 0; b < rows * groups; b++) {
-        const o = Math.floor(b / groups) * width + (b % groups) * stride + start;
-        dst.set(rot.subarray(b * dim, (b + 1) * dim), o);
+        const o = Math.floor(b / groups) * width + (b % groups) * stride + start, bo = b * dim;
+        for (let j = 0; j < dim; j++) dst[o + j] = rot[bo + j];
       }
     };
     const y = this.scratch(rows * width);
