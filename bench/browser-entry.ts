@@ -43,7 +43,7 @@ function webWorkerRunner(config: DeepSeekConfig, workerSource: string, backend: 
   const url = URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }));
   const worker = new Worker(url);
   worker.postMessage({ type: 'init', config } satisfies WorkerInit);
-  const runner = splitRunner(backend, (task) => worker.postMessage(task), async () => { worker.terminate(); URL.revokeObjectURL(url); });
+  const runner = splitRunner(backend, (task, transfer) => worker.postMessage(task, transfer), async () => { worker.terminate(); URL.revokeObjectURL(url); });
   worker.onmessage = (e: MessageEvent<WorkerReply | WorkerFailure>) => runner.deliver(e.data);
   return runner;
 }

@@ -142,6 +142,31 @@ describe('gradients over two threads', () => {
       await runner.close();
     }
   });
+
+  it('later steps, on the buffers the worker handed back, still give exactly the two halves\' sum at the new weights; earlier results stay as they were', async () => {
+    const cfg = parseConfigText(readFileSync(CONFIG, 'utf8'), { file: CONFIG });
+    const p = paramsFromTensors(cfg, initTensors(cfg, { seed: 5, biasScale: 0.1 }));
+    const batch = (k: number) => Array.from({ length: 5 }, (_, r) => Array.from({ length: 18 }, (_, i) => (r * 29 + i * 13 + k * 7) % 128));
+    const runner = await twoThreadRunner(cfg, 'loop');
+    try {
+      const first = await runner.gradient(p, batch(0), HP);
+      const kept = Array.from(first.grads);
+      for (let step = 1; step <= 3; step++) {
+        // new weights and routing biases, as after an optimizer step: a stale copy or an un-zeroed gradient buffer would show
+        for (let i = 0; i < p.data.length; i++) p.data[i]! += 1e-2 * Math.sin(i * 0.7 + step);
+        for (const b of Object.values(p.buffers)) b[step % b.length]! += 0.05;
+        const rows = batch(step);
+        const split = await runner.gradient(p, rows, HP);
+        const local = sumGradients(splitRows(rows, 2).map((part) => rowsGradient(p, part, HP, loopBackend)));
+        expect(split.loss).toBe(local.loss);
+        expect(split.loads).toEqual(local.loads);
+        expect(Array.from(split.grads)).toEqual(Array.from(local.grads));
+      }
+      expect(Array.from(first.grads)).toEqual(kept);
+    } finally {
+      await runner.close();
+    }
+  });
 });
 
 describe('eval', () => {

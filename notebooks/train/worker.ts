@@ -86,7 +86,7 @@ async function loadCorpus(dataUrl: string, mix: RunSettings['corpus']): Promise<
 /** Half the rows here, half on the helper (when there is one), added in that order. */
 function portRunner(port: MessagePort | null): GradientRunner {
   if (!port) return localRunner(backend);
-  const runner = splitRunner(backend, (task) => port.postMessage({ ...task, data: Float32Array.from(task.data) }), async () => port.close(), 'gradient helper');
+  const runner = splitRunner(backend, (task, transfer) => port.postMessage(task, transfer), async () => port.close(), 'gradient helper');
   port.onmessage = (e: MessageEvent<WorkerReply | WorkerFailure>) => runner.deliver(e.data);
   return runner;
 }

@@ -39,7 +39,7 @@ async function spawn(init: WorkerInit): Promise<Worker> {
 export async function twoThreadRunner(config: DeepSeekConfig, backendName?: string): Promise<GradientRunner> {
   const backend = await cliBackend(backendName);
   const worker = await spawn({ type: 'init', config, backend: backendName });
-  const runner = splitRunner(backend, (task) => worker.postMessage(task), async () => {
+  const runner = splitRunner(backend, (task, transfer) => worker.postMessage(task, transfer), async () => {
     worker.removeAllListeners('exit');
     await worker.terminate();
   });
