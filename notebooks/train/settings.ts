@@ -98,6 +98,16 @@ export function biasGammaAt(s: Pick<RunSettings, 'gamma' | 'gammaEnd'>, chars: n
   return s.gamma * (s.gammaEnd / s.gamma) ** ((chars - GAMMA_FALL_FROM) / (GAMMA_FALL_TO - GAMMA_FALL_FROM));
 }
 
+/**
+ * With bias balancing, the bias update reads each expert's load averaged over the recent batches
+ * (each step keeps this share of the average; src/engine/train/loop.ts balanceLoads), not the load of
+ * the one batch of 512 characters. An expert's load on such a batch is lopsided (the experts that
+ * take digits get little in most batches and a crowd in the few with arithmetic lines), so the sign
+ * of one batch's load settled an expert where the median batch was even: on seed 1 at 2.7M
+ * characters, one expert 10% overloaded on average was over the mean in as many batches as under.
+ */
+export const BIAS_LOAD_DECAY = 0.9;
+
 export function charsPerStep(s: Pick<RunSettings, 'batch' | 'seqLen'>): number {
   return s.batch * (s.seqLen - 1);
 }
@@ -111,6 +121,7 @@ export function runOptions(s: RunSettings, threads: number): RunOptions {
     weight_decay: 0.1, max_grad_norm: 1, mtp_lambda: s.mtp ? s.mtpLambda : 0,
     // The auxiliary loss weighs in only for the aux strategy; the bias strategy runs without it (as the twin does).
     balance_alpha: s.balancing === 'aux' ? s.alpha : 0, bias_gamma: s.gamma, balancing: s.balancing, threads,
+    ...(s.balancing === 'bias' ? { bias_load_decay: BIAS_LOAD_DECAY } : {}),
   };
 }
 

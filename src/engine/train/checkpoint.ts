@@ -1,5 +1,6 @@
 // A training run's whole state in one safetensors file (trainer-state.safetensors): the flat
-// parameters, Adam's m and v, each MoE layer's routing bias, and in the metadata the config, the
+// parameters, Adam's m and v, each MoE layer's routing bias (and the load average its update reads,
+// when the run keeps one), and in the metadata the config, the
 // step, the optimizer's step, the data sampler's RNG words and the run's options. Everything a
 // resumed run needs to continue bit for bit; one file, so writing it (temp file, rename) is atomic.
 // Pure bytes in and out: the CLI does the file I/O.
@@ -37,6 +38,13 @@ export interface RunOptions {
   /** Where the cosine γ ends, as a fraction of bias_gamma; absent: min_lr_ratio. */
   bias_gamma_min_ratio?: number;
   balancing: 'bias' | 'aux' | 'none';
+  /**
+   * With bias balancing: the bias update reads each expert's load averaged over recent batches,
+   * avg = decay * avg + (1 - decay) * this batch's load, instead of this batch's load alone (absent
+   * or 0). The sign of one small batch's load is a poor stand-in for the sign of the mean load
+   * (loop.ts balanceLoads).
+   */
+  bias_load_decay?: number;
   threads: number;
 }
 
@@ -49,6 +57,8 @@ export interface TrainerState {
   /** The sampler's sfc32 words after the last step's batch. */
   rng: number[];
   options: RunOptions;
+  /** Per MoE layer prefix: the averaged load the bias update reads (only with options.bias_load_decay). */
+  loadAvg?: Record<string, Float32Array>;
 }
 
 export function encodeTrainerState(s: TrainerState): Uint8Array {
@@ -58,6 +68,7 @@ export function encodeTrainerState(s: TrainerState): Uint8Array {
   tensors.set('adam.m', { shape: [n], data: s.opt.m });
   tensors.set('adam.v', { shape: [n], data: s.opt.v });
   for (const [prefix, b] of Object.entries(s.params.buffers)) tensors.set(`bias.${prefix}`, { shape: [b.length], data: b });
+  for (const [prefix, a] of Object.entries(s.loadAvg ?? {})) tensors.set(`load_avg.${prefix}`, { shape: [a.length], data: a });
   return writeSafetensors(tensors, {
     format: FORMAT,
     config: JSON.stringify(configToJson(s.params.config)),
@@ -92,9 +103,11 @@ export function decodeTrainerState(bytes: Uint8Array, file: string, config: Deep
     return Float32Array.from(t.data);
   };
   const buffers: Record<string, Float32Array> = {};
+  let loadAvg: Record<string, Float32Array> | undefined;
   for (const b of biases) {
     const prefix = b.replace(/\.gate\.e_score_correction_bias$/, '');
     buffers[prefix] = get(`bias.${prefix}`, config.n_routed_experts!);
+    if (f.tensors.has(`load_avg.${prefix}`)) (loadAvg ??= {})[prefix] = get(`load_avg.${prefix}`, config.n_routed_experts!);
   }
   const int = (key: string): number => {
     const v = Number(meta[key]);
@@ -117,6 +130,7 @@ export function decodeTrainerState(bytes: Uint8Array, file: string, config: Deep
     step: int('step'),
     rng,
     options,
+    ...(loadAvg ? { loadAvg } : {}),
   };
 }
 

@@ -53,7 +53,27 @@ export function biasGammaOfStep(o: TrainerState['options'], step: number): numbe
   return biasGammaAtStep(step, { gamma: o.bias_gamma, total: o.steps, minRatio: o.bias_gamma_min_ratio ?? o.min_lr_ratio, schedule: o.bias_gamma_schedule ?? 'constant' });
 }
 
-/** One optimizer step; mutates the state (params, optimizer, step, RNG words). */
+/**
+ * The loads the bias update reads: this batch's, or with options.bias_load_decay d > 0, each layer's
+ * average over recent batches (avg = d * avg + (1 - d) * load; the first batch's load starts it),
+ * kept in state.loadAvg. DeepSeek-V3 moves each bias by the sign of its expert's load on a batch of
+ * millions of tokens; on a batch of a few hundred characters an expert's load is skewed (most
+ * batches hold none of the text it takes, a few hold much), so the sign of one batch's load is
+ * settled where the median batch is even, not the mean: the average is a larger batch for the sign.
+ */
+export function balanceLoads(state: TrainerState, loads: Record<string, number[]>): Record<string, ArrayLike<number>> {
+  const d = state.options.bias_load_decay ?? 0;
+  if (state.options.balancing !== 'bias' || !(d > 0)) return loads;
+  const avg = (state.loadAvg ??= {});
+  for (const [k, l] of Object.entries(loads)) {
+    const a = avg[k];
+    if (!a) { avg[k] = Float32Array.from(l); continue; }
+    for (let e = 0; e < a.length; e++) a[e] = d * a[e]! + (1 - d) * l[e]!;
+  }
+  return avg;
+}
+
+/** One optimizer step; mutates the state (params, optimizer, step, RNG words, load average). */
 export async function trainStep(state: TrainerState, sampler: BatchSampler, runner: GradientRunner): Promise<StepRecord> {
   const o = state.options, hp = hparamsOf(o);
   const rows = sampler.next(o.batch);
@@ -64,7 +84,7 @@ export async function trainStep(state: TrainerState, sampler: BatchSampler, runn
   const step = state.step + 1;
   const lr = lrOfStep(o, step);
   const bias_gamma = biasGammaOfStep(o, step);
-  const { grad_norm } = optimizerStep(state.params, state.opt, mean, g.loads, { ...hp, bias_gamma }, lr);
+  const { grad_norm } = optimizerStep(state.params, state.opt, mean, balanceLoads(state, g.loads), { ...hp, bias_gamma }, lr);
   state.step = step;
   state.rng = Array.from(sampler.rng.state);
   const max_vio: Record<string, number> = {};
