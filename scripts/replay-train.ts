@@ -5,7 +5,7 @@
 // arithmetic share). Not part of `npm test` (it trains for minutes, on one core).
 //
 //   nice -n 19 node --import tsx scripts/replay-train.ts [--to 3000000] [--from 2000000] [--every 100000]
-//     [--gamma-end=-3.5] [--gamma=-2] [--seed 1] [--all-windows 2400000,2700000,3000000] [--save prefix] [--load-decay 0.9]
+//     [--gamma-end=-4] [--gamma=-2] [--seed 1] [--all-windows 2400000,2700000,3000000] [--save prefix] [--load-decay 0.9]
 //
 // --gamma and --gamma-end are log10 γ like the lesson's sliders; --load-decay is settings.ts
 // BIAS_LOAD_DECAY (0: the bias update reads each batch's own load). Each line printed is one JSON
@@ -47,7 +47,7 @@ const VAL_WINDOWS = 72, ARITH_WINDOWS = 24, EVAL_SEQ = 129;
 const GAMMA_FALL_FROM = 150_000, GAMMA_FALL_TO = SCHEDULE_CHARS;
 const s = {
   seed: Number(values.seed ?? 1), lr: Number((10 ** -2.5).toPrecision(3)), batch: 8, seqLen: 65,
-  gamma: Number((10 ** Number(values.gamma ?? -2)).toPrecision(2)), gammaEnd: Number((10 ** Number(values['gamma-end'] ?? -3.5)).toPrecision(2)),
+  gamma: Number((10 ** Number(values.gamma ?? -2)).toPrecision(2)), gammaEnd: Number((10 ** Number(values['gamma-end'] ?? -4)).toPrecision(2)),
   mtpLambda: 0.3,
 };
 function biasGammaAt(chars: number): number {
