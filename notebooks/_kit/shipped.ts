@@ -46,6 +46,8 @@ export interface LessonModel {
   trained: boolean;
   /** What the page says it runs, e.g. "the shipped model nanoseek-stories". */
   name: string;
+  /** True when these are the shipped weights themselves (not the reader's, not random). */
+  shipped?: boolean;
 }
 
 let weightBytes: Promise<Uint8Array | null> | null = null;
@@ -68,6 +70,22 @@ async function readWeights(): Promise<Uint8Array | null> {
 function shippedBytes(): Promise<Uint8Array | null> {
   weightBytes ??= readWeights().catch(() => null);
   return weightBytes;
+}
+
+let weightsSha: Promise<string | null> | null = null;
+/**
+ * The SHA-256 (hex) of the shipped model.safetensors, as the page has it: what a lesson's shipped
+ * record (shipped-runs.ts) was computed from must match it. Null without Web Crypto (a page served
+ * over plain http from another host): such a page computes everything itself.
+ */
+export function shippedWeightsSha256(): Promise<string | null> {
+  weightsSha ??= shippedBytes().then(async (bytes) => {
+    const subtle = globalThis.crypto?.subtle;
+    if (!bytes || !subtle) return null;
+    const digest = new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+    return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  }).catch(() => null);
+  return weightsSha;
 }
 
 const models = new ModelCache(4);
@@ -95,11 +113,11 @@ export async function lessonModel(weights: Weights, backend?: Backend, seed = RA
       const model = models.get('shipped', () => base, backend);
       const info = userModelInfo();
       const name = model !== own && info ? `your model from the train lesson (${info.label}, step ${info.step})` : `the shipped model ${folder} (trained on the stories)`;
-      return { model, trained: true, name };
+      return { model, trained: true, name, shipped: model === own };
     }
   }
   const shape = cfg ?? parseConfig({ ...TINY_CONFIG_JSON }, { file: 'the tiny model' });
   const model = models.get(`random/${seed}`, () => initModel(shape, { seed }), backend, true);
   const why = weights === 'trained' ? ' (the trained weights could not be loaded)' : '';
-  return { model, trained: false, name: `${cfg ? `${folder}'s shape` : 'the tiny model'} with seeded random weights (seed ${seed})${why}` };
+  return { model, trained: false, shipped: false, name: `${cfg ? `${folder}'s shape` : 'the tiny model'} with seeded random weights (seed ${seed})${why}` };
 }

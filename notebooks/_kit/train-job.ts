@@ -11,8 +11,14 @@
 // (Node: the notebook tests, prerendering) the same runner runs in-process (to a capped step
 // count the lesson chooses) and follow() yields once. Products run on the WebAssembly kernels (kernels/fastest.ts) in both, as
 // the training lesson's workers do: a fixed backend, so a run does not depend on the page's choice.
+//
+// A run computed ahead and shipped with the lesson (shipped-runs.ts: its defaults on the shipped
+// model, by the same runner on the same kernels) is passed to follow() as `known`: complete at the
+// step asked, it is the answer and the worker is not asked; otherwise its reports show at once
+// while the worker computes the run.
 import type { Backend } from '$kernels/backend';
 import { fastestBackend } from '$kernels/fastest';
+import type { KnownRun } from './shipped-runs';
 
 /** One run of a lesson's training: each step() trains one step and returns what it measured. */
 export interface Stepper<R, F> {
@@ -138,13 +144,21 @@ export class JobClient<Q, R, F> {
    * yield: when an input changes, the runtime's return() then ends it at once, and the worker is
    * told to stop.
    */
-  *follow(key: string, steps: number, request: Q): Generator<Progress<R, F> | Promise<Progress<R, F>>, void, unknown> {
+  *follow(key: string, steps: number, request: Q, known: KnownRun<R, F> | null = null): Generator<Progress<R, F> | Promise<Progress<R, F>>, void, unknown> {
+    // A run computed ahead (shipped-runs.ts): complete at this step, it is the answer and the
+    // worker is not asked; otherwise its reports show at once while the worker computes the rest.
+    const ahead = known && known.reports.length >= steps ? known.finalAt(steps) : undefined;
+    if (known && ahead !== undefined) {
+      yield { target: steps, reports: known.reports.slice(0, steps), final: ahead, done: true };
+      return;
+    }
     if (typeof Worker === 'undefined') {
       yield this.#inlineRun(key, steps, request);
       return;
     }
     const id = this.#nextId++;
-    const reports: R[] = [];
+    // The worker's reports replace these (the same numbers: the same runner on the same kernels).
+    const reports: R[] = known ? known.reports.slice(0, steps) : [];
     // Every value carries the promise of the finished run (see finished()): it resolves with the
     // last value, or is rejected when the run stops before it (replaced, or the worker failed).
     let settle!: { resolve: (p: Progress<R, F>) => void; reject: (e: Error) => void };
@@ -185,7 +199,7 @@ export class JobClient<Q, R, F> {
       const continues = this.#sent !== null && this.#sent.key === key && steps >= this.#sent.steps;
       this.#sent = { key, steps };
       this.#ensure().postMessage({ type: 'start', id, key, steps, request: continues ? null : request } satisfies ToWorker<Q>);
-      yield value({ target: steps, reports: [], final: null, done: false });
+      yield value({ target: steps, reports: reports.slice(), final: null, done: false });
       // The next pull comes after the last promise resolved: by then its drain() has seen `done`.
       while (!reachedEnd) yield next();
     } finally {

@@ -9,24 +9,35 @@ import type { Backend } from '$kernels/backend';
 import { Model } from '$engine/model';
 import { type LoraState, type LoraTarget, adapterBackend, createLora, loraCounts, mergeLora } from '$engine/train/lora';
 import { type TrainParams, paramsFromTensors } from '$engine/train/params';
-import { lessonModel } from '../_kit/shipped';
+import { lessonModel, shippedWeightsSha256 } from '../_kit/shipped';
+import { type ShippedRunsRecord, knownRun, shippedRuns } from '../_kit/shipped-runs';
 import { JobClient, type Progress, objectId } from '../_kit/train-job';
 import {
-  type FineTuneFinal, type FineTuneReport, type FineTuneRequest, type Spectra, MAX_STEPS, PROMPTS, SPECTRUM_WEIGHT, TARGET_SETS, TEXTS, fineTuneRunner,
+  type FineTuneFinal, type FineTuneReport, type FineTuneRequest, type Spectra, MAX_STEPS, PROMPTS, SPECTRUM_WEIGHT, TARGET_SETS, TEXTS, fineTuneRequest, fineTuneRunner,
 } from './train';
+import shippedRunUrl from './shipped-run.json?url';
 
 export { PROMPTS, SPECTRUM_WEIGHT, TARGET_SETS, TEXTS, type Spectra };
 
-export interface Base { config: DeepSeekConfig; tensors: Map<string, Tensor>; params: TrainParams; name: string }
+export interface Base {
+  config: DeepSeekConfig; tensors: Map<string, Tensor>; params: TrainParams; name: string;
+  /** The run at the lesson's defaults, computed ahead from these weights (only for the shipped model). */
+  shippedRuns: ShippedRunsRecord<FineTuneReport, FineTuneFinal> | null;
+}
+
+// The default run on the shipped model, computed ahead by scripts/shipped-runs.ts (the worker's runner and kernels).
+const shippedRecord = shippedRuns<FineTuneReport, FineTuneFinal>(shippedRunUrl, 'notebooks/lora/shipped-run.json');
 
 const baseMemo = new WeakMap<object, Base>();
 /** The model being adapted: the kit's lessonModel (shipped trained, the reader's own, or seeded random). */
 export async function baseOf(weights: 'trained' | 'random', seed: number): Promise<Base> {
+  const record = weights === 'trained' ? shippedRecord(shippedWeightsSha256()) : null;
   const lm = await lessonModel(weights, undefined, seed);
   let b = baseMemo.get(lm.model.weights);
   if (!b) {
     const tensors = modelTensors(lm.model);
-    baseMemo.set(lm.model.weights, (b = { config: lm.model.config, tensors, params: paramsFromTensors(lm.model.config, tensors), name: lm.name }));
+    const shipped = lm.shipped && record ? await record : null;
+    baseMemo.set(lm.model.weights, (b = { config: lm.model.config, tensors, params: paramsFromTensors(lm.model.config, tensors), name: lm.name, shippedRuns: shipped }));
   }
   return b;
 }
@@ -42,10 +53,8 @@ export type RunState = Progress<FineTuneReport, FineTuneFinal>;
 /** LoRA (rank r, scale alpha/r, on the target set) and full fine-tuning from the base, to `steps` steps. */
 export function fineTune(base: Base, text: string, targets: string, r: number, alpha: number, seed: number, steps: number): Generator<RunState | Promise<RunState>, void, unknown> {
   const key = [objectId(base), text, targets, r, alpha, seed].join('|');
-  return client.follow(key, Math.min(steps, MAX_STEPS), {
-    config: base.config, tensors: base.tensors, text: TEXTS[text] ?? TEXTS.arithmetic!, seed, targets: TARGET_SETS[targets] ?? TARGET_SETS.attention!, r, alpha,
-    spectrumWeight: SPECTRUM_WEIGHT[targets] ?? SPECTRUM_WEIGHT.attention!, prompt: PROMPTS[text] ?? 'a',
-  });
+  const settings = { text, targets, r, alpha, seed };
+  return client.follow(key, Math.min(steps, MAX_STEPS), fineTuneRequest(base.config, base.tensors, settings), knownRun(base.shippedRuns, settings));
 }
 
 /** The finished runs at the slider's step: the adapters, and what the worker computed of both runs there. */

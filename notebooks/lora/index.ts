@@ -38,7 +38,7 @@ export const notebook: Notebook = {
     cell('batches', ['text', 'seed'], (text: string, seed: number) => batchesOf(TEXTS[text] ?? TEXTS.arithmetic!, seed), { kind: 'derived', detail: `seeded batches of ${ROWS} x ${ROW_LEN} characters` }),
     cell('budget', ['base', 'targets', 'rank', 'alpha'], (b: Base, t: string, r: number, a: number) => budgetTable(budget(b, TARGET_SETS[t]!, r), r, a), { kind: 'engine', detail: 'createLora: loraCounts; the trainer\'s parameter layout' }),
     cell('run', ['base', 'text', 'targets', 'rank', 'alpha', 'seed', 'steps'], (b: Base, text: string, t: string, r: number, a: number, seed: number, steps: number) => fineTune(b, text, t, r, a, seed, steps),
-      { kind: 'engine', detail: 'in a Web Worker: loraGradient + loraOptimizerStep, and rowsGradient + optimizerStep, reported step by step' }),
+      { kind: 'engine', detail: 'in a Web Worker: loraGradient + loraOptimizerStep, and rowsGradient + optimizerStep, reported step by step (the shipped model at the defaults: the same runner\'s run computed ahead by scripts/shipped-runs.ts, notebooks/lora/shipped-run.json)' }),
     cell('runDone', ['run'], (s: RunState) => finished(s), { kind: 'derived', detail: 'both runs at the slider\'s step' }),
     cell('tuned', ['runDone'], (s: RunState) => tunedOf(s), { kind: 'engine', detail: 'the adapters, and what the worker computed of both runs at their last step' }),
     cell('firstBatch', ['batches'], (batches: number[][][]) => ({

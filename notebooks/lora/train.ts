@@ -93,6 +93,20 @@ export function samples(base: BaseWeights, adapters: LoraState, full: TrainParam
   ];
 }
 
+/** The settings that name a run (the lesson's controls, less the step count). */
+export interface FineTuneSettings { text: string; targets: string; r: number; alpha: number; seed: number }
+
+/** The request of a run with these settings from these base weights (the page and scripts/shipped-runs.ts build it alike). */
+export function fineTuneRequest(config: DeepSeekConfig, tensors: Map<string, Tensor>, s: FineTuneSettings): FineTuneRequest {
+  return {
+    config, tensors, text: TEXTS[s.text] ?? TEXTS.arithmetic!, seed: s.seed, targets: TARGET_SETS[s.targets] ?? TARGET_SETS.attention!, r: s.r, alpha: s.alpha,
+    spectrumWeight: SPECTRUM_WEIGHT[s.targets] ?? SPECTRUM_WEIGHT.attention!, prompt: PROMPTS[s.text] ?? 'a',
+  };
+}
+
+/** The run shipped in shipped-run.json (the lesson's defaults; a test checks they are): its reports to MAX_STEPS, its final payload at `step`. */
+export const SHIPPED_RUN: { settings: FineTuneSettings; step: number } = { settings: { text: 'arithmetic', targets: 'attention', r: 4, alpha: 8, seed: 1 }, step: 16 };
+
 export interface FineTuneRequest {
   config: DeepSeekConfig; tensors: Map<string, Tensor>; text: string; seed: number; targets: LoraTarget[]; r: number; alpha: number;
   /** The weight whose update's singular values the page shows, and the prompt of the samples. */

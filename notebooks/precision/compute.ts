@@ -11,9 +11,11 @@ import {
 } from '$engine/numerics/index';
 import { rowsGradient } from '$engine/train/objective';
 import { paramsFromTensors } from '$engine/train/params';
-import { lessonModel } from '../_kit/shipped';
+import { lessonModel, shippedWeightsSha256 } from '../_kit/shipped';
+import { type ShippedRunsRecord, knownRun, shippedRuns } from '../_kit/shipped-runs';
 import { JobClient, type Progress, objectId } from '../_kit/train-job';
-import { type LossScaleReport, type LossScaleRequest, MAX_STEPS, PASSAGES, TRAIN_HP, batchesOf, lossScaleRunner } from './train';
+import { type LossScaleReport, type LossScaleRequest, MAX_STEPS, PASSAGES, TRAIN_HP, batchesOf, lossScaleRequest, lossScaleRunner } from './train';
+import shippedRunUrl from './shipped-run.json?url';
 
 export { PASSAGES };
 
@@ -22,7 +24,14 @@ export function idsOf(text: string): number[] {
   return Array.from(toAscii(text), (c) => Math.min(c.charCodeAt(0), 127));
 }
 
-export interface Weights { config: DeepSeekConfig; tensors: Map<string, Tensor>; name: string; trained: boolean }
+export interface Weights {
+  config: DeepSeekConfig; tensors: Map<string, Tensor>; name: string; trained: boolean;
+  /** The runs at the lesson's defaults, computed ahead from these weights (only for the shipped model). */
+  shippedRuns: ShippedRunsRecord<LossScaleReport, null> | null;
+}
+
+// The default runs on the shipped model, computed ahead by scripts/shipped-runs.ts (the worker's runner and kernels).
+const shippedRecord = shippedRuns<LossScaleReport, null>(shippedRunUrl, 'notebooks/precision/shipped-run.json');
 
 // Keyed by the bound weights, which every backend's copy of a model shares: a backend switch
 // reuses the tensors and their stored forms.
@@ -34,9 +43,13 @@ const storedMemo = new WeakMap<Weights, Map<Scheme, ReturnType<typeof schemeWeig
  * chosen), or the same shape with seeded random weights; its tensors by checkpoint name.
  */
 export async function weightsOf(weights: 'trained' | 'random', seed: number): Promise<Weights> {
+  const record = weights === 'trained' ? shippedRecord(shippedWeightsSha256()) : null;
   const lm = await lessonModel(weights, undefined, seed);
   let w = tensorMemo.get(lm.model.weights);
-  if (!w) tensorMemo.set(lm.model.weights, (w = { config: lm.model.config, tensors: modelTensors(lm.model), name: lm.name, trained: lm.trained }));
+  if (!w) {
+    const shipped = lm.shipped && record ? await record : null;
+    tensorMemo.set(lm.model.weights, (w = { config: lm.model.config, tensors: modelTensors(lm.model), name: lm.name, trained: lm.trained, shippedRuns: shipped }));
+  }
   return w;
 }
 
@@ -130,7 +143,8 @@ const client = new JobClient<LossScaleRequest, LossScaleReport, null>(
 export type RunState = Progress<LossScaleReport, null>;
 
 /** The FP32, FP16 and loss-scaled FP16 runs from the weights, to `steps` steps: one value per report. */
-export function trainingRuns(w: Weights, seed: number, lossMultiplier: number, scaleLog2: number, steps: number): Generator<RunState | Promise<RunState>, void, unknown> {
-  const key = [objectId(w), seed, lossMultiplier, scaleLog2].join('|');
-  return client.follow(key, Math.min(steps, MAX_STEPS), { config: w.config, tensors: w.tensors, seed, lossMultiplier, scale: 2 ** scaleLog2 });
+export function trainingRuns(w: Weights, seed: number, lossLog2: number, scaleLog2: number, steps: number): Generator<RunState | Promise<RunState>, void, unknown> {
+  const key = [objectId(w), seed, lossLog2, scaleLog2].join('|');
+  const settings = { seed, loss_log2: lossLog2, scale_log2: scaleLog2 };
+  return client.follow(key, Math.min(steps, MAX_STEPS), lossScaleRequest(w.config, w.tensors, settings), knownRun(w.shippedRuns, settings));
 }

@@ -39,6 +39,17 @@ export function batchesOf(seed: number, count = MAX_STEPS): number[][][] {
 export const MODES: readonly GradientMode[] = ['fp32', 'fp16', 'fp16-scaled'];
 
 export interface LossScaleRequest { config: DeepSeekConfig; tensors: Map<string, Tensor>; seed: number; lossMultiplier: number; scale: number }
+/** The settings that name a run (the lesson's controls, less the step count). */
+export interface LossScaleSettings { seed: number; loss_log2: number; scale_log2: number }
+
+/** The request of a run with these settings from these weights (the page and scripts/shipped-runs.ts build it alike). */
+export function lossScaleRequest(config: DeepSeekConfig, tensors: Map<string, Tensor>, s: LossScaleSettings): LossScaleRequest {
+  return { config, tensors, seed: s.seed, lossMultiplier: 2 ** s.loss_log2, scale: 2 ** s.scale_log2 };
+}
+
+/** The run shipped in shipped-run.json (the lesson's defaults; a test checks they are): its reports to MAX_STEPS. */
+export const SHIPPED_RUN: { settings: LossScaleSettings } = { settings: { seed: 1, loss_log2: -14, scale_log2: 14 } };
+
 /** One step of each run. */
 export type LossScaleReport = Record<GradientMode, LossScaleStep>;
 
