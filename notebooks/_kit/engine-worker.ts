@@ -132,6 +132,14 @@ export class EngineWorker<J extends Jobs> {
     return this.#failed;
   }
 
+  /**
+   * Start the worker now (its module and kernels load while the page fetches a model, say), so the
+   * first job does not wait for them. Nothing where there is no Worker.
+   */
+  warm(): void {
+    if (typeof Worker !== 'undefined') this.#ensure();
+  }
+
   /** Run job `kind` on `request`: in the worker when there is one, else in-process. */
   async run<K extends keyof J & string>(kind: K, request: Parameters<J[K]>[0]): Promise<Awaited<ReturnType<J[K]>>> {
     return (await this.runWhere(kind, request)).value;

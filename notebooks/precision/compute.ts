@@ -7,14 +7,15 @@ import type { Tensor } from '$engine/weights';
 import { toAscii } from '$engine/train/corpus';
 import {
   type LogitsComparison, type OutlierResult, type Scheme, compareLogits,
-  exponentHistogram, firstLayerInput, modelInScheme, modelTensors, outlierComparison, schemeBytes, schemeWeights, stackedExpertWeights,
+  firstLayerInput, modelInScheme, modelTensors, outlierComparison, schemeBytes, schemeWeights, stackedExpertWeights,
 } from '$engine/numerics/index';
-import { rowsGradient } from '$engine/train/objective';
-import { paramsFromTensors } from '$engine/train/params';
+import { EngineWorker } from '../_kit/engine-worker';
+import { Ahead, stepsAround } from '../_kit/prefetch';
 import { lessonModel, shippedWeightsSha256 } from '../_kit/shipped';
 import { type ShippedRunsRecord, knownRun, shippedRuns } from '../_kit/shipped-runs';
 import { JobClient, type Progress, objectId } from '../_kit/train-job';
-import { type LossScaleReport, type LossScaleRequest, MAX_STEPS, PASSAGES, TRAIN_HP, batchesOf, lossScaleRequest, lossScaleRunner } from './train';
+import { type GradientFigures, jobs } from './jobs';
+import { type LossScaleReport, type LossScaleRequest, MAX_STEPS, PASSAGES, lossScaleRequest, lossScaleRunner } from './train';
 import shippedRunUrl from './shipped-run.json?url';
 
 export { PASSAGES };
@@ -26,6 +27,8 @@ export function idsOf(text: string): number[] {
 
 export interface Weights {
   config: DeepSeekConfig; tensors: Map<string, Tensor>; name: string; trained: boolean;
+  /** The model itself (the engine worker gets it by its weights). */
+  model: Model;
   /** The runs at the lesson's defaults, computed ahead from these weights (only for the shipped model). */
   shippedRuns: ShippedRunsRecord<LossScaleReport, null> | null;
 }
@@ -44,12 +47,15 @@ const storedMemo = new WeakMap<Weights, Map<Scheme, ReturnType<typeof schemeWeig
  */
 export async function weightsOf(weights: 'trained' | 'random', seed: number): Promise<Weights> {
   const record = weights === 'trained' ? shippedRecord(shippedWeightsSha256()) : null;
+  engine.warm(); // the gradient's worker loads while the weights arrive
   const lm = await lessonModel(weights, undefined, seed);
   let w = tensorMemo.get(lm.model.weights);
   if (!w) {
     const shipped = lm.shipped && record ? await record : null;
-    tensorMemo.set(lm.model.weights, (w = { config: lm.model.config, tensors: modelTensors(lm.model), name: lm.name, trained: lm.trained, shippedRuns: shipped }));
+    tensorMemo.set(lm.model.weights, (w = { config: lm.model.config, tensors: modelTensors(lm.model), model: lm.model, name: lm.name, trained: lm.trained, shippedRuns: shipped }));
   }
+  // The gradient figures' cell is computed after the figures on screen; their gradient need not wait for it.
+  if (typeof Worker !== 'undefined') engine.run('meanGradient', { model: w.model, seed }).catch(() => {});
   return w;
 }
 
@@ -115,24 +121,35 @@ export function outlierRun(m: ReturnType<typeof outlierMatrix>, log10Factor: num
   return { at, sweep };
 }
 
-/** The first batch's mean gradient, times the loss multiplier (what FP16 would have to hold). */
-const gradMemo = new WeakMap<Weights, Map<number, Float32Array>>();
-/** (The trainer's products run on its own tuned loop backend, as in the training lesson's workers.) */
-export function firstGradient(w: Weights, seed: number, lossMultiplier: number): Float32Array {
-  let bySeed = gradMemo.get(w);
-  if (!bySeed) gradMemo.set(w, (bySeed = new Map()));
-  let mean = bySeed.get(seed);
-  if (!mean) {
-    const rows = batchesOf(seed)[0]!;
-    const g = rowsGradient(paramsFromTensors(w.config, w.tensors), rows, TRAIN_HP);
-    mean = g.grads.map((v) => v / rows.length);
-    if (bySeed.size > 4) bySeed.delete(bySeed.keys().next().value!);
-    bySeed.set(seed, mean);
+// The gradient figures (jobs.ts) in the lesson's engine worker, with the settings next to the last
+// one asked computed ahead there: the loss multiplier's and the loss scale's neighbours (the way the
+// dragged slider went first), and the seed's when the seed moved (a new gradient each).
+const engine = new EngineWorker(() => new Worker(new URL('./gradient-worker.ts', import.meta.url), { type: 'module', name: 'nanoseek precision gradients' }), jobs);
+interface GradKey { seed: number; lossLog2: number; scaleLog2: number }
+const LOSS = { min: -24, max: 0, step: 1 }, SCALE = { min: 0, max: 24, step: 1 }, SEED = { min: 0, max: 99, step: 1 };
+/** Settings worth computing after `at` (`from`: the one before): the slider that moved first, two ahead and one back; then one step of each other slider. */
+export function gradientAround(at: GradKey, from: GradKey | null): GradKey[] {
+  const way = (a: number, b: number | undefined): 1 | -1 => (b !== undefined && b > a ? -1 : 1);
+  const loss = (ahead: number, towards: 1 | -1) => stepsAround(LOSS, at.lossLog2, towards, ahead).map((lossLog2) => ({ ...at, lossLog2 }));
+  const scale = (ahead: number, towards: 1 | -1) => stepsAround(SCALE, at.scaleLog2, towards, ahead).map((scaleLog2) => ({ ...at, scaleLog2 }));
+  if (from && from.seed !== at.seed) return stepsAround(SEED, at.seed, way(at.seed, from.seed), 1).map((seed) => ({ ...at, seed }));
+  if (from && from.scaleLog2 !== at.scaleLog2) return [...scale(2, way(at.scaleLog2, from.scaleLog2)), ...loss(1, 1)];
+  return [...loss(2, way(at.lossLog2, from?.lossLog2)), ...scale(1, 1)];
+}
+const ahead = new WeakMap<Weights, Ahead<GradKey, GradientFigures>>();
+
+/** The first batch's gradient x the loss multiplier against FP16, with and without the loss scale (in the worker). */
+export function gradientOf(w: Weights, seed: number, lossLog2: number, scaleLog2: number): Promise<GradientFigures> {
+  let a = ahead.get(w);
+  if (!a) {
+    a = new Ahead((k: GradKey) => engine.run('gradientFigures', { model: w.model, ...k }), {
+      around: gradientAround, id: (k) => `${k.seed}|${k.lossLog2}|${k.scaleLog2}`, size: 64, enabled: () => typeof Worker !== 'undefined' && !engine.failure,
+    });
+    ahead.set(w, a);
   }
-  return mean.map((v) => v * lossMultiplier);
+  return a.get({ seed, lossLog2, scaleLog2 });
 }
 
-export { exponentHistogram };
 
 // The three runs train in the lesson's Web Worker (train.ts, worker.ts), to the slider's step. Without
 // a Worker (Node: tests, prerender) only INLINE_STEPS steps run in-process.

@@ -4,13 +4,14 @@
 // loss scaling on a short run of the trainer. Engine work in compute.ts, drawing in views.ts.
 import type { Backend } from '$kernels/backend';
 import type { Scheme } from '$engine/numerics/index';
-import { SCHEMES, exponentHistogram, fp16Gradients } from '$engine/numerics/index';
+import { SCHEMES } from '$engine/numerics/index';
 import { cell, type Notebook } from '../_kit/types';
 import { finished } from '../_kit/train-job';
 import {
-  type OutlierMatrix, PASSAGES, type RunState, type SchemeRow, type Weights, firstGradient, idsOf, outlierMatrix,
+  type OutlierMatrix, PASSAGES, type RunState, type SchemeRow, type Weights, gradientOf, idsOf, outlierMatrix,
   outlierRun, referenceLogits, schemeRow, trainingRuns, weightsOf,
 } from './compute';
+import type { GradientFigures } from './jobs';
 import { MAX_STEPS } from './train';
 import {
   bitsTable, gradientHistogram, outlierRows, outlierStats, outlierSweep, rangeTable, runChart, runTable, schemeBars, schemeTable, underflowStats,
@@ -26,7 +27,6 @@ export const meta = {
 
 /** Characters of the passage the model reads (each scheme runs one forward pass over them). */
 const CHARS = 64;
-const GRAD_LO = -40, GRAD_HI = 16; // 2^16 and up is past FP16's 65504: the top bar counts overflows
 const pow2 = (v: number) => `2^${v}`;
 
 const schemeCell = (s: Scheme) => cell(`run_${s.replace('-', '_')}`, ['fp32', 'ids', 'ref', 'activations', 'backend'],
@@ -77,11 +77,11 @@ export const notebook: Notebook = {
     cell('outlierRows', ['orun', 'omatrix', 'fineLabel'], (r: ReturnType<typeof outlierRun>, m: ReturnType<typeof outlierMatrix>, l: string) => outlierRows(r.at, m.group, l), { kind: 'engine', detail: 'OutlierResult.rowError' }),
     cell('outlierSweep', ['orun', 'fineLabel', 'outlier_log10'], (r: ReturnType<typeof outlierRun>, l: string, f: number) => outlierSweep(r.sweep, l, 10 ** f), { kind: 'engine', detail: 'outlierComparison at 10^0 ... 10^6' }),
     cell('outlierStats', ['orun', 'fineLabel'], (r: ReturnType<typeof outlierRun>, l: string) => outlierStats(r.at, l), { kind: 'engine', detail: 'OutlierResult' }),
-    cell('grad', ['fp32', 'seed', 'loss_log2'], (w: Weights, seed: number, l: number) => firstGradient(w, seed, 2 ** l),
-      { kind: 'engine', detail: 'rowsGradient on the first batch, mean over rows, times the loss multiplier' }),
-    cell('gradHist', ['grad', 'scale_log2'], (g: Float32Array, s: number) => gradientHistogram(exponentHistogram(g, 1, GRAD_LO, GRAD_HI), exponentHistogram(g, 2 ** s, GRAD_LO, GRAD_HI), s),
+    cell('grad', ['fp32', 'seed', 'loss_log2', 'scale_log2'], (w: Weights, seed: number, l: number, s: number) => gradientOf(w, seed, l, s),
+      { kind: 'engine', detail: 'in a Web Worker: rowsGradient on the first batch, mean over rows, times the loss multiplier; exponentHistogram and fp16Gradients of it, unscaled and scaled' }),
+    cell('gradHist', ['grad', 'scale_log2'], (g: GradientFigures, s: number) => gradientHistogram(g.hist, g.scaledHist, s),
       { kind: 'engine', detail: 'exponentHistogram of the gradient, unscaled and scaled' }),
-    cell('underflow', ['grad', 'scale_log2'], (g: Float32Array, s: number) => underflowStats(fp16Gradients(g, 1), fp16Gradients(g, 2 ** s), s), { kind: 'engine', detail: 'fp16Gradients' }),
+    cell('underflow', ['grad', 'scale_log2'], (g: GradientFigures, s: number) => underflowStats(g.plain, g.scaled, s), { kind: 'engine', detail: 'fp16Gradients' }),
     cell('runs', ['fp32', 'seed', 'loss_log2', 'scale_log2', 'steps'], (w: Weights, seed: number, l: number, s: number, steps: number) => trainingRuns(w, seed, l, s, steps),
       { kind: 'engine', detail: 'lossScaleRun (rowsGradient, FP16 rounding, optimizerStep) in a Web Worker, reported step by step (the shipped model at the default seed, multiplier and scale: the same runner\'s runs computed ahead by scripts/shipped-runs.ts, notebooks/precision/shipped-run.json)' }),
     cell('runsDone', ['runs'], (s: RunState) => finished(s), { kind: 'derived', detail: 'the runs at the slider\'s step' }),
