@@ -1,5 +1,6 @@
 // Engine work of the precision lesson: the model in each number format, the outlier experiment and
-// the FP16 training run, memoised by what each depends on. Views only draw what these return.
+// the FP16 training run, memoised by what each depends on; the gradient figures and the outlier
+// sweep in an engine worker (jobs.ts). Views only draw what these return.
 import type { Backend } from '$kernels/backend';
 import type { DeepSeekConfig } from '$engine/config';
 import { Model } from '$engine/model';
@@ -7,18 +8,18 @@ import type { Tensor } from '$engine/weights';
 import { toAscii } from '$engine/train/corpus';
 import {
   type LogitsComparison, type OutlierResult, type Scheme, compareLogits,
-  firstLayerInput, modelInScheme, modelTensors, outlierComparison, schemeBytes, schemeWeights, stackedExpertWeights,
+  modelInScheme, modelTensors, schemeBytes, schemeWeights,
 } from '$engine/numerics/index';
 import { EngineWorker } from '../_kit/engine-worker';
 import { Ahead, stepsAround } from '../_kit/prefetch';
 import { lessonModel, shippedWeightsSha256 } from '../_kit/shipped';
 import { type ShippedRunsRecord, knownRun, shippedRuns } from '../_kit/shipped-runs';
 import { JobClient, type Progress, objectId } from '../_kit/train-job';
-import { type GradientFigures, jobs } from './jobs';
+import { type GradientFigures, type OutlierMatrix, type OutlierMatrixData, type SweepPoint, jobs, outlierAt, outlierMatrixOf } from './jobs';
 import { type LossScaleReport, type LossScaleRequest, MAX_STEPS, PASSAGES, lossScaleRequest, lossScaleRunner } from './train';
 import shippedRunUrl from './shipped-run.json?url';
 
-export { PASSAGES };
+export { PASSAGES, type OutlierMatrix };
 
 /** Characters as tokens: ASCII codes (the tiny model's vocabulary is 128). */
 export function idsOf(text: string): number[] {
@@ -93,32 +94,23 @@ function computeSchemeRow(w: Weights, ids: number[], ref: Float32Array, scheme: 
   return { scheme, bytes: schemeBytes(w.tensors, scheme), ...compareLogits(ref, logits, ids, w.config.vocab_size) };
 }
 
-export type OutlierMatrix = 'weights' | 'activations';
-
 /** The matrix the outlier goes into: a layer's stacked expert weights, or layer 0's input. */
-export function outlierMatrix(w: Weights, which: OutlierMatrix, ids: number[]): { data: Float32Array; rows: number; cols: number; group: number; fine: 'block' | 'tile' } {
-  return memo(w, `outlier|${which}|${which === 'weights' ? '' : ids.join(',')}`, () => computeOutlierMatrix(w, which, ids));
+export function outlierMatrix(w: Weights, which: OutlierMatrix, ids: number[]): OutlierMatrixData {
+  return memo(w, `outlier|${which}|${which === 'weights' ? '' : ids.join(',')}`, () => outlierMatrixOf(w.config, w.tensors, which, ids));
 }
 
-function computeOutlierMatrix(w: Weights, which: OutlierMatrix, ids: number[]): { data: Float32Array; rows: number; cols: number; group: number; fine: 'block' | 'tile' } {
-  const model = Model.fromTensors(w.config, w.tensors);
-  if (which === 'weights') {
-    const s = stackedExpertWeights(model, w.config.first_k_dense_replace);
-    return { data: s.data, rows: s.rows, cols: s.cols, group: s.rowsPerExpert, fine: 'block' };
-  }
-  return { data: firstLayerInput(model, ids), rows: ids.length, cols: w.config.hidden_size, group: 1, fine: 'tile' };
+/** The outlier experiment at the slider's factor. */
+export function outlierRun(m: OutlierMatrixData, log10Factor: number): { at: OutlierResult } {
+  return { at: outlierAt(m, log10Factor === 0 ? 0 : 10 ** log10Factor) };
 }
 
-/** The outlier experiment at one factor, and the relative error over a sweep of factors 10^0..10^6. */
-export function outlierRun(m: ReturnType<typeof outlierMatrix>, log10Factor: number): { at: OutlierResult; sweep: { factor: number; tensor: number; fine: number }[] } {
-  const row = Math.min(5, m.rows - 1), col = Math.min(3, m.cols - 1);
-  const at = outlierComparison(m.data, m.rows, m.cols, m.fine, { row, col, factor: log10Factor === 0 ? 0 : 10 ** log10Factor });
-  const sweep = memo(m, 'sweep', () => Array.from({ length: 13 }, (_, i) => {
-    const factor = 10 ** (i / 2);
-    const r = outlierComparison(m.data, m.rows, m.cols, m.fine, { row, col, factor });
-    return { factor, tensor: r.tensor.outside, fine: r.fine.outside };
-  }));
-  return { at, sweep };
+/**
+ * The relative error over the sweep of factors 10^0..10^6 (13 outlier comparisons, a few hundred ms
+ * on a first visit): in the engine worker, beside the page's own figures.
+ */
+export function outlierSweepOf(w: Weights, which: OutlierMatrix, ids: number[]): Promise<SweepPoint[]> {
+  const of = which === 'weights' ? [] : ids;
+  return memo(w, `sweep|${which}|${of.join(',')}`, () => engine.run('outlierSweep', { model: w.model, which, ids: of }));
 }
 
 // The gradient figures (jobs.ts) in the lesson's engine worker, with the settings next to the last
@@ -127,12 +119,17 @@ export function outlierRun(m: ReturnType<typeof outlierMatrix>, log10Factor: num
 const engine = new EngineWorker(() => new Worker(new URL('./gradient-worker.ts', import.meta.url), { type: 'module', name: 'nanoseek precision gradients' }), jobs);
 interface GradKey { seed: number; lossLog2: number; scaleLog2: number }
 const LOSS = { min: -24, max: 0, step: 1 }, SCALE = { min: 0, max: 24, step: 1 }, SEED = { min: 0, max: 99, step: 1 };
-/** Settings worth computing after `at` (`from`: the one before): the slider that moved first, two ahead and one back; then one step of each other slider. */
+/** Settings worth computing after `at` (`from`: the one before): the slider that moved first, two ahead and one back; then one step of each other slider (seeds only after a seed move). */
 export function gradientAround(at: GradKey, from: GradKey | null): GradKey[] {
   const way = (a: number, b: number | undefined): 1 | -1 => (b !== undefined && b > a ? -1 : 1);
   const loss = (ahead: number, towards: 1 | -1) => stepsAround(LOSS, at.lossLog2, towards, ahead).map((lossLog2) => ({ ...at, lossLog2 }));
   const scale = (ahead: number, towards: 1 | -1) => stepsAround(SCALE, at.scaleLog2, towards, ahead).map((scaleLog2) => ({ ...at, scaleLog2 }));
-  if (from && from.seed !== at.seed) return stepsAround(SEED, at.seed, way(at.seed, from.seed), 1).map((seed) => ({ ...at, seed }));
+  if (from && from.seed !== at.seed) {
+    // The next seed that way (a new gradient), then the other sliders' first steps at this seed (a
+    // reader may turn to them next: each only a few passes over the kept gradient), then the seed back.
+    const [next, back] = stepsAround(SEED, at.seed, way(at.seed, from.seed), 1).map((seed) => ({ ...at, seed }));
+    return [next, ...loss(1, 1), ...scale(1, 1), back].filter((k): k is GradKey => k !== undefined);
+  }
   if (from && from.scaleLog2 !== at.scaleLog2) return [...scale(2, way(at.scaleLog2, from.scaleLog2)), ...loss(1, 1)];
   return [...loss(2, way(at.lossLog2, from?.lossLog2)), ...scale(1, 1)];
 }

@@ -9,9 +9,9 @@ import { cell, type Notebook } from '../_kit/types';
 import { finished } from '../_kit/train-job';
 import {
   type OutlierMatrix, PASSAGES, type RunState, type SchemeRow, type Weights, gradientOf, idsOf, outlierMatrix,
-  outlierRun, referenceLogits, schemeRow, trainingRuns, weightsOf,
+  outlierRun, outlierSweepOf, referenceLogits, schemeRow, trainingRuns, weightsOf,
 } from './compute';
-import type { GradientFigures } from './jobs';
+import type { GradientFigures, SweepPoint } from './jobs';
 import { MAX_STEPS } from './train';
 import {
   bitsTable, gradientHistogram, outlierRows, outlierStats, outlierSweep, rangeTable, runChart, runTable, schemeBars, schemeTable, underflowStats,
@@ -70,12 +70,14 @@ export const notebook: Notebook = {
     cell('schemes', SCHEMES.map((s) => `run_${s.replace('-', '_')}`), (a: SchemeRow, b: SchemeRow, c: SchemeRow, d: SchemeRow, e: SchemeRow) => [a, b, c, d, e], { kind: 'engine', detail: 'one row per scheme' }),
     cell('schemeTable', ['schemes'], (rows: SchemeRow[]) => schemeTable(rows), { kind: 'engine', detail: 'compareLogits against FP32; bytes from schemeBytes' }),
     cell('schemeBars', ['schemes'], (rows: SchemeRow[]) => schemeBars(rows), { kind: 'engine', detail: 'compareLogits against FP32' }),
+    cell('osweep', ['fp32', 'outlier_matrix', 'ids'], (w: Weights, which: OutlierMatrix, ids: number[]) => outlierSweepOf(w, which, ids),
+      { kind: 'engine', detail: 'in a Web Worker: outlierComparison at 10^0, 10^0.5, ..., 10^6 on the same matrix' }),
     cell('omatrix', ['fp32', 'outlier_matrix', 'ids'], (w: Weights, which: OutlierMatrix, ids: number[]) => outlierMatrix(w, which, ids),
       { kind: 'engine', detail: 'stackedExpertWeights(model, 1) or firstLayerInput(model, passage)' }),
     cell('orun', ['omatrix', 'outlier_log10'], (m: ReturnType<typeof outlierMatrix>, f: number) => outlierRun(m, f), { kind: 'engine', detail: 'outlierComparison: E4M3 per tensor and per block / tile' }),
     cell('fineLabel', ['omatrix'], (m: ReturnType<typeof outlierMatrix>) => (m.fine === 'block' ? '128 x 128 blocks' : '1 x 128 tiles'), { kind: 'derived' }),
     cell('outlierRows', ['orun', 'omatrix', 'fineLabel'], (r: ReturnType<typeof outlierRun>, m: ReturnType<typeof outlierMatrix>, l: string) => outlierRows(r.at, m.group, l), { kind: 'engine', detail: 'OutlierResult.rowError' }),
-    cell('outlierSweep', ['orun', 'fineLabel', 'outlier_log10'], (r: ReturnType<typeof outlierRun>, l: string, f: number) => outlierSweep(r.sweep, l, 10 ** f), { kind: 'engine', detail: 'outlierComparison at 10^0 ... 10^6' }),
+    cell('outlierSweep', ['osweep', 'fineLabel', 'outlier_log10'], (sweep: SweepPoint[], l: string, f: number) => outlierSweep(sweep, l, 10 ** f), { kind: 'engine', detail: 'outlierComparison at 10^0 ... 10^6' }),
     cell('outlierStats', ['orun', 'fineLabel'], (r: ReturnType<typeof outlierRun>, l: string) => outlierStats(r.at, l), { kind: 'engine', detail: 'OutlierResult' }),
     cell('grad', ['fp32', 'seed', 'loss_log2', 'scale_log2'], (w: Weights, seed: number, l: number, s: number) => gradientOf(w, seed, l, s),
       { kind: 'engine', detail: 'in a Web Worker: rowsGradient on the first batch, mean over rows, times the loss multiplier; exponentHistogram and fp16Gradients of it, unscaled and scaled' }),

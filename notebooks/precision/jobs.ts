@@ -1,12 +1,14 @@
-// The precision lesson's gradient figures as jobs of the kit's engine worker (_kit/engine-worker.ts,
+// The precision lesson's gradient figures and outlier sweep as jobs of the kit's engine worker (_kit/engine-worker.ts,
 // gradient-worker.ts): the first batch's mean gradient (rowsGradient, kept per seed), times the loss
 // multiplier, and what FP16 does to it with and without the loss scale (exponentHistogram,
 // fp16Gradients). On the page's main thread these took 20-50 ms per move of the loss multiplier or
 // the loss scale (four passes over every gradient) and a seed move a rowsGradient; in the worker,
 // with the neighbouring settings computed ahead (compute.ts), a drag finds them ready. The same
 // code runs in-process where there is no Worker (Node).
-import type { Model } from '$engine/model';
-import { exponentHistogram, fp16Gradients, modelTensors } from '$engine/numerics/index';
+import type { DeepSeekConfig } from '$engine/config';
+import { Model } from '$engine/model';
+import type { Tensor } from '$engine/weights';
+import { type OutlierResult, exponentHistogram, firstLayerInput, fp16Gradients, modelTensors, outlierComparison, stackedExpertWeights } from '$engine/numerics/index';
 import { rowsGradient } from '$engine/train/objective';
 import { paramsFromTensors } from '$engine/train/params';
 import { Lru } from '../_kit/memo';
@@ -65,4 +67,39 @@ export function gradientFigures(q: GradientRequest): GradientFigures {
   };
 }
 
-export const jobs = { gradientFigures, meanGradient };
+export type OutlierMatrix = 'weights' | 'activations';
+export interface OutlierMatrixData { data: Float32Array; rows: number; cols: number; group: number; fine: 'block' | 'tile' }
+export interface SweepPoint { factor: number; tensor: number; fine: number }
+
+/** The matrix the outlier goes into: a layer's stacked expert weights, or layer 0's input (on the engine's default backend, page and worker alike). */
+export function outlierMatrixOf(config: DeepSeekConfig, tensors: Map<string, Tensor>, which: OutlierMatrix, ids: number[]): OutlierMatrixData {
+  const model = Model.fromTensors(config, tensors);
+  if (which === 'weights') {
+    const s = stackedExpertWeights(model, config.first_k_dense_replace);
+    return { data: s.data, rows: s.rows, cols: s.cols, group: s.rowsPerExpert, fine: 'block' };
+  }
+  return { data: firstLayerInput(model, ids), rows: ids.length, cols: config.hidden_size, group: 1, fine: 'tile' };
+}
+
+/** The outlier experiment: one value (row 5, column 3) set to `factor` x the largest. */
+export function outlierAt(m: OutlierMatrixData, factor: number): OutlierResult {
+  const row = Math.min(5, m.rows - 1), col = Math.min(3, m.cols - 1);
+  return outlierComparison(m.data, m.rows, m.cols, m.fine, { row, col, factor });
+}
+
+const sweeps = new WeakMap<object, Lru<SweepPoint[]>>();
+/** The relative error of the values outside the outlier's block or tile, for factors 10^0, 10^0.5, ..., 10^6. */
+export function outlierSweep(q: { model: Model; which: OutlierMatrix; ids: number[] }): SweepPoint[] {
+  let kept = sweeps.get(q.model.weights);
+  if (!kept) sweeps.set(q.model.weights, (kept = new Lru(8)));
+  return kept.get(`${q.which}|${q.ids.join(',')}`, () => {
+    const m = outlierMatrixOf(q.model.config, modelTensors(q.model), q.which, q.ids);
+    return Array.from({ length: 13 }, (_, i) => {
+      const factor = 10 ** (i / 2);
+      const r = outlierAt(m, factor);
+      return { factor, tensor: r.tensor.outside, fine: r.fine.outside };
+    });
+  });
+}
+
+export const jobs = { gradientFigures, meanGradient, outlierSweep };
