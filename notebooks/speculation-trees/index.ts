@@ -7,18 +7,78 @@
 import type { BarChartData, HeatmapData, LineChartData, TableData } from '$components/charts/types';
 import type { AcceptRule } from '$engine/tree';
 import { typicalThresholdAt } from '$engine/tree';
-import { cell, type Notebook } from '../_kit/types';
+import { IdleJobs } from '../_kit/idle-jobs';
+import { Ahead, stepsAround } from '../_kit/prefetch';
+import { cell, type Notebook, type RangeInput } from '../_kit/types';
 import { TEXT_EXAMPLES, promptTokens } from '../_kit/tokens';
 import { EngineWorker } from '../_kit/engine-worker';
 import {
   type DrafterRow, NEW_TOKENS, RULE_RUNS, type RuleComparison, type Setup, type SweepPoint, type TreeFigureData,
-  exactRuleAt, setup, treeStep,
+  exactRuleAt, setup, treeForward, treeStep,
 } from './compute';
 import { jobs } from './jobs';
 import TreeView from './TreeView.svelte';
 
 // The drafter runs, the sweep and the rule comparison run in the lesson's Web Worker (jobs.ts).
 const engine = new EngineWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek speculation trees' }), jobs);
+
+// A slider move used to wait for the worker's answer (the drafters: 50-450 ms under load), and
+// every move ran the drawn step's forward on the page. The drawn step now keeps its forward per tree
+// size (runs.ts treeForward; the other controls only re-decide on its logits) with the neighbouring
+// sizes' forwards done while the page is idle, and the worker's answers for the values next to the
+// slider that moved are computed ahead, one job at a time after the picture's own (_kit/prefetch.ts).
+
+/** Work ahead in the worker only (never on the page's own thread). */
+const inWorker = () => typeof Worker !== 'undefined' && engine.failure === null;
+const rangeOf = (name: string): RangeInput => {
+  const i = notebook.inputs.find((x) => x.name === name);
+  if (!i || i.kind !== 'range') throw new Error(`no slider ${name}`);
+  return i;
+};
+/** The values next to `value` on slider `name`, rounded as the slider's own values are (0.2 + 0.1 -> 0.3). */
+const near = (name: string, value: number, towards: 1 | -1, ahead: number): number[] =>
+  stepsAround(rangeOf(name), value, towards, ahead).map((v) => Number(v.toFixed(9)));
+
+const setupIds = new WeakMap<Setup, number>();
+const idOfSetup = (s: Setup) => { let n = setupIds.get(s); if (n === undefined) setupIds.set(s, (n = setupIds.size + 1)); return n; };
+
+/** A job's request: the setup, the prompt, and the sliders it reads. */
+interface Asked { s: Setup; ids: number[]; knobs: Record<string, number> }
+/**
+ * A worker job kept per request, with the requests for the next values of the slider that moved
+ * computed ahead (three steps the way it went, one back) when it is one of `follow` (the sliders
+ * beside the job's figures); before any move, `follow[0]`'s next values. The worker runs one job at
+ * a time, so work ahead for sliders whose figures are elsewhere would only delay the next answer.
+ */
+function ahead<V>(job: (a: Asked) => Promise<V>, follow: string[]): Ahead<Asked, V> {
+  return new Ahead<Asked, V>(job, {
+    id: (a) => `${idOfSetup(a.s)}|${a.ids.join(',')}|${Object.entries(a.knobs).map(([k, v]) => `${k}=${v}`).join('|')}`,
+    size: 64,
+    enabled: inWorker,
+    around: (at, from) => {
+      const same = from !== null && from.s === at.s && from.ids.join(',') === at.ids.join(',');
+      const moved = same ? Object.keys(at.knobs).find((k) => at.knobs[k] !== from!.knobs[k]) : undefined;
+      const name = from === null ? follow[0] : moved;
+      if (!name || !follow.includes(name)) return [];
+      const dir = moved && at.knobs[name]! < from!.knobs[name]! ? -1 : 1;
+      return near(name, at.knobs[name]!, dir, moved ? 3 : 1).map((v) => ({ ...at, knobs: { ...at.knobs, [name]: v } }));
+    },
+  });
+}
+
+const drafterRuns = ahead((a) => engine.run('drafters', { ...a.s, ids: a.ids, treeSize: a.knobs.treeSize!, gamma: a.knobs.gamma!, temperature: a.knobs.temperature!, epsilon: a.knobs.epsilon!, delta: a.knobs.delta!, seed: a.knobs.seed! }), ['treeSize', 'gamma', 'temperature']);
+// The sweep (six tree sizes) is kept, not computed ahead: at 0.3-0.8 s of the worker it would hold up the answers a move waits for.
+const sweeps = ahead((a) => engine.run('sweep', { ...a.s, ids: a.ids, temperature: a.knobs.temperature!, seed: a.knobs.seed! }), []);
+const ruleRuns = ahead((a) => engine.run('rules', { ...a.s, ids: a.ids, treeSize: a.knobs.treeSize!, temperature: a.knobs.temperature!, epsilon: a.knobs.epsilon!, delta: a.knobs.delta!, seed: a.knobs.seed! }), ['epsilon', 'delta']);
+
+/** The drawn step's forwards at the tree sizes next to the current one, done when the page is idle. */
+const forwardsAhead = new IdleJobs();
+let lastTreeSize: number | null = null;
+function stepAhead(s: Setup, ids: number[], n: number): void {
+  const towards = lastTreeSize !== null && n < lastTreeSize ? -1 : 1;
+  lastTreeSize = n;
+  forwardsAhead.replace(near('treeSize', n, towards, 2).map((m) => () => treeForward(s, ids, m)));
+}
 
 export const meta = {
   slug: 'speculation-trees',
@@ -78,14 +138,18 @@ export const notebook: Notebook = {
     cell('setup', ['backend'], (b) => setup(b), { kind: 'engine', detail: 'the kit\'s lessonModel and medusa.safetensors beside it' }),
     cell('ids', ['text'], (text: string) => promptTokens(text, PROMPT_LEN).ids, { kind: 'derived', detail: 'one character per token' }),
     cell('step', ['setup', 'ids', 'treeSize', 'temperature', 'rule', 'seed', 'epsilon', 'delta'],
-      (s: Setup, ids: number[], n: number, t: number, rule: AcceptRule, seed: number, e: number, d: number) => treeStep(s, ids, n, t, rule, seed, e, d),
+      (s: Setup, ids: number[], n: number, t: number, rule: AcceptRule, seed: number, e: number, d: number) => {
+        const v = treeStep(s, ids, n, t, rule, seed, e, d);
+        stepAhead(s, ids, n);
+        return v;
+      },
       { kind: 'engine', detail: 'MedusaDrafter.propose, then verifyTree: one forward over the tree with its mask, the rule\'s decisions' }),
     cell('maskView', ['step'], (v: TreeFigureData) => maskHeatmap(v), { kind: 'engine', detail: 'treeMask: ancestors and self' }),
     cell('thresholdView', ['step', 'setup'], (v: TreeFigureData, s: Setup) => thresholdChart(v, s.model.config.vocab_size),
       { kind: 'engine', detail: 'p and H(p) of the target at each node\'s parent; typicalThresholdAt from the engine' }),
     cell('drafters', ['setup', 'ids', 'treeSize', 'gamma', 'temperature', 'epsilon', 'delta', 'seed'],
       (s: Setup, ids: number[], n: number, g: number, t: number, e: number, d: number, seed: number) =>
-        engine.run('drafters', { ...s, ids, treeSize: n, gamma: g, temperature: t, epsilon: e, delta: d, seed }),
+        drafterRuns.get({ s, ids, knobs: { treeSize: n, gamma: g, temperature: t, epsilon: e, delta: d, seed } }),
       { kind: 'engine', detail: `speculateTree over ${NEW_TOKENS} new tokens per drafter and rule` }),
     cell('drafterBars', ['drafters', 'temperature', 'epsilon', 'delta'], (rows: DrafterRow[], t: number, e: number, d: number): BarChartData => ({
       kind: 'bar',
@@ -121,7 +185,7 @@ export const notebook: Notebook = {
       })),
       markers: [],
     }), { kind: 'engine', detail: `speculateTree's depthAcceptance, ${exactRuleAt(1)} rule (greedy at T = 0), ${NEW_TOKENS} new tokens` }),
-    cell('sweep', ['setup', 'ids', 'temperature', 'seed'], (s: Setup, ids: number[], t: number, seed: number) => engine.run('sweep', { ...s, ids, temperature: t, seed }),
+    cell('sweep', ['setup', 'ids', 'temperature', 'seed'], (s: Setup, ids: number[], t: number, seed: number) => sweeps.get({ s, ids, knobs: { temperature: t, seed } }),
       { kind: 'engine', detail: `speculateTree with the Medusa drafter at each tree size, ${NEW_TOKENS} new tokens` }),
     cell('sweepChart', ['sweep', 'treeSize', 'temperature'], (pts: SweepPoint[], n: number, t: number): LineChartData => ({
       kind: 'line',
@@ -137,7 +201,7 @@ export const notebook: Notebook = {
     }), { kind: 'derived' }),
     cell('rules', ['setup', 'ids', 'treeSize', 'temperature', 'epsilon', 'delta', 'seed'],
       (s: Setup, ids: number[], n: number, t: number, e: number, d: number, seed: number) =>
-        engine.run('rules', { ...s, ids, treeSize: n, temperature: t, epsilon: e, delta: d, seed }),
+        ruleRuns.get({ s, ids, knobs: { treeSize: n, temperature: t, epsilon: e, delta: d, seed } }),
       { kind: 'engine', detail: `${RULE_RUNS} runs of acceptPath per rule on one verification's logits` }),
     cell('rulesTable', ['rules'], (rows: RuleComparison[]): TableData => ({
       kind: 'table',

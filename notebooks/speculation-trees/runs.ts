@@ -8,7 +8,7 @@ import type { Model } from '$engine/model';
 import { createRng, sampleFrom, samplingDistribution } from '$engine/sampling';
 import { ModelDrafter, MtpDrafter } from '$engine/speculate';
 import { ChainTreeDrafter, type DepthAcceptance, NoDrafter, type TreeDrafter, speculateTree } from '$engine/tree-speculate';
-import { type AcceptRule, type TokenTree, acceptPath, entropy, treeMask, typicalThreshold, verifyTree } from '$engine/tree';
+import { type AcceptRule, type TokenTree, acceptPath, entropy, treeMask, typicalThreshold } from '$engine/tree';
 import { memoPer } from '../_kit/memo';
 import { glyph } from '../_kit/tokens';
 
@@ -120,24 +120,41 @@ export interface TreeFigureData {
   mask: Uint8Array;
 }
 
+/** The Medusa tree drafted right after the prompt and the target's logits over it (root first, then each node). */
+export interface TreeForward { tree: TokenTree; logits: Float32Array }
+
+// The forward depends on the prompt and the tree size only: the rule, temperature, seed, ε and δ
+// re-decide on the same logits (acceptPath, as verifyTree does), so their moves cost no forward.
+const forwards = memoPer<Model, TreeForward>(40);
+
+/** MedusaDrafter.propose on the prompt, then the target's forward over the tree under its mask (verifyTree's forward). */
+export function treeForward(s: Setup, ids: number[], treeSize: number): TreeForward {
+  return forwards(s.model, `${s.trainedHeads}|${treeSize}|${ids.join(',')}`, () => {
+    const drafter = new MedusaDrafter(s.model, s.heads, parseTreeSpec(String(treeSize), s.heads));
+    const cache = s.model.createCache('absorbed');
+    const pre = s.model.forward(ids.slice(0, -1), { cache });
+    // The heads read the state of the prompt's second to last token (the last one is the root, not yet run).
+    drafter.observe(0, pre.hidden, pre.tokens);
+    const tree: TokenTree = drafter.propose(ids);
+    const out = s.model.forward([ids[ids.length - 1]!, ...tree.tokens], { cache, tree: treeMask(tree) });
+    // A copy: with a cache the logits live in the cache's buffers.
+    return { tree, logits: out.logits.slice() };
+  });
+}
+
 /** One verification of the Medusa tree right after the prompt, with the rule's decision on every node. */
 export function treeStep(s: Setup, ids: number[], treeSize: number, temperature: number, rule: AcceptRule, seed: number, epsilon: number, delta: number): TreeFigureData {
-  const drafter = new MedusaDrafter(s.model, s.heads, parseTreeSpec(String(treeSize), s.heads));
-  const cache = s.model.createCache('absorbed');
-  const prefix = ids.slice(0, -1);
-  const pre = s.model.forward(prefix, { cache });
-  // The heads read the state of the prompt's second to last token (the last one is the root, not yet run).
-  drafter.observe(0, pre.hidden, pre.tokens);
-  const tree: TokenTree = drafter.propose(ids);
+  const { tree, logits } = treeForward(s, ids, treeSize);
   const sampling = { temperature };
-  const v = verifyTree(s.model, cache, ids[ids.length - 1]!, tree, { rule, sampling, epsilon, delta }, createRng(seed));
   const V = s.model.config.vocab_size;
   const dists = new Map<number, Float64Array>();
   const dist = (row: number) => {
     let p = dists.get(row);
-    if (!p) { p = samplingDistribution(v.logits.subarray(row * V, (row + 1) * V), sampling); dists.set(row, p); }
+    if (!p) { p = samplingDistribution(logits.subarray(row * V, (row + 1) * V), sampling); dists.set(row, p); }
     return p;
   };
+  // verifyTree's decision on its forward's logits: the same walk, the same draws.
+  const v = acceptPath(tree, dist, { rule, sampling, epsilon, delta }, createRng(seed));
   const mask = treeMask(tree);
   const judged = new Set(v.decisions.map((d) => d.node));
   const nodes = tree.tokens.map((token, i): TreeNodeView => {
