@@ -13,7 +13,10 @@ import { parseConfig } from '$engine/config';
 import { type ForwardResult, type Model, argmaxRow, rowOf } from '$engine/model';
 import { samplingDistribution } from '$engine/sampling';
 import { acceptanceProbability } from '$engine/speculate';
-import { cell, type Notebook } from '../_kit/types';
+import { IdleJobs } from '../_kit/idle-jobs';
+import { memoPer } from '../_kit/memo';
+import { stepsAround } from '../_kit/prefetch';
+import { cell, type Notebook, type RangeInput } from '../_kit/types';
 import { ModelCache } from '../_kit/model-cache';
 import { TINY_RAW } from '../_kit/models';
 import { type LessonModel, SHIPPED_RAW, lessonModel } from '../_kit/shipped';
@@ -97,6 +100,21 @@ function mainRun(model: Model, tokens: number[]): MainRun {
   const greedy = mainGuess[T - 1];
   const afterGreedy = model.forward([greedy], { cache }).logits;
   return { T, tokens, main, mainGuess, greedy, afterGreedy };
+}
+
+// A main run is kept per model and token sequence: a temperature move re-read the two example texts'
+// forwards (96 tokens each, ~20 ms of the page) and a length slider moved back re-ran one. The
+// lengths next to the current one are run while the page is idle, so a drag finds them ready.
+const mainRuns = memoPer<Model, MainRun>(48);
+const keptMainRun = (model: Model, tokens: number[]): MainRun => mainRuns(model, tokens.join(','), () => mainRun(model, tokens));
+
+const lengthsAhead = new IdleJobs();
+let lastLength: number | null = null;
+function runAhead(model: Model, text: string, T: number, D: number): void {
+  const towards = lastLength !== null && T < lastLength ? -1 : 1;
+  lastLength = T;
+  const slider = notebook.inputs.find((i): i is RangeInput => i.name === 'promptLength' && i.kind === 'range')!;
+  lengthsAhead.replace(stepsAround(slider, T, towards, 2).map((n) => () => runChain(model, keptMainRun(model, promptTokens(text, n).ids), D)));
 }
 
 /** Depths computed so far for a main run: moving the depth slider runs at most the missing modules. */
@@ -215,8 +233,13 @@ export const notebook: Notebook = {
     cell('model', ['lm'], (lm: LessonModel) => lm.model, { kind: 'engine' }),
     cell('prompt', ['promptLength', 'text'], (n: number, text: string) => promptTokens(text, n).ids, { kind: 'derived', detail: 'the reader\'s text, one ASCII character per token' }),
     cell('depthUsed', ['depth', 'model'], (D: number, model: Model) => Math.min(D, model.config.num_nextn_predict_layers), { kind: 'derived', detail: 'the depth, clamped to the modules the model has' }),
-    cell('mainRun', ['model', 'prompt'], (model: Model, prompt: number[]) => mainRun(model, prompt), { kind: 'engine', detail: 'model.forward over the sequence with a KV cache, then one decode step on its greedy next token' }),
+    cell('mainRun', ['model', 'prompt'], (model: Model, prompt: number[]) => keptMainRun(model, prompt), { kind: 'engine', detail: 'model.forward over the sequence with a KV cache, then one decode step on its greedy next token' }),
     cell('run', ['model', 'mainRun', 'depthUsed'], (model: Model, main: MainRun, D: number) => runChain(model, main, D), { kind: 'engine', detail: 'model.mtpForward(k − 1) for k = 1..D, each on the previous module\'s output' }),
+    // Shows nothing: runs the chain at the neighbouring lengths while the page is idle (runAhead above).
+    cell('ahead', ['model', 'text', 'promptLength', 'depthUsed'], (model: Model, text: string, T: number, D: number) => {
+      runAhead(model, text, T, D);
+      return null;
+    }, { kind: 'engine', detail: 'the main run and the chain one length step away, computed while the page is idle' }),
     cell('pos', ['position', 'prompt'], (position: number, prompt: number[]) => Math.min(position, prompt.length), { kind: 'derived', detail: 'position clamped to T' }),
 
     // Section: parallel heads versus the causal chain.
@@ -449,7 +472,7 @@ export const notebook: Notebook = {
     }, { kind: 'engine' }),
     cell('textCompare', ['model', 'temperature'], (model: Model, temperature: number): TableData => {
       const rows = [{ label: 'prose (held-out stories)', text: PROSE }, { label: 'arithmetic (the corpus\'s sums)', text: ARITHMETIC }].map(({ label, text }) => {
-        const run = runChain(model, mainRun(model, promptTokens(text, COMPARE_T).ids), 1);
+        const run = runChain(model, keptMainRun(model, promptTokens(text, COMPARE_T).ids), 1);
         const a = agreement(run, run.depths[0]);
         let alpha = 0;
         for (let r = 0; r < run.T - 1; r++) {
