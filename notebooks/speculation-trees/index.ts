@@ -40,7 +40,8 @@ const near = (name: string, value: number, towards: 1 | -1, ahead: number): numb
   stepsAround(rangeOf(name), value, towards, ahead).map((v) => Number(v.toFixed(9)));
 
 const setupIds = new WeakMap<Setup, number>();
-const idOfSetup = (s: Setup) => { let n = setupIds.get(s); if (n === undefined) setupIds.set(s, (n = setupIds.size + 1)); return n; };
+let setupCount = 0;
+const idOfSetup = (s: Setup) => { let n = setupIds.get(s); if (n === undefined) setupIds.set(s, (n = ++setupCount)); return n; };
 
 /** A job's request: the setup, the prompt, and the sliders it reads. */
 interface Asked { s: Setup; ids: number[]; knobs: Record<string, number> }
