@@ -90,8 +90,9 @@ function runFor(s: RunSettings, label: string, threads: number, old: TrainingRun
 export function runsFor(s: RunSettings, compare: boolean): Runs {
   const old = current ? current.release() : [];
   // Two threads split each batch when the machine has a core to spare for the page itself; on two
-  // cores, two busy trainer threads leave the page none (measured here: the page's frames and input
-  // suffered, and one thread trained faster). Two runs take one thread each.
+  // cores, two busy trainer threads leave the page none. They train faster there too (bench-train
+  // here: 14,972 characters/s against 9,432 on one), but the page's frames and input wait for a
+  // core, and the reader's controls come first. Two runs take one thread each.
   // (scripts/bench-train.mjs forces a count to measure both.)
   const forced = (globalThis as { __nanoseekTrainThreads?: number }).__nanoseekTrainThreads;
   const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 2;

@@ -31,7 +31,8 @@ export interface RunSettings {
  * the experts faster than the biases can follow (over a 3M-character cosine, a snapshot after 920k
  * characters had MaxVio 0.14-0.16 on 600 training rows, and from 700k to 1.3M characters the held-out
  * figure stayed 0.06-0.26 with γ ending at 3.2e-4 or 1e-4), so the schedule ends before a run here
- * is at 5 minutes (seeds 1-3 from 1M to 1.3M characters: 0.03-0.12 with γ ending at 3.2e-4).
+ * is at 5 minutes (seeds 1-3 from 1M to 1.3M characters: 0.03-0.12 with γ ending at 3.2e-4). These
+ * figures are from the bias update on one batch's load, before BIAS_LOAD_DECAY.
  */
 export const SCHEDULE_CHARS = 1_000_000;
 export const WARMUP_STEPS = 50;
