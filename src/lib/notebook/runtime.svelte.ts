@@ -164,7 +164,6 @@ export class NotebookRuntime {
   set(name: string, value: InputValue): void {
     const v = this.#inputs.get(name);
     if (!v || this.#disposed) return;
-    this.values[name] = value;
     this.#priority.inputMoved();
     const generation = ++this.#setCount;
     v.define(name, [], () => {
@@ -172,6 +171,9 @@ export class NotebookRuntime {
       this.#takenCount = Math.max(this.#takenCount, generation);
       return value;
     });
+    // After define: the recompute's microtask is then queued before the redraw this write schedules,
+    // so the figures are computed first and drawn with the controls in one redraw.
+    this.values[name] = value;
   }
 
   /** Use another compute backend (every engine cell recomputes; the same one again changes nothing). */
