@@ -4,7 +4,7 @@
 // values, the drag's direction first.
 import { afterEach, describe, expect, it } from 'vitest';
 import { IdleJobs } from '../notebooks/_kit/idle-jobs';
-import { stepsAround } from '../notebooks/_kit/prefetch';
+import { rangeInput, stepsAround } from '../notebooks/_kit/prefetch';
 
 const g = globalThis as { requestIdleCallback?: (cb: () => void) => number };
 const had = 'requestIdleCallback' in g, before = g.requestIdleCallback;
@@ -80,5 +80,23 @@ describe('stepsAround', () => {
     expect(stepsAround(m, 64)).toEqual([128, 32]);
     expect(stepsAround(m, 1024, -1)).toEqual([512]);
     expect(stepsAround(m, 4)).toEqual([8]);
+  });
+
+  it('rounds as the slider does: a tenth step lands on 0.3, not 0.30000000000000004', () => {
+    const t = { min: 0, max: 2, step: 0.05 };
+    expect(stepsAround(t, 0.25)).toEqual([0.3, 0.2]);
+    expect(stepsAround({ min: 0, max: 1, step: 0.1 }, 0.2, 1, 2)).toEqual([0.3, 0.1, 0.4]);
+  });
+});
+
+describe('rangeInput', () => {
+  const inputs = [
+    { kind: 'range' as const, name: 'seed', label: 'Seed', min: 0, max: 9, step: 1, value: 1 },
+    { kind: 'select' as const, name: 'rule', label: 'Rule', value: 'a', options: [{ value: 'a', label: 'a' }] },
+  ];
+  it('finds a range slider by name, and refuses any other input or none', () => {
+    expect(rangeInput(inputs, 'seed').max).toBe(9);
+    expect(() => rangeInput(inputs, 'rule')).toThrow(/no slider rule/);
+    expect(() => rangeInput(inputs, 'gamma')).toThrow(/no slider gamma/);
   });
 });

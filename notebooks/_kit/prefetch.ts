@@ -4,7 +4,7 @@
 // computed changes. Ahead goes the way the slider last moved first, then the other way.
 // (Work done on the main thread ahead of a drag goes through idle-jobs.ts instead.)
 import { Lru } from './memo';
-import type { RangeInput } from './types';
+import type { InputSpec, RangeInput } from './types';
 
 export interface AheadOptions<K> {
   /** The keys worth computing after `at` was asked (`from`: the one asked before it), nearest first. */
@@ -17,13 +17,21 @@ export interface AheadOptions<K> {
   enabled?: () => boolean;
 }
 
+/** The range slider `name` among a notebook's inputs. */
+export function rangeInput(inputs: readonly InputSpec[], name: string): RangeInput {
+  const i = inputs.find((x) => x.name === name);
+  if (!i || i.kind !== 'range') throw new Error(`no slider ${name}`);
+  return i;
+}
+
 /**
  * The values next to `value` on a range slider (halved and doubled on a log2 one), within its
  * bounds: one step each way, the side `towards` first (+1 up, -1 down: where a drag is heading),
- * then further that way up to `ahead` steps.
+ * then further that way up to `ahead` steps. Rounded as the slider's own values are (0.25 + 0.05
+ * gives 0.3, not 0.30000000000000004), so they match the keys a move to them asks for.
  */
 export function stepsAround(input: Pick<RangeInput, 'min' | 'max' | 'step' | 'log2'>, value: number, towards: 1 | -1 = 1, ahead = 1): number[] {
-  const move = (k: number) => (input.log2 ? value * 2 ** k : value + k * input.step);
+  const move = (k: number) => Number((input.log2 ? value * 2 ** k : value + k * input.step).toFixed(9));
   const out = [move(towards), move(-towards)];
   for (let i = 2; i <= ahead; i++) out.push(move(i * towards));
   return out.filter((v) => v >= input.min && v <= input.max);

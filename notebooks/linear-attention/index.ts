@@ -6,8 +6,8 @@
 // Engine work is in compute.ts (src/engine/linear does the math), chart data in views.ts.
 import { DEFAULT_COST_OPTIONS, associativityCheck, scaledNorms, softmaxAttention, type CostOptions, type HeadQKV, type VariantSpec } from '$engine/linear';
 import { IdleJobs, type Job } from '../_kit/idle-jobs';
-import { stepsAround } from '../_kit/prefetch';
-import { cell, type InputSpec, type Notebook, type RangeInput } from '../_kit/types';
+import { rangeInput, stepsAround } from '../_kit/prefetch';
+import { cell, type InputSpec, type Notebook } from '../_kit/types';
 import { REAL_CONFIGS, TINY_RAW, tinyConfig } from '../_kit/models';
 import { SHIPPED_CONFIG, SHIPPED_NAME } from '../_kit/shipped';
 import { type Compared, type LessonModel, type PlacedSwap, background, compare, fiveVariants, headOf, lessonModel, lessonTokens, mapsWork, swapOne } from './compute';
@@ -71,7 +71,6 @@ const inputs: InputSpec[] = [
   { kind: 'select', name: 'precision', label: 'Bytes per number', value: '2', options: [{ value: '4', label: 'FP32 (4 bytes)' }, { value: '2', label: 'BF16 (2 bytes)' }, { value: '1', label: 'FP8 (1 byte)' }] },
   { kind: 'range', name: 'ssm_state', label: 'SSM state per channel N', min: 4, max: 128, step: 1, log2: true, value: 16, unit: 'numbers', help: 'State numbers per channel of the SSM line (Mamba uses 16, with 2d channels).' },
 ];
-const range = (name: string) => inputs.find((i): i is RangeInput => i.kind === 'range' && i.name === name)!;
 
 // Work ahead for the maps: a step of seed, T, head, m or C on the page costs a traced forward (seed)
 // and the five attentions' two forms at the new setting, on the main thread before the maps can
@@ -87,7 +86,7 @@ function workAhead(lm: LessonModel, layer: number, now: MapsValues): void {
   const moved = before ? MAPS_SLIDERS.find((n) => before[n] !== now[n]) : undefined;
   const jobs: Job[] = [];
   for (const name of moved ? [moved, ...MAPS_SLIDERS.filter((n) => n !== moved)] : MAPS_SLIDERS) {
-    for (const v of stepsAround(range(name), now[name], moved === name && now[name] < before![name] ? -1 : 1)) {
+    for (const v of stepsAround(rangeInput(inputs, name), now[name], moved === name && now[name] < before![name] ? -1 : 1)) {
       const s = { ...now, [name]: v };
       jobs.push(...mapsWork(lm, { prompt: lessonTokens(MAX_T, s.seed), layer, head: s.head, T: s.tokens, features: s.features, chunk: s.chunk, seed: s.seed }));
     }

@@ -8,8 +8,8 @@ import type { BarChartData, HeatmapData, LineChartData, TableData } from '$compo
 import type { AcceptRule } from '$engine/tree';
 import { typicalThresholdAt } from '$engine/tree';
 import { IdleJobs } from '../_kit/idle-jobs';
-import { Ahead, stepsAround } from '../_kit/prefetch';
-import { cell, type Notebook, type RangeInput } from '../_kit/types';
+import { Ahead, rangeInput, stepsAround } from '../_kit/prefetch';
+import { cell, type Notebook } from '../_kit/types';
 import { TEXT_EXAMPLES, promptTokens } from '../_kit/tokens';
 import { EngineWorker } from '../_kit/engine-worker';
 import {
@@ -30,14 +30,9 @@ const engine = new EngineWorker(() => new Worker(new URL('./worker.ts', import.m
 
 /** Work ahead in the worker only (never on the page's own thread). */
 const inWorker = () => typeof Worker !== 'undefined' && engine.failure === null;
-const rangeOf = (name: string): RangeInput => {
-  const i = notebook.inputs.find((x) => x.name === name);
-  if (!i || i.kind !== 'range') throw new Error(`no slider ${name}`);
-  return i;
-};
-/** The values next to `value` on slider `name`, rounded as the slider's own values are (0.2 + 0.1 -> 0.3). */
+/** The values next to `value` on slider `name` (_kit/prefetch.ts stepsAround). */
 const near = (name: string, value: number, towards: 1 | -1, ahead: number): number[] =>
-  stepsAround(rangeOf(name), value, towards, ahead).map((v) => Number(v.toFixed(9)));
+  stepsAround(rangeInput(notebook.inputs, name), value, towards, ahead);
 
 const setupIds = new WeakMap<Setup, number>();
 let setupCount = 0;

@@ -24,8 +24,7 @@ import {
 } from './lab';
 import { Lru } from '../_kit/memo';
 import { idOf } from './memo';
-import { Ahead, stepsAround } from '../_kit/prefetch';
-import type { RangeInput } from '../_kit/types';
+import { Ahead, rangeInput, stepsAround } from '../_kit/prefetch';
 import { type OverlapBase, jobs } from './jobs';
 import { type DecisionsData, type TimelineData, decisionsData, timelineData } from './views';
 
@@ -88,14 +87,9 @@ function memoJob<T>(lru: Lru<Promise<T>>, key: string, make: () => Promise<T>): 
 
 /** Work ahead only where the engine worker computes it (never on the page's own thread). */
 const inWorker = () => typeof Worker !== 'undefined' && engine.failure === null;
-const rangeOf = (name: string): RangeInput => {
-  const i = notebook.inputs.find((x) => x.name === name);
-  if (!i || i.kind !== 'range') throw new Error(`no slider ${name}`);
-  return i;
-};
-/** The values next to `value` on slider `name`, rounded as the slider's own values are (0.25 + 0.05 -> 0.3). */
+/** The values next to `value` on slider `name` (_kit/prefetch.ts stepsAround). */
 const near = (name: string, value: number, towards: 1 | -1, ahead: number): number[] =>
-  stepsAround(rangeOf(name), value, towards, ahead).map((v) => Number(v.toFixed(9)));
+  stepsAround(rangeInput(notebook.inputs, name), value, towards, ahead);
 
 /** A slider a key depends on: its value in a key, and the key with another value. */
 interface Knob<K> { name: string; get: (k: K) => number; set: (k: K, v: number) => K }
