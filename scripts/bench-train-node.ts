@@ -15,16 +15,14 @@ import { localRunner } from '../src/engine/train/workers.js';
 import { parseConfig } from '../src/engine/config.js';
 import { TINY_CONFIG_JSON } from '../src/engine/tiny.js';
 import type { RunOptions } from '../src/engine/train/checkpoint.js';
+import { LESSON_DEFAULTS, runOptions, settingsFrom } from '../notebooks/train/schedule.js';
 
 const seconds = Number(process.argv[2] ?? 30);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-// The lesson's defaults (notebooks/train/settings.ts runOptions; that module needs Vite, so they are spelled here).
-const settings = { seed: 1, batch: 8, seqLen: 65 };
+// The lesson's default settings and run options (notebooks/train/schedule.ts).
+const settings = settingsFrom({ ...LESSON_DEFAULTS, size: 'golden-b' });
 const config = parseConfig({ ...TINY_CONFIG_JSON, num_nextn_predict_layers: 1 }, { file: 'the golden-b shape' });
-const options: RunOptions = {
-  corpus: 'stories+arithmetic', corpus_chars: 0, corpus_hash: '', steps: 1953, batch: 8, seq_len: 65, lr: 0.00316, warmup: 50, min_lr_ratio: 0.1,
-  seed: 1, betas: [0.9, 0.95], eps: 1e-8, weight_decay: 0.1, max_grad_norm: 1, mtp_lambda: 0.3, balance_alpha: 0, bias_gamma: 0.01, bias_load_decay: 0.9, balancing: 'bias', threads: 1,
-};
+const options: RunOptions = runOptions(settings, 1);
 const params = paramsFromTensors(config, initTensors(config, { seed: settings.seed, biasScale: 0 }));
 const state = { params, opt: createOptimizer(params), step: 0, rng: Array.from(SavedRng.fromSeed(settings.seed).state), options };
 const train = Uint8Array.from(charTokenizer.encode(readFileSync(path.join(root, 'static/data/stories/train.txt'), 'utf8')));

@@ -7,13 +7,12 @@
 //   nice -n 19 node --import tsx scripts/replay-train.ts [--to 3000000] [--from 2000000] [--every 100000]
 //     [--gamma-end=-4] [--gamma=-2] [--seed 1] [--all-windows 2400000,2700000,3000000] [--save prefix] [--load-decay 0.9]
 //
-// --gamma and --gamma-end are log10 γ like the lesson's sliders; --load-decay is settings.ts
-// BIAS_LOAD_DECAY (0: the bias update reads each batch's own load). Each line printed is one JSON
+// --gamma and --gamma-end are log10 γ like the lesson's sliders; --load-decay is schedule.ts
+// BIAS_LOAD_DECAY (0: the bias update reads each batch's own load; absent: the lesson's). Each line printed is one JSON
 // evaluation: chars, val_bpc, greedy, maxvio (per layer, the page's figure), and where asked,
 // maxvio_all (the same formula on every held-out window), maxvio_train_text (as many windows of the
 // training text) and maxvio_train50 (the load summed over the last 50 training batches). The
-// lesson's constants are spelled out here (settings.ts needs Vite); keep them equal to
-// notebooks/train/settings.ts. --save writes the trainer state at
+// settings, schedule and run options are the lesson's own (notebooks/train/schedule.ts). --save writes the trainer state at
 // the --all-windows points to prefix-<chars>.safetensors (src/engine/train/checkpoint.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,6 +30,7 @@ import { createOptimizer, modelFromParams, paramsFromTensors } from '../src/engi
 import { samplerOf, trainStep } from '../src/engine/train/loop.js';
 import { localRunner } from '../src/engine/train/workers.js';
 import { storiesOnly } from '../notebooks/train/corpus-mix.js';
+import { ARITH_WINDOWS, EVAL_SEQ, LESSON_DEFAULTS, VAL_WINDOWS, biasGammaAt, runOptions, settingsFrom } from '../notebooks/train/schedule.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,20 +41,11 @@ const { values } = parseArgs({
 const TO = Number(values.to ?? 3_000_000), FROM = Number(values.from ?? 2_000_000), EVERY = Number(values.every ?? 100_000);
 const ALL_AT = (values['all-windows'] ?? '2400000,2700000,3000000').split(',').filter(Boolean).map(Number);
 
-// notebooks/train/settings.ts and index.ts defaults.
-const SCHEDULE_CHARS = 1_000_000, WARMUP_STEPS = 50, MIN_LR_RATIO = 0.1;
-const VAL_WINDOWS = 72, ARITH_WINDOWS = 24, EVAL_SEQ = 129;
-const GAMMA_FALL_FROM = 150_000, GAMMA_FALL_TO = SCHEDULE_CHARS;
-const s = {
-  seed: Number(values.seed ?? 1), lr: Number((10 ** -2.5).toPrecision(3)), batch: 8, seqLen: 65,
-  gamma: Number((10 ** Number(values.gamma ?? -2)).toPrecision(2)), gammaEnd: Number((10 ** Number(values['gamma-end'] ?? -4)).toPrecision(2)),
-  mtpLambda: 0.3,
-};
-function biasGammaAt(chars: number): number {
-  if (s.gammaEnd >= s.gamma || chars <= GAMMA_FALL_FROM) return s.gamma;
-  if (chars >= GAMMA_FALL_TO) return s.gammaEnd;
-  return s.gamma * (s.gammaEnd / s.gamma) ** ((chars - GAMMA_FALL_FROM) / (GAMMA_FALL_TO - GAMMA_FALL_FROM));
-}
+// The lesson's default settings (notebooks/train/schedule.ts), with the sliders given here.
+const s = settingsFrom({
+  ...LESSON_DEFAULTS, size: 'golden-b', seed: Number(values.seed ?? LESSON_DEFAULTS.seed),
+  log_gamma: Number(values.gamma ?? LESSON_DEFAULTS.log_gamma), log_gamma_end: Number(values['gamma-end'] ?? LESSON_DEFAULTS.log_gamma_end),
+});
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const read = (f: string) => readFileSync(path.join(root, 'static/data/stories', f), 'utf8');
@@ -70,11 +61,8 @@ const trainWindows = spread(windows(Array.from(train), EVAL_SEQ), allVal.length 
 
 const config = parseConfig({ ...TINY_CONFIG_JSON, max_position_embeddings: Math.max(TINY_CONFIG_JSON.max_position_embeddings, 512), num_nextn_predict_layers: 1 }, { file: 'the golden-b shape' });
 const options: RunOptions = {
-  corpus: 'stories+arithmetic', corpus_chars: trainText.length, corpus_hash: '',
-  steps: Math.max(WARMUP_STEPS + 1, Math.round(SCHEDULE_CHARS / (s.batch * (s.seqLen - 1)))), batch: s.batch, seq_len: s.seqLen,
-  lr: s.lr, warmup: WARMUP_STEPS, min_lr_ratio: MIN_LR_RATIO, seed: s.seed, betas: [0.9, 0.95], eps: 1e-8,
-  weight_decay: 0.1, max_grad_norm: 1, mtp_lambda: s.mtpLambda, balance_alpha: 0, bias_gamma: s.gamma, balancing: 'bias', threads: 1,
-  bias_load_decay: Number(values['load-decay'] ?? 0.9),
+  ...runOptions(s, 1), corpus_chars: trainText.length,
+  ...(values['load-decay'] !== undefined ? { bias_load_decay: Number(values['load-decay']) } : {}),
 };
 const params = paramsFromTensors(config, initTensors(config, { seed: s.seed, biasScale: 0 }));
 const state: TrainerState = { params, opt: createOptimizer(params), step: 0, rng: Array.from(SavedRng.fromSeed(s.seed).state), options };
@@ -97,7 +85,7 @@ console.error(JSON.stringify({ settings: s, arithShare: r3(arithShare), windows:
 const t0 = performance.now();
 let next = FROM;
 while (chars() < TO) {
-  state.options.bias_gamma = biasGammaAt(chars());
+  state.options.bias_gamma = biasGammaAt(s, chars());
   const sampler = samplerOf(state, train);
   let loads: Record<string, number[]> = {};
   const rec = { threads: 1, close: async () => {}, gradient: async (p: typeof params, rows: number[][], hp: Parameters<typeof runner.gradient>[2]) => { const g = await runner.gradient(p, rows, hp); loads = g.loads; return g; } };

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { ARITHMETIC_LINE, storiesOnly } from '../notebooks/train/corpus-mix.js';
 import fc from 'fast-check';
 import { biasGammaAt, GAMMA_FALL_FROM, GAMMA_FALL_TO, settingsKey, type RunSettings } from '../notebooks/train/settings.js';
+import { LESSON_DEFAULTS, runOptions, settingsFrom } from '../notebooks/train/schedule.js';
 import { repoRoot } from './helpers/paths.js';
 
 const dir = path.join(repoRoot, 'static', 'data', 'stories');
@@ -78,5 +79,15 @@ describe('the shipped model\'s curve', () => {
     const mid = (GAMMA_FALL_FROM + GAMMA_FALL_TO) / 2;
     expect(biasGammaAt({ gamma: 0.01, gammaEnd: 0.0001 }, mid)).toBeCloseTo(0.001, 12);
     expect(biasGammaAt({ gamma: 0.01, gammaEnd: 0.0001 }, GAMMA_FALL_TO)).toBeCloseTo(0.0001, 15);
+  });
+
+  it('the page\'s default run is the one the Node scripts replay: its sliders\' defaults and their run options', async () => {
+    // scripts/replay-train.ts and bench-train-node.ts build their run from LESSON_DEFAULTS; the page from its inputs.
+    const { notebook } = await import('../notebooks/train/index.js');
+    const fromPage = Object.fromEntries(notebook.inputs.filter((i) => i.name in LESSON_DEFAULTS).map((i) => [i.name, i.value]));
+    expect(fromPage).toEqual(LESSON_DEFAULTS);
+    const o = runOptions(settingsFrom({ ...LESSON_DEFAULTS, size: 'golden-b' }), 1);
+    // 10^-2.5 to three figures; 1M characters of 8 rows x 64 predicted characters; γ 10^-2 with the averaged load.
+    expect([o.lr, o.steps, o.bias_gamma, o.bias_load_decay, o.mtp_lambda, o.balance_alpha, o.corpus]).toEqual([0.00316, 1953, 0.01, 0.9, 0.3, 0, 'stories+arithmetic']);
   });
 });

@@ -10,7 +10,7 @@ import Panel from './Panel.svelte';
 import Samples from './Samples.svelte';
 import type { RunView } from './run';
 import { type ShippedCurve, shippedCurve } from './shipped-curve';
-import { ARITH_WINDOWS, type Balancing, BIAS_LOAD_DECAY, type CorpusMix, EVAL_SEQ, GAMMA_FALL_FROM, GAMMA_FALL_TO, MIN_LR_RATIO, type RunSettings, SAMPLE_PROMPT, SCHEDULE_CHARS, VAL_WINDOWS, WARMUP_STEPS, SAMPLE_TEMPERATURE, SEQ_LEN, SIZES } from './settings';
+import { ARITH_WINDOWS, type Balancing, BIAS_LOAD_DECAY, type CorpusMix, EVAL_SEQ, LESSON_DEFAULTS, settingsFrom, GAMMA_FALL_FROM, GAMMA_FALL_TO, MIN_LR_RATIO, type RunSettings, SAMPLE_PROMPT, SCHEDULE_CHARS, VAL_WINDOWS, WARMUP_STEPS, SAMPLE_TEMPERATURE, SEQ_LEN, SIZES } from './settings';
 import { biasChart, bpcChart, compareTable, gammaChart, liftChart, liftHeatmap, loadHeatmap, lrChart, maxVioChart, mtpChart, runStats, tokensPerStepChart } from './views';
 import { maxVio } from '$engine/train/eval';
 
@@ -114,25 +114,24 @@ function loadBView(frame: LiveFrame): HeatmapData {
 
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Picks the initial weights and the order of the training rows: the same seed and settings give the same run.' },
+    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: LESSON_DEFAULTS.seed, help: 'Picks the initial weights and the order of the training rows: the same seed and settings give the same run.' },
     { kind: 'select', name: 'size', label: 'Model size', value: SIZES[0].value, options: SIZES.map((s) => ({ value: s.value, label: s.label })) },
-    { kind: 'range', name: 'log_lr', label: 'Peak learning rate', min: -3.5, max: -1.5, step: 0.25, value: -2.5, format: pow10, help: `AdamW's peak learning rate (the slider moves log10 of it): ${WARMUP_STEPS} warm-up steps, then a cosine to ${MIN_LR_RATIO * 100}% at ${SCHEDULE_CHARS / 1e6}M characters.` },
-    { kind: 'range', name: 'batch', label: 'Batch', min: 2, max: 32, step: 1, value: 8, log2: true, unit: 'rows', help: `Rows of ${SEQ_LEN} characters per step. Small batches learn faster per character early on.` },
-    { kind: 'select', name: 'corpus', label: 'Corpus', value: 'mix', options: [{ value: 'mix', label: 'stories + arithmetic (17%)' }, { value: 'stories', label: 'stories only' }], help: 'Four children\'s books; the mix adds lines like 38+61=99 between passages.' },
-    { kind: 'select', name: 'balancing', label: 'Load balancing', value: 'bias', options: [{ value: 'bias', label: 'bias (DeepSeek-V3)' }, { value: 'aux', label: 'auxiliary loss' }, { value: 'none', label: 'none' }] },
-    { kind: 'range', name: 'log_gamma', label: 'Bias update speed γ', min: -4, max: -1, step: 0.5, value: -2, format: pow10, help: 'How far each routing bias moves per step with bias balancing, for the first 150k characters (the slider moves log10 γ; then it falls, below). DeepSeek-V3 used 0.001 over far more steps than a few minutes here take; with 0.001 from the start, the load summed over 50 batches took several times as many steps to even out here as with 0.01 (measured before the update read an averaged load).' },
-    { kind: 'range', name: 'log_gamma_end', label: 'γ falls to', min: -5, max: -1, step: 0.5, value: -4, format: pow10, help: `γ from ${GAMMA_FALL_TO / 1e6}M characters on (the slider moves its log10): from ${GAMMA_FALL_FROM / 1000}k characters, γ falls by the same factor per character to this value at ${GAMMA_FALL_TO / 1e6}M, and stays there. At or above the starting γ, γ stays constant. The smaller it is, the less the biases jitter late in the run, and the more slowly they follow the router.` },
-    { kind: 'range', name: 'log_alpha', label: 'Auxiliary-loss weight α', min: -4, max: -1, step: 0.5, value: -2, format: pow10, help: 'Weight of the sequence-wise balance loss with auxiliary-loss balancing (the slider moves log10 α).' },
-    { kind: 'toggle', name: 'mtp', label: 'Multi-token prediction (one MTP module)', value: true },
-    { kind: 'range', name: 'mtp_lambda', label: 'MTP loss weight λ', min: 0.05, max: 1, step: 0.05, value: 0.3 },
+    { kind: 'range', name: 'log_lr', label: 'Peak learning rate', min: -3.5, max: -1.5, step: 0.25, value: LESSON_DEFAULTS.log_lr, format: pow10, help: `AdamW's peak learning rate (the slider moves log10 of it): ${WARMUP_STEPS} warm-up steps, then a cosine to ${MIN_LR_RATIO * 100}% at ${SCHEDULE_CHARS / 1e6}M characters.` },
+    { kind: 'range', name: 'batch', label: 'Batch', min: 2, max: 32, step: 1, value: LESSON_DEFAULTS.batch, log2: true, unit: 'rows', help: `Rows of ${SEQ_LEN} characters per step. Small batches learn faster per character early on.` },
+    { kind: 'select', name: 'corpus', label: 'Corpus', value: LESSON_DEFAULTS.corpus, options: [{ value: 'mix', label: 'stories + arithmetic (17%)' }, { value: 'stories', label: 'stories only' }], help: 'Four children\'s books; the mix adds lines like 38+61=99 between passages.' },
+    { kind: 'select', name: 'balancing', label: 'Load balancing', value: LESSON_DEFAULTS.balancing, options: [{ value: 'bias', label: 'bias (DeepSeek-V3)' }, { value: 'aux', label: 'auxiliary loss' }, { value: 'none', label: 'none' }] },
+    { kind: 'range', name: 'log_gamma', label: 'Bias update speed γ', min: -4, max: -1, step: 0.5, value: LESSON_DEFAULTS.log_gamma, format: pow10, help: 'How far each routing bias moves per step with bias balancing, for the first 150k characters (the slider moves log10 γ; then it falls, below). DeepSeek-V3 used 0.001 over far more steps than a few minutes here take; with 0.001 from the start, the load summed over 50 batches took several times as many steps to even out here as with 0.01 (measured before the update read an averaged load).' },
+    { kind: 'range', name: 'log_gamma_end', label: 'γ falls to', min: -5, max: -1, step: 0.5, value: LESSON_DEFAULTS.log_gamma_end, format: pow10, help: `γ from ${GAMMA_FALL_TO / 1e6}M characters on (the slider moves its log10): from ${GAMMA_FALL_FROM / 1000}k characters, γ falls by the same factor per character to this value at ${GAMMA_FALL_TO / 1e6}M, and stays there. At or above the starting γ, γ stays constant. The smaller it is, the less the biases jitter late in the run, and the more slowly they follow the router.` },
+    { kind: 'range', name: 'log_alpha', label: 'Auxiliary-loss weight α', min: -4, max: -1, step: 0.5, value: LESSON_DEFAULTS.log_alpha, format: pow10, help: 'Weight of the sequence-wise balance loss with auxiliary-loss balancing (the slider moves log10 α).' },
+    { kind: 'toggle', name: 'mtp', label: 'Multi-token prediction (one MTP module)', value: LESSON_DEFAULTS.mtp },
+    { kind: 'range', name: 'mtp_lambda', label: 'MTP loss weight λ', min: 0.05, max: 1, step: 0.05, value: LESSON_DEFAULTS.mtp_lambda },
     { kind: 'toggle', name: 'compare', label: 'Train a second run with other balancing', value: false, help: 'Same seed, data order and initial weights; only the balancing differs. The two runs share the cores (one thread each).' },
     { kind: 'select', name: 'compare_balancing', label: 'Second run\'s balancing', value: 'none', options: [{ value: 'none', label: 'none' }, { value: 'aux', label: 'auxiliary loss' }, { value: 'bias', label: 'bias (DeepSeek-V3)' }] },
   ],
   cells: [
     cell('settings', ['seed', 'size', 'log_lr', 'batch', 'corpus', 'balancing', 'log_gamma', 'log_gamma_end', 'log_alpha', 'mtp', 'mtp_lambda'],
-      (seed: number, size: string, logLr: number, batch: number, corpus: CorpusMix, balancing: Balancing, logGamma: number, logGammaEnd: number, logAlpha: number, mtp: boolean, mtpLambda: number): RunSettings => ({
-        seed, size, lr: Number((10 ** logLr).toPrecision(3)), batch, seqLen: SEQ_LEN, balancing, gamma: Number((10 ** logGamma).toPrecision(2)), gammaEnd: Number((10 ** logGammaEnd).toPrecision(2)), alpha: Number((10 ** logAlpha).toPrecision(2)), mtp, mtpLambda, corpus,
-      }), { kind: 'derived', detail: 'the run\'s settings' }),
+      (seed: number, size: string, log_lr: number, batch: number, corpus: CorpusMix, balancing: Balancing, log_gamma: number, log_gamma_end: number, log_alpha: number, mtp: boolean, mtp_lambda: number): RunSettings =>
+        settingsFrom({ seed, size, log_lr, batch, corpus, balancing, log_gamma, log_gamma_end, log_alpha, mtp, mtp_lambda }), { kind: 'derived', detail: 'the run\'s settings' }),
     cell('runs', ['settings', 'compare'], (s: RunSettings, compare: boolean): Runs => runsFor(s, compare),
       { kind: 'engine', detail: 'trainer workers running src/engine/train (rowsGradient, optimizerStep, trainStep)' }),
     // Run B is chosen here, not in `runs`: every figure reads `runs`, and the second run's balancing
