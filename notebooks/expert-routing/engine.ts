@@ -7,6 +7,7 @@ import type { Model } from '$engine/model';
 import { type RouterSettings, type Routing, route } from '$engine/router';
 import type { BarChartData, HeatmapData } from '$components/charts/types';
 import { parseConfig } from '$engine/config';
+import { IdleJobs } from '../_kit/idle-jobs';
 import { ModelCache } from '../_kit/model-cache';
 import { type LessonModel, SHIPPED_RAW, lessonModel } from '../_kit/shipped';
 import { ARITHMETIC, PROSE, promptTokens } from '../_kit/tokens';
@@ -39,8 +40,21 @@ const RAW: Record<string, unknown> = SHIPPED_RAW ?? { ...TINY_RAW };
 export async function pageModel(weights: string, seed: number, E: number, backend: Backend): Promise<LessonModel> {
   if (weights === 'trained' && E === Number(RAW.n_routed_experts)) {
     const lm = await lessonModel('trained', backend);
-    if (lm.model.config.n_routed_experts === E) return lm;
+    if (lm.model.config.n_routed_experts === E) {
+      // The first move of the experts slider (or the weights switch) needs this shape's seeded model,
+      // drawn whole (~50 ms on the page's thread); drawn while the page is idle, that move only adds
+      // or drops experts from it (initModel's reuse, ~3 ms).
+      randomAhead.replace([() => seededModel(seed, E)]);
+      return lm;
+    }
   }
+  return { model: seededModel(seed, E, backend), trained: false, name: `random weights (seed ${seed}), ${E} routed experts${weights === 'trained' ? ` (only ${Number(RAW.n_routed_experts)} experts are trained)` : ''}` };
+}
+
+const randomAhead = new IdleJobs();
+
+/** The page's shape with E routed experts and weights drawn from `seed` (kept in mainModels). */
+function seededModel(seed: number, E: number, backend?: Backend): Model {
   // Another number of experts with the same seed has the same tensors but the experts added or
   // dropped, the gate and the bias: drawn from the kept model with the most experts, only those are drawn
   // (initModel's reuse: the same values; 64 experts take ~2 ms instead of ~10).
@@ -49,8 +63,7 @@ export async function pageModel(weights: string, seed: number, E: number, backen
     for (let e = 64; e >= 8 && !reuse; e -= 8) if (e !== E) reuse = mainModels.peek(`${seed}/${e}`);
     return initModel(parseConfig({ ...RAW, n_routed_experts: E }, { file: 'the page model' }), { seed, reuse });
   };
-  const model = mainModels.get(`${seed}/${E}`, make, backend, true);
-  return { model, trained: false, name: `random weights (seed ${seed}), ${E} routed experts${weights === 'trained' ? ` (only ${Number(RAW.n_routed_experts)} experts are trained)` : ''}` };
+  return mainModels.get(`${seed}/${E}`, make, backend, true);
 }
 
 /** Character classes the lift map conditions on, and the two kinds of text. */
