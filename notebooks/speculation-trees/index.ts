@@ -8,13 +8,14 @@ import type { BarChartData, HeatmapData, LineChartData, TableData } from '$compo
 import type { AcceptRule } from '$engine/tree';
 import { typicalThresholdAt } from '$engine/tree';
 import { IdleJobs } from '../_kit/idle-jobs';
+import { Lru } from '../_kit/memo';
 import { Ahead, rangeInput, stepsAround } from '../_kit/prefetch';
 import { cell, type Notebook } from '../_kit/types';
 import { TEXT_EXAMPLES, promptTokens } from '../_kit/tokens';
 import { EngineWorker } from '../_kit/engine-worker';
 import {
   type DrafterRow, NEW_TOKENS, RULE_RUNS, type RuleComparison, type Setup, type SweepPoint, type TreeFigureData,
-  exactRuleAt, setup, treeForward, treeStep,
+  exactRuleAt, joinDrafterRows, setup, treeForward, treeStep,
 } from './compute';
 import { jobs } from './jobs';
 import TreeView from './TreeView.svelte';
@@ -27,6 +28,62 @@ const engine = new EngineWorker(() => new Worker(new URL('./worker.ts', import.m
 // size (runs.ts treeForward; the other controls only re-decide on its logits) with the neighbouring
 // sizes' forwards done while the page is idle, and the worker's answers for the values next to the
 // slider that moved are computed ahead, one job at a time after the picture's own (_kit/prefetch.ts).
+// The drafters come in two parts (runs.ts drafterRows): a γ move asks the worker only for the
+// chain rows, a tree size move only for the tree's. γ has four values: while the worker has nothing
+// else to do, it computes the chain's runs at the other three (chainAhead), one run at a time, so a
+// γ move finds them even right after another slider moved, and a real request waits for one run at most.
+
+/** Jobs of this lesson in the worker, not yet answered (the work done while it is idle not counted). */
+let inFlight = 0;
+/** When one was last asked for or answered (performance.now()). */
+let lastJobAt = 0;
+/** engine.run, counted in `inFlight`: chainAhead starts a run only when none is in flight. */
+function run<K extends keyof typeof jobs & string>(kind: K, request: Parameters<(typeof jobs)[K]>[0]): Promise<ReturnType<(typeof jobs)[K]>> {
+  inFlight++;
+  lastJobAt = performance.now();
+  return engine.run(kind, request).finally(() => { inFlight--; lastJobAt = performance.now(); chainAhead.poke(); }) as Promise<ReturnType<(typeof jobs)[K]>>;
+}
+/**
+ * How long the worker must have had no job before work for later starts: during a drag the next
+ * move comes within tens of milliseconds of the last answer, and would wait for that work's run.
+ */
+const QUIET_MS = 150;
+
+/**
+ * Jobs for the worker that start only when the page is idle and no other job of the lesson has been
+ * in flight for QUIET_MS, one at a time (so a request that comes meanwhile waits for one of them at most); a new
+ * setting replaces what is queued. Where there is no requestIdleCallback nothing runs ahead.
+ */
+class WhenIdle {
+  #jobs: (() => Promise<unknown>)[] = [];
+  #running = false;
+  #asked = false;
+
+  replace(jobs: (() => Promise<unknown>)[]): void {
+    this.#jobs = jobs;
+    this.poke();
+  }
+
+  poke(): void {
+    if (this.#asked || this.#running || this.#jobs.length === 0 || typeof requestIdleCallback !== 'function') return;
+    this.#asked = true;
+    requestIdleCallback(() => {
+      this.#asked = false;
+      // Poked again when the job in flight is answered.
+      if (inFlight > 0 || this.#running) return;
+      const wait = lastJobAt + QUIET_MS - performance.now();
+      if (wait > 0) {
+        this.#asked = true;
+        setTimeout(() => { this.#asked = false; this.poke(); }, wait);
+        return;
+      }
+      const job = this.#jobs.shift();
+      if (!job) return;
+      this.#running = true;
+      job().catch(() => {}).finally(() => { this.#running = false; this.poke(); });
+    });
+  }
+}
 
 /** Work ahead in the worker only (never on the page's own thread). */
 const inWorker = () => typeof Worker !== 'undefined' && engine.failure === null;
@@ -40,21 +97,23 @@ const idOfSetup = (s: Setup) => { let n = setupIds.get(s); if (n === undefined) 
 
 /** A job's request: the setup, the prompt, and the sliders it reads. */
 interface Asked { s: Setup; ids: number[]; knobs: Record<string, number> }
+const idOfAsked = (a: Asked) => `${idOfSetup(a.s)}|${a.ids.join(',')}|${Object.entries(a.knobs).map(([k, v]) => `${k}=${v}`).join('|')}`;
 /**
  * A worker job kept per request, with the requests for the next values of the slider that moved
  * computed ahead (three steps the way it went, one back) when it is one of `follow` (the sliders
- * beside the job's figures); before any move, `follow[0]`'s next values. The worker runs one job at
- * a time, so work ahead for sliders whose figures are elsewhere would only delay the next answer.
+ * beside the job's figures); before any move, `first`'s next values (default `follow[0]`; null:
+ * none). The worker runs one job at a time, so work ahead for sliders whose figures are elsewhere
+ * would only delay the next answer.
  */
-function ahead<V>(job: (a: Asked) => Promise<V>, follow: string[]): Ahead<Asked, V> {
+function ahead<V>(job: (a: Asked) => Promise<V>, follow: string[], first: string | null = follow[0] ?? null): Ahead<Asked, V> {
   return new Ahead<Asked, V>(job, {
-    id: (a) => `${idOfSetup(a.s)}|${a.ids.join(',')}|${Object.entries(a.knobs).map(([k, v]) => `${k}=${v}`).join('|')}`,
+    id: idOfAsked,
     size: 64,
     enabled: inWorker,
     around: (at, from) => {
       const same = from !== null && from.s === at.s && from.ids.join(',') === at.ids.join(',');
       const moved = same ? Object.keys(at.knobs).find((k) => at.knobs[k] !== from!.knobs[k]) : undefined;
-      const name = from === null ? follow[0] : moved;
+      const name = from === null ? first : moved;
       if (!name || !follow.includes(name)) return [];
       const dir = moved && at.knobs[name]! < from!.knobs[name]! ? -1 : 1;
       return near(name, at.knobs[name]!, dir, moved ? 3 : 1).map((v) => ({ ...at, knobs: { ...at.knobs, [name]: v } }));
@@ -62,10 +121,62 @@ function ahead<V>(job: (a: Asked) => Promise<V>, follow: string[]): Ahead<Asked,
   });
 }
 
-const drafterRuns = ahead((a) => engine.run('drafters', { ...a.s, ids: a.ids, treeSize: a.knobs.treeSize!, gamma: a.knobs.gamma!, temperature: a.knobs.temperature!, epsilon: a.knobs.epsilon!, delta: a.knobs.delta!, seed: a.knobs.seed! }), ['treeSize', 'gamma', 'temperature']);
+const rowsOf = (part: 'tree' | 'chain', size: string) => (a: Asked) =>
+  run('drafterRows', { ...a.s, ids: a.ids, part, size: a.knobs[size]!, temperature: a.knobs.temperature!, epsilon: a.knobs.epsilon!, delta: a.knobs.delta!, seed: a.knobs.seed! });
+const treeRows = ahead(rowsOf('tree', 'treeSize'), ['treeSize', 'temperature']);
+/** Chain rows chainAt had the worker compute while it was idle, by request. */
+const chainKept = new Lru<Promise<DrafterRow[]>>(32);
+// Before any move nothing: chainAt computes the other γ values while the worker is idle.
+const chainRows = ahead((a) => chainKept.peek(idOfAsked(a)) ?? rowsOf('chain', 'gamma')(a), ['gamma', 'temperature'], null);
 // The sweep (six tree sizes) is kept, not computed ahead: at 0.3-0.8 s of the worker it would hold up the answers a move waits for.
-const sweeps = ahead((a) => engine.run('sweep', { ...a.s, ids: a.ids, temperature: a.knobs.temperature!, seed: a.knobs.seed! }), []);
-const ruleRuns = ahead((a) => engine.run('rules', { ...a.s, ids: a.ids, treeSize: a.knobs.treeSize!, temperature: a.knobs.temperature!, epsilon: a.knobs.epsilon!, delta: a.knobs.delta!, seed: a.knobs.seed! }), ['epsilon', 'delta']);
+const sweeps = ahead((a) => run('sweep', { ...a.s, ids: a.ids, temperature: a.knobs.temperature!, seed: a.knobs.seed! }), []);
+const ruleRuns = ahead((a) => run('rules', { ...a.s, ids: a.ids, treeSize: a.knobs.treeSize!, temperature: a.knobs.temperature!, epsilon: a.knobs.epsilon!, delta: a.knobs.delta!, seed: a.knobs.seed! }), ['epsilon', 'delta']);
+
+/** The requests of the tree rows and the rules (the same sliders), and of the sweep. */
+const treeAsked = (s: Setup, ids: number[], n: number, t: number, e: number, d: number, seed: number): Asked => ({ s, ids, knobs: { treeSize: n, temperature: t, epsilon: e, delta: d, seed } });
+const sweepAsked = (s: Setup, ids: number[], t: number, seed: number): Asked => ({ s, ids, knobs: { temperature: t, seed } });
+
+const chainAhead = new WhenIdle();
+/** Chain runs chainAhead has had computed (by request, drafter and rule): asking again would only cost a round trip. */
+const chainDone = new Set<string>();
+let lastGamma: number | null = null;
+/**
+ * Queue the chain's runs at every other γ value, nearest first (the way γ last moved first), each value's runs one job at a time, then its rows (from the worker's memo: no run) kept
+ * for chainRows, so a move to it needs no worker at all.
+ */
+function chainAt(at: Asked): void {
+  const g = at.knobs.gamma!;
+  const towards = lastGamma !== null && g < lastGamma ? -1 : 1;
+  lastGamma = g;
+  if (!inWorker()) return;
+  const work: (() => Promise<unknown>)[] = [];
+  const { min, max, step } = rangeInput(notebook.inputs, 'gamma');
+  const others = Array.from({ length: Math.round((max - min) / step) + 1 }, (_, i) => min + i * step).filter((v) => v !== g)
+    .sort((a, b) => Math.abs(a - g) - Math.abs(b - g) || (b - a) * towards);
+  for (const gamma of others) {
+    const other: Asked = { ...at, knobs: { ...at.knobs, gamma } };
+    const id = idOfAsked(other);
+    if (chainKept.has(id)) continue;
+    const k = other.knobs;
+    for (const drafter of at.s.small ? (['mtp', 'small'] as const) : (['mtp'] as const)) {
+      for (const rule of ['exact', 'typical'] as const) {
+        const done = `${id}|${drafter}|${rule}`;
+        if (chainDone.has(done)) continue;
+        work.push(() => engine.run('chainRun', { ...at.s, ids: at.ids, drafter, gamma, rule, temperature: k.temperature!, epsilon: k.epsilon!, delta: k.delta!, seed: k.seed! }).then(() => {
+          if (chainDone.size > 4096) chainDone.clear();
+          chainDone.add(done);
+        }));
+      }
+    }
+    work.push(() => {
+      const rows = engine.run('drafterRows', { ...at.s, ids: at.ids, part: 'chain', size: gamma, temperature: k.temperature!, epsilon: k.epsilon!, delta: k.delta!, seed: k.seed! });
+      chainKept.get(id, () => rows);
+      rows.catch(() => { if (chainKept.peek(id) === rows) chainKept.delete(id); });
+      return rows;
+    });
+  }
+  chainAhead.replace(work);
+}
 
 /** The drawn step's forwards at the tree sizes next to the current one, done when the page is idle. */
 const forwardsAhead = new IdleJobs();
@@ -144,8 +255,12 @@ export const notebook: Notebook = {
     cell('thresholdView', ['step', 'setup'], (v: TreeFigureData, s: Setup) => thresholdChart(v, s.model.config.vocab_size),
       { kind: 'engine', detail: 'p and H(p) of the target at each node\'s parent; typicalThresholdAt from the engine' }),
     cell('drafters', ['setup', 'ids', 'treeSize', 'gamma', 'temperature', 'epsilon', 'delta', 'seed'],
-      (s: Setup, ids: number[], n: number, g: number, t: number, e: number, d: number, seed: number) =>
-        drafterRuns.get({ s, ids, knobs: { treeSize: n, gamma: g, temperature: t, epsilon: e, delta: d, seed } }),
+      async (s: Setup, ids: number[], n: number, g: number, t: number, e: number, d: number, seed: number) => {
+        const chain: Asked = { s, ids, knobs: { gamma: g, temperature: t, epsilon: e, delta: d, seed } };
+        const rows = joinDrafterRows(...await Promise.all([treeRows.get(treeAsked(s, ids, n, t, e, d, seed)), chainRows.get(chain)]));
+        chainAt(chain);
+        return rows;
+      },
       { kind: 'engine', detail: `speculateTree over ${NEW_TOKENS} new tokens per drafter and rule` }),
     cell('drafterBars', ['drafters', 'temperature', 'epsilon', 'delta'], (rows: DrafterRow[], t: number, e: number, d: number): BarChartData => ({
       kind: 'bar',
@@ -181,7 +296,7 @@ export const notebook: Notebook = {
       })),
       markers: [],
     }), { kind: 'engine', detail: `speculateTree's depthAcceptance, ${exactRuleAt(1)} rule (greedy at T = 0), ${NEW_TOKENS} new tokens` }),
-    cell('sweep', ['setup', 'ids', 'temperature', 'seed'], (s: Setup, ids: number[], t: number, seed: number) => sweeps.get({ s, ids, knobs: { temperature: t, seed } }),
+    cell('sweep', ['setup', 'ids', 'temperature', 'seed'], (s: Setup, ids: number[], t: number, seed: number) => sweeps.get(sweepAsked(s, ids, t, seed)),
       { kind: 'engine', detail: `speculateTree with the Medusa drafter at each tree size, ${NEW_TOKENS} new tokens` }),
     cell('sweepChart', ['sweep', 'treeSize', 'temperature'], (pts: SweepPoint[], n: number, t: number): LineChartData => ({
       kind: 'line',
@@ -197,7 +312,7 @@ export const notebook: Notebook = {
     }), { kind: 'derived' }),
     cell('rules', ['setup', 'ids', 'treeSize', 'temperature', 'epsilon', 'delta', 'seed'],
       (s: Setup, ids: number[], n: number, t: number, e: number, d: number, seed: number) =>
-        ruleRuns.get({ s, ids, knobs: { treeSize: n, temperature: t, epsilon: e, delta: d, seed } }),
+        ruleRuns.get(treeAsked(s, ids, n, t, e, d, seed)),
       { kind: 'engine', detail: `${RULE_RUNS} runs of acceptPath per rule on one verification's logits` }),
     cell('rulesTable', ['rules'], (rows: RuleComparison[]): TableData => ({
       kind: 'table',

@@ -46,9 +46,10 @@ function counts(r: ReturnType<typeof speculateTree>): RunCounts {
   return { tokensPerStep: r.tokensPerStep, meanAccepted: r.meanAccepted, steps: r.steps.length, positionsPerToken: positions / Math.max(1, emitted), depth: r.depthAcceptance };
 }
 
-// Runs remembered per model by what they depend on (a few dozen): moving one control recomputes only
-// the runs it changes, and moving back costs nothing.
-const remembered = memoPer<Model, RunCounts>(64);
+// Runs remembered per model by what they depend on: moving one control recomputes only the runs it
+// changes, and moving back costs nothing. Room for several settings' rows (4 drafters x 2 rules, the
+// chain ones at every γ, the sweep's 6): a run's counts are a few numbers.
+const remembered = memoPer<Model, RunCounts>(256);
 
 /** One speculateTree run's counts; `drafter` names the drafter and its size (part of the memo key). */
 function runOf(s: Setup, ids: number[], drafter: string, make: () => TreeDrafter, rule: AcceptRule, temperature: number, epsilon: number, delta: number, seed: number): RunCounts {
@@ -59,19 +60,53 @@ function runOf(s: Setup, ids: number[], drafter: string, make: () => TreeDrafter
 const medusaOf = (s: Setup, n: number) => () => new MedusaDrafter(s.model, s.heads, parseTreeSpec(String(n), s.heads));
 
 /**
+ * The drafters of one part of the comparison: 'tree', no drafting and the Medusa tree of `size`
+ * nodes; 'chain', the MTP chain and the small draft model (when there is one) drafting `size` (γ)
+ * tokens. A γ move changes only the chain's rows and a tree size move only the tree's, so the page
+ * asks for each part on its own (joinDrafterRows puts them in the table's order).
+ */
+function draftersOf(s: Setup, part: 'tree' | 'chain', size: number): [string, string, number, () => TreeDrafter][] {
+  if (part === 'tree') return [['no drafting', 'none', 0, () => new NoDrafter()], [`Medusa tree, ${size} nodes`, `medusa${size}`, size, medusaOf(s, size)]];
+  return [
+    [`MTP chain, γ = ${size}`, `mtp${size}`, size, () => new ChainTreeDrafter(new MtpDrafter(s.model), size)],
+    ...(s.small ? [[`small model, γ = ${size}`, `small${size}`, size, () => new ChainTreeDrafter(new ModelDrafter(s.small!, s.model), size)] as [string, string, number, () => TreeDrafter]] : []),
+  ];
+}
+
+/** The rules each drafter runs under: the one that keeps the distribution, then typical acceptance. */
+const rulesAt = (temperature: number): AcceptRule[] => [exactRuleAt(temperature), 'typical'];
+
+/** One part's rows (see draftersOf), each drafter under both rules. Counts only, deterministic given the seed. */
+export function drafterRows(s: Setup, ids: number[], part: 'tree' | 'chain', size: number, temperature: number, epsilon: number, delta: number, seed: number): DrafterRow[] {
+  return draftersOf(s, part, size).map(([drafter, key, nodes, make]) => {
+    const [exact, typical] = rulesAt(temperature).map((rule) => runOf(s, ids, key, make, rule, temperature, epsilon, delta, seed));
+    return { drafter, nodes, exact: exact!, typical: typical! };
+  });
+}
+
+/**
+ * One run of a chain drafter at γ under one rule of drafterRows, kept in the memo it reads: the
+ * page has the worker compute the other γ values' runs while nothing else waits, one run at a time,
+ * so a γ move then finds its rows computed. Returns nothing (the rows come from drafterRows).
+ */
+export function chainRunAhead(s: Setup, ids: number[], drafter: 'mtp' | 'small', gamma: number, rule: 'exact' | 'typical', temperature: number, epsilon: number, delta: number, seed: number): void {
+  const d = draftersOf(s, 'chain', gamma).find(([, key]) => key === `${drafter}${gamma}`);
+  if (!d) return;
+  runOf(s, ids, d[1], d[3], rule === 'exact' ? exactRuleAt(temperature) : 'typical', temperature, epsilon, delta, seed);
+}
+
+/** The table's order: no drafting, the chains, the Medusa tree. */
+export function joinDrafterRows(tree: DrafterRow[], chain: DrafterRow[]): DrafterRow[] {
+  return [tree[0]!, ...chain, ...tree.slice(1)];
+}
+
+/**
  * Each drafter over the same prompt, under the distribution-keeping rule and under typical
  * acceptance: tokens per verification step, mean accepted length, and target positions scored per
  * token written (the compute a step spends on its tree). Counts only, deterministic given the seed.
  */
 export function compareDrafters(s: Setup, ids: number[], treeSize: number, gamma: number, temperature: number, epsilon: number, delta: number, seed: number): DrafterRow[] {
-  const drafters: [string, string, number, () => TreeDrafter][] = [
-    ['no drafting', 'none', 0, () => new NoDrafter()],
-    [`MTP chain, γ = ${gamma}`, `mtp${gamma}`, gamma, () => new ChainTreeDrafter(new MtpDrafter(s.model), gamma)],
-    ...(s.small ? [[`small model, γ = ${gamma}`, `small${gamma}`, gamma, () => new ChainTreeDrafter(new ModelDrafter(s.small!, s.model), gamma)] as [string, string, number, () => TreeDrafter]] : []),
-    [`Medusa tree, ${treeSize} nodes`, `medusa${treeSize}`, treeSize, medusaOf(s, treeSize)],
-  ];
-  const run = (key: string, make: () => TreeDrafter, rule: AcceptRule) => runOf(s, ids, key, make, rule, temperature, epsilon, delta, seed);
-  return drafters.map(([drafter, key, nodes, make]) => ({ drafter, nodes, exact: run(key, make, exactRuleAt(temperature)), typical: run(key, make, 'typical') }));
+  return joinDrafterRows(drafterRows(s, ids, 'tree', treeSize, temperature, epsilon, delta, seed), drafterRows(s, ids, 'chain', gamma, temperature, epsilon, delta, seed));
 }
 
 /** Tree sizes of the sweep. */
