@@ -64,8 +64,10 @@ async function smallModel(backend: Backend): Promise<Model | null> {
 }
 
 export async function setup(backend: Backend): Promise<Setup> {
-  const lm = await lessonModel('trained', backend);
+  // The heads and the small model are fetched while the model loads, not after it.
   headBytes ??= readHeads().catch(() => null);
+  draftBytes ??= readDraft().catch(() => null);
+  const lm = await lessonModel('trained', backend);
   const bytes = await headBytes;
   let heads: MedusaHeads | null = null;
   if (bytes && lm.trained) {

@@ -136,6 +136,22 @@ const ruleRuns = ahead((a) => run('rules', { ...a.s, ids: a.ids, treeSize: a.kno
 const treeAsked = (s: Setup, ids: number[], n: number, t: number, e: number, d: number, seed: number): Asked => ({ s, ids, knobs: { treeSize: n, temperature: t, epsilon: e, delta: d, seed } });
 const sweepAsked = (s: Setup, ids: number[], t: number, seed: number): Asked => ({ s, ids, knobs: { temperature: t, seed } });
 
+/**
+ * On a new setup or prompt the worker's jobs are asked for with the drawn step, which is on screen
+ * and computes first: the cells that ask for them are below it and wait until it is drawn, and the
+ * first figures wait for the worker. Their cells then find the same requests kept. Not on other
+ * moves: during a drag only what is on screen computes (the runtime's priority).
+ */
+let askedFor: { s: Setup; ids: number[] } | null = null;
+function askEarly(s: Setup, ids: number[], n: number, t: number, e: number, d: number, seed: number): void {
+  if (askedFor?.s === s && askedFor.ids === ids) return;
+  askedFor = { s, ids };
+  if (!inWorker()) return;
+  void treeRows.get(treeAsked(s, ids, n, t, e, d, seed)).catch(() => {});
+  void sweeps.get(sweepAsked(s, ids, t, seed)).catch(() => {});
+  void ruleRuns.get(treeAsked(s, ids, n, t, e, d, seed)).catch(() => {});
+}
+
 const chainAhead = new WhenIdle();
 /** Chain runs chainAhead has had computed (by request, drafter and rule): asking again would only cost a round trip. */
 const chainDone = new Set<string>();
@@ -242,10 +258,12 @@ export const notebook: Notebook = {
     { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 1, help: 'Seeds every random draw of the rules.' },
   ],
   cells: [
-    cell('setup', ['backend'], (b) => setup(b), { kind: 'engine', detail: 'the kit\'s lessonModel and medusa.safetensors beside it' }),
+    // The worker loads its module and kernels while the page fetches the model (the first figures wait for its answers).
+    cell('setup', ['backend'], (b) => { engine.warm(); return setup(b); }, { kind: 'engine', detail: 'the kit\'s lessonModel and medusa.safetensors beside it' }),
     cell('ids', ['text'], (text: string) => promptTokens(text, PROMPT_LEN).ids, { kind: 'derived', detail: 'one character per token' }),
     cell('step', ['setup', 'ids', 'treeSize', 'temperature', 'rule', 'seed', 'epsilon', 'delta'],
       (s: Setup, ids: number[], n: number, t: number, rule: AcceptRule, seed: number, e: number, d: number) => {
+        askEarly(s, ids, n, t, e, d, seed);
         const v = treeStep(s, ids, n, t, rule, seed, e, d);
         stepAhead(s, ids, n);
         return v;
