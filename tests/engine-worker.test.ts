@@ -36,6 +36,16 @@ describe('EngineWorker', () => {
     expect(engine.failure).toBeNull();
   });
 
+  it('warm(model) sends the model\'s weights ahead of any job, and a job on it later sends them no more', async () => {
+    const { engine, sent } = connected(jobs);
+    engine.warm(model);
+    engine.warm(model);
+    expect(sent.map((m) => m.type)).toEqual(['model']);
+    const a = await engine.run('logits', { model, tokens });
+    expect(a.isModel).toBe(true);
+    expect(sent.map((m) => m.type)).toEqual(['model', 'job']);
+  });
+
   it('passes a job\'s error back to its call, and the next call still works', async () => {
     const { engine } = connected(jobs);
     await expect(engine.run('fail', { why: 'no such thing' })).rejects.toThrow('no such thing');

@@ -134,10 +134,12 @@ export class EngineWorker<J extends Jobs> {
 
   /**
    * Start the worker now (its module and kernels load while the page fetches a model, say), so the
-   * first job does not wait for them. Nothing where there is no Worker.
+   * first job does not wait for them; with `model`, send its weights too (the worker builds its copy
+   * while the page computes). Nothing where there is no Worker.
    */
-  warm(): void {
-    if (typeof Worker !== 'undefined') this.#ensure();
+  warm(model?: Model): void {
+    if (typeof Worker === 'undefined' || !this.#ensure()) return;
+    if (model) this.#ref(model);
   }
 
   /** Run job `kind` on `request`: in the worker when there is one, else in-process. */

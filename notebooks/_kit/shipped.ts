@@ -72,6 +72,15 @@ function shippedBytes(): Promise<Uint8Array | null> {
   return weightBytes;
 }
 
+/**
+ * Start fetching the shipped weights now (a lesson's module calls this as it loads, so the 2 MB
+ * arrive while the page starts instead of after its first cell asks). Browser only: in Node the
+ * file is read when asked.
+ */
+export function prefetchShippedWeights(): void {
+  if (typeof window !== 'undefined' && typeof fetch === 'function') void shippedBytes();
+}
+
 let weightsSha: Promise<string | null> | null = null;
 /**
  * The SHA-256 (hex) of the shipped model.safetensors, as the page has it: what a lesson's shipped

@@ -8,7 +8,7 @@ import {
 } from '$engine/linear';
 import type { LayerTrace, Model } from '$engine/model';
 import { charTokenizer } from '$engine/tokenizer';
-import { type LessonModel, lessonModel as kitModel } from '../_kit/shipped';
+import { type LessonModel, lessonModel as kitModel, prefetchShippedWeights } from '../_kit/shipped';
 import { EngineWorker, type Where } from '../_kit/engine-worker';
 import { memoPer } from '../_kit/memo';
 import { jobs } from './jobs';
@@ -19,8 +19,14 @@ export type { LessonModel };
  * The model the page runs, from the lesson kit: the reader's (the train lesson's "use this model
  * in the other lessons"), else the shipped trained model, else its shape with seeded weights.
  */
-export function lessonModel(backend: Backend): Promise<LessonModel> {
-  return kitModel('trained', backend);
+export async function lessonModel(backend: Backend): Promise<LessonModel> {
+  // The worker (its module, its kernels, then the model's weights) gets ready while the page
+  // fetches the weights and computes its maps: the swapped-layer forwards and Performer's curves
+  // are asked for right after, and no longer wait for it to start.
+  background.warm();
+  const lm = await kitModel('trained', backend);
+  background.warm(lm.model);
+  return lm;
 }
 
 /**
@@ -132,6 +138,9 @@ export function mapsWork(lm: LessonModel, s: MapsSetting): (() => unknown)[] {
     ...fiveVariants(s.features, s.chunk, s.seed).map((v) => () => runBoth(headOf(lm, s.prompt, s.layer, s.head, s.T), v, s.head)),
   ];
 }
+
+// The shipped weights start arriving as the lesson loads (the first cell needs them).
+prefetchShippedWeights();
 
 /** The lesson's Web Worker for the swapped-layer forwards and Performer's error curves (jobs.ts). */
 export const background = new EngineWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek linear attention' }), jobs);

@@ -12,7 +12,7 @@ import {
 } from '$engine/numerics/index';
 import { EngineWorker } from '../_kit/engine-worker';
 import { Ahead, stepsAround } from '../_kit/prefetch';
-import { lessonModel, shippedWeightsSha256 } from '../_kit/shipped';
+import { lessonModel, prefetchShippedWeights, shippedWeightsSha256 } from '../_kit/shipped';
 import { type ShippedRunsRecord, knownRun, shippedRuns } from '../_kit/shipped-runs';
 import { JobClient, type Progress, objectId } from '../_kit/train-job';
 import { type GradientFigures, type OutlierMatrix, type OutlierMatrixData, type SweepPoint, jobs, outlierAt, outlierMatrixOf } from './jobs';
@@ -33,6 +33,9 @@ export interface Weights {
   /** The runs at the lesson's defaults, computed ahead from these weights (only for the shipped model). */
   shippedRuns: ShippedRunsRecord<LossScaleReport, null> | null;
 }
+
+// The shipped weights start arriving as the lesson loads (the first cell needs them).
+prefetchShippedWeights();
 
 // The default runs on the shipped model, computed ahead by scripts/shipped-runs.ts (the worker's runner and kernels).
 const shippedRecord = shippedRuns<LossScaleReport, null>(shippedRunUrl, 'notebooks/precision/shipped-run.json');
