@@ -12,9 +12,10 @@ import { fastestBackend } from '../kernels/fastest.js';
 import { loadModel } from '../src/engine/load.js';
 import { modelTensors } from '../src/engine/numerics/index.js';
 import type { Runner } from '../notebooks/_kit/train-job.js';
-import { type ShippedRunsRecord, recordToJson } from '../notebooks/_kit/shipped-runs.js';
+import { type ShippedAnswer, type ShippedRunsRecord, recordToJson } from '../notebooks/_kit/shipped-runs.js';
 import * as lora from '../notebooks/lora/train.js';
 import * as precision from '../notebooks/precision/train.js';
+import * as precisionJobs from '../notebooks/precision/jobs.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const folder = readdirSync(path.join(root, 'static', 'models')).filter((f) => f.startsWith('nanoseek-')).sort()[0];
@@ -27,7 +28,11 @@ const config = model.config, tensors = modelTensors(model);
 const backend = await fastestBackend();
 if (backend.fallback) throw new Error(`the record must come from the worker's kernels: ${backend.fallback}`);
 
-interface Lesson { runner: Runner<unknown, unknown, unknown>; request: unknown; settings: Record<string, string | number>; maxSteps: number; finalSteps: number[] }
+interface Lesson {
+  runner: Runner<unknown, unknown, unknown>; request: unknown; settings: Record<string, string | number>; maxSteps: number; finalSteps: number[];
+  /** Answers of the lesson's engine-worker jobs at its defaults (the page shows them without waiting for the worker). */
+  answers?: () => ShippedAnswer[];
+}
 const lessons: Record<string, () => Lesson> = {
   lora: () => ({
     runner: lora.fineTuneRunner as Runner<unknown, unknown, unknown>, request: lora.fineTuneRequest(config, tensors, lora.SHIPPED_RUN.settings),
@@ -37,6 +42,15 @@ const lessons: Record<string, () => Lesson> = {
     runner: precision.lossScaleRunner as Runner<unknown, unknown, unknown>, request: precision.lossScaleRequest(config, tensors, precision.SHIPPED_RUN.settings),
     // The runs' final payload is null: every step count is complete with its reports.
     settings: { ...precision.SHIPPED_RUN.settings }, maxSteps: precision.MAX_STEPS, finalSteps: Array.from({ length: precision.MAX_STEPS }, (_, i) => i + 1),
+    // The gradient figures at the default seed, loss multiplier and scale, and the expert weights' outlier sweep.
+    answers: () => {
+      const s = precision.SHIPPED_RUN.settings;
+      const grad = { seed: s.seed, lossLog2: s.loss_log2, scaleLog2: s.scale_log2 };
+      return [
+        { job: 'gradientFigures', request: grad, value: precisionJobs.gradientFigures({ model, ...grad }) },
+        { job: 'outlierSweep', request: { which: 'weights' }, value: precisionJobs.outlierSweep({ model, which: 'weights', ids: [] }) },
+      ];
+    },
   }),
 };
 
@@ -54,6 +68,7 @@ for (const name of asked) {
   }
   const record: ShippedRunsRecord<unknown, unknown> = {
     command: `nice -n 15 npx tsx scripts/shipped-runs.ts ${name}`, model: `static/models/${folder}`, weightsSha256, runs: [{ settings: l.settings, reports, finals }],
+    ...(l.answers ? { answers: l.answers() } : {}),
   };
   const out = path.join(root, 'notebooks', name, 'shipped-run.json');
   writeFileSync(out, `${recordToJson(record)}\n`);

@@ -3,19 +3,20 @@
 // exactly; a record is used only for the weights it names; JobClient.follow() answers a complete
 // run from it without the worker and shows a partial one's reports while the worker computes; and
 // each lesson's record is of the shipped model, at the lesson's defaults, and starts with what the
-// lesson's runner computes now (two steps, here): a changed runner or model fails until the script
-// is run again.
+// lesson's runner computes now (two steps, here), and its jobs' recorded answers are what the jobs
+// compute now: a changed runner, job or model fails until the script is run again.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fastestBackend } from '../kernels/fastest.js';
-import { type ShippedRunsRecord, knownRun, recordFromJson, recordToJson, shippedRuns } from '../notebooks/_kit/shipped-runs.js';
+import { type ShippedRunsRecord, knownAnswer, knownRun, recordFromJson, recordToJson, shippedRuns } from '../notebooks/_kit/shipped-runs.js';
 import { JobClient, type Progress, type Runner } from '../notebooks/_kit/train-job.js';
 import { lessonModel, shippedWeightsSha256 } from '../notebooks/_kit/shipped.js';
 import type { InputSpec } from '../notebooks/_kit/types.js';
 import { modelTensors } from '../src/engine/numerics/index.js';
 import * as loraTrain from '../notebooks/lora/train.js';
 import * as precisionTrain from '../notebooks/precision/train.js';
+import * as precisionJobs from '../notebooks/precision/jobs.js';
 import { notebook as loraNotebook } from '../notebooks/lora/index.js';
 import { notebook as precisionNotebook } from '../notebooks/precision/index.js';
 
@@ -54,6 +55,17 @@ describe('finding a run', () => {
     expect(k.reports).toEqual([10, 11, 12, 13]);
     expect(k.finalAt(2)).toBe('at 2');
     expect(k.finalAt(3)).toBeUndefined();
+  });
+
+  it('finds a job\'s answer only for exactly its request', () => {
+    const withAnswers: ShippedRunsRecord<number, string> = { ...rec, answers: [{ job: 'sweep', request: { which: 'w', n: 2 }, value: [1, 2] }] };
+    expect(knownAnswer(withAnswers, 'sweep', { n: 2, which: 'w' })).toEqual([1, 2]);
+    expect(knownAnswer(withAnswers, 'sweep', { which: 'w', n: 3 })).toBeUndefined();
+    expect(knownAnswer(withAnswers, 'sweep', { which: 'w' })).toBeUndefined();
+    expect(knownAnswer(withAnswers, 'sweep', { which: 'w', n: 2, extra: 1 })).toBeUndefined();
+    expect(knownAnswer(withAnswers, 'other', { which: 'w', n: 2 })).toBeUndefined();
+    expect(knownAnswer(rec, 'sweep', { which: 'w', n: 2 })).toBeUndefined();
+    expect(knownAnswer(null, 'sweep', { which: 'w', n: 2 })).toBeUndefined();
   });
 
   it('reads a record only for the weights it was made from', async () => {
@@ -138,5 +150,21 @@ describe('the lessons\' shipped records', async () => {
     expect(run!.finals).toEqual(run!.reports.map((_, i) => ({ step: i + 1, final: null })));
     const now = precisionTrain.lossScaleRunner(precisionTrain.lossScaleRequest(config, tensors, precisionTrain.SHIPPED_RUN.settings), backend);
     expect([now.step(), now.step()]).toEqual(run!.reports.slice(0, 2));
+  });
+
+  it('precision: the gradient figures and the expert weights\' outlier sweep at the defaults are what the worker\'s jobs compute now', () => {
+    const rec = read<precisionTrain.LossScaleReport, null>('precision');
+    const d = defaults(precisionNotebook.inputs);
+    expect(d.outlier_matrix).toBe('weights');
+    const grad = { seed: d.seed as number, lossLog2: d.loss_log2 as number, scaleLog2: d.scale_log2 as number };
+    expect(rec.answers?.map((a) => a.job)).toEqual(['gradientFigures', 'outlierSweep']);
+    const figures = knownAnswer<precisionJobs.GradientFigures>(rec, 'gradientFigures', grad);
+    const sweep = knownAnswer<precisionJobs.SweepPoint[]>(rec, 'outlierSweep', { which: 'weights' });
+    expect(figures?.hist.length).toBe(precisionJobs.GRAD_HI - precisionJobs.GRAD_LO + 1);
+    expect(sweep).toHaveLength(13);
+    expect(sweep!.map((p) => p.factor)).toEqual(sweep!.map((_, i) => precisionJobs.sweepFactor(i)));
+    // Computed again by the jobs' own code on the shipped model: every count and every error equal.
+    expect(precisionJobs.gradientFigures({ model: lm.model, ...grad })).toEqual(figures);
+    expect(precisionJobs.outlierSweep({ model: lm.model, which: 'weights', ids: [] })).toEqual(sweep);
   });
 });

@@ -5,6 +5,10 @@
 // weights (SHA-256 of model.safetensors) and the page uses it only when the model it runs has
 // exactly those bytes; any other setting, model or step goes to the worker as before.
 //
+// A record may also hold answers of the lesson's engine-worker jobs at its defaults (the precision
+// lesson's gradient figures and outlier sweep), each with the request it answers; the page takes
+// one only for exactly that request, and tests/shipped-runs.test.ts computes each again.
+//
 // A record holds the reports of every step up to the slider's maximum (a default run asked for
 // more or fewer steps shows its curves at once while the worker computes the final payload) and
 // the final payload at the steps it was kept for (the lesson's default). Typed arrays travel as
@@ -17,6 +21,13 @@ export interface ShippedRun<R, F> {
   finals: { step: number; final: F }[];
 }
 
+/** One answer of a lesson's engine-worker job (_kit/engine-worker.ts) at the lesson's defaults: the job, its request less the model, its value. */
+export interface ShippedAnswer {
+  job: string;
+  request: Record<string, string | number>;
+  value: unknown;
+}
+
 export interface ShippedRunsRecord<R, F> {
   /** The command that wrote the record (run it again when the runner or the shipped model change). */
   command: string;
@@ -24,6 +35,8 @@ export interface ShippedRunsRecord<R, F> {
   model: string;
   weightsSha256: string;
   runs: ShippedRun<R, F>[];
+  /** Answers of the lesson's worker jobs on the shipped model at its defaults (a first visit shows them without waiting for the worker). */
+  answers?: ShippedAnswer[];
 }
 
 /** What JobClient.follow() can take from a record: the reports, and the final payload at a step (undefined: not kept). */
@@ -89,6 +102,12 @@ export function knownRun<R, F>(record: ShippedRunsRecord<R, F> | null, settings:
   const run = record?.runs.find((r) => Object.keys(r.settings).length === Object.keys(settings).length && Object.entries(r.settings).every(([k, v]) => settings[k] === v));
   if (!run) return null;
   return { reports: run.reports, finalAt: (steps) => run.finals.find((f) => f.step === steps)?.final };
+}
+
+/** The recorded answer of `job` for exactly this request (every key equal), or undefined. */
+export function knownAnswer<T>(record: ShippedRunsRecord<unknown, unknown> | null, job: string, request: Record<string, string | number>): T | undefined {
+  const a = record?.answers?.find((x) => x.job === job && Object.keys(x.request).length === Object.keys(request).length && Object.entries(x.request).every(([k, v]) => request[k] === v));
+  return a?.value as T | undefined;
 }
 
 /**

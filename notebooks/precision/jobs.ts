@@ -87,6 +87,12 @@ export function outlierAt(m: OutlierMatrixData, factor: number): OutlierResult {
   return outlierComparison(m.data, m.rows, m.cols, m.fine, { row, col, factor });
 }
 
+/**
+ * The sweep's i-th outlier factor, 10^(i/2). (JavaScript engines may differ in the last bit of a
+ * power: a sweep computed ahead in Node takes its factors from here on the page.)
+ */
+export const sweepFactor = (i: number): number => 10 ** (i / 2);
+
 const sweeps = new WeakMap<object, Lru<SweepPoint[]>>();
 /** The relative error of the values outside the outlier's block or tile, for factors 10^0, 10^0.5, ..., 10^6. */
 export function outlierSweep(q: { model: Model; which: OutlierMatrix; ids: number[] }): SweepPoint[] {
@@ -95,7 +101,7 @@ export function outlierSweep(q: { model: Model; which: OutlierMatrix; ids: numbe
   return kept.get(`${q.which}|${q.ids.join(',')}`, () => {
     const m = outlierMatrixOf(q.model.config, modelTensors(q.model), q.which, q.ids);
     return Array.from({ length: 13 }, (_, i) => {
-      const factor = 10 ** (i / 2);
+      const factor = sweepFactor(i);
       const r = outlierAt(m, factor);
       return { factor, tensor: r.tensor.outside, fine: r.fine.outside };
     });
