@@ -18,6 +18,8 @@ const STORAGE_KEY = 'nanoseek.backend';
 // measuring again (~2 s), so every page of a session computes with the same kernels. What is read
 // back is checked (kernels/select/report.ts checkStoredReport) and dropped, with a notice, if not sound.
 const REPORT_KEY = 'nanoseek.backend.report';
+/** The longest a page may hold the kernel measurement (holdMeasurement). */
+const HOLD_MS = 10_000;
 /** A stored forced choice longer than this is not a backend name. */
 const MAX_NAME_LENGTH = 64;
 
@@ -72,6 +74,8 @@ export class BackendController {
 
   #run = 0;
   #seenFallbacks = 0;
+  /** What the measurement waits for before it starts (a lesson page's first figures). */
+  #holds: Promise<unknown>[] = [];
   #settleFirst: () => void = () => {};
   /**
    * Resolves once there is a backend worth computing with: a stored choice rebuilt, or (while a
@@ -84,6 +88,16 @@ export class BackendController {
   get label(): string {
     if (this.status === 'failed') return REFERENCE_LABEL;
     return summarizeChoice(this.view) || this.backend.name;
+  }
+
+  /**
+   * Hold the kernel measurement until `until` settles (at most HOLD_MS): a lesson page holds it
+   * until its first figures are computed. On a machine with few cores the measurement's worker
+   * would otherwise take a core from the page's first figures (and its timings would be taken
+   * while the page computes). Call before the measurement reaches its worker (on mount).
+   */
+  holdMeasurement(until: Promise<unknown>): void {
+    this.#holds.push(until);
   }
 
   /** Measure once per page (later calls are no-ops). Browser only. */
@@ -143,6 +157,9 @@ export class BackendController {
         const where = await import('./backend-measure');
         const noGpu = where.noGpuReason();
         if (noGpu !== null) {
+          // The page's first figures first (a lesson page holds the measurement until they are computed).
+          if (this.#holds.length > 0) await Promise.race([Promise.allSettled(this.#holds), new Promise((r) => setTimeout(r, HOLD_MS))]);
+          if (run !== this.#run) return;
           try {
             this.measuringIn = 'worker';
             measured = await where.measureInWorker(noGpu);
