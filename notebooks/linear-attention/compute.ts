@@ -20,10 +20,9 @@ export type { LessonModel };
  * in the other lessons"), else the shipped trained model, else its shape with seeded weights.
  */
 export async function lessonModel(backend: Backend): Promise<LessonModel> {
-  // The worker (its module, its kernels, then the model's weights) gets ready while the page
-  // fetches the weights and computes its maps: the swapped-layer forwards and Performer's curves
-  // are asked for right after, and no longer wait for it to start.
-  background.warm();
+  // The worker (started as the lesson loaded) gets the model's weights as soon as they are here,
+  // and copies them while the page computes its maps: the swapped-layer forwards and Performer's
+  // curves are asked for right after, and no longer wait for it.
   const lm = await kitModel('trained', backend);
   background.warm(lm.model);
   return lm;
@@ -144,6 +143,9 @@ prefetchShippedWeights();
 
 /** The lesson's Web Worker for the swapped-layer forwards and Performer's error curves (jobs.ts). */
 export const background = new EngineWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek linear attention' }), jobs);
+// Started as the lesson loads (every visit asks it for the swapped-layer forwards): a worker is
+// created only between the page's tasks, and the first cells run as one long task.
+background.warm();
 
 export type PlacedSwap = SwapResult & { where: Where };
 
