@@ -3,8 +3,8 @@
 // (an outlier spoils only its own block; per tensor it spoils everything).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { E4M3, E5M2, decode } from '../src/engine/numerics/formats.js';
-import { blockShape, dequantize, errorStats, fakeQuantize, quantize, scaleShapeFor } from '../src/engine/numerics/quantize.js';
+import { E4M3, E5M2, decode, encode } from '../src/engine/numerics/formats.js';
+import { blockShape, dequantize, encodeE4M3Saturate, errorStats, fakeQuantize, quantize, scaleShapeFor } from '../src/engine/numerics/quantize.js';
 
 const matrix = (rows: number, cols: number, seed: number): Float32Array => {
   // a small deterministic generator (values in about [-1, 1], some much smaller)
@@ -12,6 +12,30 @@ const matrix = (rows: number, cols: number, seed: number): Float32Array => {
   const next = () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
   return Float32Array.from({ length: rows * cols }, () => (next() - 0.5) * 2 * 10 ** (-3 * next()));
 };
+
+describe('the E4M3 encoder of quantize\'s loop', () => {
+  const same = (v: number) => expect(encodeE4M3Saturate(v), `v = ${v}`).toBe(encode(E4M3, v, 'saturate'));
+
+  it('equals encode(E4M3, v, \'saturate\') on every code\'s value, the midpoints between codes and just either side, zeros, infinities and NaN', () => {
+    const values: number[] = [];
+    for (let c = 0; c < 0x7f; c++) values.push(decode(E4M3, c));
+    values.push(480, 464, 512, 1e30);
+    const sorted = [...new Set(values)].sort((a, b) => a - b);
+    const probes = [0, -0, NaN, Infinity, -Infinity, Number.MIN_VALUE, 2 ** -20];
+    for (let i = 0; i < sorted.length; i++) {
+      const v = sorted[i]!, next = sorted[i + 1];
+      probes.push(v, v * (1 + 2 ** -50), v * (1 - 2 ** -50));
+      if (next !== undefined) { const mid = (v + next) / 2; probes.push(mid, mid * (1 + 2 ** -50), mid * (1 - 2 ** -50)); }
+    }
+    for (const v of probes) { same(v); same(-v); }
+  });
+
+  it('equals encode on random values across E4M3\'s range and beyond', () => {
+    fc.assert(fc.property(fc.double({ min: -2000, max: 2000, noNaN: true }), fc.integer({ min: -30, max: 0 }), (v, e) => {
+      same(v * 2 ** e);
+    }), { numRuns: 20000 });
+  });
+});
 
 describe('quantize / dequantize', () => {
   it('a hand-worked example is exact: scale 2, codes 0.5, 1, 1.5, 448', () => {
