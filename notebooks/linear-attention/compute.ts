@@ -8,7 +8,7 @@ import {
 } from '$engine/linear';
 import type { LayerTrace, Model } from '$engine/model';
 import { charTokenizer } from '$engine/tokenizer';
-import { type LessonModel, lessonModel as kitModel, prefetchShippedWeights } from '../_kit/shipped';
+import { type LessonModel, lessonModel as kitModel } from '../_kit/shipped';
 import { EngineWorker, type Where } from '../_kit/engine-worker';
 import { memoPer } from '../_kit/memo';
 import { jobs } from './jobs';
@@ -137,9 +137,6 @@ export function mapsWork(lm: LessonModel, s: MapsSetting): (() => unknown)[] {
     ...fiveVariants(s.features, s.chunk, s.seed).map((v) => () => runBoth(headOf(lm, s.prompt, s.layer, s.head, s.T), v, s.head)),
   ];
 }
-
-// The shipped weights start arriving as the lesson loads (the first cell needs them).
-prefetchShippedWeights();
 
 /** The lesson's Web Worker for the swapped-layer forwards and Performer's error curves (jobs.ts). */
 export const background = new EngineWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'nanoseek linear attention' }), jobs);
