@@ -9,7 +9,7 @@ import type { Backend } from '$kernels/backend';
 import { countingBackend } from '$kernels/counting';
 import { type Model, rowOf } from '$engine/model';
 import { type SamplingOptions, samplingDistribution } from '$engine/sampling';
-import { type SpeculateResult, acceptanceProbability, expectedTokensPerStep, verifyDraft } from '$engine/speculate';
+import { type SpeculateResult, acceptanceProbability, expectedTokensPerStep } from '$engine/speculate';
 import { ModelCache } from '../_kit/model-cache';
 import { lessonModel } from '../_kit/shipped';
 import { TEXT_EXAMPLES, glyphs, visibleText } from '../_kit/tokens';
@@ -19,9 +19,10 @@ import Decisions from './Decisions.svelte';
 import Timeline from './Timeline.svelte';
 import {
   DRAFTER_LABEL, type DrafterChoice, type DrafterSetup, GAMMAS, type ModelChoice, NEW_TOKENS, PROMPT_CHARS, PROMPT_LENGTH,
-  chiSquare, chiSquareCritical, drawThroughRule, runPrompt,
-  mixWithUniform, samplingOf, targetModel, verifyDraftWrongRule,
+  chiSquare, chiSquareCritical, runPrompt,
+  mixWithUniform, samplingOf, targetModel,
 } from './lab';
+import { type Sweep, verification } from './sweep';
 import { Lru } from '../_kit/memo';
 import { idOf } from './memo';
 import { Ahead, rangeInput, stepsAround } from '../_kit/prefetch';
@@ -46,6 +47,10 @@ const DRAWS = 2000;
 
 const baseModels = new ModelCache(6);
 const runs = new Lru<Promise<SpeculateResult[]>>(40);
+/** The sweep's counts (sweep.ts, computed in the worker) by setting. */
+const sweeps = new Lru<Promise<Sweep>>(40);
+/** The distribution check's draws by run, step, rule and seed. */
+const drawsKept = new Lru<Promise<{ counts: number[]; accepted: number }>>(40);
 
 /**
  * The runs, the drafters' overlap and the timings compute in the lesson's Web Worker (jobs.ts,
@@ -60,15 +65,20 @@ async function boundModel(choice: ModelChoice, seed: number, backend: Backend): 
 }
 
 /** Characters (␣ for a space) for a character model's ids; none for the 12-token model (ids shown). */
-const labelsOf = (m: Model): string[] | undefined => (m.config.vocab_size === 128 ? glyphs(Array.from({ length: 128 }, (_, i) => i)) : undefined);
+const CHARACTERS = glyphs(Array.from({ length: 128 }, (_, i) => i));
+const labelsOf = (m: Model): string[] | undefined => (m.config.vocab_size === 128 ? CHARACTERS : undefined);
 
 function drafterKey(s: DrafterSetup): string {
   return s.choice === 'noisy' ? `noisy/${s.sigma}` : s.choice === 'mix' ? `mix/${s.lambda}` : 'mtp';
 }
 
+function runsKey(setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, count: number, text: string): string {
+  return `${idOf(setup.target)}/${drafterKey(setup)}/${sampling.temperature}/${gamma}/${seed}/${count}/${text}`;
+}
+
 /** `count` traced speculate runs at one gamma (in the worker); run r starts from runPrompt(..., r) with rng seed seed * 101 + r. */
 function speculateRuns(setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, count: number, text: string): Promise<SpeculateResult[]> {
-  const key = `${idOf(setup.target)}/${drafterKey(setup)}/${sampling.temperature}/${gamma}/${seed}/${count}/${text}`;
+  const key = runsKey(setup, sampling, gamma, seed, count, text);
   const p = runs.get(key, () => engine.run('runs', { ...setup, sampling, gamma, seed, count, text }));
   p.catch(() => runs.delete(key)); // a failed run is not kept
   return p;
@@ -148,47 +158,12 @@ interface Run {
   labels?: string[];
 }
 
-/** Verified drafts (accepted ones and the rejection that ended a step) and accepted ones. */
-function verification(results: SpeculateResult[]): { verified: number; accepted: number; steps: number; emitted: number } {
-  let verified = 0, accepted = 0, steps = 0, emitted = 0;
-  for (const r of results) for (const s of r.steps) {
-    verified += s.decisions?.length ?? 0;
-    accepted += s.accepted;
-    steps++;
-    emitted += s.emitted.length;
-  }
-  return { verified, accepted, steps, emitted };
-}
-
-interface Sweep {
-  /** Measured tokens per step at each gamma of GAMMAS (steps at GAMMA_MAX cut at gamma). */
-  tokensPerStep: number[];
-  /** alpha measured as accepted / verified drafts. */
-  alpha: number;
-  steps: number;
-  /** Per draft position i = 1..GAMMA_MAX: the mean over every step of alpha_i = sum min(p_i, q_i). */
-  alphaAt: number[];
-  proposed: number;
-  acceptedTotal: number;
-}
-
-function sweepOf(results: SpeculateResult[]): Sweep {
-  const all = results.flatMap((r) => r.steps);
-  const tokensPerStep = GAMMAS.map((g) => all.reduce((acc, s) => acc + Math.min(s.accepted, g) + 1, 0) / Math.max(1, all.length));
-  const v = verification(results);
-  // The trace holds p_i and q_i at every drafted position of a step, verified or not.
-  const alphaAt = GAMMAS.map((i) => all.reduce((acc, s) => acc + acceptanceProbability(s.p![i - 1], s.q![i - 1]), 0) / Math.max(1, all.length));
-  return {
-    tokensPerStep,
-    alpha: v.verified > 0 ? v.accepted / v.verified : 0,
-    steps: all.length,
-    alphaAt,
-    proposed: results.reduce((a, r) => a + r.proposed, 0),
-    acceptedTotal: results.reduce((a, r) => a + r.accepted, 0),
-  };
-}
-
 const fmt = (x: number, d = 2) => x.toFixed(d);
+/**
+ * A number as Number.prototype.toLocaleString('en-US') writes it (the sliders' default), from one
+ * formatter: toLocaleString builds a new Intl.NumberFormat per call, ~0.1 ms of each slider move.
+ */
+const numberText = ((nf) => (x: number) => nf.format(x))(new Intl.NumberFormat('en-US'));
 /** Tokens as the run shows them: characters (␣ ↵) on a character model, ids on the 12-token one. */
 const show = (run: Run, ids: number[]) => (run.labels ? visibleText(ids) : ids.join(' '));
 
@@ -200,7 +175,7 @@ function pickStep(run: Run, step: number): { index: number; count: number } {
 
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 4, help: 'Seeds every random draw (and the random models\' weights): the same seed gives the same run everywhere.' },
+    { kind: 'range', format: numberText, name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 4, help: 'Seeds every random draw (and the random models\' weights): the same seed gives the same run everywhere.' },
     {
       kind: 'select', name: 'model', label: 'Target model', value: 'trained',
       help: 'The engine\'s DeepSeek-V3 (MLA, DeepSeekMoE, one MTP module): the shipped trained model, its shape with seeded random weights, or a small random one with a 12-token vocabulary (every bar readable).',
@@ -216,13 +191,13 @@ export const notebook: Notebook = {
       help: 'Who proposes the draft tokens: DeepSeek-V3\'s MTP module, a noisy copy of the target, or a hand-shaped q.',
       options: (['mtp', 'noisy', 'mix'] as const).map((value) => ({ value, label: DRAFTER_LABEL[value] })),
     },
-    { kind: 'range', name: 'sigma', label: 'Noise σ on the copy\'s weights', min: 0, max: 1.5, step: 0.05, value: 0.2, unit: '× each tensor\'s RMS', help: 'The noisy-copy drafter is the target with Gaussian noise of this relative size on every weight: 0 is an exact copy.' },
-    { kind: 'range', name: 'mix', label: 'Uniform share λ of the hand-shaped q', min: 0, max: 1, step: 0.05, value: 0.3, help: 'The hand-shaped drafter draws from q = (1 − λ) p + λ u: 0 is the target\'s own distribution, 1 is uniform.' },
-    { kind: 'range', name: 'temperature', label: 'Temperature T', min: 0.1, max: 2, step: 0.1, value: 1, help: 'Sampled verification: p and q are softmax(logits / T). Ignored when greedy verification is on.' },
+    { kind: 'range', format: numberText, name: 'sigma', label: 'Noise σ on the copy\'s weights', min: 0, max: 1.5, step: 0.05, value: 0.2, unit: '× each tensor\'s RMS', help: 'The noisy-copy drafter is the target with Gaussian noise of this relative size on every weight: 0 is an exact copy.' },
+    { kind: 'range', format: numberText, name: 'mix', label: 'Uniform share λ of the hand-shaped q', min: 0, max: 1, step: 0.05, value: 0.3, help: 'The hand-shaped drafter draws from q = (1 − λ) p + λ u: 0 is the target\'s own distribution, 1 is uniform.' },
+    { kind: 'range', format: numberText, name: 'temperature', label: 'Temperature T', min: 0.1, max: 2, step: 0.1, value: 1, help: 'Sampled verification: p and q are softmax(logits / T). Ignored when greedy verification is on.' },
     { kind: 'toggle', name: 'greedy', label: 'Greedy verification (temperature 0)', value: false, help: 'Target and drafter take their argmax: a draft is accepted exactly when it is the target\'s own choice.' },
-    { kind: 'range', name: 'gamma', label: 'Draft length γ', min: 1, max: 8, step: 1, value: 3, unit: 'tokens', help: 'How many tokens the drafter proposes before the target verifies them in one pass.' },
-    { kind: 'range', name: 'step', label: 'Verification step to inspect', min: 1, max: NEW_TOKENS - 1, step: 1, value: 2, help: 'Which step of the run above to open (clamped to the steps the run has).' },
-    { kind: 'range', name: 'cost', label: 'Drafter cost c', min: 0, max: 1, step: 0.01, value: 0.05, unit: '× a target pass', help: 'Time of one drafter pass relative to one target pass, for the walltime estimate.' },
+    { kind: 'range', format: numberText, name: 'gamma', label: 'Draft length γ', min: 1, max: 8, step: 1, value: 3, unit: 'tokens', help: 'How many tokens the drafter proposes before the target verifies them in one pass.' },
+    { kind: 'range', format: numberText, name: 'step', label: 'Verification step to inspect', min: 1, max: NEW_TOKENS - 1, step: 1, value: 2, help: 'Which step of the run above to open (clamped to the steps the run has).' },
+    { kind: 'range', format: numberText, name: 'cost', label: 'Drafter cost c', min: 0, max: 1, step: 0.01, value: 0.05, unit: '× a target pass', help: 'Time of one drafter pass relative to one target pass, for the walltime estimate.' },
     { kind: 'toggle', name: 'wrongRule', label: 'Counterfactual: after a rejection, resample from p (wrong)', value: false, help: 'Replace the residual norm(max(0, p − q)) by p itself, in a function written in this lesson (not the engine\'s rule).' },
   ],
   cells: [
@@ -246,6 +221,12 @@ export const notebook: Notebook = {
     cell('plainGreedy', ['target', 'sampling', 'seed', 'prompt'], (target: Model, sampling: SamplingOptions, seed: number, text: string): Promise<number[]> | null =>
       sampling.temperature > 0 ? null : engine.run('generate', { target, prompt: runPrompt(target.config.vocab_size, seed, text), maxNewTokens: NEW_TOKENS }),
     { kind: 'engine', detail: 'generate (plain greedy decoding)' }),
+    // The timeline is drawn twice (first screen and first section), each figure from its own cell:
+    // the one off screen then redraws after the picture on screen (priority.ts) instead of in the
+    // same task, which drew both (~1-2 ms each) before a move's picture.
+    cell('leadTimeline', ['run', 'step'], (run: Run, step: number): TimelineData =>
+      timelineData(run.result, run.prompt, run.gamma, run.drafter, pickStep(run, step).index, run.labels),
+    { kind: 'engine', detail: 'speculate\'s trace: every decision {token, p, q, accepted}' }),
     cell('timeline', ['run', 'step'], (run: Run, step: number): TimelineData =>
       timelineData(run.result, run.prompt, run.gamma, run.drafter, pickStep(run, step).index, run.labels),
     { kind: 'engine', detail: 'speculate\'s trace: every decision {token, p, q, accepted}' }),
@@ -325,7 +306,7 @@ export const notebook: Notebook = {
       return {
         kind: 'stats',
         items: [
-          { label: 'Mean first-draft α, MTP module', value: mean(o.mtp), digits: 3, note: `one draft pass costs c ≈ ${fmt(cost.mtpMacs / cost.targetMacs)} of a target pass here (${cost.mtpMacs.toLocaleString('en-US')} vs ${cost.targetMacs.toLocaleString('en-US')} multiply-adds, counted)` },
+          { label: 'Mean first-draft α, MTP module', value: mean(o.mtp), digits: 3, note: `one draft pass costs c ≈ ${fmt(cost.mtpMacs / cost.targetMacs)} of a target pass here (${numberText(cost.mtpMacs)} vs ${numberText(cost.targetMacs)} multiply-adds, counted)` },
           { label: `Mean first-draft α, noisy copy (σ = ${sigma})`, value: mean(o.noisy), digits: 3, note: 'a full copy of the target: c = 1 here; a real draft model is much smaller' },
           { label: `Mean first-draft α, hand-shaped q (λ = ${lambda})`, value: mean(o.mix), digits: 3, note: 'it runs the target itself: a teaching device, not a way to go faster' },
         ],
@@ -333,10 +314,9 @@ export const notebook: Notebook = {
     }, { kind: 'derived' }),
 
     // ---------------------------------------------------------------- tokens per step, speedup
-    cell('sweepRuns', ['setup', 'sampling', 'seed', 'prompt'], (setup: DrafterSetup, sampling: SamplingOptions, seed: number, text: string): Promise<SpeculateResult[]> =>
-      speculateRuns(setup, sampling, GAMMA_MAX, seed, SWEEP_RUNS, text),
-    { kind: 'engine', detail: `speculate at γ = ${GAMMA_MAX}, ${SWEEP_RUNS} runs of ${NEW_TOKENS} tokens` }),
-    cell('sweep', ['sweepRuns'], (results: SpeculateResult[]): Sweep => sweepOf(results), { kind: 'derived' }),
+    cell('sweep', ['setup', 'sampling', 'seed', 'prompt'], (setup: DrafterSetup, sampling: SamplingOptions, seed: number, text: string): Promise<Sweep> =>
+      memoJob(sweeps, `${runsKey(setup, sampling, GAMMA_MAX, seed, SWEEP_RUNS, text)}`, () => engine.run('sweep', { ...setup, sampling, gamma: GAMMA_MAX, seed, count: SWEEP_RUNS, text })),
+    { kind: 'engine', detail: `speculate at γ = ${GAMMA_MAX}, ${SWEEP_RUNS} runs of ${NEW_TOKENS} tokens, counted where they run` }),
     cell('positionChart', ['sweep', 'drafter'], (s: Sweep, drafter: DrafterChoice): BarChartData => ({
       kind: 'bar',
       categories: GAMMAS.map((i) => `draft ${i}`),
@@ -394,12 +374,15 @@ export const notebook: Notebook = {
     }), { kind: 'published', citation: 'DeepSeek-AI, DeepSeek-V3 Technical Report (arXiv:2412.19437), §5.4.3 Multi-Token Prediction Evaluation; derived rows apply Leviathan et al. 2023', url: 'https://arxiv.org/abs/2412.19437' }),
 
     // ---------------------------------------------------------------- the law is preserved
-    cell('draws', ['run', 'step', 'wrongRule', 'seed'], (run: Run, step: number, wrong: boolean, seed: number) => {
-      const s = run.result.steps[pickStep(run, step).index];
+    cell('draws', ['run', 'step', 'wrongRule', 'seed'], async (run: Run, step: number, wrong: boolean, seed: number) => {
+      const index = pickStep(run, step).index;
+      const s = run.result.steps[index];
       const p = s.p![0], q = s.q![0];
-      const { counts, accepted } = drawThroughRule(p, q, DRAWS, seed * 7919 + 13, wrong ? verifyDraftWrongRule : verifyDraft);
+      // Kept per run (the same result object for the same setting) and step: moving back finds them.
+      const { counts, accepted } = await memoJob(drawsKept, `${idOf(run.result)}/${index}/${wrong}/${seed}`,
+        () => engine.run('draws', { p, q, n: DRAWS, seed: seed * 7919 + 13, wrong }));
       return { p, q, counts, accepted, wrong };
-    }, { kind: 'engine', detail: 'verifyDraft on p and q of the inspected step\'s first draft (the wrong rule is this lesson\'s counterfactual)' }),
+    }, { kind: 'engine', detail: 'verifyDraft on p and q of the inspected step\'s first draft, in the worker (the wrong rule is this lesson\'s counterfactual)' }),
     cell('drawsChart', ['draws'], (d: { p: Float64Array; q: Float64Array; counts: number[]; wrong: boolean }): BarChartData => {
       const V = d.p.length;
       const alpha = acceptanceProbability(d.p, d.q);
@@ -413,7 +396,7 @@ export const notebook: Notebook = {
         series: [
           { name: 'target p (exact)', values: col((i) => d.p[i]) },
           { name: 'drafter q', values: col((i) => d.q[i]) },
-          { name: `${DRAWS.toLocaleString('en-US')} draws, ${d.wrong ? 'WRONG rule (resample from p)' : 'engine\'s verifyDraft'}`, values: col((i) => d.counts[i] / DRAWS) },
+          { name: `${numberText(DRAWS)} draws, ${d.wrong ? 'WRONG rule (resample from p)' : 'engine\'s verifyDraft'}`, values: col((i) => d.counts[i] / DRAWS) },
           // What the wrong rule converges to: min(p, q) + (1 - alpha) p (derived in the prose).
           ...(d.wrong ? [{ name: 'wrong rule\'s law: min(p, q) + (1 − α) p', values: col((i) => Math.min(d.p[i], d.q[i]) + (1 - alpha) * d.p[i]) }] : []),
         ],
@@ -454,7 +437,7 @@ export const notebook: Notebook = {
   ],
   lead: {
     takeaway: 'A drafter proposes a few characters, the model checks them all in one pass, and keeps each accepted one for free.',
-    view: { cell: 'timeline', title: 'The run, step by step', component: Timeline, caption: 'Each row is one pass of the target. ✓ accepted draft, ✗ rejected, ↻ resampled, ★ bonus. Characters: ␣ is a space.' },
+    view: { cell: 'leadTimeline', title: 'The run, step by step', component: Timeline, caption: 'Each row is one pass of the target. ✓ accepted draft, ✗ rejected, ↻ resampled, ★ bonus. Characters: ␣ is a space.' },
     controls: ['prompt', 'gamma'],
     note: 'Runs the shipped trained model with its own MTP module as the drafter.',
   },
@@ -538,6 +521,10 @@ The counterfactual replaces the residual by $p$ itself: a function written in th
       after: 'The engine\'s tests check the same law end to end: the joint law of the first two tokens over 5,000 `speculate` runs (MTP module and a second model drafting) and the third token reached through bonus tokens and resamples, each against the exact law computed from `target.forward`.',
     },
   ],
+  // Every cell is a function of its inputs (the runs are kept by setting, nothing reads a clock): a
+  // seed move on the shipped model, which the seed does not change, keeps the target and what
+  // depends on it alone (the drafter's counted cost: a forward on the page).
+  pure: true,
   formula: {
     cell: 'scope',
     initial: 'sum((p + q - abs(p - q)) / 2)',

@@ -1,13 +1,15 @@
 // The speculative-decoding lesson's heavy engine work, as jobs of the kit's engine worker
-// (_kit/engine-worker.ts): the traced speculate runs, the drafters' first-draft acceptance over the
-// target's own text, and that text. A sigma, seed, temperature or gamma move needed 70-300 ms of these on the page's main thread (bench:ui under load); in the worker the page keeps
+// (_kit/engine-worker.ts): the traced speculate runs (and the sweep's counts over them), the
+// drafters' first-draft acceptance over the target's own text, that text, and the distribution
+// check's draws through the verification rule. A sigma, seed, temperature or gamma move needed 70-300 ms of these on the page's main thread (bench:ui under load); in the worker the page keeps
 // drawing. The noisy-copy drafter is built where it runs (noisyCopy of the target), so its weights
 // never cross to the page. The same functions run in-process where there is no Worker (Node).
 import { generate } from '$engine/generate';
 import { type Model, rowOf } from '$engine/model';
 import { type SamplingOptions, samplingDistribution } from '$engine/sampling';
-import { type SpeculateResult, acceptanceProbability, speculate } from '$engine/speculate';
-import { type DrafterChoice, NEW_TOKENS, makeDrafter, noisyDrafterModel, runPrompt } from './lab';
+import { type SpeculateResult, acceptanceProbability, speculate, verifyDraft } from '$engine/speculate';
+import { type DrafterChoice, NEW_TOKENS, drawThroughRule, makeDrafter, noisyDrafterModel, runPrompt, verifyDraftWrongRule } from './lab';
+import { type Sweep, sweepOf } from './sweep';
 import { Lru } from '../_kit/memo';
 import { idOf } from './memo';
 
@@ -40,6 +42,21 @@ function runs(q: RunsRequest): SpeculateResult[] {
 }
 
 /**
+ * The sweep's runs summarised where they run: the page needs only these numbers, not every step's
+ * p and q (at GAMMA_MAX, two runs: ~16 steps x 8 positions x 2 distributions of 128 values to copy
+ * and collect on the page per temperature or seed move).
+ */
+function sweep(q: RunsRequest): Sweep {
+  return sweepOf(runs(q));
+}
+
+/** The target's forward over a text, shared by overlapBase and overlapNoisy (the same text follows each move). */
+const forwards = new Lru<ReturnType<Model['forward']>>(4);
+function forwardOf(target: Model, text: number[]) {
+  return forwards.get(`${idOf(target.weights)}/${text.join(',')}`, () => target.forward(text));
+}
+
+/**
  * At each position t after the prompt of `text` (the target's own text): the target's p_t, and the
  * MTP module's first-draft acceptance there (the module reads the target's h_{t-2} and token t-1,
  * as MtpDrafter does): alpha = acceptanceProbability(p, q). The hand-shaped drafter's q is built from
@@ -50,7 +67,7 @@ export interface OverlapBase { positions: number[]; p: Float64Array[]; mtp: numb
 function overlapBase(q: { target: Model; sampling: SamplingOptions; text: number[] }): OverlapBase {
   const { target, sampling, text } = q;
   const V = target.config.vocab_size, d = target.config.hidden_size, n = text.length;
-  const main = target.forward(text);
+  const main = forwardOf(target, text);
   const mtp = target.mtpForward(0, main.hidden.slice(0, (n - 2) * d), text.slice(1, n - 1));
   const positions: number[] = [], ps: Float64Array[] = [], mtpA: number[] = [];
   const P = n - NEW_TOKENS; // the prompt's length
@@ -67,7 +84,7 @@ function overlapBase(q: { target: Model; sampling: SamplingOptions; text: number
 function overlapNoisy(q: { target: Model; sigma: number; seed: number; sampling: SamplingOptions; text: number[] }): number[] {
   const { target, sampling, text } = q;
   const V = target.config.vocab_size, n = text.length;
-  const main = target.forward(text);
+  const main = forwardOf(target, text);
   const copy = noisyOf(target, q.sigma, q.seed).forward(text);
   const out: number[] = [];
   for (let t = Math.max(2, n - NEW_TOKENS); t < n; t++) {
@@ -81,4 +98,13 @@ function generateJob(q: { target: Model; prompt: number[]; maxNewTokens: number;
   return generate(q.target, q.prompt, { maxNewTokens: q.maxNewTokens, sampling: q.sampling, seed: q.seed }).tokens;
 }
 
-export const jobs = { runs, overlapBase, overlapNoisy, generate: generateJob };
+/**
+ * n draws x ~ q passed through the engine's verifyDraft (or the lesson's wrong rule): 2000 draws,
+ * each rejection allocating a residual, took 1-10 ms of the page's thread per seed, temperature,
+ * gamma or step move.
+ */
+function draws(q: { p: Float64Array; q: Float64Array; n: number; seed: number; wrong: boolean }): { counts: number[]; accepted: number } {
+  return drawThroughRule(q.p, q.q, q.n, q.seed, q.wrong ? verifyDraftWrongRule : verifyDraft);
+}
+
+export const jobs = { runs, sweep, overlapBase, overlapNoisy, generate: generateJob, draws };
