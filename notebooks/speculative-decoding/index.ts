@@ -159,10 +159,7 @@ interface Run {
 }
 
 const fmt = (x: number, d = 2) => x.toFixed(d);
-/**
- * A number as Number.prototype.toLocaleString('en-US') writes it (the sliders' default), from one
- * formatter: toLocaleString builds a new Intl.NumberFormat per call, ~0.1 ms of each slider move.
- */
+/** A number as the slider readouts write it (en-US grouping), from one formatter (toLocaleString builds one per call). */
 const numberText = ((nf) => (x: number) => nf.format(x))(new Intl.NumberFormat('en-US'));
 /** Tokens as the run shows them: characters (␣ ↵) on a character model, ids on the 12-token one. */
 const show = (run: Run, ids: number[]) => (run.labels ? visibleText(ids) : ids.join(' '));
@@ -175,7 +172,7 @@ function pickStep(run: Run, step: number): { index: number; count: number } {
 
 export const notebook: Notebook = {
   inputs: [
-    { kind: 'range', format: numberText, name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 4, help: 'Seeds every random draw (and the random models\' weights): the same seed gives the same run everywhere.' },
+    { kind: 'range', name: 'seed', label: 'Seed', min: 0, max: 99, step: 1, value: 4, help: 'Seeds every random draw (and the random models\' weights): the same seed gives the same run everywhere.' },
     {
       kind: 'select', name: 'model', label: 'Target model', value: 'trained',
       help: 'The engine\'s DeepSeek-V3 (MLA, DeepSeekMoE, one MTP module): the shipped trained model, its shape with seeded random weights, or a small random one with a 12-token vocabulary (every bar readable).',
@@ -191,13 +188,13 @@ export const notebook: Notebook = {
       help: 'Who proposes the draft tokens: DeepSeek-V3\'s MTP module, a noisy copy of the target, or a hand-shaped q.',
       options: (['mtp', 'noisy', 'mix'] as const).map((value) => ({ value, label: DRAFTER_LABEL[value] })),
     },
-    { kind: 'range', format: numberText, name: 'sigma', label: 'Noise σ on the copy\'s weights', min: 0, max: 1.5, step: 0.05, value: 0.2, unit: '× each tensor\'s RMS', help: 'The noisy-copy drafter is the target with Gaussian noise of this relative size on every weight: 0 is an exact copy.' },
-    { kind: 'range', format: numberText, name: 'mix', label: 'Uniform share λ of the hand-shaped q', min: 0, max: 1, step: 0.05, value: 0.3, help: 'The hand-shaped drafter draws from q = (1 − λ) p + λ u: 0 is the target\'s own distribution, 1 is uniform.' },
-    { kind: 'range', format: numberText, name: 'temperature', label: 'Temperature T', min: 0.1, max: 2, step: 0.1, value: 1, help: 'Sampled verification: p and q are softmax(logits / T). Ignored when greedy verification is on.' },
+    { kind: 'range', name: 'sigma', label: 'Noise σ on the copy\'s weights', min: 0, max: 1.5, step: 0.05, value: 0.2, unit: '× each tensor\'s RMS', help: 'The noisy-copy drafter is the target with Gaussian noise of this relative size on every weight: 0 is an exact copy.' },
+    { kind: 'range', name: 'mix', label: 'Uniform share λ of the hand-shaped q', min: 0, max: 1, step: 0.05, value: 0.3, help: 'The hand-shaped drafter draws from q = (1 − λ) p + λ u: 0 is the target\'s own distribution, 1 is uniform.' },
+    { kind: 'range', name: 'temperature', label: 'Temperature T', min: 0.1, max: 2, step: 0.1, value: 1, help: 'Sampled verification: p and q are softmax(logits / T). Ignored when greedy verification is on.' },
     { kind: 'toggle', name: 'greedy', label: 'Greedy verification (temperature 0)', value: false, help: 'Target and drafter take their argmax: a draft is accepted exactly when it is the target\'s own choice.' },
-    { kind: 'range', format: numberText, name: 'gamma', label: 'Draft length γ', min: 1, max: 8, step: 1, value: 3, unit: 'tokens', help: 'How many tokens the drafter proposes before the target verifies them in one pass.' },
-    { kind: 'range', format: numberText, name: 'step', label: 'Verification step to inspect', min: 1, max: NEW_TOKENS - 1, step: 1, value: 2, help: 'Which step of the run above to open (clamped to the steps the run has).' },
-    { kind: 'range', format: numberText, name: 'cost', label: 'Drafter cost c', min: 0, max: 1, step: 0.01, value: 0.05, unit: '× a target pass', help: 'Time of one drafter pass relative to one target pass, for the walltime estimate.' },
+    { kind: 'range', name: 'gamma', label: 'Draft length γ', min: 1, max: 8, step: 1, value: 3, unit: 'tokens', help: 'How many tokens the drafter proposes before the target verifies them in one pass.' },
+    { kind: 'range', name: 'step', label: 'Verification step to inspect', min: 1, max: NEW_TOKENS - 1, step: 1, value: 2, help: 'Which step of the run above to open (clamped to the steps the run has).' },
+    { kind: 'range', name: 'cost', label: 'Drafter cost c', min: 0, max: 1, step: 0.01, value: 0.05, unit: '× a target pass', help: 'Time of one drafter pass relative to one target pass, for the walltime estimate.' },
     { kind: 'toggle', name: 'wrongRule', label: 'Counterfactual: after a rejection, resample from p (wrong)', value: false, help: 'Replace the residual norm(max(0, p − q)) by p itself, in a function written in this lesson (not the engine\'s rule).' },
   ],
   cells: [
