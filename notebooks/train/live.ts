@@ -108,14 +108,6 @@ export function chooseSecond(runs: Runs, other: Balancing): TrainingRun | null {
   return runs.choose(other);
 }
 
-/** A run has started: failed, offline, restored, or its step-0 evaluation and sample are in. */
-function started(r: TrainingRun): boolean {
-  const v = r.view();
-  if (v.status === 'error' || v.status === 'offline') return true;
-  if (v.status === 'starting') return false;
-  return v.step > 0 || (v.history.evals.length > 0 && v.history.samples.length > 0) || v.history.loadedFrom !== null || v.restored;
-}
-
 export function frameOf(runs: Runs): LiveFrame {
   return { runs, views: { a: runs.a.view(), b: runs.b?.view() ?? null } };
 }
@@ -183,9 +175,8 @@ export interface StreamOptions {
 /**
  * A cell's value over a run: `f` of the current frame now, then again when a run reports something
  * (at most every VIEW_MS, and not within INPUT_QUIET_MS of the reader's input), yielding only
- * values that differ from the last (`f` memoises on the run's view). The first value waits until every run has started (its untrained model measured and
- * sampled, or its saved state restored; with the comparison on, B chosen too), so a page settles
- * on what the settings give.
+ * values that differ from the last (`f` memoises on the run's view). The first value comes as soon
+ * as the runs are chosen (with the comparison on, B too), whether or not they have started.
  */
 export function* stream<T>(runs: Runs, f: (frame: LiveFrame) => T, o: StreamOptions = {}): Generator<T | Promise<T>> {
   if (typeof window === 'undefined') {
@@ -213,7 +204,9 @@ export function* stream<T>(runs: Runs, f: (frame: LiveFrame) => T, o: StreamOpti
         };
         const attempt = () => {
           if (first) {
-            if (!runs.complete || !runs.all.every(started)) return;
+            // At once, as the run stands (a new run: starting, its untrained model still being
+            // measured in the worker, ~2 s): the move is answered now, the measurement when it comes.
+            if (!runs.complete) return;
             const v = f(frameOf(runs));
             stop();
             last = v;
