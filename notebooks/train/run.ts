@@ -101,6 +101,9 @@ function dataUrl(): string {
   return new URL('/data/stories/', location.href).href;
 }
 
+/** How long a new run waits before starting its worker (TrainingRun #start). */
+const START_DELAY_MS = 200;
+
 export class TrainingRun {
   readonly key: string;
   status: RunStatus = 'starting';
@@ -137,7 +140,7 @@ export class TrainingRun {
       return;
     }
     document.addEventListener('visibilitychange', this.#onVisibility);
-    void this.#start(null);
+    void this.#start(null, START_DELAY_MS);
   }
 
   /** The current state as plain data (the same object until something changes). */
@@ -171,10 +174,15 @@ export class TrainingRun {
     });
   }
 
-  async #start(fresh: Uint8Array | null): Promise<void> {
+  async #start(fresh: Uint8Array | null, delayMs = 0): Promise<void> {
     this.#terminate();
     this.status = 'starting';
     this.#changed();
+    // A settings move makes a new run: during a drag the next move replaces it within this time,
+    // so its worker (module, kernels, corpus, the untrained model's measurement: a core for ~2 s)
+    // is not started only to be stopped, while the page answers the drag on the other core.
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (this.#disposed) return;
     let saved = fresh ? null : await loadRun<SavedHistory>(this.key).catch(() => null);
     if (saved && !saved.history?.packed) saved = null; // saved by an older page: start afresh
     if (this.#disposed) return;
