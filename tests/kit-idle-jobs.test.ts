@@ -63,6 +63,42 @@ describe('IdleJobs', () => {
     expect(ran).toBe(0);
     expect(ahead.queued).toBe(1);
   });
+
+  it('a job that returns a promise (worker work) holds the next one until it settles', async () => {
+    const idle = fakeIdle();
+    const ran: string[] = [];
+    let finish = () => {};
+    const ahead = new IdleJobs();
+    ahead.replace([() => { ran.push('a'); return new Promise<void>((r) => (finish = r)); }, () => ran.push('b')]);
+    idle.idle();
+    expect(ran).toEqual(['a']);
+    expect(idle.asked).toBe(0); // nothing asked for while 'a' is in flight
+    finish();
+    await new Promise((r) => setTimeout(r, 0));
+    idle.idle();
+    expect(ran).toEqual(['a', 'b']);
+  });
+
+  it('holdOff: null holds the jobs until poke(); a wait in milliseconds runs them after it', async () => {
+    const idle = fakeIdle();
+    const ran: number[] = [];
+    let hold: number | null = null;
+    const ahead = new IdleJobs({ holdOff: () => hold });
+    ahead.replace([() => ran.push(1), () => ran.push(2)]);
+    idle.idle();
+    expect(ran).toEqual([]);
+    expect(idle.asked).toBe(0); // held until poked
+    hold = 20;
+    ahead.poke();
+    idle.idle();
+    expect(ran).toEqual([]); // waiting 20 ms
+    hold = 0;
+    await new Promise((r) => setTimeout(r, 30));
+    idle.idle();
+    expect(ran).toEqual([1]);
+    idle.idle();
+    expect(ran).toEqual([1, 2]);
+  });
 });
 
 describe('stepsAround', () => {

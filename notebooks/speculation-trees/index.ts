@@ -49,42 +49,6 @@ function run<K extends keyof typeof jobs & string>(kind: K, request: Parameters<
  */
 const QUIET_MS = 150;
 
-/**
- * Jobs for the worker that start only when the page is idle and no other job of the lesson has been
- * in flight for QUIET_MS, one at a time (so a request that comes meanwhile waits for one of them at most); a new
- * setting replaces what is queued. Where there is no requestIdleCallback nothing runs ahead.
- */
-class WhenIdle {
-  #jobs: (() => Promise<unknown>)[] = [];
-  #running = false;
-  #asked = false;
-
-  replace(jobs: (() => Promise<unknown>)[]): void {
-    this.#jobs = jobs;
-    this.poke();
-  }
-
-  poke(): void {
-    if (this.#asked || this.#running || this.#jobs.length === 0 || typeof requestIdleCallback !== 'function') return;
-    this.#asked = true;
-    requestIdleCallback(() => {
-      this.#asked = false;
-      // Poked again when the job in flight is answered.
-      if (inFlight > 0 || this.#running) return;
-      const wait = lastJobAt + QUIET_MS - performance.now();
-      if (wait > 0) {
-        this.#asked = true;
-        setTimeout(() => { this.#asked = false; this.poke(); }, wait);
-        return;
-      }
-      const job = this.#jobs.shift();
-      if (!job) return;
-      this.#running = true;
-      job().catch(() => {}).finally(() => { this.#running = false; this.poke(); });
-    });
-  }
-}
-
 /** Work ahead in the worker only (never on the page's own thread). */
 const inWorker = () => typeof Worker !== 'undefined' && engine.failure === null;
 /** The values next to `value` on slider `name` (_kit/prefetch.ts stepsAround). */
@@ -152,7 +116,9 @@ function askEarly(s: Setup, ids: number[], n: number, t: number, e: number, d: n
   void ruleRuns.get(treeAsked(s, ids, n, t, e, d, seed)).catch(() => {});
 }
 
-const chainAhead = new WhenIdle();
+// Worker jobs for later, one at a time: none while a job of the lesson is in flight (run() pokes it
+// when one is answered), and only QUIET_MS after the last.
+const chainAhead = new IdleJobs({ holdOff: () => (inFlight > 0 ? null : lastJobAt + QUIET_MS - performance.now()) });
 /** Chain runs chainAhead has had computed (by request, drafter and rule): asking again would only cost a round trip. */
 const chainDone = new Set<string>();
 let lastGamma: number | null = null;
