@@ -35,6 +35,15 @@ export class Lru<V> {
   }
 }
 
+/** A job's promise kept by key in `lru`, or `make()`'s, kept; one that fails is dropped (if still the one kept), so asking again retries. */
+export function keptJob<T>(lru: Lru<Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  return lru.get(key, () => {
+    const made = make();
+    made.catch(() => { if (lru.peek(key) === made) lru.delete(key); });
+    return made;
+  });
+}
+
 export function memoPer<O extends object, V>(size: number): (owner: O, key: string, make: () => V) => V {
   const all = new WeakMap<O, Lru<V>>();
   return (owner, key, make) => {

@@ -3,7 +3,7 @@
 // worker. The answers are the job's own (the same request a move would send); only when they are
 // computed changes. Ahead goes the way the slider last moved first, then the other way.
 // (Work done on the main thread ahead of a drag goes through idle-jobs.ts instead.)
-import { Lru } from './memo';
+import { Lru, keptJob } from './memo';
 import type { InputSpec, RangeInput } from './types';
 
 export interface AheadOptions<K> {
@@ -72,12 +72,7 @@ export class Ahead<K, V> {
   }
 
   #get(key: K): Promise<V> {
-    const id = this.#id(key);
-    return this.#kept.get(id, () => {
-      const made = this.#compute(key);
-      made.catch(() => { if (this.#kept.peek(id) === made) this.#kept.delete(id); });
-      return made;
-    });
+    return keptJob(this.#kept, this.#id(key), () => this.#compute(key));
   }
 
   #next(): K | null {

@@ -8,7 +8,7 @@ import type { BarChartData, HeatmapData, LineChartData, TableData } from '$compo
 import type { AcceptRule } from '$engine/tree';
 import { typicalThresholdAt } from '$engine/tree';
 import { IdleJobs } from '../_kit/idle-jobs';
-import { Lru } from '../_kit/memo';
+import { Lru, keptJob } from '../_kit/memo';
 import { Ahead, rangeInput, stepsAround } from '../_kit/prefetch';
 import { cell, type Notebook } from '../_kit/types';
 import { TEXT_EXAMPLES, promptTokens } from '../_kit/tokens';
@@ -150,12 +150,7 @@ function chainAt(at: Asked): void {
         }));
       }
     }
-    work.push(() => {
-      const rows = engine.run('drafterRows', { ...at.s, ids: at.ids, part: 'chain', size: gamma, temperature: k.temperature!, epsilon: k.epsilon!, delta: k.delta!, seed: k.seed! });
-      chainKept.get(id, () => rows);
-      rows.catch(() => { if (chainKept.peek(id) === rows) chainKept.delete(id); });
-      return rows;
-    });
+    work.push(() => keptJob(chainKept, id, () => engine.run('drafterRows', { ...at.s, ids: at.ids, part: 'chain', size: gamma, temperature: k.temperature!, epsilon: k.epsilon!, delta: k.delta!, seed: k.seed! })));
   }
   chainAhead.replace(work);
 }

@@ -23,7 +23,7 @@ import {
   mixWithUniform, samplingOf, targetModel,
 } from './lab';
 import { type Sweep, verification } from './sweep';
-import { Lru } from '../_kit/memo';
+import { Lru, keptJob } from '../_kit/memo';
 import { idOf } from './memo';
 import { Ahead, rangeInput, stepsAround } from '../_kit/prefetch';
 import { type OverlapBase, jobs } from './jobs';
@@ -78,17 +78,7 @@ function runsKey(setup: DrafterSetup, sampling: SamplingOptions, gamma: number, 
 
 /** `count` traced speculate runs at one gamma (in the worker); run r starts from runPrompt(..., r) with rng seed seed * 101 + r. */
 function speculateRuns(setup: DrafterSetup, sampling: SamplingOptions, gamma: number, seed: number, count: number, text: string): Promise<SpeculateResult[]> {
-  const key = runsKey(setup, sampling, gamma, seed, count, text);
-  const p = runs.get(key, () => engine.run('runs', { ...setup, sampling, gamma, seed, count, text }));
-  p.catch(() => runs.delete(key)); // a failed run is not kept
-  return p;
-}
-
-/** An engine job's promise kept by key (a failed one is not kept). */
-function memoJob<T>(lru: Lru<Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
-  const p = lru.get(key, make);
-  p.catch(() => lru.delete(key));
-  return p;
+  return keptJob(runs, runsKey(setup, sampling, gamma, seed, count, text), () => engine.run('runs', { ...setup, sampling, gamma, seed, count, text }));
 }
 
 // A slider move that changes an on-screen figure's engine run used to wait for the worker (100-450 ms
@@ -252,12 +242,12 @@ export const notebook: Notebook = {
 
     // ---------------------------------------------------------------- drafters compared
     cell('ownText', ['target', 'sampling', 'seed', 'prompt'], (target: Model, sampling: SamplingOptions, seed: number, text: string): Promise<number[]> =>
-      memoJob(ownTexts, `${idOf(target.weights)}/${sampling.temperature}/${seed}/${text}`, async () => {
+      keptJob(ownTexts, `${idOf(target.weights)}/${sampling.temperature}/${seed}/${text}`, async () => {
         const prompt = runPrompt(target.config.vocab_size, seed, text);
         return [...prompt, ...await engine.run('generate', { target, prompt, maxNewTokens: NEW_TOKENS, sampling, seed })];
       }), { kind: 'engine', detail: 'generate: the target\'s own text' }),
     cell('overlapBase', ['target', 'sampling', 'ownText'], (target: Model, sampling: SamplingOptions, text: number[]): Promise<OverlapBase> =>
-      memoJob(overlapBases, `${idOf(target.weights)}/${sampling.temperature}/${text.join(',')}`, () => engine.run('overlapBase', { target, sampling, text })),
+      keptJob(overlapBases, `${idOf(target.weights)}/${sampling.temperature}/${text.join(',')}`, () => engine.run('overlapBase', { target, sampling, text })),
     { kind: 'engine', detail: 'target.forward and target.mtpForward over the same text; alpha = acceptanceProbability(p, q)' }),
     cell('overlapNoisy', ['target', 'sigma', 'seed', 'sampling', 'ownText'], (target: Model, sigma: number, seed: number, sampling: SamplingOptions, text: number[]): Promise<number[]> => {
       return noisyAlphas.get({ target, sigma, seed, sampling, text });
@@ -312,7 +302,7 @@ export const notebook: Notebook = {
 
     // ---------------------------------------------------------------- tokens per step, speedup
     cell('sweep', ['setup', 'sampling', 'seed', 'prompt'], (setup: DrafterSetup, sampling: SamplingOptions, seed: number, text: string): Promise<Sweep> =>
-      memoJob(sweeps, `${runsKey(setup, sampling, GAMMA_MAX, seed, SWEEP_RUNS, text)}`, () => engine.run('sweep', { ...setup, sampling, gamma: GAMMA_MAX, seed, count: SWEEP_RUNS, text })),
+      keptJob(sweeps, `${runsKey(setup, sampling, GAMMA_MAX, seed, SWEEP_RUNS, text)}`, () => engine.run('sweep', { ...setup, sampling, gamma: GAMMA_MAX, seed, count: SWEEP_RUNS, text })),
     { kind: 'engine', detail: `speculate at γ = ${GAMMA_MAX}, ${SWEEP_RUNS} runs of ${NEW_TOKENS} tokens, counted where they run` }),
     cell('positionChart', ['sweep', 'drafter'], (s: Sweep, drafter: DrafterChoice): BarChartData => ({
       kind: 'bar',
@@ -376,7 +366,7 @@ export const notebook: Notebook = {
       const s = run.result.steps[index];
       const p = s.p![0], q = s.q![0];
       // Kept per run (the same result object for the same setting) and step: moving back finds them.
-      const { counts, accepted } = await memoJob(drawsKept, `${idOf(run.result)}/${index}/${wrong}/${seed}`,
+      const { counts, accepted } = await keptJob(drawsKept, `${idOf(run.result)}/${index}/${wrong}/${seed}`,
         () => engine.run('draws', { p, q, n: DRAWS, seed: seed * 7919 + 13, wrong }));
       return { p, q, counts, accepted, wrong };
     }, { kind: 'engine', detail: 'verifyDraft on p and q of the inspected step\'s first draft, in the worker (the wrong rule is this lesson\'s counterfactual)' }),
